@@ -1,0 +1,301 @@
+/**
+ * @file genome.h
+ * @brief The genome: an optimizer described as a weighted sum of primitive
+ * update terms plus hyperparameters, flags and schedules (PROTOCOL §1).
+ *
+ * A genome is a small value object. All functions here may be called from
+ * several threads at once as long as no two threads use the same genome
+ * while one of them modifies it.
+ *
+ * @par Accepted ranges
+ * Setters and the JSON reader check every gene and return ::EVO_ERANGE, with
+ * a message naming the gene, for a value outside these bounds. They are
+ * wider than the mutation clamps of PROTOCOL §1 where a wider value makes
+ * sense to a user (e.g. a learning rate of 1 or 10); the genetic algorithm
+ * itself always stays within the clamps.
+ *
+ * | gene | accepted | mutation clamp |
+ * |---|---|---|
+ * | alpha (each term) | [-5, 5] | [-5, 5] |
+ * | lr_log10 | [-10, 2] | [-5, -1] |
+ * | beta1 | [0, 1) | [0, 0.999] |
+ * | beta2 | [0, 1) | [0, 0.9999] |
+ * | eps_log10 | [-20, 0] | [-10, -4] |
+ * | wd_log10 | [-12, 0], or -infinity for exactly zero decay | [-6, -2] |
+ * | clip_value | (0, 1e6] | never mutated |
+ * | warmup_steps | integer in [1, 1e9] | never mutated |
+ *
+ * Non-finite values are refused everywhere, except -infinity for wd_log10.
+ */
+#ifndef EVOOPT_GENOME_H
+#define EVOOPT_GENOME_H
+
+#include "common.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/** An opaque genome. Create with evo_genome_new(), evo_genome_preset(),
+ *  evo_genome_from_json() or evo_genome_clone(); free with
+ *  evo_genome_free(). */
+typedef struct evo_genome evo_genome;
+
+/** The most terms a genome holds (PROTOCOL §1). */
+#define EVO_MAX_TERMS 4
+
+/** Primitive update terms (PROTOCOL §2); the values are the paper's codes.
+ *  `m̂`, `v̂` are the (optionally bias-corrected) moments, `g` the (optionally
+ *  clipped) gradient. */
+typedef enum evo_term {
+  EVO_TERM_GRAD = 0,      /**< `g` */
+  EVO_TERM_MOMENTUM = 1,  /**< `m̂` */
+  EVO_TERM_RMS_NORM = 2,  /**< `g / (sqrt(v̂) + ε)` */
+  EVO_TERM_ADAM = 3,      /**< `m̂ / (sqrt(v̂) + ε)` */
+  EVO_TERM_SIGN = 4,      /**< `sign(g)`, with sign(0) = 0 */
+  EVO_TERM_UNIT = 5,      /**< `g / (|g| + ε)` (the notebook's SQRT_GRAD) */
+  EVO_TERM_NESTEROV = 6   /**< `m̂ + 0.9 (g - m̂)`, 0.9 a constant */
+} evo_term;
+
+/** Number of term kinds. */
+#define EVO_TERM_COUNT 7
+
+/** Real-valued genes, read and written with evo_genome_get() and
+ *  evo_genome_set(). */
+typedef enum evo_gene {
+  EVO_GENE_LR_LOG10 = 0,     /**< base learning rate η = 10^x */
+  EVO_GENE_BETA1 = 1,        /**< EMA coefficient of the first moment */
+  EVO_GENE_BETA2 = 2,        /**< EMA coefficient of the second moment */
+  EVO_GENE_EPS_LOG10 = 3,    /**< ε = 10^x */
+  EVO_GENE_WD_LOG10 = 4,     /**< decoupled weight decay λ = 10^x;
+                                  -INFINITY means λ = 0 exactly */
+  EVO_GENE_CLIP_VALUE = 5,   /**< gradient clamp bound c */
+  EVO_GENE_WARMUP_STEPS = 6  /**< warmup length W (an integer) */
+} evo_gene;
+
+/** Boolean genes, read and written with evo_genome_get_flag() and
+ *  evo_genome_set_flag(). */
+typedef enum evo_flag {
+  EVO_FLAG_USE_M = 0,             /**< keep a first-moment EMA */
+  EVO_FLAG_USE_V = 1,             /**< keep a second-moment EMA */
+  EVO_FLAG_BIAS_CORRECTION = 2,   /**< Adam's bias correction */
+  EVO_FLAG_GRADIENT_CLIPPING = 3, /**< clamp each gradient element to ±c */
+  EVO_FLAG_WARMUP = 4,            /**< linear warmup over W steps */
+  EVO_FLAG_COSINE_DECAY = 5       /**< cosine decay over the planned steps */
+} evo_flag;
+
+/**
+ * @brief Creates a genome with PROTOCOL §1's defaults: one GRAD term with
+ * α = 1, lr 1e-3, β 0.9/0.999, ε 1e-8, weight decay 1e-4, use_m, use_v and
+ * bias correction on, every other flag off, clip 1.0, warmup 100.
+ * @param out Receives the genome.
+ * @return ::EVO_OK, ::EVO_EINVAL (out is NULL) or ::EVO_ENOMEM.
+ */
+EVO_API int evo_genome_new(evo_genome **out);
+
+/**
+ * @brief Creates a named preset genome.
+ *
+ * Presets (PROTOCOL §4 and §5; `lr` means 10^lr_log10, unlisted genes have
+ * their defaults; the update is `p -= η_s Σ α_k T_k` after decoupled decay):
+ * - `sgd`: PROTOCOL's "SGD (momentum)": MOMENTUM, lr 1e-2, β1 0.9, no v, no
+ *   bias correction; `m = 0.9 m + 0.1 g; p -= 1e-2 m` (PyTorch SGD momentum
+ *   0.9 with lr 1e-3), plus decoupled decay 1e-4.
+ * - `adam`: ADAM_TERM, lr 1e-3, β 0.9/0.999, bias correction, decay 1e-4.
+ * - `adamw`: `adam` with decay 1e-2; equals torch.optim.AdamW(lr=1e-3,
+ *   betas=(0.9, 0.999), eps=1e-8, weight_decay=1e-2).
+ * - `rmsprop`: RMS_NORM, lr 1e-3, β2 0.99, no m, no bias correction:
+ *   `v = 0.99 v + 0.01 g²; p -= 1e-3 g / (sqrt(v) + ε)`.
+ * - `paper-evolved`: the paper's evolved genome (PROTOCOL §5).
+ * - `plain-sgd`: GRAD, lr 1e-2, no moments, no decay: `p -= 1e-2 g`.
+ * - `sgd-nesterov`: NESTEROV, lr 1e-2, β1 0.9, no v, no bias correction,
+ *   no decay: `m = 0.9 m + 0.1 g; p -= 1e-2 (m + 0.9 (g - m))`.
+ * - `sign-descent`: SIGN_GRAD, lr 1e-3, no moments, no decay:
+ *   `p -= 1e-3 sign(g)`.
+ * - `adam-nowd`: `adam` with λ = 0 exactly; equals torch.optim.Adam(lr=1e-3)
+ *   (L2-free Adam).
+ *
+ * evo_genome_preset_count() and evo_genome_preset_name() list them.
+ *
+ * @param out Receives the genome.
+ * @param name The preset's name.
+ * @return ::EVO_OK, ::EVO_EINVAL (NULL argument), ::EVO_ENOTFOUND (unknown
+ * name; the message lists the known ones) or ::EVO_ENOMEM.
+ */
+EVO_API int evo_genome_preset(evo_genome **out, const char *name);
+
+/**
+ * @brief The number of presets evo_genome_preset() knows.
+ * @return The count. Thread-safe.
+ */
+EVO_API size_t evo_genome_preset_count(void);
+
+/**
+ * @brief The name of preset number @p index, for listing them.
+ * @param index 0 to evo_genome_preset_count() - 1.
+ * @return A static string, or NULL when @p index is out of range.
+ */
+EVO_API const char *evo_genome_preset_name(size_t index);
+
+/**
+ * @brief Copies a genome.
+ * @param out Receives the copy.
+ * @param g The genome to copy.
+ * @return ::EVO_OK, ::EVO_EINVAL or ::EVO_ENOMEM.
+ */
+EVO_API int evo_genome_clone(evo_genome **out, const evo_genome *g);
+
+/**
+ * @brief Frees a genome.
+ * @param g The genome, or NULL (then nothing happens).
+ */
+EVO_API void evo_genome_free(evo_genome *g);
+
+/**
+ * @brief Compares two genomes gene by gene, exactly (bit-equal values).
+ * @return 1 when equal, 0 when not; 0 when either is NULL.
+ */
+EVO_API int evo_genome_equal(const evo_genome *a, const evo_genome *b);
+
+/**
+ * @brief Reads a real-valued gene.
+ * @param g The genome.
+ * @param gene Which gene.
+ * @param out Receives the value (warmup steps as a whole number).
+ * @return ::EVO_OK, or ::EVO_EINVAL (NULL pointer, unknown gene).
+ */
+EVO_API int evo_genome_get(const evo_genome *g, evo_gene gene, double *out);
+
+/**
+ * @brief Writes a real-valued gene, checking the accepted range (see the
+ * table at the top of this header).
+ * @param g The genome.
+ * @param gene Which gene.
+ * @param value The new value; `-INFINITY` for ::EVO_GENE_WD_LOG10 asks for
+ * exactly zero weight decay.
+ * @return ::EVO_OK, ::EVO_EINVAL (NULL, unknown gene) or ::EVO_ERANGE (value
+ * outside the accepted range, non-integer warmup; the genome is unchanged).
+ */
+EVO_API int evo_genome_set(evo_genome *g, evo_gene gene, double value);
+
+/**
+ * @brief Reads a boolean gene.
+ * @param g The genome.
+ * @param flag Which flag.
+ * @param out Receives 1 or 0.
+ * @return ::EVO_OK or ::EVO_EINVAL.
+ */
+EVO_API int evo_genome_get_flag(const evo_genome *g, evo_flag flag, int *out);
+
+/**
+ * @brief Writes a boolean gene.
+ * @param g The genome.
+ * @param flag Which flag.
+ * @param value Zero for false, anything else for true.
+ * @return ::EVO_OK or ::EVO_EINVAL.
+ */
+EVO_API int evo_genome_set_flag(evo_genome *g, evo_flag flag, int value);
+
+/**
+ * @brief The number of terms (1 to ::EVO_MAX_TERMS).
+ * @param g The genome.
+ * @return The count, or 0 when @p g is NULL.
+ */
+EVO_API size_t evo_genome_term_count(const evo_genome *g);
+
+/**
+ * @brief Reads term number @p index.
+ * @param g The genome.
+ * @param index 0 to evo_genome_term_count() - 1.
+ * @param type Receives the term kind (may be NULL).
+ * @param alpha Receives its weight (may be NULL).
+ * @return ::EVO_OK, ::EVO_EINVAL or ::EVO_ERANGE (no such term).
+ */
+EVO_API int evo_genome_get_term(const evo_genome *g, size_t index,
+                                evo_term *type, double *alpha);
+
+/**
+ * @brief Replaces term number @p index.
+ * @return ::EVO_OK, ::EVO_EINVAL (NULL, unknown term kind) or ::EVO_ERANGE
+ * (no such term, α outside [-5, 5] or not finite).
+ */
+EVO_API int evo_genome_set_term(evo_genome *g, size_t index, evo_term type,
+                                double alpha);
+
+/**
+ * @brief Appends a term.
+ * @return ::EVO_OK, ::EVO_EINVAL (NULL, unknown term kind) or ::EVO_ERANGE
+ * (already ::EVO_MAX_TERMS terms, α outside [-5, 5]).
+ */
+EVO_API int evo_genome_add_term(evo_genome *g, evo_term type, double alpha);
+
+/**
+ * @brief Removes term number @p index; the later terms move down one place.
+ * @return ::EVO_OK, ::EVO_EINVAL or ::EVO_ERANGE (no such term, or it is the
+ * last one: a genome keeps at least one term).
+ */
+EVO_API int evo_genome_remove_term(evo_genome *g, size_t index);
+
+/**
+ * @brief The short name of a term kind ("grad", "momentum", "rms", "adam",
+ * "sign", "unit", "nesterov").
+ * @return A static string, or NULL for an unknown kind.
+ */
+EVO_API const char *evo_term_name(evo_term type);
+
+/**
+ * @brief Writes a genome as JSON with the reference notebook's keys
+ * (PROTOCOL §1). Doubles are printed with 17 significant digits so that
+ * evo_genome_from_json() gives back the same bits; zero weight decay is
+ * written as `"wd_log10": null`.
+ * @param g The genome.
+ * @param out Receives a NUL-terminated string; free it with evo_free().
+ * @return ::EVO_OK, ::EVO_EINVAL or ::EVO_ENOMEM.
+ */
+EVO_API int evo_genome_to_json(const evo_genome *g, char **out);
+
+/**
+ * @brief Reads a genome from JSON text with the reference notebook's keys.
+ *
+ * Every key of PROTOCOL §1 must be present with its type (ints for
+ * `term_types` and `warmup_steps`, JSON booleans for flags, numbers for the
+ * rest; `wd_log10` may be null for zero decay); unknown keys are refused, as
+ * are values outside the accepted ranges.
+ * @param out Receives the genome.
+ * @param json NUL-terminated JSON text.
+ * @return ::EVO_OK, ::EVO_EINVAL (NULL), ::EVO_EPARSE (not JSON, missing or
+ * unknown key, wrong type; the message names the key), ::EVO_ERANGE (a value
+ * out of range; the message names the key) or ::EVO_ENOMEM.
+ */
+EVO_API int evo_genome_from_json(evo_genome **out, const char *json);
+
+/**
+ * @brief Reads a genome from a JSON file.
+ * @return As evo_genome_from_json(), plus ::EVO_EIO when the file cannot be
+ * read (the message names it).
+ */
+EVO_API int evo_genome_load(evo_genome **out, const char *path);
+
+/**
+ * @brief Writes a genome to a JSON file atomically (a temporary file in the
+ * same folder, flushed, then renamed over @p path), so that a crash never
+ * leaves a partial file.
+ * @return ::EVO_OK, ::EVO_EINVAL, ::EVO_EIO or ::EVO_ENOMEM.
+ */
+EVO_API int evo_genome_save(const evo_genome *g, const char *path);
+
+/**
+ * @brief A one-line human description, e.g.
+ * `0.734·sign + 3.635·adam | lr 1.20e-3 β 0.855/0.936 | no bias-corr |
+ * warmup 100 | cosine`. Terms of the same kind are summed; UTF-8.
+ * @param g The genome.
+ * @param out Receives the string; free it with evo_free().
+ * @return ::EVO_OK, ::EVO_EINVAL or ::EVO_ENOMEM.
+ */
+EVO_API int evo_genome_describe(const evo_genome *g, char **out);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* EVOOPT_GENOME_H */
