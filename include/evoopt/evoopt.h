@@ -10,6 +10,7 @@
  * - common.h: version, status codes, last error message.
  * - genome.h: the genome (update terms, hyperparameters, flags, schedules).
  * - optimizer.h: the drop-in optimizer, evo_optimizer_step().
+ * - task.h: the bundled CNN tasks and the paper's fitness protocol.
  */
 #ifndef EVOOPT_EVOOPT_H
 #define EVOOPT_EVOOPT_H
@@ -17,5 +18,6 @@
 #include "common.h"
 #include "genome.h"
 #include "optimizer.h"
+#include "task.h"
 
 #endif /* EVOOPT_EVOOPT_H */

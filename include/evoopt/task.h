@@ -1,0 +1,281 @@
+/**
+ * @file task.h
+ * @brief Training tasks (a data set with its network) and the paper's
+ * fitness protocol (PROTOCOL §3): train a genome, score it, and evaluate it
+ * over several tasks and seeds.
+ *
+ * Data flows one way: a task owns a read-only data set loaded once; every
+ * training run allocates its own network, optimizer and buffers. So one task
+ * may be used for many evaluations at once from many threads; a task's
+ * options must be set before it is shared.
+ */
+#ifndef EVOOPT_TASK_H
+#define EVOOPT_TASK_H
+
+#include "common.h"
+#include "genome.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/** An opaque task: a data set, its network and its training settings. */
+typedef struct evo_task evo_task;
+
+/** The outcome of one training run (one task, one seed). */
+typedef struct evo_train_result evo_train_result;
+
+/** The outcome of a multi-task evaluation: fitness and a per-task
+ *  breakdown. Also what a user fitness callback fills in. */
+typedef struct evo_report evo_report;
+
+/** A set of tasks × seeds evaluated together (PROTOCOL §3, multi-task). */
+typedef struct evo_evaluator evo_evaluator;
+
+/** Task options, set with evo_task_set_option() before the task is shared
+ *  between threads. */
+typedef enum evo_task_option {
+  /** Training images drawn (once, from the data seed) from the training
+   *  split; default 15000 (PROTOCOL §3), capped at the split's size;
+   *  0 means the whole split. */
+  EVO_TASK_TRAIN_SUBSET = 0,
+  /** Seed of the training-subset draw; default 0. */
+  EVO_TASK_DATA_SEED = 1,
+  /** Mini-batch size; default 128. */
+  EVO_TASK_BATCH_SIZE = 2,
+  /** Test images used for accuracy; default 0 = the whole test set. */
+  EVO_TASK_TEST_LIMIT = 3,
+  /** 1: keep every step's training loss in the result (see
+   *  evo_train_result_curve()); default 0. */
+  EVO_TASK_RECORD_CURVE = 4,
+  /** 1: apply the genome to every tensor, as the paper does (default);
+   *  0: biases and batch-norm parameters get no weight decay. */
+  EVO_TASK_DECAY_ALL = 5,
+  /** 1 (default): refuse optimizer steps on non-finite gradients, which
+   *  counts as divergence (PROTOCOL §3, step 2). */
+  EVO_TASK_REFUSE_NONFINITE = 6
+} evo_task_option;
+
+/** Values kept in an ::evo_train_result, read with
+ *  evo_train_result_get(). */
+typedef enum evo_result_key {
+  EVO_RESULT_FITNESS = 0,       /**< acc + 0.05·max(0, 1 - L), or -1 */
+  EVO_RESULT_ACCURACY = 1,      /**< test accuracy in [0, 1] (0 if diverged) */
+  EVO_RESULT_MEAN_LOSS = 2,     /**< L: mean of the last min(50, n) losses */
+  EVO_RESULT_DIVERGED = 3,      /**< 1 if training diverged, else 0 */
+  EVO_RESULT_DIVERGED_STEP = 4, /**< the step (0-based) it diverged at, or -1 */
+  EVO_RESULT_STEPS = 5,         /**< steps whose loss was recorded */
+  EVO_RESULT_SECONDS = 6        /**< wall time of the run */
+} evo_result_key;
+
+/**
+ * @brief Opens a named task and loads its data set.
+ *
+ * Names: `mnist`, `fashion_mnist` (SmallCNN), `cifar10` (Cifar10CNN), and
+ * `digits`, the UCI 8×8 digits bundled inside the library (needs no files).
+ * The data set is looked for in @p data_folder when given, else in each
+ * folder of the `EVOOPT_DATA_PATH` environment variable (colon-separated),
+ * else in `/usr/share/datasets/`.
+ * @param out Receives the task.
+ * @param name The task's name.
+ * @param data_folder A folder, or NULL to search.
+ * @return ::EVO_OK, ::EVO_EINVAL, ::EVO_ENOTFOUND (unknown task, or data set
+ * missing: the message lists where it looked and how to get it),
+ * ::EVO_EFORMAT (a damaged or truncated file, named in the message),
+ * ::EVO_EIO or ::EVO_ENOMEM.
+ */
+EVO_API int evo_task_open(evo_task **out, const char *name,
+                          const char *data_folder);
+
+/**
+ * @brief Frees a task. No training run may still be using it.
+ * @param task The task, or NULL.
+ */
+EVO_API void evo_task_free(evo_task *task);
+
+/**
+ * @brief The task's name, as given to evo_task_open().
+ * @return A string owned by the task, or NULL for NULL.
+ */
+EVO_API const char *evo_task_name(const evo_task *task);
+
+/**
+ * @brief A one-line description of the loaded data: where it was found and
+ * how many training and test images it holds.
+ * @return A string owned by the task, or NULL for NULL.
+ */
+EVO_API const char *evo_task_describe(const evo_task *task);
+
+/**
+ * @brief Sets a task option. Not thread-safe: call before sharing the task.
+ * @return ::EVO_OK, ::EVO_EINVAL (NULL, unknown option) or ::EVO_ERANGE.
+ */
+EVO_API int evo_task_set_option(evo_task *task, evo_task_option option,
+                                int64_t value);
+
+/**
+ * @brief Reads a task option.
+ * @return ::EVO_OK or ::EVO_EINVAL.
+ */
+EVO_API int evo_task_get_option(const evo_task *task, evo_task_option option,
+                                int64_t *out);
+
+/** @brief Creates an empty training result. @return ::EVO_OK, ::EVO_EINVAL
+ *  or ::EVO_ENOMEM. */
+EVO_API int evo_train_result_new(evo_train_result **out);
+
+/** @brief Frees a training result. @param r The result, or NULL. */
+EVO_API void evo_train_result_free(evo_train_result *r);
+
+/**
+ * @brief Reads a value of a training result.
+ * @return ::EVO_OK or ::EVO_EINVAL (NULL, unknown key).
+ */
+EVO_API int evo_train_result_get(const evo_train_result *r,
+                                 evo_result_key key, double *out);
+
+/**
+ * @brief The training-loss curve of the last run, when the task recorded it
+ * (::EVO_TASK_RECORD_CURVE).
+ * @param r The result.
+ * @param losses Receives a pointer owned by @p r, valid until its next run
+ * or free; NULL when nothing was recorded.
+ * @param n Receives the number of losses.
+ * @return ::EVO_OK or ::EVO_EINVAL.
+ */
+EVO_API int evo_train_result_curve(const evo_train_result *r,
+                                   const float **losses, size_t *n);
+
+/**
+ * @brief Trains a genome on a task for @p steps steps and scores it
+ * (PROTOCOL §3, "one evaluation"). The seed fixes the initial weights, the
+ * data order, the dropout masks and the augmentation: the same arguments
+ * give bit-identical results. Divergence is not an error: the result says
+ * so and its fitness is -1.
+ *
+ * Thread-safe: many threads may train on the same task at once.
+ * @param task The task.
+ * @param g The genome.
+ * @param steps Training steps, at least 1.
+ * @param seed The run's seed.
+ * @param result Receives the outcome (overwritten).
+ * @return ::EVO_OK, ::EVO_EINVAL, ::EVO_ERANGE (steps = 0) or ::EVO_ENOMEM.
+ */
+EVO_API int evo_task_train(const evo_task *task, const evo_genome *g,
+                           uint64_t steps, uint64_t seed,
+                           evo_train_result *result);
+
+/** @brief Creates an empty report. @return ::EVO_OK, ::EVO_EINVAL or
+ *  ::EVO_ENOMEM. */
+EVO_API int evo_report_new(evo_report **out);
+
+/** @brief Frees a report. @param rep The report, or NULL. */
+EVO_API void evo_report_free(evo_report *rep);
+
+/** @brief Empties a report (fitness -1, no tasks, no message).
+ *  @return ::EVO_OK or ::EVO_EINVAL. */
+EVO_API int evo_report_clear(evo_report *rep);
+
+/**
+ * @brief Sets the overall fitness (for user fitness callbacks).
+ * @return ::EVO_OK, ::EVO_EINVAL or ::EVO_ERANGE (not finite).
+ */
+EVO_API int evo_report_set_fitness(evo_report *rep, double fitness);
+
+/**
+ * @brief Adds one task's fitness to the breakdown (for user fitness
+ * callbacks; the library's evaluator fills it itself).
+ * @param rep The report.
+ * @param task The task's name (copied; at most 63 bytes).
+ * @param fitness Its fitness (mean over seeds).
+ * @return ::EVO_OK, ::EVO_EINVAL, ::EVO_ERANGE (more than 64 tasks, name
+ * too long, fitness not finite) or ::EVO_ENOMEM.
+ */
+EVO_API int evo_report_add_task(evo_report *rep, const char *task,
+                                double fitness);
+
+/**
+ * @brief The overall fitness.
+ * @return ::EVO_OK or ::EVO_EINVAL.
+ */
+EVO_API int evo_report_fitness(const evo_report *rep, double *out);
+
+/**
+ * @brief The number of tasks in the breakdown.
+ * @return The count, 0 for NULL.
+ */
+EVO_API size_t evo_report_task_count(const evo_report *rep);
+
+/**
+ * @brief Reads entry @p index of the breakdown.
+ * @param rep The report.
+ * @param index 0 to evo_report_task_count() - 1.
+ * @param name Receives the task's name, owned by the report (may be NULL).
+ * @param fitness Receives its fitness (may be NULL).
+ * @return ::EVO_OK, ::EVO_EINVAL or ::EVO_ERANGE.
+ */
+EVO_API int evo_report_task(const evo_report *rep, size_t index,
+                            const char **name, double *fitness);
+
+/**
+ * @brief Creates an evaluator with no tasks, 500 steps and 2 seeds
+ * (PROTOCOL §4, the `paper` settings).
+ * @return ::EVO_OK, ::EVO_EINVAL or ::EVO_ENOMEM.
+ */
+EVO_API int evo_evaluator_new(evo_evaluator **out);
+
+/** @brief Frees an evaluator (not its tasks). @param e The evaluator, or
+ *  NULL. */
+EVO_API void evo_evaluator_free(evo_evaluator *e);
+
+/**
+ * @brief Adds a task. The task is borrowed: it must outlive the evaluator.
+ * @return ::EVO_OK, ::EVO_EINVAL, ::EVO_ERANGE (more than 64 tasks) or
+ * ::EVO_ENOMEM.
+ */
+EVO_API int evo_evaluator_add_task(evo_evaluator *e, const evo_task *task);
+
+/**
+ * @brief Sets the training steps per run (default 500).
+ * @return ::EVO_OK, ::EVO_EINVAL or ::EVO_ERANGE (0).
+ */
+EVO_API int evo_evaluator_set_steps(evo_evaluator *e, uint64_t steps);
+
+/**
+ * @brief Sets the number of seeds per task (default 2). A genome evaluated
+ * with base seed b is trained with seeds b, b+1, …, b+n-1 on every task
+ * (PROTOCOL §3: the paper uses b = 0 for every genome).
+ * @return ::EVO_OK, ::EVO_EINVAL or ::EVO_ERANGE (0 or more than 1000).
+ */
+EVO_API int evo_evaluator_set_seeds(evo_evaluator *e, uint32_t n);
+
+/**
+ * @brief Evaluates a genome: for each task the mean fitness over the seeds,
+ * then the mean over the tasks (PROTOCOL §3, multi-task fitness). A run that
+ * diverges scores -1 and counts in the mean, as in the paper.
+ *
+ * Thread-safe: many threads may evaluate with the same evaluator at once.
+ * @param e The evaluator (at least one task).
+ * @param g The genome.
+ * @param seed_base The first seed b.
+ * @param report Receives the fitness and the per-task breakdown.
+ * @return ::EVO_OK, ::EVO_EINVAL, ::EVO_ESTATE (no tasks) or ::EVO_ENOMEM.
+ */
+EVO_API int evo_evaluator_run(const evo_evaluator *e, const evo_genome *g,
+                              uint64_t seed_base, evo_report *report);
+
+/**
+ * @brief The evaluator as a fitness callback: evo_evaluator_run() with
+ * @p user as the evaluator. Has the shape of the population's fitness
+ * callback (population.h), so `evo_population_set_fitness(pop,
+ * evo_evaluator_fitness, evaluator)` plugs it in.
+ * @return As evo_evaluator_run().
+ */
+EVO_API int evo_evaluator_fitness(void *user, const evo_genome *g,
+                                  uint64_t seed, evo_report *report);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* EVOOPT_TASK_H */
