@@ -11,6 +11,7 @@
  * - genome.h: the genome (update terms, hyperparameters, flags, schedules).
  * - optimizer.h: the drop-in optimizer, evo_optimizer_step().
  * - task.h: the bundled CNN tasks and the paper's fitness protocol.
+ * - population.h: the genetic algorithm, checkpoints and history.
  */
 #ifndef EVOOPT_EVOOPT_H
 #define EVOOPT_EVOOPT_H
@@ -19,5 +20,6 @@
 #include "genome.h"
 #include "optimizer.h"
 #include "task.h"
+#include "population.h"
 
 #endif /* EVOOPT_EVOOPT_H */

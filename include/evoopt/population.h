@@ -1,0 +1,320 @@
+/**
+ * @file population.h
+ * @brief The genetic algorithm over genomes (PROTOCOL §4) with a pluggable
+ * fitness callback, worker threads, checkpoints and history.
+ *
+ * @par Threads
+ * A population is used by one thread at a time. During
+ * evo_population_step() and evo_population_run() the fitness callback is
+ * called from up to ::EVO_POP_WORKERS threads at once (never twice for the
+ * same individual); the progress callback is always called from the thread
+ * that called step/run, one call at a time.
+ *
+ * @par Determinism
+ * Genetic operators draw from generators seeded by (run seed, generation);
+ * evaluation seeds are the common seed 0 (the paper) or, with
+ * ::EVO_POP_FRESH_SEEDS, derived from (run seed, generation, index). As long
+ * as the fitness callback is a pure function of (genome, seed), a run's
+ * history and best genome are bit-identical for any number of workers and
+ * across checkpoint/resume.
+ */
+#ifndef EVOOPT_POPULATION_H
+#define EVOOPT_POPULATION_H
+
+#include "common.h"
+#include "genome.h"
+#include "task.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/** An opaque population: settings, the current generation, history. */
+typedef struct evo_population evo_population;
+
+/**
+ * @brief The fitness callback: evaluates @p g with evaluation seed @p seed
+ * and writes at least the fitness into @p report (evo_report_set_fitness(),
+ * optionally a per-task breakdown with evo_report_add_task()).
+ *
+ * Must be a pure function of (genome, seed) for runs to be reproducible.
+ * Called from worker threads (see the file's notes).
+ * @param user The pointer given to evo_population_set_fitness().
+ * @param g The genome (read-only, valid during the call).
+ * @param seed The evaluation seed.
+ * @param report A cleared report to fill.
+ * @return ::EVO_OK, or a negative status: the genome then gets fitness -1,
+ * the status and evo_last_error() of that thread are recorded, and the run
+ * goes on.
+ */
+typedef int (*evo_fitness_fn)(void *user, const evo_genome *g, uint64_t seed,
+                              evo_report *report);
+
+/** Events reported to the progress callback. */
+typedef enum evo_event {
+  EVO_EVENT_EVALUATION = 0, /**< one evaluation finished */
+  EVO_EVENT_GENERATION = 1  /**< a generation was evaluated and recorded */
+} evo_event;
+
+/**
+ * @brief The progress callback, called from the thread running the
+ * population.
+ * @param user The pointer given to evo_population_set_progress().
+ * @param event What happened.
+ * @param pop The population (read-only access through the getters).
+ * @param generation The generation (0-based).
+ * @param index For ::EVO_EVENT_EVALUATION the individual's index, else 0.
+ * @return 0 to go on; non-zero stops the run after the current event
+ * (step/run then return ::EVO_ECANCELED; the checkpoint is valid).
+ */
+typedef int (*evo_progress_fn)(void *user, evo_event event,
+                               const evo_population *pop, size_t generation,
+                               size_t index);
+
+/** Settings, read and written with evo_population_get() and
+ *  evo_population_set() before the first step. Defaults are the `paper`
+ *  settings (PROTOCOL §4). */
+typedef enum evo_pop_setting {
+  EVO_POP_SIZE = 0,        /**< individuals per generation (50; ≥ 2) */
+  EVO_POP_GENERATIONS = 1, /**< generations G (50; ≥ 1) */
+  EVO_POP_ELITES = 2,      /**< elites copied unchanged (3; < size) */
+  EVO_POP_TOURNAMENT = 3,  /**< tournament size k (4; 1..size) */
+  EVO_POP_RUN_SEED = 4,    /**< seed of the genetic operators (42) */
+  EVO_POP_WORKERS = 5,     /**< evaluation threads (1; 1..256) */
+  EVO_POP_FRESH_SEEDS = 6, /**< 0: every evaluation uses seed 0 (the paper's
+                                common random numbers); 1: seeds derived
+                                from (run seed, generation, index) */
+  EVO_POP_HALL_OF_FAME = 7 /**< best distinct genomes kept (10; ≥ 1) */
+} evo_pop_setting;
+
+/** Values of one generation's history, read with
+ *  evo_population_history(). */
+typedef enum evo_history_key {
+  EVO_HIST_BEST = 0,      /**< best fitness */
+  EVO_HIST_MEAN = 1,      /**< mean fitness */
+  EVO_HIST_MEDIAN = 2,    /**< median fitness */
+  EVO_HIST_WORST = 3,     /**< worst fitness */
+  EVO_HIST_FAILED = 4,    /**< evaluations whose callback failed */
+  EVO_HIST_CACHE_HITS = 5 /**< evaluations answered from a cache */
+} evo_history_key;
+
+/**
+ * @brief Creates a population with the `paper` settings, the four
+ * baselines (`sgd`, `adam`, `adamw`, `rmsprop`) as initial seed genomes and
+ * no fitness callback.
+ * @return ::EVO_OK, ::EVO_EINVAL or ::EVO_ENOMEM.
+ */
+EVO_API int evo_population_new(evo_population **out);
+
+/** @brief Frees a population. @param pop The population, or NULL. */
+EVO_API void evo_population_free(evo_population *pop);
+
+/**
+ * @brief Writes a setting. Only before the first generation is evaluated.
+ * @return ::EVO_OK, ::EVO_EINVAL (NULL, unknown setting), ::EVO_ERANGE
+ * (value outside the range given at ::evo_pop_setting) or ::EVO_ESTATE
+ * (the run has started).
+ */
+EVO_API int evo_population_set(evo_population *pop, evo_pop_setting setting,
+                               int64_t value);
+
+/**
+ * @brief Reads a setting.
+ * @return ::EVO_OK or ::EVO_EINVAL.
+ */
+EVO_API int evo_population_get(const evo_population *pop,
+                               evo_pop_setting setting, int64_t *out);
+
+/**
+ * @brief Replaces the initial seed genomes (copied) that open generation 0
+ * before the random genomes; pass n = 0 for a fully random start. Only
+ * before the first generation.
+ * @return ::EVO_OK, ::EVO_EINVAL, ::EVO_ERANGE (more than the population
+ * size), ::EVO_ESTATE or ::EVO_ENOMEM.
+ */
+EVO_API int evo_population_set_initial(evo_population *pop,
+                                       const evo_genome *const *genomes,
+                                       size_t n);
+
+/**
+ * @brief Sets the fitness callback (required before stepping).
+ * @return ::EVO_OK or ::EVO_EINVAL.
+ */
+EVO_API int evo_population_set_fitness(evo_population *pop, evo_fitness_fn fn,
+                                       void *user);
+
+/**
+ * @brief Sets the progress callback (NULL to remove it).
+ * @return ::EVO_OK or ::EVO_EINVAL.
+ */
+EVO_API int evo_population_set_progress(evo_population *pop,
+                                        evo_progress_fn fn, void *user);
+
+/**
+ * @brief Writes a checkpoint to @p path after every evaluation and every
+ * generation (atomically: temporary file, flush, rename; versioned and
+ * checksummed). NULL turns checkpoints off. @p tag is stored with it and
+ * checked on resume (e.g. a description of the tasks and steps, so that a
+ * checkpoint is not resumed with another fitness setup).
+ * @return ::EVO_OK, ::EVO_EINVAL or ::EVO_ENOMEM.
+ */
+EVO_API int evo_population_set_checkpoint(evo_population *pop,
+                                          const char *path, const char *tag);
+
+/**
+ * @brief Restores a population from a checkpoint: settings, current
+ * generation (including evaluations already done in it), history and hall
+ * of fame. The callbacks are not stored: set them again before stepping.
+ * Checkpointing continues to the same path.
+ * @param out Receives the population.
+ * @param path The checkpoint file.
+ * @param tag The tag the checkpoint must carry (NULL: not checked).
+ * @return ::EVO_OK, ::EVO_EINVAL, ::EVO_EIO, ::EVO_EFORMAT (not a
+ * checkpoint, damaged, other version), ::EVO_EMISMATCH (other tag) or
+ * ::EVO_ENOMEM. The file is never modified on error.
+ */
+EVO_API int evo_population_resume(evo_population **out, const char *path,
+                                  const char *tag);
+
+/**
+ * @brief Runs one generation: evaluates the individuals not yet evaluated,
+ * records the history, then (unless it was the last generation) breeds the
+ * next one (elites, tournament, crossover, mutation; PROTOCOL §4).
+ * @return ::EVO_OK, ::EVO_EINVAL, ::EVO_ESTATE (no fitness callback, or the
+ * run is finished), ::EVO_ECANCELED (the progress callback asked to stop),
+ * ::EVO_EIO (a checkpoint could not be written), ::EVO_ETHREAD or
+ * ::EVO_ENOMEM. A failing fitness callback is not an error of the step.
+ */
+EVO_API int evo_population_step(evo_population *pop);
+
+/**
+ * @brief Runs generations until the last one is done.
+ * @return As evo_population_step().
+ */
+EVO_API int evo_population_run(evo_population *pop);
+
+/**
+ * @brief The current generation (0-based); equals the number of
+ * generations when the run is finished.
+ * @return The generation, 0 for NULL.
+ */
+EVO_API size_t evo_population_generation(const evo_population *pop);
+
+/**
+ * @brief Whether every generation has been evaluated.
+ * @return 1 when finished, else 0.
+ */
+EVO_API int evo_population_finished(const evo_population *pop);
+
+/**
+ * @brief The number of individuals in the current generation.
+ * @return The count, 0 for NULL.
+ */
+EVO_API size_t evo_population_size(const evo_population *pop);
+
+/**
+ * @brief Individual @p index of the current generation.
+ * @param pop The population.
+ * @param index 0 to evo_population_size() - 1.
+ * @param g Receives the genome, owned by the population and valid until the
+ * next step (may be NULL).
+ * @param fitness Receives its fitness, NaN when not yet evaluated (may be
+ * NULL).
+ * @return ::EVO_OK, ::EVO_EINVAL or ::EVO_ERANGE.
+ */
+EVO_API int evo_population_individual(const evo_population *pop, size_t index,
+                                      const evo_genome **g, double *fitness);
+
+/**
+ * @brief The number of evaluations finished in the current generation.
+ * @return The count, 0 for NULL.
+ */
+EVO_API size_t evo_population_evaluated(const evo_population *pop);
+
+/**
+ * @brief The number of generations recorded in the history.
+ * @return The count, 0 for NULL.
+ */
+EVO_API size_t evo_population_history_count(const evo_population *pop);
+
+/**
+ * @brief A value of generation @p generation's history.
+ * @return ::EVO_OK, ::EVO_EINVAL or ::EVO_ERANGE (not recorded).
+ */
+EVO_API int evo_population_history(const evo_population *pop,
+                                   size_t generation, evo_history_key key,
+                                   double *out);
+
+/**
+ * @brief The best genome of generation @p generation and its per-task
+ * breakdown.
+ * @param pop The population.
+ * @param generation A recorded generation.
+ * @param g Receives the genome, owned by the population (may be NULL).
+ * @param report Receives its report, owned by the population (may be NULL).
+ * @return ::EVO_OK, ::EVO_EINVAL or ::EVO_ERANGE.
+ */
+EVO_API int evo_population_history_best(const evo_population *pop,
+                                        size_t generation,
+                                        const evo_genome **g,
+                                        const evo_report **report);
+
+/**
+ * @brief How many terms of each kind the population of generation
+ * @p generation held.
+ * @param counts Receives ::EVO_TERM_COUNT counts, indexed by ::evo_term.
+ * @return ::EVO_OK, ::EVO_EINVAL or ::EVO_ERANGE.
+ */
+EVO_API int evo_population_history_terms(const evo_population *pop,
+                                         size_t generation,
+                                         uint32_t counts[EVO_TERM_COUNT]);
+
+/**
+ * @brief The number of genomes in the hall of fame (best distinct genomes
+ * seen so far, best first).
+ * @return The count, 0 for NULL.
+ */
+EVO_API size_t evo_population_hof_count(const evo_population *pop);
+
+/**
+ * @brief Entry @p rank of the hall of fame (0 = best ever seen).
+ * @param g Receives the genome, owned by the population (may be NULL).
+ * @param fitness Receives its fitness (may be NULL).
+ * @param generation Receives the generation it was first seen in (may be
+ * NULL).
+ * @return ::EVO_OK, ::EVO_EINVAL or ::EVO_ERANGE.
+ */
+EVO_API int evo_population_hof(const evo_population *pop, size_t rank,
+                               const evo_genome **g, double *fitness,
+                               size_t *generation);
+
+/**
+ * @brief Creates a random genome as the initial population does
+ * (PROTOCOL §4, "Random genome").
+ * @param out Receives the genome.
+ * @param seed Its seed.
+ * @return ::EVO_OK, ::EVO_EINVAL or ::EVO_ENOMEM.
+ */
+EVO_API int evo_genome_random(evo_genome **out, uint64_t seed);
+
+/**
+ * @brief Crossover then mutation, as breeding does (PROTOCOL §4), for
+ * users who drive their own loop.
+ * @param out Receives the child.
+ * @param a Parent A.
+ * @param b Parent B.
+ * @param generation The generation (0-based) of the mutation schedule.
+ * @param generations The run's G.
+ * @param seed The seed of this breeding.
+ * @return ::EVO_OK, ::EVO_EINVAL, ::EVO_ERANGE (generation ≥ generations)
+ * or ::EVO_ENOMEM.
+ */
+EVO_API int evo_genome_breed(evo_genome **out, const evo_genome *a,
+                             const evo_genome *b, uint32_t generation,
+                             uint32_t generations, uint64_t seed);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* EVOOPT_POPULATION_H */

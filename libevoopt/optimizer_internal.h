@@ -1,0 +1,41 @@
+/* The optimizer's representation (optimizer.h), shared with its tests and
+ * with the evaluator, which drives optimizers without going through the
+ * public handle checks. Never installed. */
+#ifndef EVOOPT_OPTIMIZER_INTERNAL_H
+#define EVOOPT_OPTIMIZER_INTERNAL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "evoopt/optimizer.h"
+#include "genome_internal.h"
+
+/* One registered tensor: the caller's memory plus the state kept for it. */
+typedef struct evo_param_tensor {
+  float *params;       /* the caller's parameters, updated in place */
+  const float *grads;  /* the caller's gradients, only read */
+  size_t n;            /* element count, >= 1 */
+  float *m;            /* first moment, NULL unless the genome uses m */
+  float *v;            /* second moment, NULL unless the genome uses v */
+  uint64_t t;          /* this tensor's step count (PROTOCOL §2's t) */
+  double lr_scale;     /* EVO_PARAM_LR_SCALE */
+  bool weight_decay;   /* EVO_PARAM_WEIGHT_DECAY */
+} evo_param_tensor;
+
+struct evo_optimizer {
+  evo_genome genome;        /* a private copy */
+  double base_lr;           /* η, EVO_OPT_BASE_LR */
+  bool refuse_nonfinite;    /* EVO_OPT_REFUSE_NONFINITE */
+  uint64_t step;            /* global step s of the next step */
+  uint64_t total_steps;     /* S; 0 while unset */
+  evo_param_tensor *tensors;
+  size_t n_tensors, cap_tensors;
+};
+
+/* η_s of PROTOCOL §2 for global step @p s: the base rate with warmup and
+ * cosine decay applied. The caller checks that S is set when the genome
+ * uses cosine decay. */
+double evo_optimizer_schedule(const evo_optimizer *opt, uint64_t s);
+
+#endif
