@@ -20,14 +20,21 @@ int evo_set_error(int code, const char *fmt, ...) {
 }
 
 int evo_wrap_error(int code, const char *fmt, ...) {
-  char prefix[EVO_ERROR_CAP];
   char old[EVO_ERROR_CAP];
+  memcpy(old, last_error, sizeof old);
   va_list ap;
   va_start(ap, fmt);
-  vsnprintf(prefix, sizeof prefix, fmt, ap);
+  int n = vsnprintf(last_error, sizeof last_error, fmt, ap);
   va_end(ap);
-  memcpy(old, last_error, sizeof old);
-  snprintf(last_error, sizeof last_error, "%s: %s", prefix, old);
+  size_t used = n < 0 ? 0 : (size_t)n;
+  if (used + 3 < sizeof last_error) {
+    memcpy(last_error + used, ": ", 2);
+    used += 2;
+    size_t room = sizeof last_error - used - 1;
+    size_t len = strnlen(old, room);
+    memcpy(last_error + used, old, len);
+    last_error[used + len] = '\0';
+  }
   return code;
 }
 

@@ -1,2 +1,720 @@
-/* placeholder: being written */
+/* The drop-in optimizer (optimizer.h): PROTOCOL §2 applied to tensors in the
+ * caller's memory, one fused pass per tensor; state save and load in the
+ * library's framed format (io_internal.h).
+ *
+ * Numerics: elements are float; the per-step scalars (η_s, decay factor,
+ * bias corrections) are computed in double and rounded once to float. The
+ * kernel uses no fused multiply-add and no reassociation, so every element's
+ * result is the same with or without vectorisation and on every x86-64
+ * level: a run is bit-reproducible across machines. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
 #include "common_internal.h"
+#include "io_internal.h"
+#include "optimizer_internal.h"
+
+#define EVO_PI 3.14159265358979323846
+/* PROTOCOL §2, NESTEROV: a constant, not β1 (as in the paper). */
+#define NESTEROV_MIX 0.9f
+
+/* ---- the kernel ---------------------------------------------------------- */
+
+/* Everything one tensor's pass needs, scalars already rounded to float. */
+typedef struct kernel_args {
+  float *params;
+  const float *grads;
+  float *m, *v; /* NULL when the genome does not keep the moment */
+  size_t n;
+  float lr;       /* η_s times the tensor's scale */
+  float decay;    /* 1 - lr·λ; exactly 1 when decay is off (p·1 = p) */
+  float clip;     /* c, or +inf without clipping (clamping is then exact) */
+  float beta1, one_minus_beta1, beta2, one_minus_beta2;
+  float m_corr;   /* 1/(1-β1^t) with bias correction and m, else 1 */
+  float v_corr;   /* 1/sqrt(1-β2^t) with bias correction and v, else 1 */
+  float eps;
+  float alpha[EVO_TERM_COUNT]; /* α summed per term kind */
+  uint32_t keep[EVO_TERM_COUNT]; /* all ones when the kind is present */
+} kernel_args;
+
+/* @p x when @p keep is all ones, +0 when it is zero: an absent term adds
+ * exactly nothing, even where its formula would give NaN (e.g. 0·inf). */
+static inline float gate(float x, uint32_t keep) {
+  uint32_t u;
+  memcpy(&u, &x, sizeof u);
+  u &= keep;
+  memcpy(&x, &u, sizeof x);
+  return x;
+}
+
+/* sign(g) with sign(0) = 0 (PROTOCOL §2); a NaN stays NaN. Each select
+ * evaluates its comparison unconditionally, so that GCC if-converts it
+ * (nested selects would be control flow, which stops the vectoriser). */
+static inline float sign_of(float g) {
+  float s = g > 0.0f ? 1.0f : g;
+  return g < 0.0f ? -1.0f : s;
+}
+
+/* clamp(g, -c, c), NaN kept; with c = +inf exactly g. */
+static inline float clamp(float g, float c) {
+  float lo = g < -c ? -c : g;
+  return lo > c ? c : lo;
+}
+
+/* One fused pass (PROTOCOL §2 steps 1-6): reads p, g, m, v once and writes
+ * p, m, v once. The flags are compile-time constants in each instance, so
+ * the loop has no branches and GCC vectorises it. @p divide: a RMS_NORM or
+ * ADAM_TERM term is present; @p unit: a UNIT_GRAD term is. */
+static inline __attribute__((always_inline)) void
+update_pass(const kernel_args *a, const bool use_m, const bool use_v,
+            const bool divide, const bool unit) {
+  float *restrict p = a->params;
+  const float *restrict gr = a->grads;
+  float *restrict mv = a->m;
+  float *restrict vv = a->v;
+  const size_t n = a->n;
+  const float lr = a->lr, decay = a->decay, c = a->clip, eps = a->eps;
+  const float b1 = a->beta1, ob1 = a->one_minus_beta1;
+  const float b2 = a->beta2, ob2 = a->one_minus_beta2;
+  const float mc = a->m_corr, vc = a->v_corr;
+  const float a_grad = a->alpha[EVO_TERM_GRAD], a_mom = a->alpha[EVO_TERM_MOMENTUM];
+  const float a_rms = a->alpha[EVO_TERM_RMS_NORM], a_adam = a->alpha[EVO_TERM_ADAM];
+  const float a_sign = a->alpha[EVO_TERM_SIGN], a_unit = a->alpha[EVO_TERM_UNIT];
+  const float a_nest = a->alpha[EVO_TERM_NESTEROV];
+  const uint32_t k_grad = a->keep[EVO_TERM_GRAD], k_mom = a->keep[EVO_TERM_MOMENTUM];
+  const uint32_t k_rms = a->keep[EVO_TERM_RMS_NORM], k_adam = a->keep[EVO_TERM_ADAM];
+  const uint32_t k_sign = a->keep[EVO_TERM_SIGN], k_nest = a->keep[EVO_TERM_NESTEROV];
+  for (size_t i = 0; i < n; i++) {
+    const float g = clamp(gr[i], c);                /* 1: clipping */
+    const float pd = p[i] * decay;                  /* 2: weight decay */
+    float m = g, v = g * g;                         /* 3, 4: moments */
+    if (use_m) {
+      m = b1 * mv[i] + ob1 * g;
+      mv[i] = m;
+    }
+    if (use_v) {
+      v = b2 * vv[i] + ob2 * (g * g);
+      vv[i] = v;
+    }
+    const float mh = m * mc;                        /* 5: bias correction */
+    float u = gate(a_grad * g, k_grad) + gate(a_mom * mh, k_mom) +
+              gate(a_nest * (mh + NESTEROV_MIX * (g - mh)), k_nest) +
+              gate(a_sign * sign_of(g), k_sign);
+    if (divide)
+      u += (gate(a_rms * g, k_rms) + gate(a_adam * mh, k_adam)) /
+           (sqrtf(v) * vc + eps);
+    if (unit)
+      u += a_unit * (g / (fabsf(g) + eps));
+    p[i] = pd - lr * u;                             /* 6: the update */
+  }
+}
+
+/* Instances for every (use_m, use_v, divide, unit). On x86-64 each is also
+ * compiled for AVX2, chosen at load time; results are identical (no FMA). */
+#if defined(__GNUC__) && defined(__x86_64__) && defined(__ELF__) &&         \
+    !defined(__clang__)
+#define EVO_KERNEL_CLONES __attribute__((target_clones("avx2", "default")))
+#else
+#define EVO_KERNEL_CLONES
+#endif
+
+typedef void (*kernel_fn)(const kernel_args *a);
+
+#define DEFINE_KERNEL(M, V, D, U)                                           \
+  EVO_KERNEL_CLONES static void kernel_##M##V##D##U(const kernel_args *a) {  \
+    update_pass(a, M, V, D, U);                                             \
+  }
+#define DEFINE_KERNELS_MV(M, V)                                             \
+  DEFINE_KERNEL(M, V, 0, 0)                                                 \
+  DEFINE_KERNEL(M, V, 0, 1)                                                 \
+  DEFINE_KERNEL(M, V, 1, 0)                                                 \
+  DEFINE_KERNEL(M, V, 1, 1)
+DEFINE_KERNELS_MV(0, 0)
+DEFINE_KERNELS_MV(0, 1)
+DEFINE_KERNELS_MV(1, 0)
+DEFINE_KERNELS_MV(1, 1)
+
+/* Indexed by use_m·8 + use_v·4 + divide·2 + unit. */
+static const kernel_fn kernels[16] = {
+    kernel_0000, kernel_0001, kernel_0010, kernel_0011,
+    kernel_0100, kernel_0101, kernel_0110, kernel_0111,
+    kernel_1000, kernel_1001, kernel_1010, kernel_1011,
+    kernel_1100, kernel_1101, kernel_1110, kernel_1111};
+
+/* ---- per-step coefficients ----------------------------------------------- */
+
+/* The genome's part of the kernel arguments: the same for every tensor and
+ * every step. Alphas of the same kind are summed. */
+static void genome_args(const evo_genome *g, kernel_args *a, kernel_fn *fn) {
+  memset(a, 0, sizeof *a);
+  for (size_t k = 0; k < g->n_terms; k++) {
+    a->alpha[g->terms[k]] += (float)g->alphas[k];
+    a->keep[g->terms[k]] = UINT32_MAX;
+  }
+  a->clip = g->use_gradient_clipping ? (float)g->clip_value : INFINITY;
+  a->beta1 = (float)g->beta1;
+  a->one_minus_beta1 = (float)(1.0 - g->beta1);
+  a->beta2 = (float)g->beta2;
+  a->one_minus_beta2 = (float)(1.0 - g->beta2);
+  a->eps = (float)pow(10.0, g->eps_log10);
+  bool divide = a->keep[EVO_TERM_RMS_NORM] || a->keep[EVO_TERM_ADAM];
+  bool unit = a->keep[EVO_TERM_UNIT] != 0;
+  *fn = kernels[(g->use_m ? 8 : 0) + (g->use_v ? 4 : 0) + (divide ? 2 : 0) +
+                (unit ? 1 : 0)];
+}
+
+/* The tensor's part for its step number t (already incremented). */
+static void tensor_args(const evo_genome *g, const evo_param_tensor *pt,
+                        double lr_s, kernel_args *a) {
+  double lr = lr_s * pt->lr_scale;
+  double lambda = pow(10.0, g->wd_log10); /* 10^-inf = 0: no decay */
+  a->params = pt->params;
+  a->grads = pt->grads;
+  a->m = pt->m;
+  a->v = pt->v;
+  a->n = pt->n;
+  a->lr = (float)lr;
+  a->decay = (pt->weight_decay && lambda != 0.0) ? (float)(1.0 - lr * lambda)
+                                                 : 1.0f;
+  double t = (double)pt->t;
+  bool bc = g->use_bias_correction;
+  a->m_corr = (bc && g->use_m) ? (float)(1.0 / (1.0 - pow(g->beta1, t))) : 1.0f;
+  a->v_corr =
+      (bc && g->use_v) ? (float)(1.0 / sqrt(1.0 - pow(g->beta2, t))) : 1.0f;
+}
+
+/* PROTOCOL §2, the learning rate. Past S the cosine keeps going, as
+ * PyTorch's CosineAnnealingLR does: the rate climbs back towards η over
+ * (S, 2S] (documented in optimizer.h). */
+double evo_optimizer_schedule(const evo_optimizer *opt, uint64_t s) {
+  const evo_genome *g = &opt->genome;
+  double lr = opt->base_lr;
+  if (g->use_warmup && s < (uint64_t)g->warmup_steps)
+    lr *= (double)(s + 1) / (double)g->warmup_steps;
+  if (g->use_cosine_decay)
+    lr *= 0.5 * (1.0 + cos(EVO_PI * (double)s / (double)opt->total_steps));
+  return lr;
+}
+
+static int check_schedule(const evo_optimizer *opt) {
+  if (opt->genome.use_cosine_decay && opt->total_steps == 0)
+    return evo_set_error(EVO_ESTATE,
+                         "the genome uses cosine decay: call "
+                         "evo_optimizer_set_total_steps() first");
+  return EVO_OK;
+}
+
+/* ---- the step ------------------------------------------------------------- */
+
+static bool all_finite(const float *x, size_t n) {
+  uint32_t bad = 0; /* branch-free, so that the scan vectorises */
+  for (size_t i = 0; i < n; i++) {
+    uint32_t u;
+    memcpy(&u, &x[i], sizeof u);
+    bad |= (uint32_t)((u & 0x7f800000u) == 0x7f800000u);
+  }
+  return bad == 0;
+}
+
+/* EVO_OPT_REFUSE_NONFINITE: scans before anything is written. */
+static int scan_gradients(const evo_optimizer *opt) {
+  for (size_t k = 0; k < opt->n_tensors; k++) {
+    const evo_param_tensor *pt = &opt->tensors[k];
+    if (all_finite(pt->grads, pt->n))
+      continue;
+    size_t i = 0;
+    while (isfinite(pt->grads[i]))
+      i++;
+    return evo_set_error(EVO_ENONFINITE,
+                         "gradient of tensor %zu, element %zu is %g: step "
+                         "refused, nothing changed",
+                         k, i, (double)pt->grads[i]);
+  }
+  return EVO_OK;
+}
+
+EVO_API int evo_optimizer_step(evo_optimizer *opt) {
+  EVO_CHECK_ARG(opt);
+  if (opt->n_tensors == 0)
+    return evo_set_error(EVO_ESTATE, "evo_optimizer_step: no tensors "
+                                     "registered (evo_optimizer_add_params)");
+  int rc = check_schedule(opt);
+  if (rc == EVO_OK && opt->refuse_nonfinite)
+    rc = scan_gradients(opt);
+  if (rc != EVO_OK)
+    return rc;
+  const evo_genome *g = &opt->genome;
+  double lr_s = evo_optimizer_schedule(opt, opt->step);
+  kernel_args a;
+  kernel_fn fn;
+  genome_args(g, &a, &fn);
+  for (size_t k = 0; k < opt->n_tensors; k++) {
+    evo_param_tensor *pt = &opt->tensors[k];
+    pt->t++;
+    tensor_args(g, pt, lr_s, &a);
+    fn(&a);
+  }
+  opt->step++;
+  return EVO_OK;
+}
+
+EVO_API int evo_optimizer_current_lr(const evo_optimizer *opt, double *out) {
+  EVO_CHECK_ARG(opt);
+  EVO_CHECK_ARG(out);
+  int rc = check_schedule(opt);
+  if (rc != EVO_OK)
+    return rc;
+  *out = evo_optimizer_schedule(opt, opt->step);
+  return EVO_OK;
+}
+
+EVO_API int evo_optimizer_step_count(const evo_optimizer *opt, uint64_t *out) {
+  EVO_CHECK_ARG(opt);
+  EVO_CHECK_ARG(out);
+  *out = opt->step;
+  return EVO_OK;
+}
+
+/* ---- creation, tensors, options ------------------------------------------ */
+
+EVO_API int evo_optimizer_new(evo_optimizer **out, const evo_genome *g) {
+  EVO_CHECK_ARG(out);
+  EVO_CHECK_ARG(g);
+  int rc = evo_genome_validate(g);
+  if (rc != EVO_OK)
+    return rc;
+  evo_optimizer *opt = evo_calloc(1, sizeof *opt);
+  if (opt == NULL)
+    return EVO_ENOMEM;
+  opt->genome = *g;
+  opt->base_lr = pow(10.0, g->lr_log10);
+  *out = opt;
+  return EVO_OK;
+}
+
+EVO_API void evo_optimizer_free(evo_optimizer *opt) {
+  if (opt == NULL)
+    return;
+  for (size_t k = 0; k < opt->n_tensors; k++) {
+    free(opt->tensors[k].m);
+    free(opt->tensors[k].v);
+  }
+  free(opt->tensors);
+  free(opt);
+}
+
+/* The kernel declares params and grads restrict: they must not overlap. */
+static int check_buffers(const char *fn, const float *params,
+                         const float *grads, size_t n) {
+  EVO_CHECK_ARG(params);
+  EVO_CHECK_ARG(grads);
+  uintptr_t p = (uintptr_t)params, g = (uintptr_t)grads;
+  uintptr_t bytes = (uintptr_t)n * sizeof(float);
+  if (p < g + bytes && g < p + bytes)
+    return evo_set_error(EVO_EINVAL, "%s: params and grads overlap", fn);
+  return EVO_OK;
+}
+
+EVO_API int evo_optimizer_add_params(evo_optimizer *opt, float *params,
+                                     const float *grads, size_t n) {
+  EVO_CHECK_ARG(opt);
+  if (n == 0 || n > SIZE_MAX / sizeof(float))
+    return evo_set_error(EVO_EINVAL,
+                         "evo_optimizer_add_params: n = %zu elements", n);
+  int rc = check_buffers(__func__, params, grads, n);
+  if (rc != EVO_OK)
+    return rc;
+  if (opt->n_tensors == opt->cap_tensors) {
+    size_t cap = opt->cap_tensors ? 2 * opt->cap_tensors : 8;
+    evo_param_tensor *t = realloc(opt->tensors, cap * sizeof *t);
+    if (t == NULL)
+      return evo_set_error(EVO_ENOMEM, "out of memory adding tensor %zu",
+                           opt->n_tensors);
+    opt->tensors = t;
+    opt->cap_tensors = cap;
+  }
+  evo_param_tensor pt = {params, grads, n, NULL, NULL, 0, 1.0, true};
+  if (opt->genome.use_m && (pt.m = evo_calloc(n, sizeof(float))) == NULL)
+    return EVO_ENOMEM;
+  if (opt->genome.use_v && (pt.v = evo_calloc(n, sizeof(float))) == NULL) {
+    free(pt.m);
+    return EVO_ENOMEM;
+  }
+  opt->tensors[opt->n_tensors++] = pt;
+  return EVO_OK;
+}
+
+static int tensor_at(const evo_optimizer *opt, size_t index, const char *fn) {
+  if (index >= opt->n_tensors)
+    return evo_set_error(EVO_ERANGE, "%s: no tensor %zu (%zu registered)", fn,
+                         index, opt->n_tensors);
+  return EVO_OK;
+}
+
+EVO_API int evo_optimizer_rebind(evo_optimizer *opt, size_t index,
+                                 float *params, const float *grads) {
+  EVO_CHECK_ARG(opt);
+  int rc = tensor_at(opt, index, __func__);
+  if (rc == EVO_OK)
+    rc = check_buffers(__func__, params, grads, opt->tensors[index].n);
+  if (rc != EVO_OK)
+    return rc;
+  opt->tensors[index].params = params;
+  opt->tensors[index].grads = grads;
+  return EVO_OK;
+}
+
+EVO_API size_t evo_optimizer_param_count(const evo_optimizer *opt) {
+  return opt == NULL ? 0 : opt->n_tensors;
+}
+
+static bool finite_nonneg(double x) { return isfinite(x) && x >= 0.0; }
+
+EVO_API int evo_optimizer_set_param_option(evo_optimizer *opt, size_t index,
+                                           evo_param_option option,
+                                           double value) {
+  EVO_CHECK_ARG(opt);
+  int rc = tensor_at(opt, index, __func__);
+  if (rc != EVO_OK)
+    return rc;
+  evo_param_tensor *pt = &opt->tensors[index];
+  switch (option) {
+  case EVO_PARAM_LR_SCALE:
+    if (!finite_nonneg(value))
+      return evo_set_error(EVO_ERANGE,
+                           "tensor %zu: learning-rate scale %g is not a "
+                           "finite value >= 0",
+                           index, value);
+    pt->lr_scale = value;
+    return EVO_OK;
+  case EVO_PARAM_WEIGHT_DECAY:
+    if (value != 0.0 && value != 1.0)
+      return evo_set_error(EVO_ERANGE,
+                           "tensor %zu: weight decay switch must be 0 or 1, "
+                           "not %g",
+                           index, value);
+    pt->weight_decay = value == 1.0;
+    return EVO_OK;
+  }
+  return evo_set_error(EVO_EINVAL, "unknown per-tensor option %d",
+                       (int)option);
+}
+
+EVO_API int evo_optimizer_get_param_option(const evo_optimizer *opt,
+                                           size_t index,
+                                           evo_param_option option,
+                                           double *out) {
+  EVO_CHECK_ARG(opt);
+  EVO_CHECK_ARG(out);
+  int rc = tensor_at(opt, index, __func__);
+  if (rc != EVO_OK)
+    return rc;
+  switch (option) {
+  case EVO_PARAM_LR_SCALE:
+    *out = opt->tensors[index].lr_scale;
+    return EVO_OK;
+  case EVO_PARAM_WEIGHT_DECAY:
+    *out = opt->tensors[index].weight_decay ? 1.0 : 0.0;
+    return EVO_OK;
+  }
+  return evo_set_error(EVO_EINVAL, "unknown per-tensor option %d",
+                       (int)option);
+}
+
+EVO_API int evo_optimizer_set_option(evo_optimizer *opt,
+                                     evo_optimizer_option option,
+                                     double value) {
+  EVO_CHECK_ARG(opt);
+  switch (option) {
+  case EVO_OPT_REFUSE_NONFINITE:
+    if (value != 0.0 && value != 1.0)
+      return evo_set_error(EVO_ERANGE,
+                           "EVO_OPT_REFUSE_NONFINITE must be 0 or 1, not %g",
+                           value);
+    opt->refuse_nonfinite = value == 1.0;
+    return EVO_OK;
+  case EVO_OPT_BASE_LR:
+    if (!finite_nonneg(value))
+      return evo_set_error(EVO_ERANGE,
+                           "EVO_OPT_BASE_LR %g is not a finite value >= 0",
+                           value);
+    opt->base_lr = value;
+    return EVO_OK;
+  }
+  return evo_set_error(EVO_EINVAL, "unknown optimizer option %d", (int)option);
+}
+
+EVO_API int evo_optimizer_get_option(const evo_optimizer *opt,
+                                     evo_optimizer_option option,
+                                     double *out) {
+  EVO_CHECK_ARG(opt);
+  EVO_CHECK_ARG(out);
+  switch (option) {
+  case EVO_OPT_REFUSE_NONFINITE:
+    *out = opt->refuse_nonfinite ? 1.0 : 0.0;
+    return EVO_OK;
+  case EVO_OPT_BASE_LR:
+    *out = opt->base_lr;
+    return EVO_OK;
+  }
+  return evo_set_error(EVO_EINVAL, "unknown optimizer option %d", (int)option);
+}
+
+EVO_API int evo_optimizer_set_total_steps(evo_optimizer *opt,
+                                          uint64_t total) {
+  EVO_CHECK_ARG(opt);
+  if (total == 0)
+    return evo_set_error(EVO_ERANGE, "total steps must be at least 1");
+  opt->total_steps = total;
+  return EVO_OK;
+}
+
+/* ---- state save and load ---------------------------------------------------
+ * Payload of format version 1 (little-endian; framing in io_internal.h):
+ *   genome: u32 n_terms, n_terms × (u32 code, f64 alpha), f64 lr_log10,
+ *           beta1, beta2, eps_log10, wd_log10, clip_value, u64 warmup_steps,
+ *           u8 × 6 flags (use_m, use_v, bias correction, clipping, warmup,
+ *           cosine decay)
+ *   options: u8 refuse_nonfinite, f64 base_lr
+ *   schedule: u64 global step, u64 total steps (0: unset)
+ *   u64 tensor count, then per tensor: u64 n, f64 lr_scale, u8 weight
+ *           decay, u64 t, n × f32 m (if use_m), n × f32 v (if use_v)
+ * Every double is stored as its bits, so genome and state round-trip
+ * exactly. */
+
+static const char state_magic[8] = {'E', 'V', 'O', 'O', 'P', 'T', 'S', '\0'};
+#define STATE_VERSION 1u
+#define STATE_WHAT "optimizer state"
+
+static void write_genome(evo_wbuf *w, const evo_genome *g) {
+  evo_wbuf_u32(w, (uint32_t)g->n_terms);
+  for (size_t k = 0; k < g->n_terms; k++) {
+    evo_wbuf_u32(w, (uint32_t)g->terms[k]);
+    evo_wbuf_f64(w, g->alphas[k]);
+  }
+  const double reals[] = {g->lr_log10,  g->beta1,    g->beta2,
+                          g->eps_log10, g->wd_log10, g->clip_value};
+  for (size_t k = 0; k < sizeof reals / sizeof reals[0]; k++)
+    evo_wbuf_f64(w, reals[k]);
+  evo_wbuf_u64(w, (uint64_t)g->warmup_steps);
+  const bool flags[] = {g->use_m,                 g->use_v,
+                        g->use_bias_correction,   g->use_gradient_clipping,
+                        g->use_warmup,            g->use_cosine_decay};
+  for (size_t k = 0; k < sizeof flags / sizeof flags[0]; k++)
+    evo_wbuf_u8(w, flags[k] ? 1 : 0);
+}
+
+/* Reads what write_genome() wrote; false when the bytes cannot be a genome
+ * (the caller reports EVO_EFORMAT). */
+static bool read_genome(evo_rbuf *r, evo_genome *g) {
+  memset(g, 0, sizeof *g);
+  g->n_terms = evo_rbuf_u32(r);
+  if (g->n_terms < 1 || g->n_terms > EVO_MAX_TERMS)
+    return false;
+  for (size_t k = 0; k < g->n_terms; k++) {
+    g->terms[k] = (int)(evo_rbuf_u32(r) & 0xffu);
+    g->alphas[k] = evo_rbuf_f64(r);
+  }
+  double *reals[] = {&g->lr_log10,  &g->beta1,    &g->beta2,
+                     &g->eps_log10, &g->wd_log10, &g->clip_value};
+  for (size_t k = 0; k < sizeof reals / sizeof reals[0]; k++)
+    *reals[k] = evo_rbuf_f64(r);
+  g->warmup_steps = (int64_t)evo_rbuf_u64(r);
+  bool *flags[] = {&g->use_m,               &g->use_v,
+                   &g->use_bias_correction, &g->use_gradient_clipping,
+                   &g->use_warmup,          &g->use_cosine_decay};
+  bool ok = r->ok;
+  for (size_t k = 0; k < sizeof flags / sizeof flags[0]; k++) {
+    uint8_t b = evo_rbuf_u8(r);
+    ok = ok && b <= 1;
+    *flags[k] = b == 1;
+  }
+  return ok && r->ok;
+}
+
+EVO_API int evo_optimizer_save_mem(const evo_optimizer *opt, void **out,
+                                   size_t *size) {
+  EVO_CHECK_ARG(opt);
+  EVO_CHECK_ARG(out);
+  EVO_CHECK_ARG(size);
+  evo_wbuf w = {0};
+  write_genome(&w, &opt->genome);
+  evo_wbuf_u8(&w, opt->refuse_nonfinite ? 1 : 0);
+  evo_wbuf_f64(&w, opt->base_lr);
+  evo_wbuf_u64(&w, opt->step);
+  evo_wbuf_u64(&w, opt->total_steps);
+  evo_wbuf_u64(&w, (uint64_t)opt->n_tensors);
+  for (size_t k = 0; k < opt->n_tensors; k++) {
+    const evo_param_tensor *pt = &opt->tensors[k];
+    evo_wbuf_u64(&w, (uint64_t)pt->n);
+    evo_wbuf_f64(&w, pt->lr_scale);
+    evo_wbuf_u8(&w, pt->weight_decay ? 1 : 0);
+    evo_wbuf_u64(&w, pt->t);
+    if (pt->m != NULL)
+      evo_wbuf_f32s(&w, pt->m, pt->n);
+    if (pt->v != NULL)
+      evo_wbuf_f32s(&w, pt->v, pt->n);
+  }
+  unsigned char *buf = NULL;
+  int rc = evo_frame_wrap(state_magic, STATE_VERSION, &w, &buf, size);
+  evo_wbuf_free(&w);
+  if (rc != EVO_OK)
+    return evo_set_error(rc, "cannot save the optimizer state: %s",
+                         evo_status_str(rc));
+  *out = buf;
+  return EVO_OK;
+}
+
+static int state_corrupt(const char *why) {
+  return evo_set_error(EVO_EFORMAT, STATE_WHAT ": %s", why);
+}
+
+/* EVO_EMISMATCH naming both genomes, so that the user sees which. */
+static int genome_mismatch(const evo_genome *saved, const evo_genome *ours) {
+  char *a = NULL, *b = NULL;
+  if (evo_genome_describe(saved, &a) != EVO_OK ||
+      evo_genome_describe(ours, &b) != EVO_OK) {
+    free(a);
+    return evo_set_error(EVO_EMISMATCH, STATE_WHAT ": saved for another "
+                                        "genome");
+  }
+  int rc = evo_set_error(EVO_EMISMATCH,
+                         STATE_WHAT ": saved for another genome (state: %s; "
+                         "this optimizer: %s)",
+                         a, b);
+  free(a);
+  free(b);
+  return rc;
+}
+
+/* Skips (check pass) or reads (apply pass) @p n floats into @p dst. */
+static void read_moment(evo_rbuf *r, float *dst, size_t n, bool apply) {
+  if (apply) {
+    evo_rbuf_f32s(r, dst, n);
+  } else if ((r->size - r->pos) / sizeof(float) < n) {
+    r->ok = false;
+  } else {
+    r->pos += n * sizeof(float);
+  }
+}
+
+/* One tensor's record. */
+static int read_tensor(evo_optimizer *opt, size_t k, evo_rbuf *r,
+                       bool apply) {
+  evo_param_tensor *pt = &opt->tensors[k];
+  uint64_t n = evo_rbuf_u64(r);
+  double lr_scale = evo_rbuf_f64(r);
+  uint8_t wd = evo_rbuf_u8(r);
+  uint64_t t = evo_rbuf_u64(r);
+  if (!r->ok)
+    return state_corrupt("truncated tensor record");
+  if (n != (uint64_t)pt->n)
+    return evo_set_error(EVO_EMISMATCH,
+                         STATE_WHAT ": tensor %zu has %llu elements in the "
+                         "state but %zu in this optimizer",
+                         k, (unsigned long long)n, pt->n);
+  if (!finite_nonneg(lr_scale) || wd > 1)
+    return state_corrupt("invalid per-tensor option");
+  if (pt->m != NULL)
+    read_moment(r, pt->m, pt->n, apply);
+  if (pt->v != NULL)
+    read_moment(r, pt->v, pt->n, apply);
+  if (!r->ok)
+    return state_corrupt("truncated moments");
+  if (apply) {
+    pt->lr_scale = lr_scale;
+    pt->weight_decay = wd == 1;
+    pt->t = t;
+  }
+  return EVO_OK;
+}
+
+/* Parses a payload; with @p apply false only checks it (the optimizer is
+ * not touched), with @p apply true (after a successful check, so it cannot
+ * fail) stores it. */
+static int read_state(evo_optimizer *opt, evo_rbuf *r, bool apply) {
+  evo_genome saved;
+  if (!read_genome(r, &saved))
+    return state_corrupt("damaged genome record");
+  if (!evo_genome_equal(&saved, &opt->genome))
+    return genome_mismatch(&saved, &opt->genome);
+  uint8_t refuse = evo_rbuf_u8(r);
+  double base_lr = evo_rbuf_f64(r);
+  uint64_t step = evo_rbuf_u64(r), total = evo_rbuf_u64(r);
+  uint64_t count = evo_rbuf_u64(r);
+  if (!r->ok)
+    return state_corrupt("truncated header");
+  if (refuse > 1 || !finite_nonneg(base_lr))
+    return state_corrupt("invalid optimizer option");
+  if (count != (uint64_t)opt->n_tensors)
+    return evo_set_error(EVO_EMISMATCH,
+                         STATE_WHAT ": %llu tensors in the state but %zu in "
+                         "this optimizer",
+                         (unsigned long long)count, opt->n_tensors);
+  for (size_t k = 0; k < opt->n_tensors; k++) {
+    int rc = read_tensor(opt, k, r, apply);
+    if (rc != EVO_OK)
+      return rc;
+  }
+  if (0)
+    return state_corrupt("trailing bytes after the last tensor");
+  if (apply) {
+    opt->refuse_nonfinite = refuse == 1;
+    opt->base_lr = base_lr;
+    opt->step = step;
+    opt->total_steps = total;
+  }
+  return EVO_OK;
+}
+
+EVO_API int evo_optimizer_load_mem(evo_optimizer *opt, const void *buf,
+                                   size_t size) {
+  EVO_CHECK_ARG(opt);
+  EVO_CHECK_ARG(buf);
+  uint32_t version;
+  const unsigned char *payload;
+  size_t n;
+  int rc = evo_frame_open(state_magic, STATE_WHAT, buf, size, &version,
+                          &payload, &n);
+  if (rc != EVO_OK)
+    return rc;
+  if (version != STATE_VERSION)
+    return evo_set_error(EVO_EFORMAT,
+                         STATE_WHAT ": format version %u (this library "
+                         "reads version %u)",
+                         version, STATE_VERSION);
+  evo_rbuf check = {payload, n, 0, true};
+  rc = read_state(opt, &check, false);
+  if (rc != EVO_OK)
+    return rc;
+  evo_rbuf apply = {payload, n, 0, true};
+  return read_state(opt, &apply, true);
+}
+
+EVO_API int evo_optimizer_save(const evo_optimizer *opt, const char *path) {
+  EVO_CHECK_ARG(path);
+  void *buf;
+  size_t size;
+  int rc = evo_optimizer_save_mem(opt, &buf, &size);
+  if (rc != EVO_OK)
+    return rc;
+  rc = evo_write_file_atomic(path, buf, size);
+  free(buf);
+  return rc;
+}
+
+EVO_API int evo_optimizer_load(evo_optimizer *opt, const char *path) {
+  EVO_CHECK_ARG(opt);
+  EVO_CHECK_ARG(path);
+  unsigned char *buf;
+  size_t size;
+  int rc = evo_read_file(path, SIZE_MAX / 4, &buf, &size);
+  if (rc != EVO_OK)
+    return rc;
+  rc = evo_optimizer_load_mem(opt, buf, size);
+  free(buf);
+  if (rc != EVO_OK)
+    return evo_wrap_error(rc, "'%s'", path);
+  return EVO_OK;
+}

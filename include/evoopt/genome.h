@@ -153,6 +153,12 @@ EVO_API void evo_genome_free(evo_genome *g);
 
 /**
  * @brief Compares two genomes gene by gene, exactly (bit-equal values).
+ *
+ * Only the genome's own terms are compared. Bitwise means that a zero
+ * weight decay (-infinity) equals itself, and that α = -0.0 differs from
+ * α = 0.0.
+ * @param a One genome.
+ * @param b The other.
  * @return 1 when equal, 0 when not; 0 when either is NULL.
  */
 EVO_API int evo_genome_equal(const evo_genome *a, const evo_genome *b);
@@ -161,7 +167,8 @@ EVO_API int evo_genome_equal(const evo_genome *a, const evo_genome *b);
  * @brief Reads a real-valued gene.
  * @param g The genome.
  * @param gene Which gene.
- * @param out Receives the value (warmup steps as a whole number).
+ * @param out Receives the value (warmup steps as a whole number; -INFINITY
+ * for ::EVO_GENE_WD_LOG10 when the weight decay is exactly zero).
  * @return ::EVO_OK, or ::EVO_EINVAL (NULL pointer, unknown gene).
  */
 EVO_API int evo_genome_get(const evo_genome *g, evo_gene gene, double *out);
@@ -216,6 +223,10 @@ EVO_API int evo_genome_get_term(const evo_genome *g, size_t index,
 
 /**
  * @brief Replaces term number @p index.
+ * @param g The genome.
+ * @param index 0 to evo_genome_term_count() - 1.
+ * @param type The new term kind.
+ * @param alpha Its weight, in [-5, 5].
  * @return ::EVO_OK, ::EVO_EINVAL (NULL, unknown term kind) or ::EVO_ERANGE
  * (no such term, α outside [-5, 5] or not finite).
  */
@@ -224,6 +235,9 @@ EVO_API int evo_genome_set_term(evo_genome *g, size_t index, evo_term type,
 
 /**
  * @brief Appends a term.
+ * @param g The genome.
+ * @param type The term kind.
+ * @param alpha Its weight, in [-5, 5].
  * @return ::EVO_OK, ::EVO_EINVAL (NULL, unknown term kind) or ::EVO_ERANGE
  * (already ::EVO_MAX_TERMS terms, α outside [-5, 5]).
  */
@@ -231,6 +245,8 @@ EVO_API int evo_genome_add_term(evo_genome *g, evo_term type, double alpha);
 
 /**
  * @brief Removes term number @p index; the later terms move down one place.
+ * @param g The genome.
+ * @param index 0 to evo_genome_term_count() - 1.
  * @return ::EVO_OK, ::EVO_EINVAL or ::EVO_ERANGE (no such term, or it is the
  * last one: a genome keeps at least one term).
  */
@@ -239,15 +255,21 @@ EVO_API int evo_genome_remove_term(evo_genome *g, size_t index);
 /**
  * @brief The short name of a term kind ("grad", "momentum", "rms", "adam",
  * "sign", "unit", "nesterov").
- * @return A static string, or NULL for an unknown kind.
+ * @param type The term kind.
+ * @return A static string, or NULL for an unknown kind. Thread-safe.
  */
 EVO_API const char *evo_term_name(evo_term type);
 
 /**
  * @brief Writes a genome as JSON with the reference notebook's keys
- * (PROTOCOL §1). Doubles are printed with 17 significant digits so that
- * evo_genome_from_json() gives back the same bits; zero weight decay is
- * written as `"wd_log10": null`.
+ * (PROTOCOL §1).
+ *
+ * One line, exactly the 15 keys in the order of PROTOCOL §1's table, e.g.
+ * `{"term_types": [3], "alphas": [1.0], "lr_log10": -3.0, ...}`. Doubles are
+ * printed with 17 significant digits (so 0.9 appears as
+ * 0.90000000000000002) so that evo_genome_from_json() gives back the same
+ * bits; term codes and warmup_steps are JSON integers, flags JSON booleans;
+ * zero weight decay is written as `"wd_log10": null`.
  * @param g The genome.
  * @param out Receives a NUL-terminated string; free it with evo_free().
  * @return ::EVO_OK, ::EVO_EINVAL or ::EVO_ENOMEM.
@@ -257,37 +279,72 @@ EVO_API int evo_genome_to_json(const evo_genome *g, char **out);
 /**
  * @brief Reads a genome from JSON text with the reference notebook's keys.
  *
- * Every key of PROTOCOL §1 must be present with its type (ints for
- * `term_types` and `warmup_steps`, JSON booleans for flags, numbers for the
- * rest; `wd_log10` may be null for zero decay); unknown keys are refused, as
- * are values outside the accepted ranges.
- * @param out Receives the genome.
+ * The text must be one JSON object with every key of PROTOCOL §1 and no
+ * other, each key once:
+ * - `term_types`: an array of 1 to ::EVO_MAX_TERMS JSON integers, each a term
+ *   code 0 to 6;
+ * - `alphas`: an array of numbers (integer or real), as long as `term_types`;
+ * - `lr_log10`, `beta1`, `beta2`, `eps_log10`, `clip_value`: numbers;
+ * - `wd_log10`: a number, or null for exactly zero weight decay;
+ * - `use_m`, `use_v`, `use_bias_correction`, `use_gradient_clipping`,
+ *   `use_warmup`, `use_cosine_decay`: JSON booleans (not 0/1);
+ * - `warmup_steps`: a JSON integer (as the reference notebook writes it;
+ *   `100.0` is refused).
+ *
+ * Values must lie in the accepted ranges (table at the top of this header).
+ * Nothing may follow the object but white space.
+ * @param out Receives the genome; untouched on error.
  * @param json NUL-terminated JSON text.
- * @return ::EVO_OK, ::EVO_EINVAL (NULL), ::EVO_EPARSE (not JSON, missing or
- * unknown key, wrong type; the message names the key), ::EVO_ERANGE (a value
- * out of range; the message names the key) or ::EVO_ENOMEM.
+ * @return ::EVO_OK, ::EVO_EINVAL (NULL), ::EVO_EPARSE (not JSON, with
+ * Jansson's line and column; not an object; missing, unknown or repeated
+ * key; wrong type; an array of the wrong length; the message names the
+ * key), ::EVO_ERANGE (a value out of range, or a term code not in 0 to 6;
+ * the message names the key, e.g. `alphas[2]`) or ::EVO_ENOMEM.
  */
 EVO_API int evo_genome_from_json(evo_genome **out, const char *json);
 
 /**
- * @brief Reads a genome from a JSON file.
- * @return As evo_genome_from_json(), plus ::EVO_EIO when the file cannot be
- * read (the message names it).
+ * @brief Reads a genome from a JSON file (plain or gzip-compressed, at most
+ * 1 MiB), with the rules of evo_genome_from_json().
+ * @param out Receives the genome; untouched on error.
+ * @param path The file.
+ * @return As evo_genome_from_json() (messages then start with the path),
+ * plus ::EVO_EIO when the file cannot be read and ::EVO_EFORMAT when it is
+ * larger than 1 MiB or a damaged gzip stream (the message names the path).
  */
 EVO_API int evo_genome_load(evo_genome **out, const char *path);
 
 /**
  * @brief Writes a genome to a JSON file atomically (a temporary file in the
  * same folder, flushed, then renamed over @p path), so that a crash never
- * leaves a partial file.
- * @return ::EVO_OK, ::EVO_EINVAL, ::EVO_EIO or ::EVO_ENOMEM.
+ * leaves a partial file. The content is evo_genome_to_json()'s text and a
+ * newline.
+ * @param g The genome.
+ * @param path The file to create or replace.
+ * @return ::EVO_OK, ::EVO_EINVAL, ::EVO_EIO (the message names the path) or
+ * ::EVO_ENOMEM.
  */
 EVO_API int evo_genome_save(const evo_genome *g, const char *path);
 
 /**
- * @brief A one-line human description, e.g.
- * `0.734·sign + 3.635·adam | lr 1.20e-3 β 0.855/0.936 | no bias-corr |
- * warmup 100 | cosine`. Terms of the same kind are summed; UTF-8.
+ * @brief A one-line human description (UTF-8), e.g. for `paper-evolved`:
+ * `0.734·sign + 3.635·adam | lr 1.20e-3 β 0.855/0.936 wd 9.7e-4 |
+ * no bias-corr | warmup 100 | cosine`.
+ *
+ * The parts, separated by " | ", are:
+ * 1. the update: the α of terms of the same kind summed, kinds in order of
+ *    first appearance, each as `%.3f·name` (evo_term_name()) joined by
+ *    " + ", or " - " with the magnitude when the sum is negative;
+ * 2. the hyperparameters: `lr` η as `%.2e` with a short exponent (1.20e-3,
+ *    1.00e0); `β b1/b2` with `%.3f` when both moments are kept, `β1 b1` or
+ *    `β2 b2` when only one is, nothing when neither; `wd` λ as `%.1e`
+ *    (9.7e-4), or `no wd` for exactly zero decay; ε is not shown;
+ * 3. then only what applies, in this order: `no m` (use_m off while a
+ *    momentum, adam or nesterov term reads m̂), `no v` (use_v off while an
+ *    rms or adam term reads v̂), `no bias-corr` (bias correction off while a
+ *    moment is kept), `clip c` (clipping on; c with 3 significant digits and
+ *    at least one decimal, e.g. 1.0, 0.75), `warmup W` (warmup on),
+ *    `cosine` (cosine decay on).
  * @param g The genome.
  * @param out Receives the string; free it with evo_free().
  * @return ::EVO_OK, ::EVO_EINVAL or ::EVO_ENOMEM.

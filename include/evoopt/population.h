@@ -65,34 +65,49 @@ typedef enum evo_event {
  * @param generation The generation (0-based).
  * @param index For ::EVO_EVENT_EVALUATION the individual's index, else 0.
  * @return 0 to go on; non-zero stops the run after the current event
- * (step/run then return ::EVO_ECANCELED; the checkpoint is valid).
+ * (step/run then return ::EVO_ECANCELED; the checkpoint is valid). After
+ * a stop request no work is handed out; evaluations already running are
+ * finished and recorded (and checkpointed) without further events.
+ *
+ * ::EVO_EVENT_EVALUATION comes after the individual is recorded and the
+ * checkpoint written. ::EVO_EVENT_GENERATION comes after the history and
+ * hall of fame are updated but before the next generation is bred, so the
+ * getters still show the evaluated individuals; stopping there still
+ * breeds the next generation and writes the checkpoint.
  */
 typedef int (*evo_progress_fn)(void *user, evo_event event,
                                const evo_population *pop, size_t generation,
                                size_t index);
 
 /** Settings, read and written with evo_population_get() and
- *  evo_population_set() before the first step. Defaults are the `paper`
- *  settings (PROTOCOL §4). */
+ *  evo_population_set() before the first step (::EVO_POP_WORKERS, which
+ *  never changes results, also between steps and after a resume).
+ *  Defaults are the `paper` settings (PROTOCOL §4); ranges in parentheses.
+ *  Settings that depend on each other (elites and tournament against the
+ *  size, the number of initial genomes) are checked by the first step. */
 typedef enum evo_pop_setting {
-  EVO_POP_SIZE = 0,        /**< individuals per generation (50; ≥ 2) */
-  EVO_POP_GENERATIONS = 1, /**< generations G (50; ≥ 1) */
-  EVO_POP_ELITES = 2,      /**< elites copied unchanged (3; < size) */
+  EVO_POP_SIZE = 0,        /**< individuals per generation (50; 2..10^6) */
+  EVO_POP_GENERATIONS = 1, /**< generations G (50; 1..2^32-1) */
+  EVO_POP_ELITES = 2,      /**< elites copied unchanged (3; 0..size-1) */
   EVO_POP_TOURNAMENT = 3,  /**< tournament size k (4; 1..size) */
-  EVO_POP_RUN_SEED = 4,    /**< seed of the genetic operators (42) */
-  EVO_POP_WORKERS = 5,     /**< evaluation threads (1; 1..256) */
+  EVO_POP_RUN_SEED = 4,    /**< seed of the genetic operators (42; any
+                                value, used as its 64 bits) */
+  EVO_POP_WORKERS = 5,     /**< evaluation threads (1; 1..256); with 1 the
+                                calling thread evaluates */
   EVO_POP_FRESH_SEEDS = 6, /**< 0: every evaluation uses seed 0 (the paper's
                                 common random numbers); 1: seeds derived
                                 from (run seed, generation, index) */
-  EVO_POP_HALL_OF_FAME = 7 /**< best distinct genomes kept (10; ≥ 1) */
+  EVO_POP_HALL_OF_FAME = 7 /**< best distinct genomes kept (10;
+                                1..10^6) */
 } evo_pop_setting;
 
 /** Values of one generation's history, read with
  *  evo_population_history(). */
 typedef enum evo_history_key {
   EVO_HIST_BEST = 0,      /**< best fitness */
-  EVO_HIST_MEAN = 1,      /**< mean fitness */
-  EVO_HIST_MEDIAN = 2,    /**< median fitness */
+  EVO_HIST_MEAN = 1,      /**< mean fitness (failures count as -1) */
+  EVO_HIST_MEDIAN = 2,    /**< median fitness (the mean of the two middle
+                               values for an even size) */
   EVO_HIST_WORST = 3,     /**< worst fitness */
   EVO_HIST_FAILED = 4,    /**< evaluations whose callback failed */
   EVO_HIST_CACHE_HITS = 5 /**< evaluations answered from a cache */
@@ -110,10 +125,11 @@ EVO_API int evo_population_new(evo_population **out);
 EVO_API void evo_population_free(evo_population *pop);
 
 /**
- * @brief Writes a setting. Only before the first generation is evaluated.
+ * @brief Writes a setting. Only before the first step (except
+ * ::EVO_POP_WORKERS).
  * @return ::EVO_OK, ::EVO_EINVAL (NULL, unknown setting), ::EVO_ERANGE
  * (value outside the range given at ::evo_pop_setting) or ::EVO_ESTATE
- * (the run has started).
+ * (the run has started, or called from a callback during a step).
  */
 EVO_API int evo_population_set(evo_population *pop, evo_pop_setting setting,
                                int64_t value);
@@ -180,9 +196,15 @@ EVO_API int evo_population_resume(evo_population **out, const char *path,
  * @brief Runs one generation: evaluates the individuals not yet evaluated,
  * records the history, then (unless it was the last generation) breeds the
  * next one (elites, tournament, crossover, mutation; PROTOCOL §4).
- * @return ::EVO_OK, ::EVO_EINVAL, ::EVO_ESTATE (no fitness callback, or the
- * run is finished), ::EVO_ECANCELED (the progress callback asked to stop),
- * ::EVO_EIO (a checkpoint could not be written), ::EVO_ETHREAD or
+ *
+ * The first step builds generation 0: the initial genomes, then random
+ * genomes (evo_genome_random() with seeds derived from the run seed and
+ * the index) up to the size. After an error or a stop, calling step again
+ * continues where the run stopped.
+ * @return ::EVO_OK, ::EVO_EINVAL, ::EVO_ERANGE (settings that do not fit
+ * together), ::EVO_ESTATE (no fitness callback, the run is finished, or
+ * called from a callback), ::EVO_ECANCELED (the progress callback asked to
+ * stop), ::EVO_EIO (a checkpoint could not be written), ::EVO_ETHREAD or
  * ::EVO_ENOMEM. A failing fitness callback is not an error of the step.
  */
 EVO_API int evo_population_step(evo_population *pop);
@@ -208,7 +230,7 @@ EVO_API int evo_population_finished(const evo_population *pop);
 
 /**
  * @brief The number of individuals in the current generation.
- * @return The count, 0 for NULL.
+ * @return The count; 0 for NULL and before the first step.
  */
 EVO_API size_t evo_population_size(const evo_population *pop);
 
@@ -224,6 +246,23 @@ EVO_API size_t evo_population_size(const evo_population *pop);
  */
 EVO_API int evo_population_individual(const evo_population *pop, size_t index,
                                       const evo_genome **g, double *fitness);
+
+/**
+ * @brief Why the evaluation of individual @p index failed.
+ * @param pop The population.
+ * @param index 0 to evo_population_size() - 1.
+ * @param status Receives the fitness callback's status: ::EVO_OK when it
+ * succeeded or the individual is not yet evaluated, else the negative
+ * status it returned (::EVO_ECALLBACK when it returned a positive value or
+ * reported a non-finite fitness) (may be NULL).
+ * @param message Receives the callback thread's evo_last_error() message
+ * at that moment, "" when none; owned by the population, valid until the
+ * next step (may be NULL).
+ * @return ::EVO_OK, ::EVO_EINVAL or ::EVO_ERANGE.
+ */
+EVO_API int evo_population_individual_error(const evo_population *pop,
+                                            size_t index, int *status,
+                                            const char **message);
 
 /**
  * @brief The number of evaluations finished in the current generation.
@@ -261,7 +300,7 @@ EVO_API int evo_population_history_best(const evo_population *pop,
 
 /**
  * @brief How many terms of each kind the population of generation
- * @p generation held.
+ * @p generation held (a genome with two `sign` terms counts twice).
  * @param counts Receives ::EVO_TERM_COUNT counts, indexed by ::evo_term.
  * @return ::EVO_OK, ::EVO_EINVAL or ::EVO_ERANGE.
  */
@@ -270,8 +309,11 @@ EVO_API int evo_population_history_terms(const evo_population *pop,
                                          uint32_t counts[EVO_TERM_COUNT]);
 
 /**
- * @brief The number of genomes in the hall of fame (best distinct genomes
- * seen so far, best first).
+ * @brief The number of genomes in the hall of fame: the best distinct
+ * genomes (evo_genome_equal()) seen so far, best first, equal fitness in
+ * the order first seen. A genome seen again keeps its first generation and
+ * the best fitness it has had (they differ only with
+ * ::EVO_POP_FRESH_SEEDS). Evaluations whose callback failed do not enter.
  * @return The count, 0 for NULL.
  */
 EVO_API size_t evo_population_hof_count(const evo_population *pop);
@@ -290,7 +332,7 @@ EVO_API int evo_population_hof(const evo_population *pop, size_t rank,
 
 /**
  * @brief Creates a random genome as the initial population does
- * (PROTOCOL §4, "Random genome").
+ * (PROTOCOL §4, "Random genome"). The same seed gives the same genome.
  * @param out Receives the genome.
  * @param seed Its seed.
  * @return ::EVO_OK, ::EVO_EINVAL or ::EVO_ENOMEM.
@@ -299,7 +341,9 @@ EVO_API int evo_genome_random(evo_genome **out, uint64_t seed);
 
 /**
  * @brief Crossover then mutation, as breeding does (PROTOCOL §4), for
- * users who drive their own loop.
+ * users who drive their own loop. A structural mutation that is not
+ * allowed (adding a fifth term, removing the only one) leaves the terms
+ * unchanged, as the reference notebook does.
  * @param out Receives the child.
  * @param a Parent A.
  * @param b Parent B.

@@ -274,6 +274,16 @@ EVO_API int evo_evaluator_run(const evo_evaluator *e, const evo_genome *g,
 EVO_API int evo_evaluator_fitness(void *user, const evo_genome *g,
                                   uint64_t seed, evo_report *report);
 
+/**
+ * @brief Sets how many threads the BLAS (OpenBLAS) uses inside each
+ * training run. Process-wide: it affects every run in every thread. Use 1
+ * when several evaluations run at once on their own threads (e.g. a
+ * population with several workers), more to speed up a single run.
+ * @param n Threads, 1 to 1024.
+ * @return ::EVO_OK or ::EVO_ERANGE.
+ */
+EVO_API int evo_blas_set_threads(int n);
+
 #ifdef __cplusplus
 }
 #endif

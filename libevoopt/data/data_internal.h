@@ -26,8 +26,8 @@ typedef struct evo_dataset {
   uint8_t *train_x, *train_y; /* n_train*C*H*W pixels (CHW per image), labels
                                  0..9 */
   uint8_t *test_x, *test_y;
-  int pixel_max;          /* 255, or 16 for digits */
-  float mean[3], std[3];  /* per channel, on pixel/pixel_max (PROTOCOL §3) */
+  int pixel_max;         /* 255, or 16 for digits */
+  float mean[3], std[3]; /* per channel, on pixel/pixel_max (PROTOCOL §3) */
   /* lut[c][p] = (p/pixel_max - mean[c]) / std[c] in float, as torchvision's
    * ToTensor + Normalize compute it; lut[c][0] is also the value of
    * CIFAR-10's zero padding (PROTOCOL §3). */
@@ -68,8 +68,8 @@ static inline size_t evo_dataset_image_size(const evo_dataset *d) {
 
 /* Converts @p n images of @p d's shape (CHW bytes, e.g. d->train_x + i *
  * image size) to normalised floats through d->lut. */
-void evo_dataset_to_float(const evo_dataset *d, const uint8_t *pixels,
-                          size_t n, float *out);
+void evo_dataset_to_float(const evo_dataset *d, const uint8_t *pixels, size_t n,
+                          float *out);
 
 /* ---- shared by the readers (datapath.c, dataset.c) ---- */
 
@@ -77,6 +77,11 @@ void evo_dataset_to_float(const evo_dataset *d, const uint8_t *pixels,
  * the path to @p out. False when neither exists (or the path is too long). */
 bool evo_data_find_file(char out[EVO_DATA_PATH_CAP], const char *dir,
                         const char *base);
+
+/* Like evo_data_find_file, but a missing file is EVO_ENOTFOUND naming the
+ * folder and the file. */
+int evo_data_need_file(char out[EVO_DATA_PATH_CAP], const char *dir,
+                       const char *base);
 
 /* Checks @p n labels, @p stride bytes apart, are classes 0..9; otherwise
  * EVO_EFORMAT naming @p path, the index and the value. */
@@ -98,23 +103,22 @@ struct evo_dataset_kind {
    * present (plain or .gz) marks a folder as the data set's. */
   const char *files[7];
   const char *how_to_get; /* for the message when it is missing */
+  bool bundled;           /* a NULL folder means the copy in the library */
   evo_dataset_reader read;
   int channels, height, width, pixel_max;
   float mean[3], std[3]; /* PROTOCOL §3; digits computes its own */
 };
 
 /* The search of evo_dataset_locate for one kind (datapath.c). */
-int evo_data_locate_kind(char out[EVO_DATA_PATH_CAP],
-                         const evo_dataset_kind *k, const char *folder);
+int evo_data_locate_kind(char out[EVO_DATA_PATH_CAP], const evo_dataset_kind *k,
+                         const char *folder);
 
 /* The readers. IDX: files = train images, train labels, test images, test
  * labels (MNIST, Fashion-MNIST). CIFAR-10: files = test batch, then the
  * training batches, of which any non-empty subset may be present. digits:
  * files = the CSV; also sets mean and std (over all 1797 images). */
 int evo_idx_read(evo_dataset *d, const evo_dataset_kind *k, const char *dir);
-int evo_cifar_read(evo_dataset *d, const evo_dataset_kind *k,
-                   const char *dir);
-int evo_digits_read(evo_dataset *d, const evo_dataset_kind *k,
-                    const char *dir);
+int evo_cifar_read(evo_dataset *d, const evo_dataset_kind *k, const char *dir);
+int evo_digits_read(evo_dataset *d, const evo_dataset_kind *k, const char *dir);
 
 #endif

@@ -8,8 +8,8 @@
 
 #define FIELDS (EVO_DIGITS_PIXELS + 1)
 
-static int parse_fail(evo_digits_parse_error *err, size_t line,
-                      const char *fmt, ...) {
+static int parse_fail(evo_digits_parse_error *err, size_t line, const char *fmt,
+                      ...) {
   va_list ap;
   va_start(ap, fmt);
   vsnprintf(err->what, sizeof err->what, fmt, ap);
@@ -70,8 +70,7 @@ static int parse_row(const char *t, size_t len, size_t *pos, size_t line,
       *label = (uint8_t)v;
     else
       pixels[f] = (uint8_t)v;
-    if (last ? !end_of_line(t, len, pos)
-             : (*pos >= len || t[(*pos)++] != ','))
+    if (last ? !end_of_line(t, len, pos) : (*pos >= len || t[(*pos)++] != ','))
       return parse_fail(err, line, "expected %d comma-separated fields",
                         FIELDS);
   }
@@ -97,7 +96,6 @@ int evo_digits_parse(const char *text, size_t len, uint8_t *pixels,
     row++;
   }
   if (row != EVO_DIGITS_ROWS)
-    return parse_fail(err, line, "%zu rows, expected %d", row,
-                      EVO_DIGITS_ROWS);
+    return parse_fail(err, line, "%zu rows, expected %d", row, EVO_DIGITS_ROWS);
   return 0;
 }

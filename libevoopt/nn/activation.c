@@ -1,0 +1,77 @@
+/* Element-wise layers: ReLU, the bias + ReLU epilogue of conv and linear,
+ * column sums for bias gradients, and inverted dropout (PROTOCOL §3). */
+#include <string.h>
+
+#include "nn/layers_internal.h"
+
+void evo_relu_forward(float *y, const float *x, size_t n) {
+  for (size_t i = 0; i < n; i++)
+    y[i] = x[i] > 0.0f ? x[i] : 0.0f;
+}
+
+/* The gradient at 0 is 0, as PyTorch's threshold_backward. */
+void evo_relu_backward(float *dx, const float *dy, const float *y, size_t n) {
+  for (size_t i = 0; i < n; i++)
+    dx[i] = y[i] > 0.0f ? dy[i] : 0.0f;
+}
+
+void evo_bias_act(float *y, const float *b, size_t rows, size_t cols,
+                  bool relu) {
+  for (size_t r = 0; r < rows; r++) {
+    float *restrict yr = y + r * cols;
+    if (relu)
+      for (size_t j = 0; j < cols; j++) {
+        float v = yr[j] + b[j];
+        yr[j] = v > 0.0f ? v : 0.0f;
+      }
+    else
+      for (size_t j = 0; j < cols; j++)
+        yr[j] += b[j];
+  }
+}
+
+void evo_col_sums(float *out, const float *x, size_t rows, size_t cols) {
+  memset(out, 0, cols * sizeof *out);
+  /* Blocks of rows summed in float, blocks added in double: short float
+   * chains, and the inner loop stays vectorisable. */
+  enum { BLOCK = 64 };
+  for (size_t j0 = 0; j0 < cols; j0 += BLOCK) {
+    size_t nj = cols - j0 < BLOCK ? cols - j0 : BLOCK;
+    double acc[BLOCK] = {0};
+    float part[BLOCK];
+    for (size_t r0 = 0; r0 < rows; r0 += BLOCK) {
+      size_t nr = rows - r0 < BLOCK ? rows - r0 : BLOCK;
+      memset(part, 0, sizeof part);
+      for (size_t r = r0; r < r0 + nr; r++)
+        for (size_t j = 0; j < nj; j++)
+          part[j] += x[r * cols + j0 + j];
+      for (size_t j = 0; j < nj; j++)
+        acc[j] += part[j];
+    }
+    for (size_t j = 0; j < nj; j++)
+      out[j0 + j] = (float)acc[j];
+  }
+}
+
+/* Two keep/drop decisions per 64-bit draw, each from 32 bits. */
+void evo_dropout_mask(uint8_t *mask, size_t n, float p, evo_rng *rng) {
+  const double threshold = (double)p * 4294967296.0; /* P(u32 < t) = p */
+  for (size_t i = 0; i < n; i += 2) {
+    uint64_t r = evo_rng_u64(rng);
+    mask[i] = (double)(uint32_t)r >= threshold;
+    if (i + 1 < n)
+      mask[i + 1] = (double)(uint32_t)(r >> 32) >= threshold;
+  }
+}
+
+void evo_dropout_forward(float *y, const float *x, const uint8_t *mask,
+                         size_t n, float p) {
+  const float scale = 1.0f / (1.0f - p);
+  for (size_t i = 0; i < n; i++)
+    y[i] = mask[i] ? x[i] * scale : 0.0f;
+}
+
+void evo_dropout_backward(float *dx, const float *dy, const uint8_t *mask,
+                          size_t n, float p) {
+  evo_dropout_forward(dx, dy, mask, n, p);
+}

@@ -1,0 +1,135 @@
+/* The layers of the small-CNN engine (issue 3), llm.c style: each layer a
+ * *_forward / *_backward pair over plain float arrays, its shapes in one
+ * comment line. Never installed.
+ *
+ * Layout: image activations are NHWC (channels last, per image row-major
+ * pixels), so that a 3x3 convolution is one GEMM over pixels with the
+ * channels of a pixel contiguous; flatten turns NHWC into PyTorch's (C,H,W)
+ * order (PROTOCOL §3). Feature activations are [n][features].
+ *
+ * Conventions: backward functions OVERWRITE their gradient outputs (they
+ * never accumulate); a fused ReLU's backward masks the incoming gradient in
+ * place. No function allocates: workspaces are passed in. */
+#ifndef EVOOPT_NN_LAYERS_INTERNAL_H
+#define EVOOPT_NN_LAYERS_INTERNAL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "rng_internal.h"
+
+/* ---- 3x3 convolution, stride 1, padding 1 (PROTOCOL §3) ----------------- */
+
+typedef struct evo_conv {
+  size_t cin, cout, h, w;
+  size_t chunk; /* pixels per im2col + sgemm pass (>= 1) */
+  bool relu;    /* ReLU fused into the output */
+} evo_conv;
+
+/* Fills @p c with the shapes and the default chunk (a cache-sized col). */
+void evo_conv_setup(evo_conv *c, size_t cin, size_t cout, size_t h, size_t w,
+                    bool relu);
+/* Floats of workspace a forward or backward pass needs. */
+size_t evo_conv_ws_floats(const evo_conv *c);
+/* FLOPs of one pass over @p n images: forward 2·Cout·Cin·9·H·W·n. */
+double evo_conv_flops(const evo_conv *c, size_t n);
+
+/* x[n][h][w][cin], w[cout][cin][3][3], b[cout] -> y[n][h][w][cout] */
+void evo_conv_forward(const evo_conv *c, float *y, const float *x,
+                      const float *w, const float *b, size_t n, float *ws);
+/* dy[n][h][w][cout] (masked in place when relu), y, x, w
+ *   -> dx[n][h][w][cin] (skipped when NULL), dw[cout][cin][3][3], db[cout] */
+void evo_conv_backward(const evo_conv *c, float *dx, float *dw, float *db,
+                       float *dy, const float *y, const float *x,
+                       const float *w, size_t n, float *ws);
+
+/* ---- linear ------------------------------------------------------------- */
+
+/* x[n][in], w[out][in], b[out] -> y[n][out] (ReLU fused when relu) */
+void evo_linear_forward(float *y, const float *x, const float *w,
+                        const float *b, size_t n, size_t in, size_t out,
+                        bool relu);
+/* dy[n][out] (masked in place when relu), y, x, w
+ *   -> dx[n][in] (skipped when NULL), dw[out][in], db[out] */
+void evo_linear_backward(float *dx, float *dw, float *db, float *dy,
+                         const float *y, const float *x, const float *w,
+                         size_t n, size_t in, size_t out, bool relu);
+
+/* ---- batch norm 2-D over the channels of x[m][c], m = n·h·w ------------- */
+
+#define EVO_BN_EPS 1e-5      /* PROTOCOL §3 */
+#define EVO_BN_MOMENTUM 0.1  /* PROTOCOL §3 */
+
+/* Training: batch statistics, biased variance for the normalisation, the
+ * running variance updated with the unbiased one (PROTOCOL §3).
+ * x[m][c], gamma[c], beta[c] -> y[m][c] (ReLU fused when relu),
+ * mean[c], rstd[c] saved for backward, rmean[c], rvar[c] updated;
+ * acc: 2·c doubles of workspace. m >= 2. */
+void evo_bn_forward_train(float *y, float *mean, float *rstd, float *rmean,
+                          float *rvar, const float *x, const float *gamma,
+                          const float *beta, size_t m, size_t c, bool relu,
+                          double *acc);
+/* Evaluation: x[m][c], running rmean[c], rvar[c] -> y[m][c] */
+void evo_bn_forward_eval(float *y, const float *x, const float *gamma,
+                         const float *beta, const float *rmean,
+                         const float *rvar, size_t m, size_t c, bool relu);
+/* dy[m][c] (masked in place when relu), y, x, mean, rstd, gamma
+ *   -> dx[m][c], dgamma[c], dbeta[c]; acc: 2·c doubles */
+void evo_bn_backward(float *dx, float *dgamma, float *dbeta, float *dy,
+                     const float *y, const float *x, const float *mean,
+                     const float *rstd, const float *gamma, size_t m, size_t c,
+                     bool relu, double *acc);
+
+/* ---- 2x2 max-pool, stride 2, floor mode (PyTorch's default) ------------- */
+
+/* x[n][h][w][c] -> y[n][h/2][w/2][c], arg[n][h/2][w/2][c]: the winner's
+ * place in its window, 2·dy + dx (the first maximum, NaN wins, as PyTorch) */
+void evo_maxpool_forward(float *y, uint8_t *arg, const float *x, size_t n,
+                         size_t h, size_t w, size_t c);
+/* dy[n][h/2][w/2][c], arg -> dx[n][h][w][c] (every element written) */
+void evo_maxpool_backward(float *dx, const float *dy, const uint8_t *arg,
+                          size_t n, size_t h, size_t w, size_t c);
+
+/* ---- element-wise: ReLU, bias, dropout ---------------------------------- */
+
+/* x[n] -> y[n] = max(x, 0) (y may alias x) */
+void evo_relu_forward(float *y, const float *x, size_t n);
+/* dy[n], y[n] -> dx[n] = dy where y > 0, else 0 (dx may alias dy) */
+void evo_relu_backward(float *dx, const float *dy, const float *y, size_t n);
+/* y[rows][cols] += b[cols], then max(·, 0) when relu */
+void evo_bias_act(float *y, const float *b, size_t rows, size_t cols,
+                  bool relu);
+/* out[cols] = column sums of x[rows][cols] (accumulated in double) */
+void evo_col_sums(float *out, const float *x, size_t rows, size_t cols);
+
+/* mask[n]: 1 keeps a unit (probability 1 - p), from @p rng */
+void evo_dropout_mask(uint8_t *mask, size_t n, float p, evo_rng *rng);
+/* x[n], mask[n] -> y[n] = x·mask/(1-p) (inverted dropout; y may alias x) */
+void evo_dropout_forward(float *y, const float *x, const uint8_t *mask,
+                         size_t n, float p);
+/* dy[n], mask[n] -> dx[n] = dy·mask/(1-p) (dx may alias dy) */
+void evo_dropout_backward(float *dx, const float *dy, const uint8_t *mask,
+                          size_t n, float p);
+
+/* ---- layout: flatten and the input transposition ----------------------- */
+
+/* x[n][hw][c] (NHWC) -> y[n][c][hw] (NCHW: PyTorch's flatten order) */
+void evo_nhwc_to_nchw(float *y, const float *x, size_t n, size_t hw,
+                      size_t c);
+/* x[n][c][hw] (NCHW) -> y[n][hw][c] (NHWC) */
+void evo_nchw_to_nhwc(float *y, const float *x, size_t n, size_t hw,
+                      size_t c);
+/* Flatten x[n][h·w][c] -> y[n][c·h·w] in (C,H,W) order, and its backward. */
+#define evo_flatten_forward evo_nhwc_to_nchw
+#define evo_flatten_backward evo_nchw_to_nhwc
+
+/* ---- loss -------------------------------------------------------------- */
+
+/* logits[n][k], labels[n] (each < k) -> mean softmax cross-entropy over the
+ * batch (log-sum-exp, in double); dlogits[n][k] = (softmax - onehot)/n
+ * unless NULL. */
+double evo_softmax_ce(float *dlogits, const float *logits,
+                      const uint8_t *labels, size_t n, size_t k);
+
+#endif

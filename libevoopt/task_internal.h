@@ -1,0 +1,22 @@
+/* The task's representation, shared by task.c and evaluator.c. Never
+ * installed. */
+#ifndef EVOOPT_TASK_INTERNAL_H
+#define EVOOPT_TASK_INTERNAL_H
+
+#include "data/data_internal.h"
+#include "evoopt/task.h"
+
+#define EVO_TASK_OPTION_COUNT 7
+
+struct evo_task {
+  char name[32];
+  int arch;    /* evo_arch */
+  int augment; /* CIFAR-10 augmentation */
+  evo_dataset *data;
+  int64_t opt[EVO_TASK_OPTION_COUNT];
+  size_t *subset; /* training indices; the first subset_n are used */
+  size_t subset_n;
+  char description[EVO_DATA_PATH_CAP + 512];
+};
+
+#endif

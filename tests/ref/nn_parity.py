@@ -1,0 +1,247 @@
+#!/usr/bin/python3
+"""Parity of the small-CNN engine with PyTorch (issue 3, "Exactness").
+
+Usage: nn_parity.py PATH/TO/nn_parity_dump [ARCH ...]
+
+For each network (default: small_cnn, cifar10_cnn, digits_cnn) the C
+program nn_parity_dump initialises the net from a seed, draws batches and
+writes the weights, inputs and its outputs. This script builds the network
+exactly as PROTOCOL §3 states, as a torch.nn.Module, loads the same weights
+and compares:
+  training mode (dropout off, batch norm on batch statistics): logits, loss,
+    every parameter gradient, the running statistics after one and after two
+    forward passes;
+  evaluation mode (running statistics): logits and loss.
+
+Comparison, per tensor a (ours) against b (PyTorch): the norm-relative
+error |a - b|_2 / |b|_2 and the largest element error relative to the
+tensor's largest magnitude, max|a - b| / max|b|, must both be <= 1e-4 (TOL).
+For gradients the denominators are at least FLOOR = 1e-4 times the whole
+gradient's largest magnitude (and norm): the bias of a conv followed by
+batch norm has an exact gradient of 0, which both sides only approximate
+with rounding noise (~1e-8). Exit 0 when everything matches, 1 otherwise,
+77 (skip) when torch cannot be imported.
+"""
+import os
+import struct
+import subprocess
+import sys
+import tempfile
+
+TOL = 1e-4
+FLOOR = 1e-4
+
+try:
+    import numpy as np
+    import torch
+    import torch.nn as nn
+    import torch.nn.functional as F
+except ImportError as e:  # skip, as meson expects
+    print(f"SKIP: PyTorch/numpy not importable ({e})")
+    sys.exit(77)
+
+
+class SmallCNN(nn.Module):
+    """PROTOCOL §3: MNIST / Fashion-MNIST, input 1x28x28."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv1 = nn.Conv2d(1, 32, 3, padding=1)
+        self.conv2 = nn.Conv2d(32, 64, 3, padding=1)
+        self.fc1 = nn.Linear(64 * 7 * 7, 256)
+        self.fc2 = nn.Linear(256, 10)
+        self.drop = nn.Dropout(0.3)
+
+    def forward(self, x):
+        x = F.max_pool2d(F.relu(self.conv1(x)), 2, 2)
+        x = F.max_pool2d(F.relu(self.conv2(x)), 2, 2)
+        x = torch.flatten(x, 1)
+        x = self.drop(F.relu(self.fc1(x)))
+        return self.fc2(x)
+
+
+class Cifar10CNN(nn.Module):
+    """PROTOCOL §3: CIFAR-10, input 3x32x32."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv1 = nn.Conv2d(3, 32, 3, padding=1)
+        self.bn1 = nn.BatchNorm2d(32)
+        self.conv2 = nn.Conv2d(32, 32, 3, padding=1)
+        self.conv3 = nn.Conv2d(32, 64, 3, padding=1)
+        self.bn2 = nn.BatchNorm2d(64)
+        self.conv4 = nn.Conv2d(64, 64, 3, padding=1)
+        self.fc1 = nn.Linear(64 * 8 * 8, 512)
+        self.fc2 = nn.Linear(512, 10)
+        self.drop1 = nn.Dropout(0.25)
+        self.drop2 = nn.Dropout(0.25)
+        self.drop3 = nn.Dropout(0.5)
+
+    def forward(self, x):
+        x = F.relu(self.bn1(self.conv1(x)))
+        x = self.drop1(F.max_pool2d(F.relu(self.conv2(x)), 2, 2))
+        x = F.relu(self.bn2(self.conv3(x)))
+        x = self.drop2(F.max_pool2d(F.relu(self.conv4(x)), 2, 2))
+        x = torch.flatten(x, 1)
+        x = self.drop3(F.relu(self.fc1(x)))
+        return self.fc2(x)
+
+
+class DigitsCNN(nn.Module):
+    """PROTOCOL §3 "digits": input 1x8x8."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv1 = nn.Conv2d(1, 16, 3, padding=1)
+        self.fc1 = nn.Linear(16 * 4 * 4, 64)
+        self.fc2 = nn.Linear(64, 10)
+
+    def forward(self, x):
+        x = F.max_pool2d(F.relu(self.conv1(x)), 2, 2)
+        x = torch.flatten(x, 1)
+        return self.fc2(F.relu(self.fc1(x)))
+
+
+NETS = {
+    "small_cnn": (SmallCNN, (1, 28, 28)),
+    "cifar10_cnn": (Cifar10CNN, (3, 32, 32)),
+    "digits_cnn": (DigitsCNN, (1, 8, 8)),
+}
+
+
+def read_dump(path):
+    """Records: u32 name length, name, u64 count, count float32 (LE)."""
+    data = open(path, "rb").read()
+    out, pos = {}, 0
+    while pos < len(data):
+        (nlen,) = struct.unpack_from("<I", data, pos)
+        name = data[pos + 4:pos + 4 + nlen].decode()
+        pos += 4 + nlen
+        (count,) = struct.unpack_from("<Q", data, pos)
+        pos += 8
+        out[name] = np.frombuffer(data, "<f4", count, pos).copy()
+        pos += 4 * count
+    return out
+
+
+def tensors(rec, prefix):
+    """name -> (offset, size) of one arena's table, in file order."""
+    return {k[len(prefix):]: (int(v[0]), int(v[1]))
+            for k, v in rec.items() if k.startswith(prefix)}
+
+
+class Checker:
+    def __init__(self, arch):
+        self.arch, self.failures, self.worst = arch, 0, 0.0
+
+    def __call__(self, what, ours, ref, floor_max=0.0, floor_norm=0.0):
+        ours = np.asarray(ours, dtype=np.float64).ravel()
+        ref = np.asarray(ref, dtype=np.float64).ravel()
+        if ours.shape != ref.shape:
+            print(f"FAIL {self.arch} {what}: {ours.size} values, "
+                  f"PyTorch has {ref.size}")
+            self.failures += 1
+            return
+        scale = max(np.abs(ref).max(), floor_max, 1e-30)
+        rel_norm = np.linalg.norm(ours - ref) / max(np.linalg.norm(ref),
+                                                    floor_norm, 1e-30)
+        rel_max = np.abs(ours - ref).max() / scale
+        err = max(rel_norm, rel_max)
+        self.worst = max(self.worst, err)
+        bad = not np.isfinite(err) or err > TOL
+        self.failures += bad
+        if bad or os.environ.get("NN_PARITY_VERBOSE"):
+            print(f"{'FAIL' if bad else 'ok  '} {self.arch} {what}: "
+                  f"norm-rel {rel_norm:.2e}, max-rel {rel_max:.2e}")
+
+
+def load_module(rec, arch):
+    cls, shape = NETS[arch]
+    model = cls()
+    table, stat_table = tensors(rec, "tensor:"), tensors(rec, "stat:")
+    named = dict(model.named_parameters())
+    buffers = dict(model.named_buffers())
+    if sorted(table) != sorted(named):
+        raise SystemExit(f"FAIL {arch}: tensors {sorted(table)} != "
+                         f"PyTorch's {sorted(named)}")
+    with torch.no_grad():
+        for name, (off, size) in table.items():
+            p = named[name]
+            p.copy_(torch.from_numpy(rec["params"][off:off + size]).view_as(p))
+        for name, (off, size) in stat_table.items():
+            b = buffers[name]
+            b.copy_(torch.from_numpy(rec["stats0"][off:off + size]).view_as(b))
+    return model, shape, table, stat_table
+
+
+def stats_of(model, stat_table):
+    buffers = dict(model.named_buffers())
+    return np.concatenate([buffers[n].numpy().ravel() for n in stat_table]) \
+        if stat_table else np.zeros(0, np.float32)
+
+
+def compare(arch, dump_prog, seed, batch):
+    with tempfile.TemporaryDirectory() as tmp:
+        path = os.path.join(tmp, f"{arch}.bin")
+        subprocess.run([dump_prog, arch, path, str(seed), str(batch)],
+                       check=True)
+        rec = read_dump(path)
+    model, shape, table, stat_table = load_module(rec, arch)
+    check = Checker(arch)
+
+    def batch_of(name):
+        return torch.from_numpy(rec[name]).view(batch, *shape)
+
+    # Training mode, dropout off (p = 0 makes nn.Dropout the identity).
+    model.train()
+    for m in model.modules():
+        if isinstance(m, nn.Dropout):
+            m.p = 0.0
+    logits = model(batch_of("x1"))
+    loss = F.cross_entropy(logits, torch.from_numpy(rec["y1"]).long())
+    loss.backward()
+    check("train logits", rec["logits1"], logits.detach().numpy())
+    check("train loss", rec["loss1"], [loss.item()])
+    all_grads = np.concatenate([p.grad.numpy().ravel()
+                                for p in model.parameters()])
+    floors = (FLOOR * np.abs(all_grads).max(),
+              FLOOR * np.linalg.norm(all_grads))
+    for name, p in model.named_parameters():
+        off, size = table[name]
+        check(f"grad {name}", rec["grads"][off:off + size], p.grad.numpy(),
+              *floors)
+    if stat_table:
+        check("running stats after 1 pass", rec["stats1"],
+              stats_of(model, stat_table))
+    with torch.no_grad():
+        model(batch_of("x2"))
+    if stat_table:
+        check("running stats after 2 passes", rec["stats2"],
+              stats_of(model, stat_table))
+
+    model.eval()
+    with torch.no_grad():
+        logits = model(batch_of("x3"))
+        loss = F.cross_entropy(logits, torch.from_numpy(rec["y3"]).long())
+    check("eval logits", rec["logits3"], logits.numpy())
+    check("eval loss", rec["loss3"], [loss.item()])
+    print(f"{arch}: {check.failures} failures, worst relative error "
+          f"{check.worst:.2e} (tolerance {TOL:g})")
+    return check.failures
+
+
+def main():
+    if len(sys.argv) < 2:
+        print(__doc__)
+        return 2
+    torch.set_num_threads(1)
+    dump_prog = sys.argv[1]
+    archs = sys.argv[2:] or list(NETS)
+    failures = 0
+    for seed, arch in enumerate(archs, start=1):
+        failures += compare(arch, dump_prog, seed, batch=8)
+    return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

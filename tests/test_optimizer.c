@@ -1,0 +1,976 @@
+/* Check suite for the drop-in optimizer (optimizer.h). Every update is
+ * compared with a scalar double-precision implementation of PROTOCOL §2
+ * written here from the text (never with the library's own output), over
+ * several steps and tensor sizes that leave vector tails; the `adamw` and
+ * `adam-nowd` presets are compared with PyTorch trajectories stored by
+ * tests/ref/adamw_reference.py.
+ * Usage: test_optimizer [path of tests/ref/adamw_reference.txt] */
+#define _POSIX_C_SOURCE 200809L
+#include <check.h>
+#include <math.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "io_internal.h"
+#include "optimizer_internal.h"
+
+static const char *reference_path;
+
+#define PI 3.14159265358979323846
+#define MAX_TENSORS 4
+/* Float elements against the double reference: the parameters are stored
+ * in float after every step, so an absolute error of a few float ulps of
+ * |p| <= 1 builds up; updates are made large (lr 1e-2, ε 1e-3, λ 0.1) so
+ * that any formula error shows far above it. */
+#define RTOL 1e-6
+#define ATOL 5e-7
+
+/* ---- the reference: PROTOCOL §2, in double, one element at a time -------- */
+
+typedef struct ref_tensor {
+  size_t n;
+  double *p, *m, *v;
+  uint64_t t;
+  double lr_scale;
+  bool decay;
+} ref_tensor;
+
+typedef struct ref_opt {
+  evo_genome g;
+  double base_lr;
+  uint64_t s, total;
+  ref_tensor t[MAX_TENSORS];
+  size_t nt;
+} ref_opt;
+
+static double ref_rate(const ref_opt *r) {
+  const evo_genome *g = &r->g;
+  double lr = r->base_lr;
+  if (g->use_warmup && r->s < (uint64_t)g->warmup_steps)
+    lr = lr * (double)(r->s + 1) / (double)g->warmup_steps;
+  if (g->use_cosine_decay)
+    lr = lr * 0.5 * (1.0 + cos(PI * (double)r->s / (double)r->total));
+  return lr;
+}
+
+/* The term table of PROTOCOL §2. */
+static double ref_term(int code, double g, double mh, double vh, double eps) {
+  switch (code) {
+  case EVO_TERM_GRAD: return g;
+  case EVO_TERM_MOMENTUM: return mh;
+  case EVO_TERM_RMS_NORM: return g / (sqrt(vh) + eps);
+  case EVO_TERM_ADAM: return mh / (sqrt(vh) + eps);
+  case EVO_TERM_SIGN: return g > 0 ? 1.0 : (g < 0 ? -1.0 : g); /* 0, NaN */
+  case EVO_TERM_UNIT: return g / (fabs(g) + eps);
+  case EVO_TERM_NESTEROV: return mh + 0.9 * (g - mh);
+  }
+  ck_abort_msg("bad term code %d", code);
+  return 0;
+}
+
+static void ref_element(const evo_genome *G, ref_tensor *rt, size_t i,
+                        double g, double lr) {
+  double lambda = pow(10.0, G->wd_log10), eps = pow(10.0, G->eps_log10);
+  double c = G->clip_value;
+  if (G->use_gradient_clipping)
+    g = g > c ? c : (g < -c ? -c : g);
+  if (lambda != 0.0 && rt->decay)
+    rt->p[i] = rt->p[i] * (1.0 - lr * lambda);
+  double m = g, v = g * g;
+  if (G->use_m)
+    m = rt->m[i] = G->beta1 * rt->m[i] + (1.0 - G->beta1) * g;
+  if (G->use_v)
+    v = rt->v[i] = G->beta2 * rt->v[i] + (1.0 - G->beta2) * g * g;
+  double mh = m, vh = v;
+  if (G->use_bias_correction && G->use_m)
+    mh = m / (1.0 - pow(G->beta1, (double)rt->t));
+  if (G->use_bias_correction && G->use_v)
+    vh = v / (1.0 - pow(G->beta2, (double)rt->t));
+  double u = 0.0;
+  for (size_t k = 0; k < G->n_terms; k++)
+    u += G->alphas[k] * ref_term(G->terms[k], g, mh, vh, eps);
+  rt->p[i] -= lr * u;
+}
+
+static void ref_step(ref_opt *r, float *const *grads) {
+  double lr_s = ref_rate(r);
+  for (size_t k = 0; k < r->nt; k++) {
+    ref_tensor *rt = &r->t[k];
+    rt->t++;
+    for (size_t i = 0; i < rt->n; i++)
+      ref_element(&r->g, rt, i, (double)grads[k][i], lr_s * rt->lr_scale);
+  }
+  r->s++;
+}
+
+/* ---- a library optimizer and the reference side by side ----------------- */
+
+typedef struct pair {
+  evo_optimizer *opt;
+  ref_opt ref;
+  float *p[MAX_TENSORS], *g[MAX_TENSORS];
+  size_t nt;
+} pair;
+
+static double init_param(size_t k, size_t i) {
+  return 0.5 * cos(0.11 * (double)i + 0.2 + 0.7 * (double)k);
+}
+
+/* The gradient of element i of tensor k at step s: some exact zeros (sign(0)
+ * = 0), values past the clip bound, both signs. */
+static float grad_value(size_t k, size_t i, uint64_t s) {
+  if (i % 11 == 5)
+    return 0.0f;
+  return (float)(1.6 * sin(0.37 * (double)i + 1.3 * (double)s +
+                           0.5 * (double)k));
+}
+
+static void pair_new(pair *pr, const evo_genome *g) {
+  memset(pr, 0, sizeof *pr);
+  ck_assert_int_eq(evo_optimizer_new(&pr->opt, g), EVO_OK);
+  pr->ref.g = *g;
+  pr->ref.base_lr = pow(10.0, g->lr_log10);
+}
+
+static void pair_add(pair *pr, size_t n) {
+  size_t k = pr->nt++;
+  ck_assert_uint_lt(k, MAX_TENSORS);
+  ref_tensor *rt = &pr->ref.t[k];
+  pr->p[k] = calloc(n, sizeof(float));
+  pr->g[k] = calloc(n, sizeof(float));
+  *rt = (ref_tensor){n, calloc(n, sizeof(double)), calloc(n, sizeof(double)),
+                     calloc(n, sizeof(double)), 0, 1.0, true};
+  for (size_t i = 0; i < n; i++) {
+    pr->p[k][i] = (float)init_param(k, i);
+    rt->p[i] = (double)pr->p[k][i];
+  }
+  pr->ref.nt = pr->nt;
+  ck_assert_int_eq(evo_optimizer_add_params(pr->opt, pr->p[k], pr->g[k], n),
+                   EVO_OK);
+}
+
+static void pair_total(pair *pr, uint64_t total) {
+  pr->ref.total = total;
+  ck_assert_int_eq(evo_optimizer_set_total_steps(pr->opt, total), EVO_OK);
+}
+
+static void pair_fill(pair *pr) {
+  for (size_t k = 0; k < pr->nt; k++)
+    for (size_t i = 0; i < pr->ref.t[k].n; i++)
+      pr->g[k][i] = grad_value(k, i, pr->ref.s);
+}
+
+static bool close_to(float got, double want) {
+  if (isnan(want))
+    return isnan(got);
+  if (isinf(want))
+    return (double)got == want;
+  return fabs((double)got - want) <= RTOL * fabs(want) + ATOL;
+}
+
+static void check_array(const float *got, const double *want, size_t n,
+                        const char *what, size_t k, const char *ctx) {
+  for (size_t i = 0; i < n; i++)
+    ck_assert_msg(close_to(got[i], want[i]),
+                  "%s: %s of tensor %zu element %zu is %.9g, reference %.9g",
+                  ctx, what, k, i, (double)got[i], want[i]);
+}
+
+/* Compares parameters and the moments the genome keeps; checks that the
+ * others were never allocated. */
+static void pair_check(const pair *pr, const char *ctx) {
+  const evo_genome *g = &pr->ref.g;
+  for (size_t k = 0; k < pr->nt; k++) {
+    const evo_param_tensor *pt = &pr->opt->tensors[k];
+    const ref_tensor *rt = &pr->ref.t[k];
+    check_array(pr->p[k], rt->p, rt->n, "p", k, ctx);
+    ck_assert_msg((pt->m != NULL) == g->use_m, "%s: m allocated wrongly", ctx);
+    ck_assert_msg((pt->v != NULL) == g->use_v, "%s: v allocated wrongly", ctx);
+    if (g->use_m)
+      check_array(pt->m, rt->m, rt->n, "m", k, ctx);
+    if (g->use_v)
+      check_array(pt->v, rt->v, rt->n, "v", k, ctx);
+    ck_assert_uint_eq(pt->t, rt->t);
+  }
+}
+
+/* One step on both sides with fresh gradients, then the comparison. */
+static void pair_step(pair *pr, const char *ctx) {
+  pair_fill(pr);
+  int rc = evo_optimizer_step(pr->opt);
+  ck_assert_msg(rc == EVO_OK, "%s: step: %s", ctx, evo_last_error());
+  ref_step(&pr->ref, pr->g);
+  pair_check(pr, ctx);
+}
+
+static void pair_free(pair *pr) {
+  evo_optimizer_free(pr->opt);
+  for (size_t k = 0; k < pr->nt; k++) {
+    free(pr->p[k]);
+    free(pr->g[k]);
+    free(pr->ref.t[k].p);
+    free(pr->ref.t[k].m);
+    free(pr->ref.t[k].v);
+  }
+}
+
+/* ---- genomes -------------------------------------------------------------- */
+
+/* Flag combinations of PROTOCOL §1 (λ = 0 exactly where wd is -inf). */
+typedef struct flags_case {
+  const char *name;
+  bool m, v, bc, clip, warmup, cosine;
+  double wd_log10;
+} flags_case;
+
+static const flags_case flag_cases[] = {
+    {"no moments", 0, 0, 0, 0, 0, 0, -INFINITY},
+    {"m", 1, 0, 0, 0, 0, 0, -INFINITY},
+    {"v", 0, 1, 0, 0, 0, 0, -INFINITY},
+    {"m+v", 1, 1, 0, 0, 0, 0, -INFINITY},
+    {"m+v+bias correction", 1, 1, 1, 0, 0, 0, -INFINITY},
+    {"m+bias correction", 1, 0, 1, 0, 0, 0, -INFINITY},
+    {"v+bias correction", 0, 1, 1, 0, 0, 0, -INFINITY},
+    {"bias correction without moments", 0, 0, 1, 0, 0, 0, -INFINITY},
+    {"clipping", 1, 1, 1, 1, 0, 0, -INFINITY},
+    {"clipping without moments", 0, 0, 0, 1, 0, 0, -INFINITY},
+    {"weight decay", 1, 1, 1, 0, 0, 0, -1.0},
+    {"weight decay without moments", 0, 0, 0, 0, 0, 0, -1.0},
+    {"warmup", 1, 1, 1, 0, 1, 0, -1.3},
+    {"cosine", 1, 1, 1, 0, 0, 1, -INFINITY},
+    {"warmup+cosine", 1, 1, 1, 1, 1, 1, -1.0},
+};
+#define N_FLAG_CASES (sizeof flag_cases / sizeof flag_cases[0])
+#define WARMUP 3
+#define TOTAL 5 /* shorter than the runs: the cosine goes past π */
+#define STEPS 8
+
+static evo_genome test_genome(const flags_case *f) {
+  evo_genome g;
+  evo_genome_init_defaults(&g);
+  g.lr_log10 = -2.0;
+  g.beta1 = 0.85;
+  g.beta2 = 0.95;
+  g.eps_log10 = -3.0;
+  g.wd_log10 = f->wd_log10;
+  g.use_m = f->m;
+  g.use_v = f->v;
+  g.use_bias_correction = f->bc;
+  g.use_gradient_clipping = f->clip;
+  g.clip_value = 0.8;
+  g.use_warmup = f->warmup;
+  g.warmup_steps = WARMUP;
+  g.use_cosine_decay = f->cosine;
+  return g;
+}
+
+static const size_t sizes[] = {1, 7, 1003};
+
+/* Runs @p g on one tensor of each size for STEPS steps, comparing after
+ * every step. */
+static void run_genome(const evo_genome *g, const char *name) {
+  for (size_t z = 0; z < sizeof sizes / sizeof sizes[0]; z++) {
+    char ctx[160];
+    snprintf(ctx, sizeof ctx, "%s, n = %zu", name, sizes[z]);
+    pair pr;
+    pair_new(&pr, g);
+    pair_add(&pr, sizes[z]);
+    if (g->use_cosine_decay)
+      pair_total(&pr, TOTAL);
+    for (int s = 0; s < STEPS; s++)
+      pair_step(&pr, ctx);
+    pair_free(&pr);
+  }
+}
+
+/* ---- every term kind under every flag combination ------------------------ */
+
+START_TEST(test_term_kinds) {
+  int kind = _i;
+  for (size_t c = 0; c < N_FLAG_CASES; c++) {
+    evo_genome g = test_genome(&flag_cases[c]);
+    g.terms[0] = kind;
+    g.alphas[0] = kind % 2 ? -0.7 : 1.3;
+    char name[120];
+    snprintf(name, sizeof name, "%s, %s", evo_term_name((evo_term)kind),
+             flag_cases[c].name);
+    run_genome(&g, name);
+  }
+}
+END_TEST
+
+/* Several terms, repeated kinds (alphas summed), the paper's genome. */
+START_TEST(test_term_mixes) {
+  static const struct {
+    size_t n;
+    int terms[4];
+    double alphas[4];
+  } mixes[] = {
+      {4, {4, 4, 3, 3}, {0.41205802174892475, 0.32238621456272765,
+                         2.0030004279455267, 1.6322011630060542}},
+      {4, {0, 2, 5, 6}, {0.5, -1.2, 0.8, 2.0}},
+      {4, {1, 3, 4, 0}, {-0.3, 1.1, 0.25, 0.9}},
+      {3, {2, 2, 1}, {0.6, -0.1, 1.5}},
+      {2, {3, 3}, {1.0, -1.0}}, /* sums to exactly zero */
+  };
+  for (size_t x = 0; x < sizeof mixes / sizeof mixes[0]; x++)
+    for (size_t c = 0; c < N_FLAG_CASES; c++) {
+      evo_genome g = test_genome(&flag_cases[c]);
+      g.n_terms = mixes[x].n;
+      memcpy(g.terms, mixes[x].terms, sizeof g.terms);
+      memcpy(g.alphas, mixes[x].alphas, sizeof g.alphas);
+      char name[120];
+      snprintf(name, sizeof name, "mix %zu, %s", x, flag_cases[c].name);
+      run_genome(&g, name);
+    }
+}
+END_TEST
+
+/* Without EVO_OPT_REFUSE_NONFINITE, NaN and ±inf go through the formulas:
+ * in particular a term that is absent adds nothing (a sign-descent step
+ * stays finite under an infinite gradient, as the formula says). */
+START_TEST(test_nonfinite_through_formulas) {
+  for (int kind = 0; kind < EVO_TERM_COUNT; kind++)
+    for (size_t c = 0; c < N_FLAG_CASES; c++) {
+      evo_genome g = test_genome(&flag_cases[c]);
+      g.terms[0] = kind;
+      pair pr;
+      pair_new(&pr, &g);
+      pair_add(&pr, 9);
+      pair_total(&pr, TOTAL);
+      char ctx[120];
+      snprintf(ctx, sizeof ctx, "non-finite, %s, %s",
+               evo_term_name((evo_term)kind), flag_cases[c].name);
+      for (int s = 0; s < 3; s++) {
+        pair_fill(&pr);
+        pr.g[0][1] = INFINITY;
+        pr.g[0][2] = -INFINITY;
+        pr.g[0][3] = NAN;
+        ck_assert_int_eq(evo_optimizer_step(pr.opt), EVO_OK);
+        ref_step(&pr.ref, pr.g);
+        pair_check(&pr, ctx);
+      }
+      if (kind == EVO_TERM_SIGN && !g.use_gradient_clipping)
+        ck_assert_msg(isfinite(pr.p[0][1]) && isnan(pr.p[0][3]),
+                      "%s: sign step of inf must stay finite", ctx);
+      pair_free(&pr);
+    }
+}
+END_TEST
+
+/* ---- schedule ------------------------------------------------------------- */
+
+START_TEST(test_schedule_values) {
+  /* η = 1e-2, W = 4, S = 10, written out by hand from PROTOCOL §2. */
+  evo_genome g = test_genome(&flag_cases[14]);
+  g.warmup_steps = 4;
+  const double expect[21] = {
+      0.01 * 0.25 * 1.0,
+      0.01 * 0.50 * 0.5 * (1 + cos(0.1 * PI)),
+      0.01 * 0.75 * 0.5 * (1 + cos(0.2 * PI)),
+      0.01 * 1.00 * 0.5 * (1 + cos(0.3 * PI)),
+      0.01 * 0.5 * (1 + cos(0.4 * PI)),
+      0.01 * 0.5,
+      0.01 * 0.5 * (1 + cos(0.6 * PI)),
+      0.01 * 0.5 * (1 + cos(0.7 * PI)),
+      0.01 * 0.5 * (1 + cos(0.8 * PI)),
+      0.01 * 0.5 * (1 + cos(0.9 * PI)),
+      0.0, /* s = S */
+      0.01 * 0.5 * (1 + cos(1.1 * PI)), /* past S the cosine continues */
+      0.01 * 0.5 * (1 + cos(1.2 * PI)),
+      0.01 * 0.5 * (1 + cos(1.3 * PI)),
+      0.01 * 0.5 * (1 + cos(1.4 * PI)),
+      0.005,
+      0.01 * 0.5 * (1 + cos(1.6 * PI)),
+      0.01 * 0.5 * (1 + cos(1.7 * PI)),
+      0.01 * 0.5 * (1 + cos(1.8 * PI)),
+      0.01 * 0.5 * (1 + cos(1.9 * PI)),
+      0.01};
+  evo_optimizer *opt;
+  float p = 1.0f, dp = 0.5f;
+  ck_assert_int_eq(evo_optimizer_new(&opt, &g), EVO_OK);
+  ck_assert_int_eq(evo_optimizer_add_params(opt, &p, &dp, 1), EVO_OK);
+  ck_assert_int_eq(evo_optimizer_set_total_steps(opt, 10), EVO_OK);
+  for (uint64_t s = 0; s < 21; s++) {
+    double lr;
+    uint64_t count;
+    ck_assert_int_eq(evo_optimizer_current_lr(opt, &lr), EVO_OK);
+    ck_assert_int_eq(evo_optimizer_step_count(opt, &count), EVO_OK);
+    ck_assert_uint_eq(count, s);
+    ck_assert_msg(fabs(lr - expect[s]) <= 1e-15, "s = %d: lr %.17g, not %.17g",
+                  (int)s, lr, expect[s]);
+    ck_assert_int_eq(evo_optimizer_step(opt), EVO_OK);
+  }
+  evo_optimizer_free(opt);
+}
+END_TEST
+
+/* ---- per-tensor and optimizer options ------------------------------------- */
+
+START_TEST(test_per_tensor_options) {
+  evo_genome g = test_genome(&flag_cases[14]);
+  g.n_terms = 2;
+  g.terms[0] = EVO_TERM_ADAM;
+  g.terms[1] = EVO_TERM_SIGN;
+  g.alphas[1] = 0.3;
+  pair pr;
+  pair_new(&pr, &g);
+  pair_add(&pr, 13);
+  pair_add(&pr, 9);
+  pair_add(&pr, 1);
+  pair_total(&pr, 12);
+  ck_assert_int_eq(evo_optimizer_set_param_option(pr.opt, 1, EVO_PARAM_LR_SCALE,
+                                                  0.25),
+                   EVO_OK);
+  ck_assert_int_eq(
+      evo_optimizer_set_param_option(pr.opt, 2, EVO_PARAM_WEIGHT_DECAY, 0),
+      EVO_OK);
+  pr.ref.t[1].lr_scale = 0.25;
+  pr.ref.t[2].decay = false;
+  double v;
+  ck_assert_int_eq(
+      evo_optimizer_get_param_option(pr.opt, 1, EVO_PARAM_LR_SCALE, &v), EVO_OK);
+  ck_assert(v == 0.25);
+  ck_assert_int_eq(
+      evo_optimizer_get_param_option(pr.opt, 2, EVO_PARAM_WEIGHT_DECAY, &v),
+      EVO_OK);
+  ck_assert(v == 0.0);
+  ck_assert_int_eq(
+      evo_optimizer_get_param_option(pr.opt, 0, EVO_PARAM_WEIGHT_DECAY, &v),
+      EVO_OK);
+  ck_assert(v == 1.0);
+  for (int s = 0; s < 3; s++)
+    pair_step(&pr, "per-tensor options");
+  /* A tensor added late counts its own steps from 1 while s goes on. */
+  pair_add(&pr, 7);
+  ck_assert_uint_eq(evo_optimizer_param_count(pr.opt), 4);
+  /* An external base rate; warmup and cosine still apply to it. */
+  ck_assert_int_eq(evo_optimizer_set_option(pr.opt, EVO_OPT_BASE_LR, 0.03),
+                   EVO_OK);
+  ck_assert_int_eq(evo_optimizer_get_option(pr.opt, EVO_OPT_BASE_LR, &v),
+                   EVO_OK);
+  ck_assert(v == 0.03);
+  pr.ref.base_lr = 0.03;
+  for (int s = 0; s < 6; s++)
+    pair_step(&pr, "late tensor, base lr");
+  ck_assert_uint_eq(pr.opt->tensors[3].t, 6);
+  ck_assert_uint_eq(pr.opt->tensors[0].t, 9);
+  pair_free(&pr);
+}
+END_TEST
+
+START_TEST(test_rebind) {
+  evo_genome g = test_genome(&flag_cases[10]);
+  g.terms[0] = EVO_TERM_ADAM;
+  pair pr;
+  pair_new(&pr, &g);
+  pair_add(&pr, 10);
+  pair_step(&pr, "before rebind");
+  /* Move the tensor's memory; moments and t must follow it. */
+  float *p2 = malloc(10 * sizeof(float)), *g2 = malloc(10 * sizeof(float));
+  memcpy(p2, pr.p[0], 10 * sizeof(float));
+  ck_assert_int_eq(evo_optimizer_rebind(pr.opt, 0, p2, g2), EVO_OK);
+  free(pr.p[0]);
+  free(pr.g[0]);
+  pr.p[0] = p2;
+  pr.g[0] = g2;
+  for (int s = 0; s < 3; s++)
+    pair_step(&pr, "after rebind");
+  ck_assert_int_eq(evo_optimizer_rebind(pr.opt, 1, p2, g2), EVO_ERANGE);
+  ck_assert_int_eq(evo_optimizer_rebind(pr.opt, 0, NULL, g2), EVO_EINVAL);
+  ck_assert_int_eq(evo_optimizer_rebind(pr.opt, 0, p2, p2 + 3), EVO_EINVAL);
+  pair_free(&pr);
+}
+END_TEST
+
+/* Copies of everything a step could change, to prove nothing did. */
+typedef struct snapshot {
+  void *state;
+  size_t state_size;
+  float *p[MAX_TENSORS];
+} snapshot;
+
+static void snap_take(snapshot *sn, const pair *pr) {
+  ck_assert_int_eq(evo_optimizer_save_mem(pr->opt, &sn->state,
+                                          &sn->state_size),
+                   EVO_OK);
+  for (size_t k = 0; k < pr->nt; k++) {
+    size_t n = pr->ref.t[k].n;
+    sn->p[k] = malloc(n * sizeof(float));
+    memcpy(sn->p[k], pr->p[k], n * sizeof(float));
+  }
+}
+
+static void snap_check_and_free(snapshot *sn, const pair *pr) {
+  void *now;
+  size_t size;
+  ck_assert_int_eq(evo_optimizer_save_mem(pr->opt, &now, &size), EVO_OK);
+  ck_assert_msg(size == sn->state_size &&
+                    memcmp(now, sn->state, size) == 0,
+                "optimizer state changed");
+  for (size_t k = 0; k < pr->nt; k++) {
+    ck_assert_msg(memcmp(sn->p[k], pr->p[k],
+                         pr->ref.t[k].n * sizeof(float)) == 0,
+                  "parameters of tensor %zu changed", k);
+    free(sn->p[k]);
+  }
+  evo_free(now);
+  evo_free(sn->state);
+}
+
+START_TEST(test_refuse_nonfinite) {
+  const float bad[] = {NAN, INFINITY, -INFINITY};
+  for (size_t b = 0; b < 3; b++) {
+    evo_genome g = test_genome(&flag_cases[14]);
+    g.terms[0] = EVO_TERM_ADAM;
+    pair pr;
+    pair_new(&pr, &g);
+    pair_add(&pr, 17);
+    pair_add(&pr, 5);
+    pair_total(&pr, 20);
+    ck_assert_int_eq(
+        evo_optimizer_set_option(pr.opt, EVO_OPT_REFUSE_NONFINITE, 1), EVO_OK);
+    double v;
+    ck_assert_int_eq(
+        evo_optimizer_get_option(pr.opt, EVO_OPT_REFUSE_NONFINITE, &v), EVO_OK);
+    ck_assert(v == 1.0);
+    pair_step(&pr, "refuse, finite step 1");
+    pair_step(&pr, "refuse, finite step 2");
+    pair_fill(&pr);
+    pr.g[1][3] = bad[b];
+    snapshot sn;
+    snap_take(&sn, &pr);
+    ck_assert_int_eq(evo_optimizer_step(pr.opt), EVO_ENONFINITE);
+    ck_assert_msg(strstr(evo_last_error(), "tensor 1, element 3") != NULL,
+                  "message: %s", evo_last_error());
+    snap_check_and_free(&sn, &pr);
+    /* The next finite step goes on as if the refused one never happened. */
+    pair_step(&pr, "refuse, after the refused step");
+    pair_free(&pr);
+  }
+}
+END_TEST
+
+/* ---- state save and load -------------------------------------------------- */
+
+/* A state with everything set: two tensors with options, cosine, warmup,
+ * both moments, a changed base rate, refusal on. */
+static void state_pair(pair *pr, size_t n0) {
+  evo_genome g = test_genome(&flag_cases[14]);
+  g.n_terms = 3;
+  g.terms[0] = EVO_TERM_ADAM;
+  g.terms[1] = EVO_TERM_SIGN;
+  g.terms[2] = EVO_TERM_NESTEROV;
+  g.alphas[1] = 0.4;
+  g.alphas[2] = -0.2;
+  pair_new(pr, &g);
+  pair_add(pr, n0);
+  pair_add(pr, 33);
+  pair_total(pr, 40);
+  ck_assert_int_eq(evo_optimizer_set_param_option(pr->opt, 1,
+                                                  EVO_PARAM_LR_SCALE, 0.5),
+                   EVO_OK);
+  ck_assert_int_eq(evo_optimizer_set_param_option(
+                       pr->opt, 1, EVO_PARAM_WEIGHT_DECAY, 0),
+                   EVO_OK);
+  ck_assert_int_eq(evo_optimizer_set_option(pr->opt, EVO_OPT_BASE_LR, 0.02),
+                   EVO_OK);
+  ck_assert_int_eq(
+      evo_optimizer_set_option(pr->opt, EVO_OPT_REFUSE_NONFINITE, 1), EVO_OK);
+  pr->ref.t[1].lr_scale = 0.5;
+  pr->ref.t[1].decay = false;
+  pr->ref.base_lr = 0.02;
+}
+
+/* A fresh optimizer for the same genome and sizes, options left at their
+ * defaults (the load must bring them back), parameters copied. */
+static void fresh_like(pair *to, const pair *from) {
+  pair_new(to, &from->ref.g);
+  for (size_t k = 0; k < from->nt; k++) {
+    pair_add(to, from->ref.t[k].n);
+    memcpy(to->p[k], from->p[k], from->ref.t[k].n * sizeof(float));
+  }
+}
+
+static void continue_identically(bool via_file) {
+  pair a, b;
+  state_pair(&a, 101);
+  state_pair(&b, 101);
+  for (int s = 0; s < 12; s++)
+    pair_step(&a, "uninterrupted");
+  for (int s = 0; s < 5; s++)
+    pair_step(&b, "before saving");
+  pair c;
+  fresh_like(&c, &b);
+  if (via_file) {
+    char path[] = "/tmp/evoopt-test-state-XXXXXX";
+    int fd = mkstemp(path);
+    ck_assert_int_ge(fd, 0);
+    close(fd);
+    ck_assert_int_eq(evo_optimizer_save(b.opt, path), EVO_OK);
+    ck_assert_int_eq(evo_optimizer_load(c.opt, path), EVO_OK);
+    unlink(path);
+  } else {
+    void *buf;
+    size_t size;
+    ck_assert_int_eq(evo_optimizer_save_mem(b.opt, &buf, &size), EVO_OK);
+    ck_assert_int_eq(evo_optimizer_load_mem(c.opt, buf, size), EVO_OK);
+    evo_free(buf);
+  }
+  c.ref.s = b.ref.s; /* the gradients' step index (pair_fill) */
+  for (int s = 0; s < 7; s++) {
+    pair_fill(&c);
+    ck_assert_int_eq(evo_optimizer_step(c.opt), EVO_OK);
+    c.ref.s++;
+  }
+  for (size_t k = 0; k < a.nt; k++)
+    ck_assert_msg(memcmp(a.p[k], c.p[k],
+                         a.ref.t[k].n * sizeof(float)) == 0,
+                  "tensor %zu differs after save, load, continue", k);
+  void *sa, *sc;
+  size_t na, nc;
+  ck_assert_int_eq(evo_optimizer_save_mem(a.opt, &sa, &na), EVO_OK);
+  ck_assert_int_eq(evo_optimizer_save_mem(c.opt, &sc, &nc), EVO_OK);
+  ck_assert_msg(na == nc && memcmp(sa, sc, na) == 0, "states differ");
+  evo_free(sa);
+  evo_free(sc);
+  pair_free(&a);
+  pair_free(&b);
+  pair_free(&c);
+}
+
+START_TEST(test_save_load_continue) { continue_identically(false); }
+END_TEST
+
+START_TEST(test_save_load_file) { continue_identically(true); }
+END_TEST
+
+/* The state holds exactly the moments the genome uses. */
+START_TEST(test_state_size_follows_moments) {
+  size_t sizes_mv[4];
+  for (int mv = 0; mv < 4; mv++) {
+    flags_case f = flag_cases[0];
+    f.m = mv & 1;
+    f.v = (mv >> 1) & 1;
+    evo_genome g = test_genome(&f);
+    pair pr;
+    pair_new(&pr, &g);
+    pair_add(&pr, 100);
+    void *buf;
+    ck_assert_int_eq(evo_optimizer_save_mem(pr.opt, &buf, &sizes_mv[mv]),
+                     EVO_OK);
+    evo_free(buf);
+    pair_free(&pr);
+  }
+  ck_assert_uint_eq(sizes_mv[1], sizes_mv[0] + 400);
+  ck_assert_uint_eq(sizes_mv[2], sizes_mv[0] + 400);
+  ck_assert_uint_eq(sizes_mv[3], sizes_mv[0] + 800);
+}
+END_TEST
+
+static void assert_error_names(int rc, int want, const char *needle) {
+  ck_assert_msg(rc == want, "status %d, expected %d (%s)", rc, want,
+                evo_last_error());
+  ck_assert_msg(strstr(evo_last_error(), needle) != NULL,
+                "message '%s' does not name '%s'", evo_last_error(), needle);
+}
+
+/* Loads @p buf into @p pr expecting @p want, and checks nothing changed. */
+static void load_fails(pair *pr, const void *buf, size_t size, int want,
+                       const char *needle) {
+  snapshot sn;
+  snap_take(&sn, pr);
+  assert_error_names(evo_optimizer_load_mem(pr->opt, buf, size), want, needle);
+  snap_check_and_free(&sn, pr);
+}
+
+START_TEST(test_load_mismatch) {
+  pair src, dst;
+  state_pair(&src, 20);
+  for (int s = 0; s < 3; s++)
+    pair_step(&src, "source");
+  void *buf;
+  size_t size;
+  ck_assert_int_eq(evo_optimizer_save_mem(src.opt, &buf, &size), EVO_OK);
+
+  state_pair(&dst, 21); /* another size */
+  pair_step(&dst, "target");
+  load_fails(&dst, buf, size, EVO_EMISMATCH, "tensor 0 has 20 elements");
+  pair_free(&dst);
+
+  state_pair(&dst, 20); /* another genome */
+  dst.ref.g.beta1 = 0.8501;
+  evo_optimizer_free(dst.opt);
+  ck_assert_int_eq(evo_optimizer_new(&dst.opt, &dst.ref.g), EVO_OK);
+  for (size_t k = 0; k < dst.nt; k++)
+    ck_assert_int_eq(evo_optimizer_add_params(dst.opt, dst.p[k], dst.g[k],
+                                              dst.ref.t[k].n),
+                     EVO_OK);
+  load_fails(&dst, buf, size, EVO_EMISMATCH, "another genome");
+  pair_free(&dst);
+
+  state_pair(&dst, 20); /* another tensor count */
+  pair_add(&dst, 3);
+  load_fails(&dst, buf, size, EVO_EMISMATCH, "2 tensors in the state but 3");
+  pair_free(&dst);
+  evo_free(buf);
+  pair_free(&src);
+}
+END_TEST
+
+START_TEST(test_load_damaged) {
+  pair src, dst;
+  state_pair(&src, 3);
+  pair_step(&src, "source");
+  state_pair(&dst, 3);
+  void *buf;
+  size_t size;
+  ck_assert_int_eq(evo_optimizer_save_mem(src.opt, &buf, &size), EVO_OK);
+  unsigned char *bad = malloc(size);
+  /* Every single flipped byte, every truncation. */
+  for (size_t i = 0; i < size; i++) {
+    memcpy(bad, buf, size);
+    bad[i] ^= 0x5a;
+    load_fails(&dst, bad, size, EVO_EFORMAT, "optimizer state");
+  }
+  for (size_t len = 0; len < size; len++)
+    load_fails(&dst, buf, len, EVO_EFORMAT, "");
+  free(bad);
+  /* Well framed (valid checksum) but wrong inside. The genome record of
+   * state_pair(): u32 count, 3 × (u32, f64), 6 × f64, u64, then flags. */
+  const size_t flags_at = 4 + 3 * 12 + 6 * 8 + 8;
+  const size_t tensor0_wd_at = flags_at + 6 + 1 + 8 + 8 + 8 + 8 + 8 + 8;
+  const struct {
+    uint32_t version;
+    size_t at; /* payload byte to set, or SIZE_MAX to append one */
+    unsigned char value;
+    const char *needle;
+  } edits[] = {
+      {2, 0, 3, "version 2"},
+      {1, 0, 9, "damaged genome"},             /* 9 terms */
+      {1, flags_at, 2, "damaged genome"},      /* a flag of 2 */
+      {1, tensor0_wd_at, 7, "per-tensor option"},
+      {1, SIZE_MAX, 0, "trailing bytes"},
+  };
+  static const char magic[8] = "EVOOPTS";
+  for (size_t e = 0; e < sizeof edits / sizeof edits[0]; e++) {
+    evo_wbuf w = {0};
+    evo_wbuf_bytes(&w, (const unsigned char *)buf + 20, size - 24);
+    if (edits[e].at == SIZE_MAX)
+      evo_wbuf_u8(&w, edits[e].value);
+    else
+      w.data[edits[e].at] = edits[e].value;
+    unsigned char *framed;
+    size_t framed_size;
+    ck_assert_int_eq(evo_frame_wrap(magic, edits[e].version, &w, &framed,
+                                    &framed_size),
+                     EVO_OK);
+    load_fails(&dst, framed, framed_size, EVO_EFORMAT, edits[e].needle);
+    free(framed);
+    evo_wbuf_free(&w);
+  }
+  /* The good one still loads. */
+  ck_assert_int_eq(evo_optimizer_load_mem(dst.opt, buf, size), EVO_OK);
+  evo_free(buf);
+  assert_error_names(evo_optimizer_load(dst.opt, "/nonexistent/state.bin"),
+                     EVO_EIO, "/nonexistent/state.bin");
+  pair_free(&src);
+  pair_free(&dst);
+}
+END_TEST
+
+/* ---- argument errors ------------------------------------------------------ */
+
+START_TEST(test_arguments) {
+  evo_genome g = test_genome(&flag_cases[13]); /* cosine */
+  evo_optimizer *opt = NULL;
+  float p[4] = {0}, dp[4] = {0};
+  double v;
+  uint64_t u;
+  ck_assert_int_eq(evo_optimizer_new(NULL, &g), EVO_EINVAL);
+  ck_assert_int_eq(evo_optimizer_new(&opt, NULL), EVO_EINVAL);
+  evo_genome bad = g;
+  bad.n_terms = 0;
+  ck_assert_int_eq(evo_optimizer_new(&opt, &bad), EVO_ERANGE);
+  ck_assert_ptr_null(opt);
+  ck_assert_int_eq(evo_optimizer_new(&opt, &g), EVO_OK);
+  evo_optimizer_free(NULL);
+  ck_assert_uint_eq(evo_optimizer_param_count(NULL), 0);
+  assert_error_names(evo_optimizer_step(opt), EVO_ESTATE, "no tensors");
+  ck_assert_int_eq(evo_optimizer_step(NULL), EVO_EINVAL);
+  ck_assert_int_eq(evo_optimizer_add_params(NULL, p, dp, 4), EVO_EINVAL);
+  ck_assert_int_eq(evo_optimizer_add_params(opt, NULL, dp, 4), EVO_EINVAL);
+  ck_assert_int_eq(evo_optimizer_add_params(opt, p, NULL, 4), EVO_EINVAL);
+  ck_assert_int_eq(evo_optimizer_add_params(opt, p, dp, 0), EVO_EINVAL);
+  assert_error_names(evo_optimizer_add_params(opt, p, p + 2, 4), EVO_EINVAL,
+                     "overlap");
+  ck_assert_int_eq(evo_optimizer_add_params(opt, p, dp, 4), EVO_OK);
+  /* Cosine decay needs S. */
+  assert_error_names(evo_optimizer_step(opt), EVO_ESTATE, "total_steps");
+  assert_error_names(evo_optimizer_current_lr(opt, &v), EVO_ESTATE,
+                     "total_steps");
+  ck_assert_int_eq(evo_optimizer_set_total_steps(opt, 0), EVO_ERANGE);
+  ck_assert_int_eq(evo_optimizer_set_total_steps(NULL, 5), EVO_EINVAL);
+  ck_assert_int_eq(evo_optimizer_set_total_steps(opt, 5), EVO_OK);
+  ck_assert_int_eq(evo_optimizer_current_lr(opt, NULL), EVO_EINVAL);
+  ck_assert_int_eq(evo_optimizer_current_lr(NULL, &v), EVO_EINVAL);
+  ck_assert_int_eq(evo_optimizer_step_count(opt, NULL), EVO_EINVAL);
+  ck_assert_int_eq(evo_optimizer_step_count(NULL, &u), EVO_EINVAL);
+  /* Options. */
+  const double bad_scales[] = {-1.0, NAN, INFINITY};
+  for (int i = 0; i < 3; i++) {
+    ck_assert_int_eq(evo_optimizer_set_param_option(opt, 0, EVO_PARAM_LR_SCALE,
+                                                    bad_scales[i]),
+                     EVO_ERANGE);
+    ck_assert_int_eq(
+        evo_optimizer_set_option(opt, EVO_OPT_BASE_LR, bad_scales[i]),
+        EVO_ERANGE);
+  }
+  ck_assert_int_eq(
+      evo_optimizer_set_param_option(opt, 0, EVO_PARAM_WEIGHT_DECAY, 0.5),
+      EVO_ERANGE);
+  ck_assert_int_eq(
+      evo_optimizer_set_param_option(opt, 1, EVO_PARAM_WEIGHT_DECAY, 0),
+      EVO_ERANGE);
+  ck_assert_int_eq(evo_optimizer_set_param_option(opt, 0,
+                                                  (evo_param_option)99, 0),
+                   EVO_EINVAL);
+  ck_assert_int_eq(
+      evo_optimizer_get_param_option(opt, 1, EVO_PARAM_LR_SCALE, &v),
+      EVO_ERANGE);
+  ck_assert_int_eq(
+      evo_optimizer_get_param_option(opt, 0, EVO_PARAM_LR_SCALE, NULL),
+      EVO_EINVAL);
+  ck_assert_int_eq(evo_optimizer_get_param_option(opt, 0,
+                                                  (evo_param_option)99, &v),
+                   EVO_EINVAL);
+  ck_assert_int_eq(evo_optimizer_set_option(opt, EVO_OPT_REFUSE_NONFINITE, 2),
+                   EVO_ERANGE);
+  ck_assert_int_eq(evo_optimizer_set_option(opt, (evo_optimizer_option)99, 0),
+                   EVO_EINVAL);
+  ck_assert_int_eq(evo_optimizer_get_option(opt, (evo_optimizer_option)99, &v),
+                   EVO_EINVAL);
+  ck_assert_int_eq(evo_optimizer_get_option(opt, EVO_OPT_BASE_LR, NULL),
+                   EVO_EINVAL);
+  ck_assert_int_eq(evo_optimizer_set_option(NULL, EVO_OPT_BASE_LR, 1),
+                   EVO_EINVAL);
+  /* Save and load. */
+  void *buf;
+  size_t size;
+  ck_assert_int_eq(evo_optimizer_save_mem(NULL, &buf, &size), EVO_EINVAL);
+  ck_assert_int_eq(evo_optimizer_save_mem(opt, NULL, &size), EVO_EINVAL);
+  ck_assert_int_eq(evo_optimizer_save_mem(opt, &buf, NULL), EVO_EINVAL);
+  ck_assert_int_eq(evo_optimizer_load_mem(opt, NULL, 10), EVO_EINVAL);
+  ck_assert_int_eq(evo_optimizer_load_mem(NULL, p, 10), EVO_EINVAL);
+  ck_assert_int_eq(evo_optimizer_save(opt, NULL), EVO_EINVAL);
+  ck_assert_int_eq(evo_optimizer_save(NULL, "/tmp/x"), EVO_EINVAL);
+  ck_assert_int_eq(evo_optimizer_load(opt, NULL), EVO_EINVAL);
+  ck_assert_int_eq(evo_optimizer_load(NULL, "/tmp/x"), EVO_EINVAL);
+  ck_assert_int_eq(evo_optimizer_step(opt), EVO_OK);
+  evo_optimizer_free(opt);
+}
+END_TEST
+
+/* ---- PyTorch reference trajectories -------------------------------------- */
+
+/* Reads the lines "<preset> <step> <n values>" of @p preset into
+ * traj[step][i]; returns the number of steps + 1 (step 0 = initial). */
+static int read_trajectory(const char *preset, size_t n, float traj[][64],
+                           int max_steps) {
+  FILE *f = fopen(reference_path, "r");
+  ck_assert_msg(f != NULL, "cannot open %s", reference_path);
+  char line[4096];
+  int count = 0;
+  while (fgets(line, sizeof line, f) != NULL) {
+    char name[32];
+    int step, used;
+    if (line[0] == '#' || sscanf(line, "%31s %d%n", name, &step, &used) != 2 ||
+        strcmp(name, preset) != 0)
+      continue;
+    ck_assert_int_eq(step, count);
+    ck_assert_int_lt(step, max_steps);
+    const char *q = line + used;
+    for (size_t i = 0; i < n; i++) {
+      char *end;
+      traj[step][i] = strtof(q, &end);
+      ck_assert_msg(end != q, "%s: short line for %s step %d",
+                    reference_path, preset, step);
+      q = end;
+    }
+    count++;
+  }
+  fclose(f);
+  return count;
+}
+
+/* PROTOCOL §4: `adamw` equals torch.optim.AdamW(lr=1e-3, betas=(0.9,
+ * 0.999), eps=1e-8, weight_decay=1e-2); `adam-nowd` torch.optim.Adam(lr=
+ * 1e-3). Same tensor, same gradients (formulas shared with the script). */
+START_TEST(test_torch_reference) {
+  static const char *const presets[] = {"adamw", "adam-nowd"};
+  enum { N = 13, MAX_STEPS = 64 };
+  const char *preset = presets[_i];
+  if (reference_path == NULL)
+    ck_abort_msg("no reference file given on the command line");
+  static float traj[MAX_STEPS][64];
+  int steps = read_trajectory(preset, N, traj, MAX_STEPS);
+  ck_assert_int_ge(steps, 20);
+  evo_genome *g;
+  evo_optimizer *opt;
+  float p[N], dp[N];
+  ck_assert_int_eq(evo_genome_preset(&g, preset), EVO_OK);
+  ck_assert_int_eq(evo_optimizer_new(&opt, g), EVO_OK);
+  for (size_t i = 0; i < N; i++) {
+    p[i] = (float)(0.5 * cos(0.11 * (double)i + 0.2));
+    ck_assert_msg(p[i] == traj[0][i], "initial p[%zu] differs", i);
+  }
+  ck_assert_int_eq(evo_optimizer_add_params(opt, p, dp, N), EVO_OK);
+  for (int s = 1; s < steps; s++) {
+    for (size_t i = 0; i < N; i++)
+      dp[i] = (float)sin(0.37 * (double)i + 1.3 * (double)s);
+    ck_assert_int_eq(evo_optimizer_step(opt), EVO_OK);
+    for (size_t i = 0; i < N; i++) {
+      double want = (double)traj[s][i];
+      ck_assert_msg(fabs((double)p[i] - want) <= 1e-6 * fabs(want) + 1e-8,
+                    "%s step %d element %zu: %.9g, torch %.9g", preset, s, i,
+                    (double)p[i], want);
+    }
+  }
+  evo_optimizer_free(opt);
+  evo_genome_free(g);
+}
+END_TEST
+
+static Suite *optimizer_suite(void) {
+  Suite *s = suite_create("optimizer");
+  TCase *c = tcase_create("core");
+  tcase_add_loop_test(c, test_term_kinds, 0, EVO_TERM_COUNT);
+  tcase_add_test(c, test_term_mixes);
+  tcase_add_test(c, test_nonfinite_through_formulas);
+  tcase_add_test(c, test_schedule_values);
+  tcase_add_test(c, test_per_tensor_options);
+  tcase_add_test(c, test_rebind);
+  tcase_add_test(c, test_refuse_nonfinite);
+  tcase_add_test(c, test_save_load_continue);
+  tcase_add_test(c, test_save_load_file);
+  tcase_add_test(c, test_state_size_follows_moments);
+  tcase_add_test(c, test_load_mismatch);
+  tcase_add_test(c, test_load_damaged);
+  tcase_add_test(c, test_arguments);
+  tcase_add_loop_test(c, test_torch_reference, 0, 2);
+  suite_add_tcase(s, c);
+  return s;
+}
+
+int main(int argc, char **argv) {
+  reference_path = argc > 1 ? argv[1] : NULL;
+  SRunner *r = srunner_create(optimizer_suite());
+  srunner_run_all(r, CK_NORMAL);
+  int failed = srunner_ntests_failed(r);
+  srunner_free(r);
+  return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}
