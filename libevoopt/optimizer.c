@@ -657,7 +657,7 @@ static int read_state(evo_optimizer *opt, evo_rbuf *r, bool apply) {
     if (rc != EVO_OK)
       return rc;
   }
-  if (0)
+  if (r->pos != r->size)
     return state_corrupt("trailing bytes after the last tensor");
   if (apply) {
     opt->refuse_nonfinite = refuse == 1;

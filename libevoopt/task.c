@@ -305,8 +305,8 @@ static void shuffle(size_t *order, size_t n, evo_rng *rng) {
 /* One CIFAR-10 training image: random horizontal flip (p = 0.5), then a
  * random 32×32 crop of the image zero-padded by 4 (padding value: pixel 0,
  * i.e. before normalisation), then normalisation (PROTOCOL §3). */
-static void augment_image(const evo_dataset *d, const uint8_t *src,
-                          float *dst, evo_rng *rng) {
+void evo_task_augment_image(const evo_dataset *d, const uint8_t *src,
+                            float *dst, evo_rng *rng) {
   const int pad = 4;
   int flip = evo_rng_bernoulli(rng, 0.5);
   int dy = (int)evo_rng_below(rng, (uint64_t)(2 * pad + 1)) - pad;
@@ -334,7 +334,7 @@ static void load_batch(const evo_task *t, const size_t *idx, size_t n,
   for (size_t i = 0; i < n; i++) {
     const uint8_t *src = d->train_x + idx[i] * image;
     if (t->augment)
-      augment_image(d, src, b->x + i * image, aug);
+      evo_task_augment_image(d, src, b->x + i * image, aug);
     else
       evo_dataset_to_float(d, src, 1, b->x + i * image);
     b->y[i] = d->train_y[idx[i]];

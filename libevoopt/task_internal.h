@@ -4,6 +4,7 @@
 #define EVOOPT_TASK_INTERNAL_H
 
 #include "data/data_internal.h"
+#include "rng_internal.h"
 #include "evoopt/task.h"
 
 #define EVO_TASK_OPTION_COUNT 7
@@ -18,5 +19,11 @@ struct evo_task {
   size_t subset_n;
   char description[EVO_DATA_PATH_CAP + 512];
 };
+
+/* CIFAR-10 training augmentation of one CHW image (PROTOCOL §3): random
+ * horizontal flip, then a random crop of the image zero-padded by 4, then
+ * normalisation through d->lut. Draws flip, then dy, then dx from @p rng. */
+void evo_task_augment_image(const evo_dataset *d, const uint8_t *src,
+                            float *dst, evo_rng *rng);
 
 #endif

@@ -1,0 +1,42 @@
+#!/usr/bin/python3
+"""Time per step of torch.optim.Adam(foreach=True) on one float32 tensor, for
+bench_optimizer.c, which runs this through popen and reads the last line:
+
+  torch <version> threads <n> ms_per_step <best of the timed steps>
+
+Usage: bench_optimizer_torch.py N [STEPS] [THREADS]
+N parameters; STEPS timed steps after 2 warm-up steps (default 10); THREADS
+torch's intra-op thread count (default: torch's own choice).
+"""
+import sys
+import time
+
+
+def main():
+    try:
+        import torch
+    except ImportError:
+        print("torch not importable by %s" % sys.executable)
+        return 77
+    n = int(sys.argv[1])
+    steps = int(sys.argv[2]) if len(sys.argv) > 2 else 10
+    if len(sys.argv) > 3:
+        torch.set_num_threads(int(sys.argv[3]))
+    gen = torch.Generator().manual_seed(0)
+    p = torch.nn.Parameter(torch.randn(n, generator=gen))
+    p.grad = torch.randn(n, generator=gen)
+    opt = torch.optim.Adam([p], lr=1e-3, foreach=True)
+    for _ in range(2):  # allocates the state, touches every page
+        opt.step()
+    best = float("inf")
+    for _ in range(steps):
+        t0 = time.perf_counter()
+        opt.step()
+        best = min(best, time.perf_counter() - t0)
+    print("torch %s threads %d ms_per_step %.4f"
+          % (torch.__version__, torch.get_num_threads(), best * 1e3))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
