@@ -32,6 +32,8 @@ static const char CKPT_MAGIC[8] = {'E', 'V', 'O', 'O', 'P', 'T', 'C', 'K'};
 #define CKPT_WHAT "population checkpoint"
 #define CKPT_LIMIT ((size_t)1 << 30)
 #define N_FLAGS 6
+/* A serialized genome: count, 4 codes, 4 alphas, 6 reals, steps, flags. */
+#define GENOME_BYTES (4 + 4 * 4 + 4 * 8 + 6 * 8 + 8 + 1)
 
 /* ---- writer ------------------------------------------------------------- */
 
@@ -40,7 +42,7 @@ static uint8_t flag_bits(const evo_genome *g) {
                            g->use_gradient_clipping, g->use_warmup,
                            g->use_cosine_decay};
   uint8_t bits = 0;
-  for (int k = 0; k < N_FLAGS; k++)
+  for (unsigned k = 0; k < N_FLAGS; k++)
     bits = (uint8_t)(bits | (f[k] ? 1u << k : 0u));
   return bits;
 }
@@ -170,8 +172,8 @@ static void get_genome(ckpt_reader *c, evo_genome *g) {
   bool *flags[N_FLAGS] = {&g->use_m, &g->use_v, &g->use_bias_correction,
                           &g->use_gradient_clipping, &g->use_warmup,
                           &g->use_cosine_decay};
-  for (int k = 0; k < N_FLAGS; k++)
-    *flags[k] = (bits >> k) & 1u;
+  for (unsigned k = 0; k < N_FLAGS; k++)
+    *flags[k] = ((unsigned)bits >> k) & 1u;
   if (bits >> N_FLAGS)
     fault(c, "genome flags");
   if (reading(c) && evo_genome_validate(g) != EVO_OK)
@@ -310,6 +312,11 @@ static int get_population(ckpt_reader *c, evo_population *pop,
   pop->generation = (size_t)evo_rbuf_u64(&c->r);
   if ((int64_t)pop->generation > pop->settings[EVO_POP_GENERATIONS])
     fault(c, "generation");
+  /* Allocate only what the payload can fill: a damaged size must not ask
+   * for gigabytes. */
+  if ((size_t)pop->settings[EVO_POP_SIZE] >
+      (c->r.size - c->r.pos) / GENOME_BYTES)
+    fault(c, "population size");
   if (!reading(c) || (rc = evo_population_alloc_run(pop)) != EVO_OK)
     return rc;
   get_individuals(c, pop);
@@ -336,7 +343,7 @@ static int parse_checkpoint(evo_population *pop, const unsigned char *file,
   ckpt_reader c = {.r = {payload, n, 0, true}, .bad = NULL};
   rc = get_population(&c, pop, tag);
   if (rc != EVO_OK)
-    return rc;
+    return evo_wrap_error(rc, "'%s'", path);
   if (c.bad != NULL)
     return evo_set_error(EVO_EFORMAT, "'%s': invalid %s in the checkpoint",
                          path, c.bad);

@@ -25,7 +25,7 @@
 typedef struct kernel_args {
   float *params;
   const float *grads;
-  float *m, *v; /* NULL when the genome does not keep the moment */
+  float *state; /* (m, v) pairs, or m or v alone (optimizer_internal.h) */
   size_t n;
   float lr;       /* η_s times the tensor's scale */
   float decay;    /* 1 - lr·λ; exactly 1 when decay is off (p·1 = p) */
@@ -62,85 +62,116 @@ static inline float clamp(float g, float c) {
   return lo > c ? c : lo;
 }
 
+/* Which parts of the update an instance computes; compile-time constants
+ * in each instance, so the loop has no branches. */
+#define SHAPE_M 1u      /* keeps m */
+#define SHAPE_V 2u      /* keeps v */
+#define SHAPE_LINEAR 4u /* GRAD, MOMENTUM, NESTEROV or SIGN_GRAD present */
+#define SHAPE_DIVIDE 8u /* RMS_NORM or ADAM_TERM present */
+#define SHAPE_UNIT 16u  /* UNIT_GRAD present */
+
 /* One fused pass (PROTOCOL §2 steps 1-6): reads p, g, m, v once and writes
- * p, m, v once. The flags are compile-time constants in each instance, so
- * the loop has no branches and GCC vectorises it. @p divide: a RMS_NORM or
- * ADAM_TERM term is present; @p unit: a UNIT_GRAD term is. */
+ * p, m, v once; GCC vectorises it (the interleaved moments with even/odd
+ * shuffles). Terms of a group that is compiled in but absent from the
+ * genome are gated off. */
 static inline __attribute__((always_inline)) void
-update_pass(const kernel_args *a, const bool use_m, const bool use_v,
-            const bool divide, const bool unit) {
-  float *restrict p = a->params;
-  const float *restrict gr = a->grads;
-  float *restrict mv = a->m;
-  float *restrict vv = a->v;
+update_pass(float *restrict p, const float *restrict gr, float *restrict st,
+            const kernel_args *a, const unsigned shape) {
+  const bool use_m = shape & SHAPE_M, use_v = shape & SHAPE_V;
+  const bool linear = shape & SHAPE_LINEAR, divide = shape & SHAPE_DIVIDE;
+  const bool unit = shape & SHAPE_UNIT;
+  const size_t stride = (size_t)use_m + (size_t)use_v, v_at = use_m ? 1 : 0;
   const size_t n = a->n;
   const float lr = a->lr, decay = a->decay, c = a->clip, eps = a->eps;
   const float b1 = a->beta1, ob1 = a->one_minus_beta1;
   const float b2 = a->beta2, ob2 = a->one_minus_beta2;
   const float mc = a->m_corr, vc = a->v_corr;
-  const float a_grad = a->alpha[EVO_TERM_GRAD], a_mom = a->alpha[EVO_TERM_MOMENTUM];
-  const float a_rms = a->alpha[EVO_TERM_RMS_NORM], a_adam = a->alpha[EVO_TERM_ADAM];
-  const float a_sign = a->alpha[EVO_TERM_SIGN], a_unit = a->alpha[EVO_TERM_UNIT];
-  const float a_nest = a->alpha[EVO_TERM_NESTEROV];
-  const uint32_t k_grad = a->keep[EVO_TERM_GRAD], k_mom = a->keep[EVO_TERM_MOMENTUM];
-  const uint32_t k_rms = a->keep[EVO_TERM_RMS_NORM], k_adam = a->keep[EVO_TERM_ADAM];
-  const uint32_t k_sign = a->keep[EVO_TERM_SIGN], k_nest = a->keep[EVO_TERM_NESTEROV];
+  const float *al = a->alpha;
+  const uint32_t *k = a->keep;
   for (size_t i = 0; i < n; i++) {
     const float g = clamp(gr[i], c);                /* 1: clipping */
     const float pd = p[i] * decay;                  /* 2: weight decay */
     float m = g, v = g * g;                         /* 3, 4: moments */
     if (use_m) {
-      m = b1 * mv[i] + ob1 * g;
-      mv[i] = m;
+      m = b1 * st[stride * i] + ob1 * g;
+      st[stride * i] = m;
     }
     if (use_v) {
-      v = b2 * vv[i] + ob2 * (g * g);
-      vv[i] = v;
+      v = b2 * st[stride * i + v_at] + ob2 * (g * g);
+      st[stride * i + v_at] = v;
     }
     const float mh = m * mc;                        /* 5: bias correction */
-    float u = gate(a_grad * g, k_grad) + gate(a_mom * mh, k_mom) +
-              gate(a_nest * (mh + NESTEROV_MIX * (g - mh)), k_nest) +
-              gate(a_sign * sign_of(g), k_sign);
-    if (divide)
-      u += (gate(a_rms * g, k_rms) + gate(a_adam * mh, k_adam)) /
-           (sqrtf(v) * vc + eps);
-    if (unit)
-      u += a_unit * (g / (fabsf(g) + eps));
-    p[i] = pd - lr * u;                             /* 6: the update */
+    float u = 0.0f;                                 /* 6: Σ α_k T_k */
+    if (linear)
+      u = gate(al[EVO_TERM_GRAD] * g, k[EVO_TERM_GRAD]) +
+          gate(al[EVO_TERM_MOMENTUM] * mh, k[EVO_TERM_MOMENTUM]) +
+          gate(al[EVO_TERM_NESTEROV] * (mh + NESTEROV_MIX * (g - mh)),
+               k[EVO_TERM_NESTEROV]) +
+          gate(al[EVO_TERM_SIGN] * sign_of(g), k[EVO_TERM_SIGN]);
+    if (divide) {
+      float d = (gate(al[EVO_TERM_RMS_NORM] * g, k[EVO_TERM_RMS_NORM]) +
+                 gate(al[EVO_TERM_ADAM] * mh, k[EVO_TERM_ADAM])) /
+                (sqrtf(v) * vc + eps);
+      u = linear ? u + d : d;
+    }
+    if (unit) {
+      float t = al[EVO_TERM_UNIT] * (g / (fabsf(g) + eps));
+      u = (linear || divide) ? u + t : t;
+    }
+    p[i] = pd - lr * u;
   }
 }
 
-/* Instances for every (use_m, use_v, divide, unit). On x86-64 each is also
- * compiled for AVX2, chosen at load time; results are identical (no FMA). */
+/* On x86-64 every instance is also compiled for AVX2 and AVX-512, chosen
+ * at load time. Measured on 2^16 (in cache) and 2^24 (from memory) floats:
+ * AVX2 1.9x and 1.6x faster than SSE2, AVX-512 a further 1.4x and 1.3x.
+ * The results are bit-identical (IEEE operations only; no FMA, since ISO C
+ * mode leaves contraction off). */
 #if defined(__GNUC__) && defined(__x86_64__) && defined(__ELF__) &&         \
     !defined(__clang__)
-#define EVO_KERNEL_CLONES __attribute__((target_clones("avx2", "default")))
+#define EVO_KERNEL_CLONES                                                   \
+  __attribute__((target_clones("avx512f", "avx2", "default")))
 #else
 #define EVO_KERNEL_CLONES
 #endif
 
 typedef void (*kernel_fn)(const kernel_args *a);
 
-#define DEFINE_KERNEL(M, V, D, U)                                           \
-  EVO_KERNEL_CLONES static void kernel_##M##V##D##U(const kernel_args *a) {  \
-    update_pass(a, M, V, D, U);                                             \
+#define DEFINE_KERNEL(SHAPE)                                                \
+  EVO_KERNEL_CLONES static void kernel_##SHAPE(const kernel_args *a) {      \
+    update_pass(a->params, a->grads, a->state, a, SHAPE##u);                \
   }
-#define DEFINE_KERNELS_MV(M, V)                                             \
-  DEFINE_KERNEL(M, V, 0, 0)                                                 \
-  DEFINE_KERNEL(M, V, 0, 1)                                                 \
-  DEFINE_KERNEL(M, V, 1, 0)                                                 \
-  DEFINE_KERNEL(M, V, 1, 1)
-DEFINE_KERNELS_MV(0, 0)
-DEFINE_KERNELS_MV(0, 1)
-DEFINE_KERNELS_MV(1, 0)
-DEFINE_KERNELS_MV(1, 1)
+/* The four moment layouts of one shape (SHAPE_M, SHAPE_V are bits 0, 1). */
+#define DEFINE_KERNELS(S0, S1, S2, S3)                                      \
+  DEFINE_KERNEL(S0) DEFINE_KERNEL(S1) DEFINE_KERNEL(S2) DEFINE_KERNEL(S3)
+DEFINE_KERNELS(4, 5, 6, 7)     /* linear */
+DEFINE_KERNELS(12, 13, 14, 15) /* linear + divide */
+DEFINE_KERNELS(20, 21, 22, 23) /* linear + unit */
+DEFINE_KERNELS(28, 29, 30, 31) /* linear + divide + unit */
+DEFINE_KERNELS(8, 9, 10, 11)   /* divide only: adam, adamw, rmsprop */
 
-/* Indexed by use_m·8 + use_v·4 + divide·2 + unit. */
-static const kernel_fn kernels[16] = {
-    kernel_0000, kernel_0001, kernel_0010, kernel_0011,
-    kernel_0100, kernel_0101, kernel_0110, kernel_0111,
-    kernel_1000, kernel_1001, kernel_1010, kernel_1011,
-    kernel_1100, kernel_1101, kernel_1110, kernel_1111};
+/* Indexed by shape; the missing shapes are served by a wider one. */
+static const kernel_fn kernels[32] = {
+    [4] = kernel_4,   [5] = kernel_5,   [6] = kernel_6,   [7] = kernel_7,
+    [8] = kernel_8,   [9] = kernel_9,   [10] = kernel_10, [11] = kernel_11,
+    [12] = kernel_12, [13] = kernel_13, [14] = kernel_14, [15] = kernel_15,
+    [20] = kernel_20, [21] = kernel_21, [22] = kernel_22, [23] = kernel_23,
+    [28] = kernel_28, [29] = kernel_29, [30] = kernel_30, [31] = kernel_31};
+
+/* The instance for a genome: the linear group is compiled in unless the
+ * genome has only RMS_NORM and ADAM_TERM terms (the common fast path). */
+static kernel_fn pick_kernel(const evo_genome *g, const uint32_t *keep) {
+  unsigned shape = (g->use_m ? SHAPE_M : 0) | (g->use_v ? SHAPE_V : 0);
+  if (keep[EVO_TERM_RMS_NORM] || keep[EVO_TERM_ADAM])
+    shape |= SHAPE_DIVIDE;
+  if (keep[EVO_TERM_UNIT])
+    shape |= SHAPE_UNIT;
+  if (keep[EVO_TERM_GRAD] || keep[EVO_TERM_MOMENTUM] ||
+      keep[EVO_TERM_NESTEROV] || keep[EVO_TERM_SIGN] ||
+      (shape & SHAPE_DIVIDE) == 0 || (shape & SHAPE_UNIT) != 0)
+    shape |= SHAPE_LINEAR;
+  return kernels[shape];
+}
 
 /* ---- per-step coefficients ----------------------------------------------- */
 
@@ -158,10 +189,7 @@ static void genome_args(const evo_genome *g, kernel_args *a, kernel_fn *fn) {
   a->beta2 = (float)g->beta2;
   a->one_minus_beta2 = (float)(1.0 - g->beta2);
   a->eps = (float)pow(10.0, g->eps_log10);
-  bool divide = a->keep[EVO_TERM_RMS_NORM] || a->keep[EVO_TERM_ADAM];
-  bool unit = a->keep[EVO_TERM_UNIT] != 0;
-  *fn = kernels[(g->use_m ? 8 : 0) + (g->use_v ? 4 : 0) + (divide ? 2 : 0) +
-                (unit ? 1 : 0)];
+  *fn = pick_kernel(g, a->keep);
 }
 
 /* The tensor's part for its step number t (already incremented). */
@@ -171,8 +199,7 @@ static void tensor_args(const evo_genome *g, const evo_param_tensor *pt,
   double lambda = pow(10.0, g->wd_log10); /* 10^-inf = 0: no decay */
   a->params = pt->params;
   a->grads = pt->grads;
-  a->m = pt->m;
-  a->v = pt->v;
+  a->state = pt->state;
   a->n = pt->n;
   a->lr = (float)lr;
   a->decay = (pt->weight_decay && lambda != 0.0) ? (float)(1.0 - lr * lambda)
@@ -296,10 +323,8 @@ EVO_API int evo_optimizer_new(evo_optimizer **out, const evo_genome *g) {
 EVO_API void evo_optimizer_free(evo_optimizer *opt) {
   if (opt == NULL)
     return;
-  for (size_t k = 0; k < opt->n_tensors; k++) {
-    free(opt->tensors[k].m);
-    free(opt->tensors[k].v);
-  }
+  for (size_t k = 0; k < opt->n_tensors; k++)
+    free(opt->tensors[k].state);
   free(opt->tensors);
   free(opt);
 }
@@ -319,7 +344,7 @@ static int check_buffers(const char *fn, const float *params,
 EVO_API int evo_optimizer_add_params(evo_optimizer *opt, float *params,
                                      const float *grads, size_t n) {
   EVO_CHECK_ARG(opt);
-  if (n == 0 || n > SIZE_MAX / sizeof(float))
+  if (n == 0 || n > SIZE_MAX / (2 * sizeof(float)))
     return evo_set_error(EVO_EINVAL,
                          "evo_optimizer_add_params: n = %zu elements", n);
   int rc = check_buffers(__func__, params, grads, n);
@@ -334,13 +359,11 @@ EVO_API int evo_optimizer_add_params(evo_optimizer *opt, float *params,
     opt->tensors = t;
     opt->cap_tensors = cap;
   }
-  evo_param_tensor pt = {params, grads, n, NULL, NULL, 0, 1.0, true};
-  if (opt->genome.use_m && (pt.m = evo_calloc(n, sizeof(float))) == NULL)
+  evo_param_tensor pt = {params, grads, n, NULL, 0, 1.0, true};
+  size_t moments = evo_optimizer_moments(&opt->genome);
+  if (moments > 0 &&
+      (pt.state = evo_calloc(n * moments, sizeof(float))) == NULL)
     return EVO_ENOMEM;
-  if (opt->genome.use_v && (pt.v = evo_calloc(n, sizeof(float))) == NULL) {
-    free(pt.m);
-    return EVO_ENOMEM;
-  }
   opt->tensors[opt->n_tensors++] = pt;
   return EVO_OK;
 }
@@ -479,7 +502,8 @@ EVO_API int evo_optimizer_set_total_steps(evo_optimizer *opt,
  *   options: u8 refuse_nonfinite, f64 base_lr
  *   schedule: u64 global step, u64 total steps (0: unset)
  *   u64 tensor count, then per tensor: u64 n, f64 lr_scale, u8 weight
- *           decay, u64 t, n × f32 m (if use_m), n × f32 v (if use_v)
+ *           decay, u64 t, the moments as kept: n × (f32 m, f32 v) with
+ *           both, n × f32 with one, nothing with none
  * Every double is stored as its bits, so genome and state round-trip
  * exactly. */
 
@@ -551,10 +575,9 @@ EVO_API int evo_optimizer_save_mem(const evo_optimizer *opt, void **out,
     evo_wbuf_f64(&w, pt->lr_scale);
     evo_wbuf_u8(&w, pt->weight_decay ? 1 : 0);
     evo_wbuf_u64(&w, pt->t);
-    if (pt->m != NULL)
-      evo_wbuf_f32s(&w, pt->m, pt->n);
-    if (pt->v != NULL)
-      evo_wbuf_f32s(&w, pt->v, pt->n);
+    if (pt->state != NULL)
+      evo_wbuf_f32s(&w, pt->state,
+                    pt->n * evo_optimizer_moments(&opt->genome));
   }
   unsigned char *buf = NULL;
   int rc = evo_frame_wrap(state_magic, STATE_VERSION, &w, &buf, size);
@@ -589,7 +612,7 @@ static int genome_mismatch(const evo_genome *saved, const evo_genome *ours) {
 }
 
 /* Skips (check pass) or reads (apply pass) @p n floats into @p dst. */
-static void read_moment(evo_rbuf *r, float *dst, size_t n, bool apply) {
+static void read_moments(evo_rbuf *r, float *dst, size_t n, bool apply) {
   if (apply) {
     evo_rbuf_f32s(r, dst, n);
   } else if ((r->size - r->pos) / sizeof(float) < n) {
@@ -616,10 +639,9 @@ static int read_tensor(evo_optimizer *opt, size_t k, evo_rbuf *r,
                          k, (unsigned long long)n, pt->n);
   if (!finite_nonneg(lr_scale) || wd > 1)
     return state_corrupt("invalid per-tensor option");
-  if (pt->m != NULL)
-    read_moment(r, pt->m, pt->n, apply);
-  if (pt->v != NULL)
-    read_moment(r, pt->v, pt->n, apply);
+  if (pt->state != NULL)
+    read_moments(r, pt->state, pt->n * evo_optimizer_moments(&opt->genome),
+                 apply);
   if (!r->ok)
     return state_corrupt("truncated moments");
   if (apply) {

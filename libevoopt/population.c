@@ -127,13 +127,21 @@ EVO_API int evo_population_new(evo_population **out) {
   return EVO_OK;
 }
 
-static void free_scratch(evo_pop_scratch *s) {
+/* Frees what evo_population_alloc_run() made (all NULL-safe). */
+static void free_run(evo_population *pop) {
+  evo_pop_scratch *s = &pop->scratch;
+  free(pop->ind);
+  free(pop->hof);
   free(s->next);
   free(s->fitness);
   free(s->ranked);
   free(s->perm);
   free(s->todo);
   free(s->done);
+  memset(s, 0, sizeof *s);
+  pop->ind = NULL;
+  pop->hof = NULL;
+  pop->n_ind = 0;
 }
 
 EVO_API void evo_population_free(evo_population *pop) {
@@ -142,18 +150,17 @@ EVO_API void evo_population_free(evo_population *pop) {
   free(pop->initial);
   free(pop->ckpt_path);
   free(pop->ckpt_tag);
-  free(pop->ind);
   for (size_t i = 0; i < pop->n_history; i++)
     free(pop->history[i]);
   free(pop->history);
-  free(pop->hof);
-  free_scratch(&pop->scratch);
+  free_run(pop);
   free(pop);
 }
 
 int evo_population_alloc_run(evo_population *pop) {
   size_t n = (size_t)pop->settings[EVO_POP_SIZE];
   evo_pop_scratch *s = &pop->scratch;
+  free_run(pop); /* a start that failed half-way may have left some */
   pop->ind = evo_calloc(n, sizeof *pop->ind);
   pop->hof = evo_calloc((size_t)pop->settings[EVO_POP_HALL_OF_FAME],
                         sizeof *pop->hof);
@@ -165,7 +172,8 @@ int evo_population_alloc_run(evo_population *pop) {
   s->done = evo_calloc(n, sizeof *s->done);
   if (!pop->ind || !pop->hof || !s->next || !s->fitness || !s->ranked ||
       !s->perm || !s->todo || !s->done)
-    return EVO_ENOMEM; /* evo_population_free releases what was made */
+    return EVO_ENOMEM; /* freed by the next attempt or the population's
+                          free */
   pop->n_ind = n;
   return EVO_OK;
 }
@@ -407,8 +415,11 @@ static int record_generation(evo_population *pop) {
   return EVO_OK;
 }
 
-/* Breeds the next generation in place of the ranked current one
- * (PROTOCOL §4, "One generation", steps 2 and 3). */
+/* Breeds the next generation in place of the current one, which
+ * record_generation() has just ranked into scratch (PROTOCOL §4, "One
+ * generation", steps 2 and 3). Mutation follows the schedule of the
+ * generation just evaluated: the children of generation g get d = 1 -
+ * 0.5·g/G. */
 static void breed_generation(evo_population *pop) {
   evo_pop_scratch *s = &pop->scratch;
   size_t n = pop->n_ind, elites = (size_t)pop->settings[EVO_POP_ELITES];

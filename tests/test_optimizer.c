@@ -172,28 +172,32 @@ static bool close_to(float got, double want) {
   return fabs((double)got - want) <= RTOL * fabs(want) + ATOL;
 }
 
-static void check_array(const float *got, const double *want, size_t n,
-                        const char *what, size_t k, const char *ctx) {
+/* @p got[stride·i] against @p want[i]. */
+static void check_array(const float *got, size_t stride, const double *want,
+                        size_t n, const char *what, size_t k,
+                        const char *ctx) {
   for (size_t i = 0; i < n; i++)
-    ck_assert_msg(close_to(got[i], want[i]),
+    ck_assert_msg(close_to(got[stride * i], want[i]),
                   "%s: %s of tensor %zu element %zu is %.9g, reference %.9g",
-                  ctx, what, k, i, (double)got[i], want[i]);
+                  ctx, what, k, i, (double)got[stride * i], want[i]);
 }
 
-/* Compares parameters and the moments the genome keeps; checks that the
- * others were never allocated. */
+/* Compares parameters and the moments the genome keeps (interleaved in
+ * one block, optimizer_internal.h); no block without moments. */
 static void pair_check(const pair *pr, const char *ctx) {
   const evo_genome *g = &pr->ref.g;
+  size_t stride = (size_t)g->use_m + (size_t)g->use_v;
   for (size_t k = 0; k < pr->nt; k++) {
     const evo_param_tensor *pt = &pr->opt->tensors[k];
     const ref_tensor *rt = &pr->ref.t[k];
-    check_array(pr->p[k], rt->p, rt->n, "p", k, ctx);
-    ck_assert_msg((pt->m != NULL) == g->use_m, "%s: m allocated wrongly", ctx);
-    ck_assert_msg((pt->v != NULL) == g->use_v, "%s: v allocated wrongly", ctx);
+    check_array(pr->p[k], 1, rt->p, rt->n, "p", k, ctx);
+    ck_assert_msg((pt->state != NULL) == (stride > 0),
+                  "%s: state allocated wrongly", ctx);
     if (g->use_m)
-      check_array(pt->m, rt->m, rt->n, "m", k, ctx);
+      check_array(pt->state, stride, rt->m, rt->n, "m", k, ctx);
     if (g->use_v)
-      check_array(pt->v, rt->v, rt->n, "v", k, ctx);
+      check_array(pt->state + (g->use_m ? 1 : 0), stride, rt->v, rt->n, "v",
+                  k, ctx);
     ck_assert_uint_eq(pt->t, rt->t);
   }
 }

@@ -18,8 +18,24 @@
  * }
  * @endcode
  *
+ * @par Numerics
+ * Elements are computed in float; the per-step scalars (η_s, the decay
+ * factor 1 - η_s·λ, the bias corrections) in double, rounded once to float.
+ * The kernel uses IEEE operations only (no fused multiply-add, no
+ * reassociation), so its results do not depend on the instruction set it
+ * was dispatched to (SSE2, AVX2 or AVX-512 on x86-64): a run is
+ * bit-reproducible across machines. Gradients are only read; clipping
+ * applies to the value used, not to the caller's array.
+ *
+ * @par Memory
+ * Each tensor's moments are allocated once, in evo_optimizer_add_params():
+ * 4·n bytes per moment the genome keeps (none for plain SGD, 8·n for
+ * Adam). evo_optimizer_step() never allocates.
+ *
+ * @par Threads
  * An optimizer is not thread-safe: one thread at a time may use it. Distinct
- * optimizers are independent and may be used from different threads.
+ * optimizers are independent and may be used from different threads. The
+ * step itself runs on the calling thread.
  */
 #ifndef EVOOPT_OPTIMIZER_H
 #define EVOOPT_OPTIMIZER_H
@@ -47,9 +63,14 @@ typedef enum evo_param_option {
 /** Optimizer-wide options, set with evo_optimizer_set_option(). */
 typedef enum evo_optimizer_option {
   /** 0 (default): a NaN or infinite gradient goes through the formulas as
-   *  they are. 1: evo_optimizer_step() first scans every gradient and, if
-   *  any element is not finite, returns ::EVO_ENONFINITE leaving every
-   *  parameter, moment and the step count untouched. */
+   *  they are, element by element: a NaN makes its parameter NaN; an
+   *  infinity is clamped when the genome clips, and otherwise gives what
+   *  the formulas give in IEEE arithmetic (terms absent from the genome add
+   *  nothing, so a sign-descent step stays finite). 1:
+   *  evo_optimizer_step() first scans every gradient and, if any element
+   *  is not finite, returns ::EVO_ENONFINITE leaving every parameter,
+   *  moment and step count untouched (the scan reads the gradients once
+   *  more). */
   EVO_OPT_REFUSE_NONFINITE = 0,
   /** The base learning rate η (default 10^lr_log10 of the genome), e.g. for
    *  an external scheduler; any finite value ≥ 0. Warmup and cosine decay
@@ -62,7 +83,9 @@ typedef enum evo_optimizer_option {
  * caller may free or change it afterwards.
  * @param out Receives the optimizer.
  * @param g The genome.
- * @return ::EVO_OK, ::EVO_EINVAL or ::EVO_ENOMEM.
+ * @return ::EVO_OK, ::EVO_EINVAL (NULL argument), ::EVO_ERANGE (the genome
+ * breaks the accepted ranges of genome.h; impossible for a genome made
+ * through the API) or ::EVO_ENOMEM.
  */
 EVO_API int evo_optimizer_new(evo_optimizer **out, const evo_genome *g);
 
@@ -81,9 +104,10 @@ EVO_API void evo_optimizer_free(evo_optimizer *opt);
  * tensor is rebound.
  * @param opt The optimizer.
  * @param params The parameters (written by evo_optimizer_step()).
- * @param grads The gradients (only read).
+ * @param grads The gradients (only read); must not overlap @p params.
  * @param n The number of elements, at least 1.
- * @return ::EVO_OK, ::EVO_EINVAL (NULL pointer, n = 0) or ::EVO_ENOMEM.
+ * @return ::EVO_OK, ::EVO_EINVAL (NULL pointer, n = 0 or too large,
+ * overlapping arrays) or ::EVO_ENOMEM.
  */
 EVO_API int evo_optimizer_add_params(evo_optimizer *opt, float *params,
                                      const float *grads, size_t n);
@@ -91,13 +115,19 @@ EVO_API int evo_optimizer_add_params(evo_optimizer *opt, float *params,
 /**
  * @brief Points tensor @p index at other memory of the same size, keeping
  * its moments and step count (for bindings whose arrays move).
- * @return ::EVO_OK, ::EVO_EINVAL or ::EVO_ERANGE (no such tensor).
+ * @param opt The optimizer.
+ * @param index The tensor's number.
+ * @param params The new parameter array (n floats, as registered).
+ * @param grads The new gradient array; must not overlap @p params.
+ * @return ::EVO_OK, ::EVO_EINVAL (NULL, overlapping arrays) or ::EVO_ERANGE
+ * (no such tensor).
  */
 EVO_API int evo_optimizer_rebind(evo_optimizer *opt, size_t index,
                                  float *params, const float *grads);
 
 /**
  * @brief The number of tensors registered.
+ * @param opt The optimizer, or NULL.
  * @return The count, 0 for NULL.
  */
 EVO_API size_t evo_optimizer_param_count(const evo_optimizer *opt);
@@ -117,7 +147,12 @@ EVO_API int evo_optimizer_set_param_option(evo_optimizer *opt, size_t index,
 
 /**
  * @brief Reads a per-tensor option.
- * @return ::EVO_OK, ::EVO_EINVAL or ::EVO_ERANGE (no such tensor).
+ * @param opt The optimizer.
+ * @param index The tensor's number.
+ * @param option Which option.
+ * @param out Receives its value.
+ * @return ::EVO_OK, ::EVO_EINVAL (NULL, unknown option) or ::EVO_ERANGE (no
+ * such tensor).
  */
 EVO_API int evo_optimizer_get_param_option(const evo_optimizer *opt,
                                            size_t index,
@@ -126,6 +161,9 @@ EVO_API int evo_optimizer_get_param_option(const evo_optimizer *opt,
 
 /**
  * @brief Sets an optimizer-wide option.
+ * @param opt The optimizer.
+ * @param option Which option.
+ * @param value Its value (see ::evo_optimizer_option).
  * @return ::EVO_OK, ::EVO_EINVAL (NULL, unknown option) or ::EVO_ERANGE
  * (value not accepted).
  */
@@ -135,7 +173,10 @@ EVO_API int evo_optimizer_set_option(evo_optimizer *opt,
 
 /**
  * @brief Reads an optimizer-wide option.
- * @return ::EVO_OK or ::EVO_EINVAL.
+ * @param opt The optimizer.
+ * @param option Which option.
+ * @param out Receives its value.
+ * @return ::EVO_OK or ::EVO_EINVAL (NULL, unknown option).
  */
 EVO_API int evo_optimizer_get_option(const evo_optimizer *opt,
                                      evo_optimizer_option option, double *out);
@@ -144,6 +185,10 @@ EVO_API int evo_optimizer_get_option(const evo_optimizer *opt,
  * @brief Sets the planned number of steps S used by cosine decay
  * (PROTOCOL §2). Required before the first step when the genome uses cosine
  * decay; may be changed later.
+ *
+ * Past S the formula is kept, as PyTorch's CosineAnnealingLR keeps it: the
+ * factor 0.5·(1 + cos(π·s/S)) reaches 0 at s = S and climbs back to 1 at
+ * s = 2S (period 2S). Set S to the number of steps you will take.
  * @param opt The optimizer.
  * @param total S, at least 1.
  * @return ::EVO_OK, ::EVO_EINVAL or ::EVO_ERANGE (total = 0).
@@ -154,6 +199,14 @@ EVO_API int evo_optimizer_set_total_steps(evo_optimizer *opt, uint64_t total);
  * @brief Applies one step of PROTOCOL §2 to every registered tensor: one
  * fused pass per tensor. Each tensor's step count t goes up by one and the
  * global step s by one.
+ *
+ * In order, for global step s and each tensor (its t counted from 1): the
+ * rate η_s = η·(s+1)/W while s < W with warmup, times 0.5·(1 + cos(π·s/S))
+ * with cosine decay, times the tensor's ::EVO_PARAM_LR_SCALE; then per
+ * element: clipping, decoupled decay p ← p·(1 - η_s·λ) (skipped when λ = 0
+ * or the tensor's decay is off), the moment EMAs, bias correction, and
+ * p ← p - η_s·Σ α_k·T_k. A tensor added after some steps starts its own t
+ * at 1 while s goes on.
  * @param opt The optimizer.
  * @return ::EVO_OK, ::EVO_EINVAL (NULL), ::EVO_ESTATE (no tensors, or cosine
  * decay without evo_optimizer_set_total_steps()) or ::EVO_ENONFINITE (only
@@ -164,13 +217,18 @@ EVO_API int evo_optimizer_step(evo_optimizer *opt);
 /**
  * @brief The learning rate η_s the next step will use (base rate with warmup
  * and cosine decay applied; per-tensor scales not included).
- * @return ::EVO_OK or ::EVO_EINVAL.
+ * @param opt The optimizer.
+ * @param out Receives η_s.
+ * @return ::EVO_OK, ::EVO_EINVAL or ::EVO_ESTATE (cosine decay without
+ * evo_optimizer_set_total_steps()).
  */
 EVO_API int evo_optimizer_current_lr(const evo_optimizer *opt, double *out);
 
 /**
  * @brief The number of steps taken so far (the global step s of the next
- * step).
+ * step). A refused step (::EVO_ENONFINITE) does not count.
+ * @param opt The optimizer.
+ * @param out Receives the count.
  * @return ::EVO_OK or ::EVO_EINVAL.
  */
 EVO_API int evo_optimizer_step_count(const evo_optimizer *opt, uint64_t *out);
@@ -178,6 +236,12 @@ EVO_API int evo_optimizer_step_count(const evo_optimizer *opt, uint64_t *out);
 /**
  * @brief Saves the whole state (genome, options, step counts, moments) to
  * memory in a versioned, checksummed format.
+ *
+ * The format: magic "EVOOPTS\0", a format version (1), the payload size, the
+ * payload, and a CRC-32 of everything before it; the payload holds every
+ * gene bit-exactly, the optimizer options, the global step, the total
+ * steps, and per tensor its size, options, step count and moments.
+ * Little-endian on every machine.
  * @param opt The optimizer.
  * @param out Receives the buffer; free it with evo_free().
  * @param size Receives its size in bytes.
@@ -189,25 +253,35 @@ EVO_API int evo_optimizer_save_mem(const evo_optimizer *opt, void **out,
 /**
  * @brief Restores a state saved by evo_optimizer_save_mem() into an
  * optimizer built with the same genome and the same tensor sizes, in the
- * same order. Parameters themselves are not part of the state. Continuing
- * after a load gives bit-identical results to never having stopped.
+ * same order. Parameters themselves are not part of the state. The
+ * state's options (::EVO_OPT_REFUSE_NONFINITE, ::EVO_OPT_BASE_LR, the total
+ * steps, each tensor's options) replace the optimizer's. Continuing after a
+ * load gives bit-identical results to never having stopped.
+ * @param opt The optimizer.
+ * @param buf The saved state.
+ * @param size Its size in bytes.
  * @return ::EVO_OK, ::EVO_EINVAL, ::EVO_EFORMAT (not a state, wrong version,
  * bad checksum, truncated) or ::EVO_EMISMATCH (other genome, tensor count or
- * sizes); on error the optimizer is unchanged.
+ * sizes; the message says which); on error the optimizer is unchanged.
  */
 EVO_API int evo_optimizer_load_mem(evo_optimizer *opt, const void *buf,
                                    size_t size);
 
 /**
  * @brief Saves the state to a file, atomically (temporary file, flush,
- * rename).
+ * rename), in the format of evo_optimizer_save_mem().
+ * @param opt The optimizer.
+ * @param path The file.
  * @return As evo_optimizer_save_mem(), plus ::EVO_EIO.
  */
 EVO_API int evo_optimizer_save(const evo_optimizer *opt, const char *path);
 
 /**
  * @brief Restores the state from a file written by evo_optimizer_save().
- * @return As evo_optimizer_load_mem(), plus ::EVO_EIO.
+ * @param opt The optimizer.
+ * @param path The file (gzip-compressed copies are read too).
+ * @return As evo_optimizer_load_mem(), plus ::EVO_EIO; messages name the
+ * file.
  */
 EVO_API int evo_optimizer_load(evo_optimizer *opt, const char *path);
 

@@ -44,8 +44,10 @@ typedef struct evo_population evo_population;
  * @param seed The evaluation seed.
  * @param report A cleared report to fill.
  * @return ::EVO_OK, or a negative status: the genome then gets fitness -1,
- * the status and evo_last_error() of that thread are recorded, and the run
- * goes on.
+ * the status and evo_last_error() of that thread are recorded (see
+ * evo_population_individual_error()), and the run goes on. A positive
+ * return, or ::EVO_OK with a non-finite fitness in @p report, counts as a
+ * failure with ::EVO_ECALLBACK.
  */
 typedef int (*evo_fitness_fn)(void *user, const evo_genome *g, uint64_t seed,
                               evo_report *report);
@@ -117,6 +119,7 @@ typedef enum evo_history_key {
  * @brief Creates a population with the `paper` settings, the four
  * baselines (`sgd`, `adam`, `adamw`, `rmsprop`) as initial seed genomes and
  * no fitness callback.
+ * @param out Receives the population.
  * @return ::EVO_OK, ::EVO_EINVAL or ::EVO_ENOMEM.
  */
 EVO_API int evo_population_new(evo_population **out);
@@ -127,6 +130,9 @@ EVO_API void evo_population_free(evo_population *pop);
 /**
  * @brief Writes a setting. Only before the first step (except
  * ::EVO_POP_WORKERS).
+ * @param pop The population.
+ * @param setting Which setting.
+ * @param value Its new value.
  * @return ::EVO_OK, ::EVO_EINVAL (NULL, unknown setting), ::EVO_ERANGE
  * (value outside the range given at ::evo_pop_setting) or ::EVO_ESTATE
  * (the run has started, or called from a callback during a step).
@@ -136,6 +142,9 @@ EVO_API int evo_population_set(evo_population *pop, evo_pop_setting setting,
 
 /**
  * @brief Reads a setting.
+ * @param pop The population.
+ * @param setting Which setting.
+ * @param out Receives its value.
  * @return ::EVO_OK or ::EVO_EINVAL.
  */
 EVO_API int evo_population_get(const evo_population *pop,
@@ -145,6 +154,9 @@ EVO_API int evo_population_get(const evo_population *pop,
  * @brief Replaces the initial seed genomes (copied) that open generation 0
  * before the random genomes; pass n = 0 for a fully random start. Only
  * before the first generation.
+ * @param pop The population.
+ * @param genomes @p n genomes (may be NULL when @p n is 0).
+ * @param n Their number, at most the population size.
  * @return ::EVO_OK, ::EVO_EINVAL, ::EVO_ERANGE (more than the population
  * size), ::EVO_ESTATE or ::EVO_ENOMEM.
  */
@@ -154,14 +166,22 @@ EVO_API int evo_population_set_initial(evo_population *pop,
 
 /**
  * @brief Sets the fitness callback (required before stepping).
- * @return ::EVO_OK or ::EVO_EINVAL.
+ * @param pop The population.
+ * @param fn The callback.
+ * @param user Passed to every call of @p fn.
+ * @return ::EVO_OK, ::EVO_EINVAL or ::EVO_ESTATE (called from a callback
+ * during a step).
  */
 EVO_API int evo_population_set_fitness(evo_population *pop, evo_fitness_fn fn,
                                        void *user);
 
 /**
- * @brief Sets the progress callback (NULL to remove it).
- * @return ::EVO_OK or ::EVO_EINVAL.
+ * @brief Sets the progress callback.
+ * @param pop The population.
+ * @param fn The callback, or NULL to remove it.
+ * @param user Passed to every call of @p fn.
+ * @return ::EVO_OK, ::EVO_EINVAL or ::EVO_ESTATE (called from a callback
+ * during a step).
  */
 EVO_API int evo_population_set_progress(evo_population *pop,
                                         evo_progress_fn fn, void *user);
@@ -171,8 +191,13 @@ EVO_API int evo_population_set_progress(evo_population *pop,
  * generation (atomically: temporary file, flush, rename; versioned and
  * checksummed). NULL turns checkpoints off. @p tag is stored with it and
  * checked on resume (e.g. a description of the tasks and steps, so that a
- * checkpoint is not resumed with another fitness setup).
- * @return ::EVO_OK, ::EVO_EINVAL or ::EVO_ENOMEM.
+ * checkpoint is not resumed with another fitness setup). May be called
+ * between steps, e.g. to move or stop checkpointing after a resume.
+ * @param pop The population.
+ * @param path The checkpoint file, or NULL for none.
+ * @param tag Stored in the checkpoint (NULL: the empty tag).
+ * @return ::EVO_OK, ::EVO_EINVAL, ::EVO_ESTATE (called from a callback
+ * during a step) or ::EVO_ENOMEM.
  */
 EVO_API int evo_population_set_checkpoint(evo_population *pop,
                                           const char *path, const char *tag);
@@ -201,6 +226,7 @@ EVO_API int evo_population_resume(evo_population **out, const char *path,
  * genomes (evo_genome_random() with seeds derived from the run seed and
  * the index) up to the size. After an error or a stop, calling step again
  * continues where the run stopped.
+ * @param pop The population.
  * @return ::EVO_OK, ::EVO_EINVAL, ::EVO_ERANGE (settings that do not fit
  * together), ::EVO_ESTATE (no fitness callback, the run is finished, or
  * called from a callback), ::EVO_ECANCELED (the progress callback asked to
@@ -210,26 +236,31 @@ EVO_API int evo_population_resume(evo_population **out, const char *path,
 EVO_API int evo_population_step(evo_population *pop);
 
 /**
- * @brief Runs generations until the last one is done.
- * @return As evo_population_step().
+ * @brief Runs generations until the last one is done (at once when the
+ * run is already finished).
+ * @param pop The population.
+ * @return As evo_population_step(), but ::EVO_OK for a finished run.
  */
 EVO_API int evo_population_run(evo_population *pop);
 
 /**
  * @brief The current generation (0-based); equals the number of
  * generations when the run is finished.
+ * @param pop The population.
  * @return The generation, 0 for NULL.
  */
 EVO_API size_t evo_population_generation(const evo_population *pop);
 
 /**
  * @brief Whether every generation has been evaluated.
- * @return 1 when finished, else 0.
+ * @param pop The population.
+ * @return 1 when finished, else 0 (also for NULL).
  */
 EVO_API int evo_population_finished(const evo_population *pop);
 
 /**
  * @brief The number of individuals in the current generation.
+ * @param pop The population.
  * @return The count; 0 for NULL and before the first step.
  */
 EVO_API size_t evo_population_size(const evo_population *pop);
@@ -266,19 +297,26 @@ EVO_API int evo_population_individual_error(const evo_population *pop,
 
 /**
  * @brief The number of evaluations finished in the current generation.
+ * @param pop The population.
  * @return The count, 0 for NULL.
  */
 EVO_API size_t evo_population_evaluated(const evo_population *pop);
 
 /**
  * @brief The number of generations recorded in the history.
+ * @param pop The population.
  * @return The count, 0 for NULL.
  */
 EVO_API size_t evo_population_history_count(const evo_population *pop);
 
 /**
  * @brief A value of generation @p generation's history.
- * @return ::EVO_OK, ::EVO_EINVAL or ::EVO_ERANGE (not recorded).
+ * @param pop The population.
+ * @param generation A recorded generation (0-based).
+ * @param key Which value.
+ * @param out Receives it.
+ * @return ::EVO_OK, ::EVO_EINVAL (NULL, unknown key) or ::EVO_ERANGE (not
+ * recorded).
  */
 EVO_API int evo_population_history(const evo_population *pop,
                                    size_t generation, evo_history_key key,
@@ -301,6 +339,8 @@ EVO_API int evo_population_history_best(const evo_population *pop,
 /**
  * @brief How many terms of each kind the population of generation
  * @p generation held (a genome with two `sign` terms counts twice).
+ * @param pop The population.
+ * @param generation A recorded generation.
  * @param counts Receives ::EVO_TERM_COUNT counts, indexed by ::evo_term.
  * @return ::EVO_OK, ::EVO_EINVAL or ::EVO_ERANGE.
  */
@@ -314,12 +354,15 @@ EVO_API int evo_population_history_terms(const evo_population *pop,
  * the order first seen. A genome seen again keeps its first generation and
  * the best fitness it has had (they differ only with
  * ::EVO_POP_FRESH_SEEDS). Evaluations whose callback failed do not enter.
+ * @param pop The population.
  * @return The count, 0 for NULL.
  */
 EVO_API size_t evo_population_hof_count(const evo_population *pop);
 
 /**
  * @brief Entry @p rank of the hall of fame (0 = best ever seen).
+ * @param pop The population.
+ * @param rank 0 to evo_population_hof_count() - 1.
  * @param g Receives the genome, owned by the population (may be NULL).
  * @param fitness Receives its fitness (may be NULL).
  * @param generation Receives the generation it was first seen in (may be

@@ -9,10 +9,14 @@ void evo_relu_forward(float *y, const float *x, size_t n) {
     y[i] = x[i] > 0.0f ? x[i] : 0.0f;
 }
 
-/* The gradient at 0 is 0, as PyTorch's threshold_backward. */
+/* The gradient at 0 is 0, as PyTorch's threshold_backward. Both operands
+ * are loaded before the select, so that it compiles to a branch-free,
+ * vectorised blend (a conditional load would be a mispredicted branch). */
 void evo_relu_backward(float *dx, const float *dy, const float *y, size_t n) {
-  for (size_t i = 0; i < n; i++)
-    dx[i] = y[i] > 0.0f ? dy[i] : 0.0f;
+  for (size_t i = 0; i < n; i++) {
+    float g = dy[i];
+    dx[i] = y[i] > 0.0f ? g : 0.0f;
+  }
 }
 
 void evo_bias_act(float *y, const float *b, size_t rows, size_t cols,
@@ -64,11 +68,13 @@ void evo_dropout_mask(uint8_t *mask, size_t n, float p, evo_rng *rng) {
   }
 }
 
+/* x times the noise mask/(1-p), as PyTorch's dropout (so a dropped NaN
+ * stays NaN). */
 void evo_dropout_forward(float *y, const float *x, const uint8_t *mask,
                          size_t n, float p) {
   const float scale = 1.0f / (1.0f - p);
   for (size_t i = 0; i < n; i++)
-    y[i] = mask[i] ? x[i] * scale : 0.0f;
+    y[i] = x[i] * ((float)mask[i] * scale);
 }
 
 void evo_dropout_backward(float *dx, const float *dy, const uint8_t *mask,

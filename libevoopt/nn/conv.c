@@ -1,14 +1,15 @@
-/* 3x3 convolution, stride 1, padding 1 (PROTOCOL §3), NHWC.
+/* 3x3 convolution, stride 1, padding 1 (PROTOCOL §3), NHWC, by one of two
+ * algorithms: Winograd F(2x2,3x3) (winograd.c) when both channel counts
+ * are large enough, else im2col + sgemm (here).
  *
- * The pixels of the whole batch are cut into chunks; per chunk, im2col
- * builds col[pixel][(kh,kw,ci)] (each row three contiguous runs of 3·Cin
- * floats, since NHWC keeps a pixel's left and right neighbours next to it)
- * and one sgemm gives y[pixel][cout] = col × Wpᵀ, where Wp is the weight in
- * (co, kh, kw, ci) order. A chunk's col fits in the L2 cache, so the GEMM
- * reads it hot (measured: ~95 GFLOP/s against ~55 for one batch-wide GEMM).
- *
- * Backward per chunk: dWpᵀ += colᵀ × dy, then dcol = dy × Wp (in the col
- * buffer) and col2im adds it into dx. */
+ * im2col: the pixels of the whole batch are cut into chunks; per chunk,
+ * im2col builds col[pixel][(kh,kw,ci)] (each row three contiguous runs of
+ * 3·Cin floats, since NHWC keeps a pixel's left and right neighbours next
+ * to it) and one sgemm gives y[pixel][cout] = col × Wpᵀ, where Wp is the
+ * weight in (co, kh, kw, ci) order. A chunk's col fits in the L2 cache, so
+ * the GEMM reads it hot (measured: ~95 GFLOP/s against ~55 for one
+ * batch-wide GEMM). Backward per chunk: dWpᵀ += colᵀ × dy, then
+ * dcol = dy × Wp (in the col buffer) and col2im adds it into dx. */
 #include <cblas.h>
 #include <string.h>
 
@@ -17,6 +18,7 @@
 #define TAPS 9
 /* The col buffer's target size in floats (L2 is 1 MiB a core here). */
 #define COL_TARGET_FLOATS ((size_t)96 * 1024)
+#define WINOGRAD_MIN_CHANNELS 8
 
 void evo_conv_setup(evo_conv *c, size_t cin, size_t cout, size_t h, size_t w,
                     bool relu) {
@@ -27,12 +29,19 @@ void evo_conv_setup(evo_conv *c, size_t cin, size_t cout, size_t h, size_t w,
   c->relu = relu;
   size_t chunk = COL_TARGET_FLOATS / (TAPS * cin);
   c->chunk = chunk ? chunk : 1;
+  /* Winograd's GEMMs have the channel counts as inner dimensions: worth it
+   * from a few channels on; the first layer (1 or 3 channels) uses im2col. */
+  c->winograd = cin >= WINOGRAD_MIN_CHANNELS && cout >= WINOGRAD_MIN_CHANNELS;
+  c->tiles = evo_wino_default_tiles(cin, cout);
 }
 
-/* Workspace: Wp[cout][9cin] | dWpᵀ[9cin][cout] | col[chunk][9cin] | sums[cout] */
+/* im2col: Wp[cout][9cin] | dWpᵀ[9cin][cout] | col[chunk][9cin]; Winograd:
+ * its own; both followed by sums[cout]. */
 size_t evo_conv_ws_floats(const evo_conv *c) {
   size_t k = TAPS * c->cin;
-  return 2 * c->cout * k + c->chunk * k + c->cout;
+  size_t im2col = 2 * c->cout * k + c->chunk * k;
+  size_t wino = evo_wino_ws_floats(c);
+  return (im2col > wino ? im2col : wino) + c->cout;
 }
 
 double evo_conv_flops(const evo_conv *c, size_t n) {
@@ -123,6 +132,10 @@ static void col2im(float *restrict dx, const float *restrict col,
 
 void evo_conv_forward(const evo_conv *c, float *y, const float *x,
                       const float *w, const float *b, size_t n, float *ws) {
+  if (c->winograd) {
+    evo_wino_forward(c, y, x, w, b, n, ws);
+    return;
+  }
   const size_t k = TAPS * c->cin, cout = c->cout, pixels = n * c->h * c->w;
   float *wp = ws, *col = ws + 2 * cout * k;
   permute_weights(wp, w, c->cin, cout);
@@ -136,26 +149,36 @@ void evo_conv_forward(const evo_conv *c, float *y, const float *x,
   }
 }
 
-void evo_conv_backward(const evo_conv *c, float *dx, float *dw, float *db,
-                       float *dy, const float *y, const float *x,
-                       const float *w, size_t n, float *ws) {
-  const size_t k = TAPS * c->cin, cout = c->cout, pixels = n * c->h * c->w;
-  float *wp = ws, *dwt = ws + cout * k, *col = dwt + cout * k;
-  float *sums = col + c->chunk * k;
-  if (dx) {
-    permute_weights(wp, w, c->cin, cout);
-    memset(dx, 0, pixels * c->cin * sizeof *dx);
-  }
+/* The fused ReLU's mask on dy and the bias gradient, block by block, so
+ * that each float sum stays short. */
+static void mask_and_bias_grad(const evo_conv *c, float *db, float *dy,
+                               const float *y, size_t pixels, float *sums) {
+  const size_t cout = c->cout;
   memset(db, 0, cout * sizeof *db);
   for (size_t p0 = 0; p0 < pixels; p0 += c->chunk) {
     size_t np = pixels - p0 < c->chunk ? pixels - p0 : c->chunk;
     float *dyc = dy + p0 * cout;
     if (c->relu)
       evo_relu_backward(dyc, dyc, y + p0 * cout, np * cout);
-    /* Per-chunk sums keep the float accumulation short. */
     evo_col_sums(sums, dyc, np, cout);
     for (size_t j = 0; j < cout; j++)
       db[j] += sums[j];
+  }
+}
+
+/* im2col backward per chunk: dWpᵀ += colᵀ × dy, dcol = dy × Wp, col2im. */
+static void im2col_backward(const evo_conv *c, float *dx, float *dw,
+                            const float *dy, const float *x, const float *w,
+                            size_t n, float *ws) {
+  const size_t k = TAPS * c->cin, cout = c->cout, pixels = n * c->h * c->w;
+  float *wp = ws, *dwt = ws + cout * k, *col = dwt + cout * k;
+  if (dx) {
+    permute_weights(wp, w, c->cin, cout);
+    memset(dx, 0, pixels * c->cin * sizeof *dx);
+  }
+  for (size_t p0 = 0; p0 < pixels; p0 += c->chunk) {
+    size_t np = pixels - p0 < c->chunk ? pixels - p0 : c->chunk;
+    const float *dyc = dy + p0 * cout;
     im2col(col, x, c, p0, np);
     cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)k, (int)cout,
                 (int)np, 1.0f, col, (int)k, dyc, (int)cout,
@@ -171,4 +194,16 @@ void evo_conv_backward(const evo_conv *c, float *dx, float *dw, float *db,
     unpermute_grad(dw, dwt, c->cin, cout);
   else
     memset(dw, 0, cout * k * sizeof *dw);
+}
+
+void evo_conv_backward(const evo_conv *c, float *dx, float *dw, float *db,
+                       float *dy, const float *y, const float *x,
+                       const float *w, size_t n, float *ws) {
+  const size_t pixels = n * c->h * c->w;
+  float *sums = ws + evo_conv_ws_floats(c) - c->cout;
+  mask_and_bias_grad(c, db, dy, y, pixels, sums);
+  if (c->winograd)
+    evo_wino_backward(c, dx, dw, dy, x, w, n, ws);
+  else
+    im2col_backward(c, dx, dw, dy, x, w, n, ws);
 }

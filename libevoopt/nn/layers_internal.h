@@ -19,15 +19,29 @@
 
 #include "rng_internal.h"
 
+/* Before a loop whose iterations are independent although the compiler
+ * cannot prove it (several output streams at run-time distances), so that
+ * it vectorises the loop without run-time alias checks. */
+#if defined(__clang__)
+#define EVO_IVDEP _Pragma("clang loop vectorize(assume_safety)")
+#elif defined(__GNUC__)
+#define EVO_IVDEP _Pragma("GCC ivdep")
+#else
+#define EVO_IVDEP
+#endif
+
 /* ---- 3x3 convolution, stride 1, padding 1 (PROTOCOL §3) ----------------- */
 
 typedef struct evo_conv {
   size_t cin, cout, h, w;
-  size_t chunk; /* pixels per im2col + sgemm pass (>= 1) */
-  bool relu;    /* ReLU fused into the output */
+  bool relu;     /* ReLU fused into the output */
+  bool winograd; /* Winograd F(2x2,3x3), else im2col + sgemm */
+  size_t chunk;  /* im2col: pixels per im2col + sgemm pass (>= 1) */
+  size_t tiles;  /* Winograd: 2x2 tiles per transform + GEMM pass (>= 1) */
 } evo_conv;
 
-/* Fills @p c with the shapes and the default chunk (a cache-sized col). */
+/* Fills @p c with the shapes, the algorithm for them and cache-sized
+ * chunks; a caller may then change winograd, chunk or tiles (tests do). */
 void evo_conv_setup(evo_conv *c, size_t cin, size_t cout, size_t h, size_t w,
                     bool relu);
 /* Floats of workspace a forward or backward pass needs. */
@@ -43,6 +57,16 @@ void evo_conv_forward(const evo_conv *c, float *y, const float *x,
 void evo_conv_backward(const evo_conv *c, float *dx, float *dw, float *db,
                        float *dy, const float *y, const float *x,
                        const float *w, size_t n, float *ws);
+
+/* The Winograd algorithm behind evo_conv_* (winograd.c): same shapes;
+ * backward takes dy already masked and leaves the bias to its caller. */
+size_t evo_wino_default_tiles(size_t cin, size_t cout);
+size_t evo_wino_ws_floats(const evo_conv *c);
+void evo_wino_forward(const evo_conv *c, float *y, const float *x,
+                      const float *w, const float *b, size_t n, float *ws);
+void evo_wino_backward(const evo_conv *c, float *dx, float *dw,
+                       const float *dy, const float *x, const float *w,
+                       size_t n, float *ws);
 
 /* ---- linear ------------------------------------------------------------- */
 

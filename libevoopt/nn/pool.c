@@ -1,9 +1,32 @@
 /* 2x2 max-pool, stride 2, floor mode, NHWC: a window's four pixels are
- * compared channel-vector by channel-vector, so the inner loop runs over
- * contiguous channels. */
+ * compared channel-vector by channel-vector, so the inner loops run over
+ * contiguous channels, branch-free. */
 #include <string.h>
 
 #include "nn/layers_internal.h"
+
+/* One output pixel: the four input channel vectors of its window. */
+static void pool_pixel(float *restrict y, uint8_t *restrict arg,
+                       const float *a0, const float *a1, const float *a2,
+                       const float *a3, size_t c) {
+  for (size_t k = 0; k < c; k++) {
+    float best = a0[k], v;
+    uint8_t at = 0;
+    /* The first maximum wins; a NaN wins and then stays, as PyTorch's
+     * (val > max || isnan(val)). */
+    v = a1[k];
+    at = (v > best || v != v) ? 1 : at;
+    best = (v > best || v != v) ? v : best;
+    v = a2[k];
+    at = (v > best || v != v) ? 2 : at;
+    best = (v > best || v != v) ? v : best;
+    v = a3[k];
+    at = (v > best || v != v) ? 3 : at;
+    best = (v > best || v != v) ? v : best;
+    y[k] = best;
+    arg[k] = at;
+  }
+}
 
 void evo_maxpool_forward(float *y, uint8_t *arg, const float *x, size_t n,
                          size_t h, size_t w, size_t c) {
@@ -11,25 +34,19 @@ void evo_maxpool_forward(float *y, uint8_t *arg, const float *x, size_t n,
   for (size_t img = 0; img < n; img++)
     for (size_t i = 0; i < oh; i++)
       for (size_t j = 0; j < ow; j++) {
-        const float *x00 = x + ((img * h + 2 * i) * w + 2 * j) * c;
-        const float *win[4] = {x00, x00 + c, x00 + w * c, x00 + w * c + c};
+        const float *a0 = x + ((img * h + 2 * i) * w + 2 * j) * c;
         size_t o = ((img * oh + i) * ow + j) * c;
-        float *restrict yo = y + o;
-        uint8_t *restrict ao = arg + o;
-        for (size_t k = 0; k < c; k++) {
-          yo[k] = win[0][k];
-          ao[k] = 0;
-        }
-        /* The first maximum wins; a NaN wins and then stays (PyTorch). */
-        for (uint8_t t = 1; t < 4; t++)
-          for (size_t k = 0; k < c; k++) {
-            float v = win[t][k];
-            bool take = (v > yo[k]) || (v != v);
-            take = take && (yo[k] == yo[k]);
-            yo[k] = take ? v : yo[k];
-            ao[k] = take ? t : ao[k];
-          }
+        pool_pixel(y + o, arg + o, a0, a0 + c, a0 + w * c, a0 + w * c + c, c);
       }
+}
+
+/* d[k] = dy[k] where arg[k] == t, else 0 (both loaded: no branch). */
+static void scatter(float *restrict d, const float *restrict dy,
+                    const uint8_t *restrict arg, uint8_t t, size_t c) {
+  for (size_t k = 0; k < c; k++) {
+    float g = dy[k];
+    d[k] = arg[k] == t ? g : 0.0f;
+  }
 }
 
 void evo_maxpool_backward(float *dx, const float *dy, const uint8_t *arg,
@@ -40,15 +57,11 @@ void evo_maxpool_backward(float *dx, const float *dy, const uint8_t *arg,
   for (size_t img = 0; img < n; img++)
     for (size_t i = 0; i < oh; i++)
       for (size_t j = 0; j < ow; j++) {
-        float *x00 = dx + ((img * h + 2 * i) * w + 2 * j) * c;
-        float *win[4] = {x00, x00 + c, x00 + w * c, x00 + w * c + c};
+        float *d0 = dx + ((img * h + 2 * i) * w + 2 * j) * c;
         size_t o = ((img * oh + i) * ow + j) * c;
-        const float *dyo = dy + o;
-        const uint8_t *ao = arg + o;
-        for (uint8_t t = 0; t < 4; t++) {
-          float *restrict d = win[t];
-          for (size_t k = 0; k < c; k++)
-            d[k] = ao[k] == t ? dyo[k] : 0.0f;
-        }
+        scatter(d0, dy + o, arg + o, 0, c);
+        scatter(d0 + c, dy + o, arg + o, 1, c);
+        scatter(d0 + w * c, dy + o, arg + o, 2, c);
+        scatter(d0 + w * c + c, dy + o, arg + o, 3, c);
       }
 }

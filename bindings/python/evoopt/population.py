@@ -1,0 +1,362 @@
+"""The genetic algorithm (population.h, PROTOCOL §4) with a Python or
+library fitness function."""
+
+import collections
+import ctypes
+import enum
+import math
+import threading
+from ctypes import byref, c_char_p, c_double, c_int, c_int64, c_size_t
+
+from . import _lib, errors
+from ._lib import lib
+from .genome import Genome, term_names
+from .task import Evaluator, report_to_dict
+
+__all__ = ["Population", "Event", "Individual", "HallOfFameEntry"]
+
+_SETTINGS = {"size": 0, "generations": 1, "elites": 2, "tournament": 3,
+             "run_seed": 4, "workers": 5, "fresh_seeds": 6,
+             "hall_of_fame_size": 7}
+_HISTORY_KEYS = ("best", "mean", "median", "worst", "failed", "cache_hits")
+_EVO_ECALLBACK, _EVO_ECANCELED = -11, -13
+
+
+class Event(enum.IntEnum):
+    """Events passed to the progress callback."""
+    EVALUATION = 0  #: one evaluation finished (index = the individual)
+    GENERATION = 1  #: a generation was evaluated and recorded
+
+
+Individual = collections.namedtuple(
+    "Individual", "genome fitness status message")
+Individual.__doc__ = """An individual of the current generation: its genome
+(a copy), fitness (None before evaluation), and the fitness callback's
+status (0 = ok) and message when it failed."""
+
+HallOfFameEntry = collections.namedtuple(
+    "HallOfFameEntry", "genome fitness generation")
+HallOfFameEntry.__doc__ = """A hall-of-fame entry: a distinct genome (a
+copy), its best fitness and the generation it was first seen in."""
+
+
+class _Callbacks:
+    """What the C callback wrappers share. Holds no reference to the
+    Population, so that a population is freed as soon as it is dropped."""
+
+    def __init__(self):
+        self.fitness = None
+        self.progress = None
+        self.error = None      # first exception raised by a callback
+        self.stopped = False   # the user's progress callback asked to stop
+        self.lock = threading.Lock()
+
+    def fail(self, exc):
+        with self.lock:
+            if self.error is None:
+                self.error = exc
+
+
+def _fill_report(report, value):
+    """Writes a fitness function's result into an evo_report. Returns False
+    for a non-finite fitness (a failed evaluation, as in the C API)."""
+    tasks = {}
+    if isinstance(value, tuple):
+        if len(value) != 2 or not isinstance(value[1], dict):
+            raise TypeError("a fitness function returns a float or "
+                            "(float, {task: fitness}), not %r" % (value,))
+        value, tasks = value
+    fitness = float(value)
+    if not math.isfinite(fitness) or not all(
+            math.isfinite(float(v)) for v in tasks.values()):
+        return False
+    lib.evo_report_set_fitness(report, fitness)
+    for name, task_fitness in tasks.items():
+        lib.evo_report_add_task(report, str(name).encode(),
+                                float(task_fitness))
+    return True
+
+
+def _fitness_wrapper(state):
+    """The C fitness callback calling ``state.fitness(genome, seed)``.
+    Called from worker threads; ctypes takes the GIL for it."""
+    def call(_user, genome, seed, report):
+        if state.error is not None:
+            return _EVO_ECANCELED  # a callback failed: skip the rest fast
+        try:
+            ok = _fill_report(report, state.fitness(Genome._copy_of(genome),
+                                                    seed))
+            return 0 if ok else _EVO_ECALLBACK
+        except BaseException as exc:  # noqa: B902 - re-raised by the caller
+            state.fail(exc)
+            return _EVO_ECALLBACK
+    return _lib.FITNESS_FN(call)
+
+
+def _progress_wrapper(state):
+    """The C progress callback: stops the run after a callback failed, and
+    calls the user's ``progress(event, generation, index)``."""
+    def call(_user, event, _pop, generation, index):
+        if state.error is not None:
+            return 1
+        if state.progress is None:
+            return 0
+        try:
+            if state.progress(Event(event), generation, index):
+                state.stopped = True
+                return 1
+            return 0
+        except BaseException as exc:  # KeyboardInterrupt lands here too
+            state.fail(exc)
+            return 1
+    return _lib.PROGRESS_FN(call)
+
+
+class Population(_lib.Handle):
+    """A genetic-algorithm run (evo_population).
+
+    Args:
+        fitness: ``fn(genome, seed) -> float`` or ``-> (float, {task:
+            fitness})``, or an :class:`Evaluator` (then the library
+            evaluates without calling Python). With ``workers > 1`` a Python
+            function is called from several threads at once: it must be
+            thread-safe, and a pure function of (genome, seed) for the run
+            to be reproducible. A non-finite fitness counts as a failed
+            evaluation (fitness -1).
+        progress: ``fn(event, generation, index)``, called on the calling
+            thread after each evaluation and generation; a true return
+            value stops the run (step()/run() then return False).
+        initial: genomes (or preset names) that open generation 0 instead
+            of the four baselines; [] for a fully random start.
+        checkpoint, tag: checkpoint file written after every evaluation.
+        size, generations, elites, tournament, run_seed, workers,
+        fresh_seeds, hall_of_fame_size: the settings (PROTOCOL §4; defaults are
+            the paper's), also readable and writable as attributes before
+            the first step.
+
+    An exception raised by either callback stops the run at the next
+    progress event and is re-raised by step()/run().
+    """
+
+    _free_name = "evo_population_free"
+
+    def __init__(self, fitness=None, progress=None, *, initial=None,
+                 checkpoint=None, tag=None, _handle=None, **settings):
+        self._state = _Callbacks()
+        self._fitness_c = _fitness_wrapper(self._state)
+        self._progress_c = _progress_wrapper(self._state)
+        self._fitness_owner = None
+        self._adopt(_handle or _lib.new_handle(lib.evo_population_new))
+        lib.evo_population_set_progress(self.handle, self._progress_c, None)
+        for key, value in settings.items():
+            if key not in _SETTINGS:
+                raise TypeError("unknown population setting %r (known: %s)"
+                                % (key, ", ".join(_SETTINGS)))
+            setattr(self, key, value)
+        if initial is not None:
+            self.set_initial(initial)
+        if checkpoint is not None:
+            self.set_checkpoint(checkpoint, tag)
+        self.progress = progress
+        if fitness is not None:
+            self.fitness = fitness
+
+    @classmethod
+    def resume(cls, path, tag=None, fitness=None, progress=None, **settings):
+        """Restores a population from a checkpoint (settings, current
+        generation, history, hall of fame); checkpointing goes on to the
+        same file. Callbacks are not stored: pass them again. Only
+        ``workers`` may be given among the settings."""
+        handle = _lib.new_handle(lib.evo_population_resume,
+                                 _lib.encode_path(path),
+                                 None if tag is None else tag.encode())
+        return cls(fitness, progress, _handle=handle, **settings)
+
+    # --- callbacks ----------------------------------------------------------
+    @property
+    def fitness(self):
+        """The fitness function or Evaluator."""
+        return self._state.fitness or self._fitness_owner
+
+    @fitness.setter
+    def fitness(self, fn):
+        if isinstance(fn, Evaluator):
+            lib.evo_population_set_fitness(self.handle, _lib.evaluator_fitness,
+                                           fn.handle)
+            self._state.fitness, self._fitness_owner = None, fn
+        elif callable(fn):
+            lib.evo_population_set_fitness(self.handle, self._fitness_c, None)
+            self._state.fitness, self._fitness_owner = fn, None
+        else:
+            raise TypeError("fitness must be a callable fn(genome, seed) or "
+                            "an Evaluator, not %s" % type(fn).__name__)
+
+    @property
+    def progress(self):
+        """The progress callback ``fn(event, generation, index)`` or None."""
+        return self._state.progress
+
+    @progress.setter
+    def progress(self, fn):
+        if fn is not None and not callable(fn):
+            raise TypeError("progress must be callable or None")
+        self._state.progress = fn
+
+    def set_initial(self, genomes):
+        """Replaces the genomes that open generation 0 (copied)."""
+        genomes = [Genome.coerce(g) for g in genomes]
+        array = (ctypes.c_void_p * max(1, len(genomes)))(
+            *[g.handle.value for g in genomes])
+        lib.evo_population_set_initial(self.handle, array, len(genomes))
+
+    def set_checkpoint(self, path, tag=None):
+        """Checkpoints to ``path`` after every evaluation (None: off); ``tag``
+        is stored and checked by :meth:`resume`."""
+        lib.evo_population_set_checkpoint(
+            self.handle, None if path is None else _lib.encode_path(path),
+            None if tag is None else tag.encode())
+
+    # --- running ------------------------------------------------------------
+    def _drive(self, fn):
+        """Runs step/run, then re-raises a callback's exception. Returns
+        False when the user's progress callback stopped the run."""
+        state = self._state
+        state.error, state.stopped = None, False
+        failure = None
+        try:
+            fn(self.handle)
+        except errors.EvoError as exc:
+            failure = exc
+        raised, state.error = state.error, None
+        if raised is None and isinstance(failure, errors.CanceledError) \
+                and state.stopped:
+            return False
+        raised = raised or failure  # the callback's exception comes first
+        if raised is not None:
+            try:
+                raise raised
+            finally:  # no cycle exception -> traceback -> this frame
+                raised = failure = None
+        return True
+
+    def step(self):
+        """Evaluates the current generation and breeds the next. Returns
+        True, or False when the progress callback asked to stop (call again
+        to go on)."""
+        return self._drive(lib.evo_population_step)
+
+    def run(self):
+        """Runs the remaining generations. Returns True when the run is
+        finished, False when the progress callback asked to stop."""
+        return self._drive(lib.evo_population_run)
+
+    # --- state --------------------------------------------------------------
+    @property
+    def generation(self):
+        """The current generation (0-based; = generations when finished)."""
+        return int(lib.evo_population_generation(self.handle))
+
+    @property
+    def finished(self):
+        """True once every generation has been evaluated."""
+        return bool(lib.evo_population_finished(self.handle))
+
+    @property
+    def evaluated(self):
+        """Evaluations finished in the current generation."""
+        return int(lib.evo_population_evaluated(self.handle))
+
+    def __len__(self):
+        """Individuals in the current generation (0 before the first
+        step)."""
+        return int(lib.evo_population_size(self.handle))
+
+    def individuals(self):
+        """The current generation as a list of :class:`Individual`."""
+        out = []
+        g, fitness = ctypes.c_void_p(), c_double()
+        status, message = c_int(), c_char_p()
+        for i in range(len(self)):
+            lib.evo_population_individual(self.handle, i, byref(g),
+                                          byref(fitness))
+            lib.evo_population_individual_error(self.handle, i, byref(status),
+                                                byref(message))
+            value = None if math.isnan(fitness.value) else fitness.value
+            out.append(Individual(Genome._copy_of(g), value, status.value,
+                                  _lib.text(message.value)))
+        return out
+
+    @property
+    def history(self):
+        """One dict per recorded generation: generation, best, mean,
+        median, worst, failed, cache_hits, best_genome (a Genome),
+        best_report ({'fitness', 'tasks'}) and terms ({name: count})."""
+        return [self._history_entry(i) for i in
+                range(lib.evo_population_history_count(self.handle))]
+
+    def _history_entry(self, generation):
+        entry = {"generation": generation}
+        value = c_double()
+        for code, key in enumerate(_HISTORY_KEYS):
+            lib.evo_population_history(self.handle, generation, code,
+                                       byref(value))
+            entry[key] = value.value
+        entry["failed"] = int(entry["failed"])
+        entry["cache_hits"] = int(entry["cache_hits"])
+        g, report = ctypes.c_void_p(), ctypes.c_void_p()
+        lib.evo_population_history_best(self.handle, generation, byref(g),
+                                        byref(report))
+        entry["best_genome"] = Genome._copy_of(g)
+        entry["best_report"] = report_to_dict(report)
+        counts = (ctypes.c_uint32 * len(term_names()))()
+        lib.evo_population_history_terms(self.handle, generation, counts)
+        entry["terms"] = dict(zip(term_names(), map(int, counts)))
+        return entry
+
+    @property
+    def hall_of_fame(self):
+        """The best distinct genomes seen so far, best first, as a list of
+        :class:`HallOfFameEntry`."""
+        out = []
+        g, fitness, generation = ctypes.c_void_p(), c_double(), c_size_t()
+        for rank in range(lib.evo_population_hof_count(self.handle)):
+            lib.evo_population_hof(self.handle, rank, byref(g),
+                                   byref(fitness), byref(generation))
+            out.append(HallOfFameEntry(Genome._copy_of(g), fitness.value,
+                                       generation.value))
+        return out
+
+    @property
+    def best(self):
+        """The best genome seen so far (a copy), or None before any
+        successful evaluation."""
+        entries = self.hall_of_fame
+        return entries[0].genome if entries else None
+
+    @property
+    def best_fitness(self):
+        """The best fitness seen so far, or None."""
+        entries = self.hall_of_fame
+        return entries[0].fitness if entries else None
+
+
+def _setting(key):
+    code = _SETTINGS[key]
+
+    def get(self):
+        out = c_int64()
+        lib.evo_population_get(self.handle, code, byref(out))
+        if key == "run_seed":
+            return out.value & (2 ** 64 - 1)
+        return bool(out.value) if key == "fresh_seeds" else out.value
+
+    def set_(self, value):
+        value = int(value)
+        if key == "run_seed":  # any 64-bit value, passed as its bits
+            value = ctypes.c_int64(value & (2 ** 64 - 1)).value
+        lib.evo_population_set(self.handle, code, value)
+    return property(get, set_, doc="The population setting %s." % key)
+
+
+for _key in _SETTINGS:
+    setattr(Population, _key, _setting(_key))

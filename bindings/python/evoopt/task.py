@@ -1,0 +1,243 @@
+"""Training tasks, one training run's result and the multi-task evaluator
+(task.h, PROTOCOL §3)."""
+
+import ctypes
+import weakref
+from ctypes import byref, c_char_p, c_double, c_int64, c_size_t
+
+from . import _lib
+from ._lib import lib
+from .genome import Genome
+
+__all__ = ["Task", "TrainResult", "Evaluator", "set_blas_threads"]
+
+_TASK_OPTIONS = {"train_subset": 0, "data_seed": 1, "batch_size": 2,
+                 "test_limit": 3, "record_curve": 4, "decay_all": 5,
+                 "refuse_nonfinite": 6}
+_RESULT_KEYS = {"fitness": 0, "accuracy": 1, "mean_loss": 2, "diverged": 3,
+                "diverged_step": 4, "steps": 5, "seconds": 6}
+
+
+def set_blas_threads(n):
+    """Threads OpenBLAS uses inside each training run (process-wide); 1 when
+    several evaluations run at once."""
+    lib.evo_blas_set_threads(int(n))
+
+
+def report_to_dict(report_ptr):
+    """An evo_report as ``{'fitness': f, 'tasks': {name: fitness}}``."""
+    fitness = c_double()
+    lib.evo_report_fitness(report_ptr, byref(fitness))
+    tasks = {}
+    name, value = c_char_p(), c_double()
+    for i in range(lib.evo_report_task_count(report_ptr)):
+        lib.evo_report_task(report_ptr, i, byref(name), byref(value))
+        tasks[_lib.text(name.value)] = value.value
+    return {"fitness": fitness.value, "tasks": tasks}
+
+
+class _Report(_lib.Handle):
+    _free_name = "evo_report_free"
+
+    def __init__(self):
+        self._adopt(_lib.new_handle(lib.evo_report_new))
+
+
+class TrainResult:
+    """The outcome of one training run (plain Python values).
+
+    Attributes: fitness (acc + 0.05·max(0, 1 - L), or -1 when diverged),
+    accuracy, mean_loss, diverged (bool), diverged_step (the 0-based step,
+    or None), steps, seconds, curve (the per-step training losses as a
+    float32 NumPy array when the task records them, else None).
+    """
+
+    __slots__ = ("fitness", "accuracy", "mean_loss", "diverged",
+                 "diverged_step", "steps", "seconds", "curve")
+
+    def __init__(self, result_ptr):
+        values = {}
+        out = c_double()
+        for key, code in _RESULT_KEYS.items():
+            lib.evo_train_result_get(result_ptr, code, byref(out))
+            values[key] = out.value
+        self.fitness = values["fitness"]
+        self.accuracy = values["accuracy"]
+        self.mean_loss = values["mean_loss"]
+        self.diverged = bool(values["diverged"])
+        self.diverged_step = (int(values["diverged_step"])
+                              if self.diverged else None)
+        self.steps = int(values["steps"])
+        self.seconds = values["seconds"]
+        self.curve = self._read_curve(result_ptr)
+
+    @staticmethod
+    def _read_curve(result_ptr):
+        losses, n = ctypes.POINTER(ctypes.c_float)(), c_size_t()
+        lib.evo_train_result_curve(result_ptr, byref(losses), byref(n))
+        if not losses or n.value == 0:
+            return None
+        import numpy as np
+        return np.ctypeslib.as_array(losses, shape=(n.value,)).copy()
+
+    def as_dict(self):
+        """The result as a dict (curve as a list)."""
+        out = {k: getattr(self, k) for k in self.__slots__}
+        if out["curve"] is not None:
+            out["curve"] = out["curve"].tolist()
+        return out
+
+    def __getitem__(self, key):
+        return getattr(self, key)
+
+    def __repr__(self):
+        return ("TrainResult(fitness=%.4f, accuracy=%.4f, mean_loss=%.4f, "
+                "diverged=%s)" % (self.fitness, self.accuracy, self.mean_loss,
+                                  self.diverged))
+
+
+class Task(_lib.Handle):
+    """A training task: a data set with its network (evo_task).
+
+    Names: 'mnist', 'fashion_mnist', 'cifar10', and 'digits' (bundled in the
+    library). Options may be given as keyword arguments or set as
+    attributes before the task is shared: train_subset, data_seed,
+    batch_size, test_limit, record_curve, decay_all, refuse_nonfinite.
+    """
+
+    _free_name = "evo_task_free"
+
+    def __init__(self, name, data_folder=None, **options):
+        folder = None if data_folder is None else _lib.encode_path(data_folder)
+        self._adopt(_lib.new_handle(lib.evo_task_open, name.encode(), folder))
+        self._users = weakref.WeakSet()  # evaluators borrowing this task
+        for key, value in options.items():
+            if key not in _TASK_OPTIONS:
+                raise TypeError("unknown task option %r (known: %s)"
+                                % (key, ", ".join(_TASK_OPTIONS)))
+            setattr(self, key, value)
+
+    @property
+    def name(self):
+        """The task's name."""
+        return _lib.text(lib.evo_task_name(self.handle))
+
+    @property
+    def description(self):
+        """Where the data was found and how many images it holds."""
+        return _lib.text(lib.evo_task_describe(self.handle))
+
+    def __repr__(self):
+        return "<Task %s>" % (self.description if not self.closed else
+                              "(closed)")
+
+    def train(self, genome, steps, seed=0):
+        """Trains ``genome`` (a Genome or preset name) for ``steps`` steps
+        with ``seed`` and scores it (PROTOCOL §3). Returns a
+        :class:`TrainResult`; divergence is not an error."""
+        g = Genome.coerce(genome)
+        result = _lib.new_handle(lib.evo_train_result_new)
+        try:
+            lib.evo_task_train(self.handle, g.handle, int(steps), int(seed),
+                               result)
+            return TrainResult(result)
+        finally:
+            lib.evo_train_result_free(result)
+
+    def close(self):
+        """Frees the task. Raises StateError-like RuntimeError while an open
+        evaluator still uses it."""
+        if any(not e.closed for e in list(getattr(self, "_users", ()))):
+            raise RuntimeError("task %r is still used by an evaluator: close "
+                               "the evaluator first" % self.name)
+        super().close()
+
+
+def _task_option(key):
+    code = _TASK_OPTIONS[key]
+
+    def get(self):
+        out = c_int64()
+        lib.evo_task_get_option(self.handle, code, byref(out))
+        return bool(out.value) if key in _BOOL_OPTIONS else out.value
+
+    def set_(self, value):
+        lib.evo_task_set_option(self.handle, code, int(value))
+    return property(get, set_, doc="The task option %s." % key)
+
+
+_BOOL_OPTIONS = {"record_curve", "decay_all", "refuse_nonfinite"}
+for _key in _TASK_OPTIONS:
+    setattr(Task, _key, _task_option(_key))
+
+
+class Evaluator(_lib.Handle):
+    """Evaluates genomes over several tasks × seeds (PROTOCOL §3,
+    multi-task fitness).
+
+    Args:
+        tasks: Task objects or task names (names are opened and owned by the
+            evaluator).
+        steps: training steps per run (500, the paper's).
+        seeds: seeds per task (2, the paper's).
+    """
+
+    _free_name = "evo_evaluator_free"
+
+    def __init__(self, tasks=(), steps=500, seeds=2):
+        self._adopt(_lib.new_handle(lib.evo_evaluator_new))
+        self._tasks = []
+        self._owned = []
+        self.steps = steps
+        self.seeds = seeds
+        for task in tasks:
+            self.add_task(task)
+
+    def add_task(self, task):
+        """Adds a Task (kept alive by the evaluator) or a task name."""
+        if isinstance(task, str):
+            task = Task(task)
+            self._owned.append(task)
+        lib.evo_evaluator_add_task(self.handle, task.handle)
+        task._users.add(self)
+        self._tasks.append(task)
+
+    @property
+    def tasks(self):
+        """The tasks, in the order added."""
+        return list(self._tasks)
+
+    @property
+    def steps(self):
+        """Training steps per run."""
+        return self._steps
+
+    @steps.setter
+    def steps(self, value):
+        lib.evo_evaluator_set_steps(self.handle, int(value))
+        self._steps = int(value)
+
+    @property
+    def seeds(self):
+        """Seeds per task."""
+        return self._seeds
+
+    @seeds.setter
+    def seeds(self, value):
+        lib.evo_evaluator_set_seeds(self.handle, int(value))
+        self._seeds = int(value)
+
+    def run(self, genome, seed_base=0):
+        """Evaluates ``genome`` with seeds seed_base, seed_base+1, ... on
+        every task. Returns ``{'fitness': f, 'tasks': {name: fitness}}``."""
+        g = Genome.coerce(genome)
+        with _Report() as report:
+            lib.evo_evaluator_run(self.handle, g.handle, int(seed_base),
+                                  report.handle)
+            return report_to_dict(report.handle)
+
+    def close(self):
+        """Frees the evaluator, then the tasks it opened by name."""
+        super().close()
+        for task in getattr(self, "_owned", ()):
+            task.close()

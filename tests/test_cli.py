@@ -1,0 +1,363 @@
+#!/usr/bin/python3
+"""End-to-end tests of the evoopt command-line program (issue 4).
+
+Usage: test_cli.py EVOOPT PART, PART one of basic, errors, resume, workers,
+mnist. Standard library only. Exit 0 pass, 1 fail, 77 skip (meson's code).
+Expected values come from PROTOCOL.md (preset settings, §5's description,
+§6's table layout) and from the files' own invariants, never from a
+previous run of the program.
+"""
+import csv
+import json
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import xml.etree.ElementTree as ET
+
+EVOOPT = None
+FAILURES = []
+# PROTOCOL §5 in words, as genome.h documents evo_genome_describe().
+PAPER_EVOLVED = ("0.734·sign + 3.635·adam | lr 1.20e-3 β 0.855/0.936 "
+                 "wd 9.7e-4 | no bias-corr | warmup 100 | cosine")
+TERMS = ["grad", "momentum", "rms", "adam", "sign", "unit", "nesterov"]
+BASELINES = {"sgd", "adam", "adamw", "rmsprop"}
+# The smoke preset as the man page states it.
+SMOKE = {"population": 6, "generations": 3, "elites": 2, "tournament": 3,
+         "steps": 20, "seeds": 1, "seed": 42, "final_steps": 30,
+         "final_seeds": 1}
+
+
+def check(cond, what):
+    if not cond:
+        FAILURES.append(what)
+        print("FAIL:", what)
+    return cond
+
+
+def run(*args, timeout=120):
+    p = subprocess.run([EVOOPT, *args], capture_output=True, text=True,
+                       timeout=timeout)
+    return p.returncode, p.stdout, p.stderr
+
+
+def run_ok(*args, **kw):
+    rc, out, err = run(*args, **kw)
+    if not check(rc == 0, f"evoopt {' '.join(args)} exit {rc}: {err}"):
+        raise SystemExit(1)
+    return out, err
+
+
+# --- run-folder checks ------------------------------------------------------
+
+def read_csv(path):
+    with open(path, newline="", encoding="utf-8") as f:
+        rows = list(csv.reader(f))
+    return rows[0], rows[1:]
+
+
+def check_history(path, generations, tasks):
+    header, rows = read_csv(path)
+    want = (["generation", "best", "mean", "median", "worst", "failed",
+             "cache_hits"] + ["best_" + t for t in tasks]
+            + ["terms_" + t for t in TERMS] + ["best_genome"])
+    check(header == want, f"history.csv header {header}")
+    check(len(rows) == generations, f"history.csv has {len(rows)} rows")
+    for i, row in enumerate(rows):
+        values = [float(x) for x in row[:-1]]  # every column but the genome
+        gen, best, mean, median, worst, failed = values[:6]
+        check(gen == i, f"history row {i}: generation {gen}")
+        check(best >= median >= worst and best >= mean >= worst,
+              f"history row {i}: order of best/mean/median/worst {values[1:5]}")
+        check(failed == 0, f"history row {i}: {failed} failed evaluations")
+        task_values = values[7:7 + len(tasks)]
+        check(abs(sum(task_values) / len(tasks) - best) < 2e-6,
+              f"history row {i}: per-task fitness {task_values} vs best {best}")
+        counts = values[7 + len(tasks):]
+        check(all(c == int(c) >= 0 for c in counts) and sum(counts) >= SMOKE[
+            "population"], f"history row {i}: term counts {counts}")
+        check(row[-1] != "", f"history row {i}: no best genome")
+    return rows
+
+
+def check_final(path, tasks):
+    header, rows = read_csv(path)
+    check(header == ["optimizer", *tasks, "overall"], f"final.csv {header}")
+    names = [r[0] for r in rows]
+    check(sorted(names) == sorted(["evolved", *BASELINES]),
+          f"final.csv rows {names}")
+    overall = [float(r[-1]) for r in rows]
+    check(overall == sorted(overall), "final.csv not sorted by overall (§6)")
+    for r in rows:
+        per_task = [float(x) for x in r[1:-1]]
+        check(abs(sum(per_task) / len(per_task) - float(r[-1])) < 2e-6,
+              f"final.csv {r[0]}: overall is not the mean of the tasks")
+        check(all(-1.0 <= x <= 1.05 for x in per_task),
+              f"final.csv {r[0]}: fitness out of range {per_task}")
+
+
+def check_svg(path, want_texts):
+    root = ET.parse(path).getroot()
+    check(root.tag == "{http://www.w3.org/2000/svg}svg", f"{path}: root tag")
+    texts = {t.text for t in root.iter("{http://www.w3.org/2000/svg}text")}
+    for w in want_texts:
+        check(w in texts, f"{path}: no label '{w}' in {sorted(texts)}")
+    return root
+
+
+def check_run_folder(d, generations, tasks):
+    for name in ["settings.json", "checkpoint.evo", "history.csv", "best.json",
+                 "hall_of_fame.json", "final.csv", "final.md", "plot.svg"]:
+        check(os.path.isfile(os.path.join(d, name)), f"run folder lacks {name}")
+    check(not [f for f in os.listdir(d) if ".tmp" in f],
+          f"temporary files left in {d}: {os.listdir(d)}")
+    with open(os.path.join(d, "settings.json"), encoding="utf-8") as f:
+        settings = json.load(f)
+    check(settings["tasks"] == tasks, f"settings tasks {settings['tasks']}")
+    rows = check_history(os.path.join(d, "history.csv"), generations, tasks)
+    check_final(os.path.join(d, "final.csv"), tasks)
+    with open(os.path.join(d, "hall_of_fame.json"), encoding="utf-8") as f:
+        hof = json.load(f)
+    fits = [e["fitness"] for e in hof]
+    check(fits == sorted(fits, reverse=True), "hall of fame not best first")
+    check(abs(fits[0] - max(float(r[1]) for r in rows)) < 1e-6,
+          "hall of fame's best is not the history's best")
+    with open(os.path.join(d, "best.json"), encoding="utf-8") as f:
+        check(json.load(f) == hof[0]["genome"], "best.json is not hof[0]")
+    with open(os.path.join(d, "final.md"), encoding="utf-8") as f:
+        md = f.read()
+    check(re.search(r"^\| optimizer +\|", md, re.M) is not None,
+          "final.md has no table header")
+    check_svg(os.path.join(d, "plot.svg"), ["best", "mean", "generation"])
+    return settings
+
+
+# --- parts ------------------------------------------------------------------
+
+def part_basic(tmp):
+    d = os.path.join(tmp, "smoke")
+    out, _ = run_ok("evolve", "--preset", "smoke", "--out", d)
+    settings = check_run_folder(d, SMOKE["generations"], ["digits"])
+    for k, v in SMOKE.items():
+        check(settings[k] == v, f"smoke preset: {k} = {settings[k]}, not {v}")
+    check("| evolved" in out and "| optimizer" in out, "no table on stdout")
+
+    out, _ = run_ok("show", os.path.join(d, "best.json"))
+    with open(os.path.join(d, "hall_of_fame.json"), encoding="utf-8") as f:
+        check(json.load(f)[0]["description"] in out, "show best.json")
+    out, _ = run_ok("show", "paper-evolved")
+    check(PAPER_EVOLVED in out.splitlines()[0], f"show paper-evolved: {out}")
+    out, _ = run_ok("show", "--json", "paper-evolved")
+    g = json.loads(out)
+    check(g["term_types"] == [4, 4, 3, 3] and g["warmup_steps"] == 100,
+          "show --json paper-evolved")
+
+    out, _ = run_ok("eval", "adam", "--tasks", "digits", "--steps", "50",
+                    "--seeds", "1")
+    m = re.search(r"overall\s+fitness ([-0-9.]+)", out)
+    check(m is not None and float(m.group(1)) > 0.5, f"eval adam: {out}")
+    out, _ = run_ok("eval", "adam", "sgd", "--steps", "50", "--seeds", "2",
+                    "--json")
+    lines = [json.loads(x) for x in out.splitlines()]
+    check([x["genome"] for x in lines] == ["adam", "sgd"], "eval --json names")
+    for x in lines:
+        t = x["tasks"]["digits"]
+        check(0.0 <= t["accuracy"] <= 1.0 and t["fitness"] >= t["accuracy"] -
+              1e-12 and abs(x["fitness"] - t["fitness"]) < 1e-12,
+              f"eval --json values {x}")
+
+    svg = os.path.join(tmp, "h.svg")
+    run_ok("plot", d, "-o", svg)
+    check_svg(svg, ["best", "mean", "generation", "fitness"])
+    out, _ = run_ok("plot", os.path.join(d, "final.csv"))
+    bars = os.path.join(d, "final.svg")
+    check(out.strip() == bars, f"plot prints {out!r}")
+    root = check_svg(bars, ["evolved", "adam", "digits", "overall"])
+    rects = list(root.iter("{http://www.w3.org/2000/svg}rect"))
+    check(len(rects) >= 10, f"bar chart has {len(rects)} rects")
+
+    cmp_dir = os.path.join(tmp, "cmp")
+    os.mkdir(cmp_dir)
+    out, _ = run_ok("compare", "paper-evolved", "--steps", "30", "--seeds",
+                    "1", "-o", cmp_dir)
+    header, rows = read_csv(os.path.join(cmp_dir, "compare.csv"))
+    check(sorted(r[0] for r in rows) == sorted(["paper-evolved", *BASELINES]),
+          f"compare rows {rows}")
+    check_svg(os.path.join(cmp_dir, "compare.svg"), ["paper-evolved"])
+
+    # --json: one JSON object per line; every evaluation, generation, final.
+    d2 = os.path.join(tmp, "json")
+    out, _ = run_ok("evolve", "--preset", "smoke", "--out", d2, "--json")
+    events = [json.loads(line) for line in out.splitlines()]
+    kinds = [e["event"] for e in events]
+    n = SMOKE["population"] * SMOKE["generations"]
+    check(kinds.count("evaluation") == n, f"{kinds.count('evaluation')} evals")
+    check(kinds.count("generation") == SMOKE["generations"], "generations")
+    check(kinds[-1] == "final" and len(events[-1]["rows"]) == 5, "final event")
+    for k in ("history.csv", "best.json"):
+        with open(os.path.join(d, k), "rb") as a, \
+                open(os.path.join(d2, k), "rb") as b:
+            check(a.read() == b.read(), f"--json changed {k}")
+
+    out, _ = run_ok("--version")
+    check(re.fullmatch(r"evoopt \d+\.\d+\.\d+\n", out) is not None, out)
+    for args in (["help"], ["help", "evolve"], ["evolve", "--help"],
+                 ["plot", "-h"]):
+        out, _ = run_ok(*args)
+        check("usage: evoopt" in out, f"{args}: {out[:80]}")
+
+
+def expect_fail(code, words, *args):
+    rc, out, err = run(*args)
+    check(rc == code, f"evoopt {' '.join(args)}: exit {rc}, want {code}")
+    check(err.startswith("evoopt: error: "), f"{args}: message {err!r}")
+    for w in words:
+        check(w in err, f"{args}: '{w}' not in {err!r}")
+
+
+def part_errors(tmp):
+    expect_fail(2, ["frob"], "frob")
+    expect_fail(2, ["--bogus"], "evolve", "--bogus")
+    expect_fail(2, ["--population", "x"], "evolve", "--population", "x")
+    expect_fail(2, ["--steps"], "eval", "adam", "--steps")
+    expect_fail(2, ["--elites"], "evolve", "--population", "6", "--elites",
+                "6")
+    expect_fail(2, ["preset"], "evolve", "--preset", "huge")
+    expect_fail(2, ["GENOME"], "eval")
+    expect_fail(2, ["twice"], "eval", "adam", "--tasks", "digits,digits")
+    missing = os.path.join(tmp, "no-such-genome.json")
+    expect_fail(1, [missing], "eval", missing, "--steps", "5")
+    expect_fail(1, [missing], "show", missing)
+    expect_fail(1, ["nothing-like-this"], "show", "nothing-like-this")
+    bad = os.path.join(tmp, "bad.json")
+    with open(bad, "w", encoding="utf-8") as f:
+        f.write('{"term_types": [9]}')
+    expect_fail(1, [bad], "show", bad)
+    expect_fail(1, ["no_such_task"], "eval", "adam", "--tasks", "no_such_task")
+    expect_fail(1, ["settings.json"], "evolve", "--resume", tmp)
+    d = os.path.join(tmp, "run")
+    run_ok("evolve", "--preset", "smoke", "--out", d, "--final-seeds", "0",
+           "-q")
+    check(not os.path.exists(os.path.join(d, "final.csv")),
+          "--final-seeds 0 still made a final table")
+    expect_fail(2, ["conflicts", "20"], "evolve", "--resume", d, "--steps",
+                "99")
+    expect_fail(2, ["conflicts"], "evolve", "--resume", d, "--tasks", "mnist")
+    expect_fail(1, ["already holds a run"], "evolve", "--preset", "smoke",
+                "--out", d)
+    expect_fail(1, ["nothing"], "plot", os.path.join(tmp, "nothing"))
+
+
+# --- kill and resume --------------------------------------------------------
+
+RESUME_ARGS = ["evolve", "--preset", "smoke", "--steps", "100",
+               "--final-steps", "10", "--workers", "1", "-q"]
+
+
+def start(d):
+    return subprocess.Popen([EVOOPT, *RESUME_ARGS, "--out", d],
+                            stdout=subprocess.DEVNULL,
+                            stderr=subprocess.PIPE, text=True)
+
+
+def wait_for_saves(proc, ckpt, saves, limit=60.0):
+    """Polls the checkpoint until it has been rewritten @saves times."""
+    seen, last, t0 = 0, None, time.monotonic()
+    while seen < saves and time.monotonic() - t0 < limit:
+        if proc.poll() is not None:
+            return False
+        try:
+            m = os.stat(ckpt).st_mtime_ns
+        except FileNotFoundError:
+            m = None
+        if m is not None and m != last:
+            seen, last = seen + 1, m
+        time.sleep(0.01)
+    return seen >= saves
+
+
+def same_files(a, b, what):
+    for k in ("history.csv", "best.json", "hall_of_fame.json", "final.csv"):
+        with open(os.path.join(a, k), "rb") as x, \
+                open(os.path.join(b, k), "rb") as y:
+            check(x.read() == y.read(), f"{what}: {k} differs")
+
+
+def interrupted_run(tmp, name, sig, want_rc):
+    d = os.path.join(tmp, name)
+    p = start(d)
+    if not check(wait_for_saves(p, os.path.join(d, "checkpoint.evo"), 3),
+                 f"{name}: the run ended before 3 evaluations were saved"):
+        p.kill()
+        return d
+    p.send_signal(sig)
+    _, err = p.communicate(timeout=60)
+    check(p.returncode == want_rc, f"{name}: exit {p.returncode}: {err}")
+    check(not os.path.exists(os.path.join(d, "final.csv")),
+          f"{name}: the run finished before it was interrupted")
+    if sig == signal.SIGINT:
+        check(f"--resume {d}" in err, f"no resume hint: {err}")
+    rc, _, err = run("evolve", "--resume", d, "-q")
+    check(rc == 0, f"{name}: resume exit {rc}: {err}")
+    return d
+
+
+def part_resume(tmp):
+    ref = os.path.join(tmp, "ref")
+    run_ok(*RESUME_ARGS, "--out", ref)
+    killed = interrupted_run(tmp, "killed", signal.SIGKILL, -signal.SIGKILL)
+    same_files(ref, killed, "SIGKILL + --resume")
+    stopped = interrupted_run(tmp, "stopped", signal.SIGINT, 130)
+    same_files(ref, stopped, "SIGINT + --resume")
+    # Resuming a complete run recomputes nothing and prints its table.
+    rc, out, _ = run("evolve", "--resume", ref)
+    check(rc == 0 and "| evolved" in out, f"resume of a complete run: {rc}")
+
+
+def part_workers(tmp):
+    a, b = os.path.join(tmp, "w1"), os.path.join(tmp, "w2")
+    run_ok("evolve", "--preset", "smoke", "--out", a, "--workers", "1", "-q")
+    run_ok("evolve", "--preset", "smoke", "--out", b, "--workers", "2", "-q")
+    same_files(a, b, "--workers 1 vs 2")
+
+
+def part_mnist(tmp):
+    del tmp
+    rc, out, err = run("eval", "adam", "--tasks", "mnist", "--steps", "30",
+                       "--seeds", "1")
+    if rc == 1 and "not found" in err:
+        print("SKIP: MNIST not found:", err.strip())
+        raise SystemExit(77)
+    check(rc == 0, f"eval on mnist: exit {rc}: {err}")
+    m = re.search(r"overall\s+fitness ([-0-9.]+)", out)
+    # 30 Adam steps on MNIST reach well above chance (0.1).
+    check(m is not None and float(m.group(1)) > 0.5, f"mnist: {out}")
+
+
+PARTS = {"basic": part_basic, "errors": part_errors, "resume": part_resume,
+         "workers": part_workers, "mnist": part_mnist}
+
+
+def main():
+    global EVOOPT
+    if len(sys.argv) != 3 or sys.argv[2] not in PARTS:
+        print(__doc__)
+        return 2
+    EVOOPT = os.path.abspath(sys.argv[1])
+    tmp = tempfile.mkdtemp(prefix="evoopt-cli-")
+    t0 = time.monotonic()
+    try:
+        PARTS[sys.argv[2]](tmp)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    print(f"{sys.argv[2]}: {len(FAILURES)} failures, "
+          f"{time.monotonic() - t0:.1f} s")
+    return 1 if FAILURES else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,298 @@
+/* The evoopt command-line program: declarations shared by its files. The
+ * program uses only libevoopt's public API (include/evoopt/). */
+#ifndef EVOOPT_CLI_INTERNAL_H
+#define EVOOPT_CLI_INTERNAL_H
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include <evoopt/evoopt.h>
+#include <jansson.h>
+
+/* Exit codes, documented in doc/evoopt.1. */
+enum {
+  CLI_EXIT_OK = 0,
+  CLI_EXIT_RUNTIME = 1,
+  CLI_EXIT_USAGE = 2,
+  CLI_EXIT_INTERRUPTED = 130, /* 128 + SIGINT, the shell's convention */
+  CLI_DONE = -1 /* internal: the command's work is done (e.g. --help) */
+};
+
+#define CLI_MAX_TASKS 16
+#define CLI_MAX_GENOMES 64
+#define CLI_PATH_MAX 4096
+
+/* --- errors (main.c) ---------------------------------------------------- */
+
+/* Prints "evoopt: error: <message>" and returns CLI_EXIT_RUNTIME. */
+int cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* As cli_error, followed by the library's message for @p status (its
+ * evo_last_error(), else the status name). */
+int cli_lib_error(int status, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+/* Prints the message and a hint to `evoopt help CMD`; returns
+ * CLI_EXIT_USAGE. */
+int cli_usage_error(const char *cmd, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+/* Prints "evoopt: <message>" to stderr (a note, not an error). */
+void cli_note(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* --- help texts (help.c) ------------------------------------------------ */
+
+/* Prints the usage of @p cmd (NULL: the overview) to @p f; returns 0, or
+ * -1 for an unknown command. */
+int cli_help_print(FILE *f, const char *cmd);
+int cli_cmd_help(int argc, char **argv);
+
+/* --- option parsing (options.c) ----------------------------------------- */
+
+typedef struct cli_opt {
+  const char *name; /* long name without "--" */
+  char short_name;  /* 0 when none */
+  int has_value;
+  int id;
+} cli_opt;
+
+enum { CLI_OPT_END = 0, CLI_OPT_POSITIONAL = -1, CLI_OPT_ERROR = -2,
+       CLI_OPT_HELP = -3 };
+
+typedef struct cli_parser {
+  int argc;
+  char **argv;
+  int next;
+  int only_positional; /* after "--" */
+  const char *cmd;
+  const cli_opt *opts;
+} cli_parser;
+
+void cli_parser_init(cli_parser *p, const char *cmd, const cli_opt *opts,
+                     int argc, char **argv);
+/* The next option: its id (with *value set when it takes one),
+ * CLI_OPT_POSITIONAL (*value the argument), CLI_OPT_HELP, CLI_OPT_END, or
+ * CLI_OPT_ERROR after printing a usage error. */
+int cli_parser_next(cli_parser *p, const char **value);
+/* Parses an integer option value in [min, max]; prints a usage error and
+ * returns -1 when it is not one. */
+int cli_parse_u64(const char *cmd, const char *opt, const char *text,
+                  uint64_t min, uint64_t max, uint64_t *out);
+
+/* A list of task names, parsed from "a,b,c", and the opened tasks. */
+typedef struct cli_tasks {
+  char names[CLI_MAX_TASKS][64];
+  evo_task *tasks[CLI_MAX_TASKS];
+  size_t n;
+} cli_tasks;
+
+/* Parses a comma-separated list; prints a usage error and returns -1 on
+ * an empty, too long or repeated name. */
+int cli_tasks_parse(cli_tasks *t, const char *cmd, const char *list);
+/* "a,b,c" into @p buf. */
+void cli_tasks_join(const cli_tasks *t, char *buf, size_t size);
+/* Opens every task (data folder @p data, or NULL to search); returns an
+ * exit code. */
+int cli_tasks_open(cli_tasks *t, const char *data);
+void cli_tasks_close(cli_tasks *t);
+
+/* Online CPUs, at least 1. */
+unsigned cli_cpu_count(void);
+
+/* --- genome arguments (genome_arg.c) ------------------------------------ */
+
+/* Resolves a GENOME argument: a preset name, a JSON file, a run folder
+ * (its best.json) or JSON text. @p name receives a short display name.
+ * Returns an exit code (the error printed). */
+int cli_genome_resolve(const char *arg, evo_genome **out, char *name,
+                       size_t name_size);
+
+/* --- the evaluation grid: genomes × tasks × seeds (grid.c) ------------- */
+
+typedef struct cli_grid cli_grid;
+/* Called (serialised) after each finished run with done/total runs. */
+typedef void (*cli_grid_progress_fn)(void *user, size_t done, size_t total);
+
+typedef struct cli_grid_spec {
+  const evo_genome *const *genomes;
+  size_t n_genomes;
+  const cli_tasks *tasks;
+  uint64_t steps;
+  uint32_t seeds; /* seeds 0 .. seeds-1, as PROTOCOL §3 */
+  unsigned workers;
+  cli_grid_progress_fn progress;
+  void *progress_user;
+} cli_grid_spec;
+
+/* Runs every (genome, task, seed) training run on @p spec->workers
+ * threads. Stops handing out runs once cli_interrupted() is set. Returns
+ * an exit code (CLI_EXIT_INTERRUPTED after a stop), the error printed. */
+int cli_grid_run(cli_grid **out, const cli_grid_spec *spec);
+void cli_grid_free(cli_grid *g);
+/* Mean fitness of a genome on a task over the seeds, computed in the
+ * evaluator's order (PROTOCOL §3). */
+double cli_grid_task_fitness(const cli_grid *g, size_t genome, size_t task);
+/* Mean over the tasks of the task means (PROTOCOL §3, multi-task). */
+double cli_grid_overall(const cli_grid *g, size_t genome);
+/* Mean test accuracy over the seeds, and the number of diverged runs. */
+double cli_grid_task_accuracy(const cli_grid *g, size_t genome, size_t task,
+                              unsigned *diverged);
+
+/* --- comparison tables (table.c) ---------------------------------------- */
+
+typedef struct cli_table {
+  size_t n_rows;
+  size_t n_tasks;
+  char task_names[CLI_MAX_TASKS][64];
+  char row_names[CLI_MAX_GENOMES][64];
+  double cells[CLI_MAX_GENOMES][CLI_MAX_TASKS + 1]; /* tasks, then overall */
+} cli_table;
+
+/* Fills a table from a finished grid, rows sorted by overall fitness,
+ * ascending (PROTOCOL §6's layout). */
+void cli_table_from_grid(cli_table *t, const cli_grid *g,
+                         const cli_tasks *tasks, char names[][64],
+                         size_t n_genomes);
+/* The table as aligned markdown text (PROTOCOL §6). */
+void cli_table_print(const cli_table *t, FILE *f);
+/* The table as CSV text; returns a malloc'ed string or NULL. */
+char *cli_table_csv(const cli_table *t);
+/* The table as a JSON array, one object per row (NULL: out of memory). */
+json_t *cli_table_json(const cli_table *t);
+/* Writes text to @p path atomically; returns an exit code. */
+int cli_table_save_csv(const cli_table *t, const char *path);
+int cli_table_save_md(const cli_table *t, const char *path, const char *title);
+
+/* --- files (files.c) ---------------------------------------------------- */
+
+/* Writes @p len bytes to @p path through a temporary file in the same
+ * folder, flushed and renamed over it: never a partial file. Returns 0, or
+ * -1 with errno set. */
+int cli_write_atomic(const char *path, const char *data, size_t len);
+/* Reads a whole (small) text file; malloc'ed, NUL-terminated, or NULL with
+ * errno set. */
+char *cli_read_text(const char *path, size_t max_size);
+/* "dir/name" into @p buf; returns -1 when it does not fit. */
+int cli_path_join(char *buf, size_t size, const char *dir, const char *name);
+int cli_is_dir(const char *path);
+int cli_is_file(const char *path);
+
+/* A growable string. */
+typedef struct cli_buf {
+  char *data;
+  size_t len;
+  size_t cap;
+  int failed; /* an allocation failed */
+} cli_buf;
+
+void cli_buf_printf(cli_buf *b, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+/* Appends @p s as one CSV field (quoted when needed). */
+void cli_buf_csv_field(cli_buf *b, const char *s);
+void cli_buf_free(cli_buf *b);
+
+/* --- CSV reading (csv.c) ------------------------------------------------ */
+
+typedef struct cli_csv {
+  size_t n_cols;
+  size_t n_rows;
+  char **header; /* n_cols strings */
+  char **cells;  /* n_rows × n_cols strings */
+} cli_csv;
+
+/* Parses a CSV file (RFC 4180 quoting); returns an exit code. */
+int cli_csv_load(cli_csv *csv, const char *path);
+void cli_csv_free(cli_csv *csv);
+/* The index of column @p name, or -1. */
+long cli_csv_column(const cli_csv *csv, const char *name);
+const char *cli_csv_cell(const cli_csv *csv, size_t row, size_t col);
+
+/* --- SVG plots (plot.c) ------------------------------------------------- */
+
+/* Writes the fitness-per-generation plot of a history.csv. Returns an exit
+ * code. */
+int cli_plot_history(const char *csv_path, const char *svg_path);
+/* Writes a bar chart of a comparison CSV (final.csv). */
+int cli_plot_comparison(const char *csv_path, const char *svg_path);
+
+/* --- progress, signals, JSON events (progress.c) ------------------------ */
+
+/* Installs the SIGINT/SIGTERM handlers: the first sets the stop flag, the
+ * second ends the program at once. */
+void cli_signals_install(void);
+int cli_interrupted(void);
+
+typedef enum cli_progress_mode {
+  CLI_PROGRESS_NONE = 0, /* --quiet */
+  CLI_PROGRESS_LOG = 1,  /* plain lines: stderr is not a terminal */
+  CLI_PROGRESS_BAR = 2   /* a bar redrawn in place */
+} cli_progress_mode;
+
+typedef struct cli_progress {
+  cli_progress_mode mode;
+  int verbose;
+  int json; /* JSON lines on stdout */
+  double start;
+  size_t restored; /* units already done before start (a resume) */
+  int bar_drawn;
+} cli_progress;
+
+void cli_progress_init(cli_progress *p, int quiet, int verbose, int json);
+/* Seconds since an arbitrary point (monotonic). */
+double cli_now(void);
+/* Redraws the bar: a label ("generation 3/10"), units done/total, the best
+ * fitness so far (NaN: none) and the ETA from this session's rate. */
+void cli_progress_bar(cli_progress *p, const char *label, size_t done,
+                      size_t total, double best);
+/* Prints a log line (clearing the bar first); stderr, unless quiet. */
+void cli_progress_log(cli_progress *p, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+/* Removes the bar (end of a phase). */
+void cli_progress_clear(cli_progress *p);
+/* Starts a new phase of the bar: the clock and the units already done. */
+void cli_progress_restart(cli_progress *p, size_t restored);
+/* Writes @p obj as one compact line to stdout and frees it (NULL: no-op). */
+void cli_json_emit(json_t *obj);
+/* Formats seconds as "1:05" or "1:02:03". */
+void cli_format_duration(double seconds, char *buf, size_t size);
+
+/* --- evolve (evolve.c, evolve_settings.c, runfolder.c) ----------------- */
+
+/* The settings of a run, as stored in its settings.json. */
+typedef struct evolve_cfg {
+  char preset[16];
+  cli_tasks tasks;
+  uint64_t population, generations, elites, tournament, steps, seeds, seed,
+      final_steps, final_seeds;
+  char data[CLI_PATH_MAX]; /* "" when searched */
+} evolve_cfg;
+
+/* Options of one invocation that are not stored with the run. */
+typedef struct evolve_opts {
+  char out[CLI_PATH_MAX];
+  int resume;
+  unsigned workers; /* 0: the default */
+  int json, quiet, verbose;
+} evolve_opts;
+
+/* Parses evolve's command line; for --resume reads the run's
+ * settings.json and refuses conflicting options. Returns an exit code. */
+int evolve_parse(int argc, char **argv, evolve_cfg *cfg, evolve_opts *opts);
+/* Writes settings.json into the run folder (atomically). */
+int evolve_save_settings(const evolve_cfg *cfg, const char *dir);
+/* The checkpoint tag: the settings that decide fitness values. */
+void evolve_tag(const evolve_cfg *cfg, char *buf, size_t size);
+
+/* Rewrites history.csv, best.json, hall_of_fame.json and plot.svg from
+ * the population. Returns an exit code. */
+int runfolder_write(const char *dir, const evolve_cfg *cfg,
+                    const evo_population *pop);
+
+/* --- commands ----------------------------------------------------------- */
+
+int cli_cmd_evolve(int argc, char **argv);
+int cli_cmd_eval(int argc, char **argv);
+int cli_cmd_compare(int argc, char **argv);
+int cli_cmd_show(int argc, char **argv);
+int cli_cmd_plot(int argc, char **argv);
+
+#endif /* EVOOPT_CLI_INTERNAL_H */

@@ -1,0 +1,273 @@
+/* `evoopt eval` (fitness of genomes, PROTOCOL §3) and `evoopt compare`
+ * (PROTOCOL §6's table, by default against the four baselines). Both train
+ * every genome on every task with seeds 0..n-1 on a few threads. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli_internal.h"
+
+typedef struct eval_cmd {
+  const char *name; /* "eval" or "compare" */
+  cli_tasks tasks;
+  uint64_t steps, seeds, workers;
+  const char *data, *csv, *md, *out;
+  int json, quiet, baselines;
+  size_t n;
+  evo_genome *genomes[CLI_MAX_GENOMES];
+  char names[CLI_MAX_GENOMES][64];
+  cli_progress progress;
+} eval_cmd;
+
+enum {
+  OPT_TASKS = 1, OPT_STEPS, OPT_SEEDS, OPT_DATA, OPT_WORKERS, OPT_JSON,
+  OPT_QUIET, OPT_CSV, OPT_MD, OPT_OUT, OPT_NO_BASELINES
+};
+
+static const cli_opt eval_opts[] = {
+    {"tasks", 0, 1, OPT_TASKS},     {"steps", 0, 1, OPT_STEPS},
+    {"seeds", 0, 1, OPT_SEEDS},     {"data", 0, 1, OPT_DATA},
+    {"workers", 'j', 1, OPT_WORKERS}, {"json", 0, 0, OPT_JSON},
+    {"quiet", 'q', 0, OPT_QUIET},   {NULL, 0, 0, 0},
+};
+
+static const cli_opt compare_opts[] = {
+    {"tasks", 0, 1, OPT_TASKS},     {"steps", 0, 1, OPT_STEPS},
+    {"seeds", 0, 1, OPT_SEEDS},     {"data", 0, 1, OPT_DATA},
+    {"workers", 'j', 1, OPT_WORKERS}, {"json", 0, 0, OPT_JSON},
+    {"quiet", 'q', 0, OPT_QUIET},   {"csv", 0, 1, OPT_CSV},
+    {"md", 0, 1, OPT_MD},           {"out", 'o', 1, OPT_OUT},
+    {"no-baselines", 0, 0, OPT_NO_BASELINES}, {NULL, 0, 0, 0},
+};
+
+static int add_genome(eval_cmd *c, const char *arg) {
+  if (c->n == CLI_MAX_GENOMES)
+    return cli_usage_error(c->name, "at most %d genomes", CLI_MAX_GENOMES);
+  int rc = cli_genome_resolve(arg, &c->genomes[c->n], c->names[c->n],
+                              sizeof c->names[c->n]);
+  if (rc == CLI_EXIT_OK)
+    c->n++;
+  return rc;
+}
+
+static int parse_option(eval_cmd *c, int id, const char *v) {
+  switch (id) {
+  case OPT_TASKS:
+    return cli_tasks_parse(&c->tasks, c->name, v) == 0 ? CLI_EXIT_OK
+                                                       : CLI_EXIT_USAGE;
+  case OPT_STEPS:
+    return cli_parse_u64(c->name, "steps", v, 1, 4294967296u, &c->steps) == 0
+               ? CLI_EXIT_OK : CLI_EXIT_USAGE;
+  case OPT_SEEDS:
+    return cli_parse_u64(c->name, "seeds", v, 1, 1000, &c->seeds) == 0
+               ? CLI_EXIT_OK : CLI_EXIT_USAGE;
+  case OPT_WORKERS:
+    return cli_parse_u64(c->name, "workers", v, 1, 256, &c->workers) == 0
+               ? CLI_EXIT_OK : CLI_EXIT_USAGE;
+  case OPT_DATA: c->data = v; break;
+  case OPT_JSON: c->json = 1; break;
+  case OPT_QUIET: c->quiet = 1; break;
+  case OPT_CSV: c->csv = v; break;
+  case OPT_MD: c->md = v; break;
+  case OPT_OUT: c->out = v; break;
+  case OPT_NO_BASELINES: c->baselines = 0; break;
+  default: break;
+  }
+  return CLI_EXIT_OK;
+}
+
+/* Options first, then the genomes (so a bad option is a usage error even
+ * when a genome file is missing too). */
+static int parse(eval_cmd *c, const cli_opt *opts, int argc, char **argv) {
+  cli_parser p;
+  const char *v;
+  const char *args[CLI_MAX_GENOMES];
+  size_t n_args = 0;
+  int rc = CLI_EXIT_OK;
+  cli_parser_init(&p, c->name, opts, argc, argv);
+  for (int id; rc == CLI_EXIT_OK && (id = cli_parser_next(&p, &v)) != CLI_OPT_END;) {
+    if (id == CLI_OPT_ERROR)
+      return CLI_EXIT_USAGE;
+    if (id == CLI_OPT_HELP) {
+      cli_help_print(stdout, c->name);
+      return CLI_DONE;
+    }
+    if (id == CLI_OPT_POSITIONAL && n_args == CLI_MAX_GENOMES)
+      return cli_usage_error(c->name, "at most %d genomes", CLI_MAX_GENOMES);
+    if (id == CLI_OPT_POSITIONAL)
+      args[n_args++] = v;
+    else
+      rc = parse_option(c, id, v);
+  }
+  if (rc == CLI_EXIT_OK && n_args == 0 && !c->baselines)
+    return cli_usage_error(c->name, "no GENOME given");
+  for (size_t i = 0; i < n_args && rc == CLI_EXIT_OK; i++)
+    rc = add_genome(c, args[i]);
+  return rc;
+}
+
+/* compare: the four baselines join unless already named. */
+static int add_baselines(eval_cmd *c) {
+  static const char *const baselines[] = {"sgd", "adam", "adamw", "rmsprop"};
+  for (size_t b = 0; b < 4 && c->baselines; b++) {
+    int present = 0;
+    for (size_t i = 0; i < c->n; i++)
+      present |= strcmp(c->names[i], baselines[b]) == 0;
+    int rc = present ? CLI_EXIT_OK : add_genome(c, baselines[b]);
+    if (rc != CLI_EXIT_OK)
+      return rc;
+  }
+  return CLI_EXIT_OK;
+}
+
+static void on_run(void *user, size_t done, size_t total) {
+  eval_cmd *c = user;
+  cli_progress_bar(&c->progress, c->name, done, total, NAN);
+}
+
+static int run_grid(eval_cmd *c, cli_grid **grid) {
+  int rc = cli_tasks_open(&c->tasks, c->data);
+  if (rc != CLI_EXIT_OK)
+    return rc;
+  unsigned workers = c->workers > 0 ? (unsigned)c->workers : cli_cpu_count();
+  if (workers > 1)
+    evo_blas_set_threads(1);
+  cli_grid_spec spec = {(const evo_genome *const *)c->genomes, c->n, &c->tasks,
+                        c->steps, (uint32_t)c->seeds, workers, on_run, c};
+  cli_signals_install();
+  cli_progress_init(&c->progress, c->quiet, 0, c->json);
+  rc = cli_grid_run(grid, &spec);
+  cli_progress_clear(&c->progress);
+  return rc;
+}
+
+static json_t *eval_json(const eval_cmd *c, const cli_grid *g, size_t i) {
+  char *desc = NULL;
+  json_t *tasks = json_object();
+  for (size_t t = 0; t < c->tasks.n; t++) {
+    unsigned diverged = 0;
+    double acc = cli_grid_task_accuracy(g, i, t, &diverged);
+    json_object_set_new(tasks, c->tasks.names[t],
+                        json_pack("{s:f, s:f, s:I}", "fitness",
+                                  cli_grid_task_fitness(g, i, t), "accuracy",
+                                  acc, "diverged", (json_int_t)diverged));
+  }
+  evo_genome_describe(c->genomes[i], &desc);
+  json_t *j = json_pack("{s:s, s:s, s:f, s:I, s:I, s:o}", "genome",
+                        c->names[i], "description", desc != NULL ? desc : "",
+                        "fitness", cli_grid_overall(g, i), "steps",
+                        (json_int_t)c->steps, "seeds", (json_int_t)c->seeds,
+                        "tasks", tasks);
+  evo_free(desc);
+  return j;
+}
+
+static void eval_print(const eval_cmd *c, const cli_grid *g, size_t i) {
+  char *desc = NULL;
+  size_t w = strlen("overall");
+  for (size_t t = 0; t < c->tasks.n; t++)
+    if (strlen(c->tasks.names[t]) > w)
+      w = strlen(c->tasks.names[t]);
+  evo_genome_describe(c->genomes[i], &desc);
+  printf("%s: %s\n", c->names[i], desc != NULL ? desc : "");
+  evo_free(desc);
+  for (size_t t = 0; t < c->tasks.n; t++) {
+    unsigned diverged = 0;
+    double acc = cli_grid_task_accuracy(g, i, t, &diverged);
+    printf("  %-*s  fitness %.4f  accuracy %.4f", (int)w, c->tasks.names[t],
+           cli_grid_task_fitness(g, i, t), acc);
+    if (diverged > 0)
+      printf("  (%u of %llu runs diverged)", diverged,
+             (unsigned long long)c->seeds);
+    printf("\n");
+  }
+  printf("  %-*s  fitness %.4f  (%llu steps x %llu seeds)\n", (int)w, "overall",
+         cli_grid_overall(g, i), (unsigned long long)c->steps,
+         (unsigned long long)c->seeds);
+}
+
+static int eval_body(eval_cmd *c) {
+  cli_grid *g = NULL;
+  int rc = run_grid(c, &g);
+  for (size_t i = 0; rc == CLI_EXIT_OK && i < c->n; i++) {
+    if (c->json)
+      cli_json_emit(eval_json(c, g, i));
+    else
+      eval_print(c, g, i);
+  }
+  cli_grid_free(g);
+  return rc;
+}
+
+static int compare_save(const eval_cmd *c, const cli_table *t) {
+  char path[CLI_PATH_MAX];
+  int rc = CLI_EXIT_OK;
+  if (c->csv != NULL)
+    rc = cli_table_save_csv(t, c->csv);
+  if (rc == CLI_EXIT_OK && c->md != NULL)
+    rc = cli_table_save_md(t, c->md, NULL);
+  if (rc != CLI_EXIT_OK || c->out == NULL)
+    return rc;
+  if (!cli_is_dir(c->out))
+    return cli_error("--out '%s' is not a folder", c->out);
+  if (cli_path_join(path, sizeof path, c->out, "compare.md") != 0)
+    return cli_error("path too long: '%s'", c->out);
+  rc = cli_table_save_md(t, path, NULL);
+  cli_path_join(path, sizeof path, c->out, "compare.csv");
+  if (rc == CLI_EXIT_OK)
+    rc = cli_table_save_csv(t, path);
+  char svg[CLI_PATH_MAX];
+  if (rc == CLI_EXIT_OK &&
+      cli_path_join(svg, sizeof svg, c->out, "compare.svg") == 0)
+    rc = cli_plot_comparison(path, svg);
+  return rc;
+}
+
+static int compare_body(eval_cmd *c) {
+  cli_grid *g = NULL;
+  cli_table table;
+  int rc = add_baselines(c);
+  if (rc == CLI_EXIT_OK)
+    rc = run_grid(c, &g);
+  if (rc != CLI_EXIT_OK)
+    return rc;
+  cli_table_from_grid(&table, g, &c->tasks, c->names, c->n);
+  cli_grid_free(g);
+  if (c->json)
+    cli_json_emit(json_pack("{s:I, s:I, s:o}", "steps", (json_int_t)c->steps,
+                            "seeds", (json_int_t)c->seeds, "rows",
+                            cli_table_json(&table)));
+  else
+    cli_table_print(&table, stdout);
+  return compare_save(c, &table);
+}
+
+static int run_cmd(const char *name, const cli_opt *opts, uint64_t steps,
+                   uint64_t seeds, int argc, char **argv) {
+  eval_cmd *c = calloc(1, sizeof *c);
+  if (c == NULL)
+    return cli_error("out of memory");
+  c->name = name;
+  c->steps = steps;
+  c->seeds = seeds;
+  c->baselines = opts == compare_opts;
+  cli_tasks_parse(&c->tasks, name, "digits");
+  int rc = parse(c, opts, argc, argv);
+  if (rc == CLI_EXIT_OK)
+    rc = opts == compare_opts ? compare_body(c) : eval_body(c);
+  for (size_t i = 0; i < c->n; i++)
+    evo_genome_free(c->genomes[i]);
+  cli_tasks_close(&c->tasks);
+  free(c);
+  return rc == CLI_DONE ? CLI_EXIT_OK : rc;
+}
+
+/* eval: PROTOCOL §3's evaluation (500 steps, 2 seeds); compare: §6's final
+ * table (1000 steps, 3 seeds). */
+int cli_cmd_eval(int argc, char **argv) {
+  return run_cmd("eval", eval_opts, 500, 2, argc, argv);
+}
+
+int cli_cmd_compare(int argc, char **argv) {
+  return run_cmd("compare", compare_opts, 1000, 3, argc, argv);
+}

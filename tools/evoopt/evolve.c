@@ -1,0 +1,460 @@
+/* `evoopt evolve`: the genetic algorithm of PROTOCOL §4 over the chosen
+ * tasks, checkpointed into a run folder after every evaluation, then the
+ * final comparison table (PROTOCOL §4, last paragraph, and §6). */
+#include <errno.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "cli_internal.h"
+
+typedef struct evolve_run {
+  evolve_cfg cfg;
+  evolve_opts opts;
+  evo_evaluator *evaluator;
+  evo_population *pop;
+  cli_progress progress;
+  double best; /* best fitness seen, for the progress bar (NaN: none) */
+  char checkpoint[CLI_PATH_MAX];
+} evolve_run;
+
+/* --- progress events ---------------------------------------------------- */
+
+/* "seed 0" or "seeds 0 to 2": the final table's seeds (PROTOCOL §3). */
+static void seeds_text(uint64_t n, char *buf, size_t size) {
+  if (n == 1)
+    snprintf(buf, size, "seed 0");
+  else
+    snprintf(buf, size, "seeds 0 to %llu", (unsigned long long)n - 1);
+}
+
+static void draw_bar(evolve_run *r, size_t generation) {
+  char label[64];
+  size_t per = (size_t)r->cfg.population;
+  snprintf(label, sizeof label, "generation %zu/%llu", generation + 1,
+           (unsigned long long)r->cfg.generations);
+  cli_progress_bar(&r->progress, label,
+                   generation * per + evo_population_evaluated(r->pop),
+                   (size_t)r->cfg.generations * per, r->best);
+}
+
+static json_t *genome_json(const evo_genome *g) {
+  char *text = NULL;
+  json_t *j = NULL;
+  if (g != NULL && evo_genome_to_json(g, &text) == EVO_OK)
+    j = json_loads(text, 0, NULL);
+  evo_free(text);
+  return j;
+}
+
+static void on_evaluation(evolve_run *r, size_t generation, size_t index) {
+  const evo_genome *g = NULL;
+  double fitness = NAN;
+  int status = EVO_OK;
+  const char *message = "";
+  char *desc = NULL;
+  evo_population_individual(r->pop, index, &g, &fitness);
+  evo_population_individual_error(r->pop, index, &status, &message);
+  if (status == EVO_OK && !(fitness <= r->best))
+    r->best = fitness; /* also replaces NaN */
+  if (g != NULL)
+    evo_genome_describe(g, &desc);
+  if (status != EVO_OK)
+    cli_progress_log(&r->progress, "generation %zu #%zu failed: %s", generation,
+                     index, message[0] != '\0' ? message : evo_status_str(status));
+  else if (r->progress.verbose)
+    cli_progress_log(&r->progress, "generation %zu #%zu: fitness %.4f  %s",
+                     generation, index, fitness, desc != NULL ? desc : "");
+  if (r->opts.json)
+    cli_json_emit(json_pack(
+        "{s:s, s:I, s:I, s:f, s:s, s:s, s:s, s:o*}", "event", "evaluation",
+        "generation", (json_int_t)generation, "index", (json_int_t)index,
+        "fitness", fitness == fitness ? fitness : -1.0, "status",
+        status == EVO_OK ? "ok" : evo_status_str(status), "error", message,
+        "description", desc != NULL ? desc : "", "genome", genome_json(g)));
+  evo_free(desc);
+  draw_bar(r, generation);
+}
+
+static json_t *best_tasks_json(const evo_population *pop, size_t generation) {
+  const evo_report *rep = NULL;
+  json_t *tasks = json_object();
+  evo_population_history_best(pop, generation, NULL, &rep);
+  for (size_t i = 0; i < evo_report_task_count(rep); i++) {
+    const char *name = NULL;
+    double f = 0.0;
+    if (evo_report_task(rep, i, &name, &f) == EVO_OK)
+      json_object_set_new(tasks, name, json_real(f));
+  }
+  return tasks;
+}
+
+static void on_generation(evolve_run *r, size_t generation) {
+  double v[6] = {0};
+  static const evo_history_key keys[] = {EVO_HIST_BEST, EVO_HIST_MEAN,
+                                         EVO_HIST_MEDIAN, EVO_HIST_WORST,
+                                         EVO_HIST_FAILED, EVO_HIST_CACHE_HITS};
+  for (size_t k = 0; k < 6; k++)
+    evo_population_history(r->pop, generation, keys[k], &v[k]);
+  const evo_genome *best = NULL;
+  char *desc = NULL, elapsed[32];
+  evo_population_history_best(r->pop, generation, &best, NULL);
+  if (best != NULL)
+    evo_genome_describe(best, &desc);
+  cli_format_duration(cli_now() - r->progress.start, elapsed, sizeof elapsed);
+  cli_progress_log(&r->progress,
+                   "generation %zu/%llu: best %.4f mean %.4f median %.4f "
+                   "failed %.0f [%s]  %s",
+                   generation + 1, (unsigned long long)r->cfg.generations, v[0],
+                   v[1], v[2], v[4], elapsed, desc != NULL ? desc : "");
+  if (r->opts.json)
+    cli_json_emit(json_pack(
+        "{s:s, s:I, s:I, s:f, s:f, s:f, s:f, s:I, s:I, s:o, s:s, s:o*}",
+        "event", "generation", "generation", (json_int_t)generation,
+        "generations", (json_int_t)r->cfg.generations, "best", v[0], "mean",
+        v[1], "median", v[2], "worst", v[3], "failed", (json_int_t)v[4],
+        "cache_hits", (json_int_t)v[5], "tasks",
+        best_tasks_json(r->pop, generation), "description",
+        desc != NULL ? desc : "", "genome", genome_json(best)));
+  evo_free(desc);
+}
+
+/* The population's progress callback; a non-zero return stops the run
+ * cleanly (Ctrl-C), leaving a checkpoint that --resume continues. */
+static int on_progress(void *user, evo_event event, const evo_population *pop,
+                       size_t generation, size_t index) {
+  evolve_run *r = user;
+  (void)pop;
+  if (event == EVO_EVENT_EVALUATION)
+    on_evaluation(r, generation, index);
+  else
+    on_generation(r, generation);
+  return cli_interrupted();
+}
+
+/* --- set-up ------------------------------------------------------------- */
+
+static int make_folder(const char *dir) {
+  char path[CLI_PATH_MAX];
+  if (cli_path_join(path, sizeof path, dir, "settings.json") != 0)
+    return cli_error("run folder path too long: '%s'", dir);
+  if (cli_is_file(path))
+    return cli_error("'%s' already holds a run: continue it with "
+                     "'evoopt evolve --resume %s' or choose another --out",
+                     dir, dir);
+  if (mkdir(dir, 0777) != 0 && errno != EEXIST)
+    return cli_error("cannot create the run folder '%s': %s", dir,
+                     strerror(errno));
+  if (!cli_is_dir(dir))
+    return cli_error("'%s' exists and is not a folder", dir);
+  return CLI_EXIT_OK;
+}
+
+static int configure_new(evolve_run *r, const char *tag) {
+  const evolve_cfg *c = &r->cfg;
+  const struct {
+    evo_pop_setting key;
+    uint64_t value;
+  } settings[] = {
+      {EVO_POP_SIZE, c->population},     {EVO_POP_GENERATIONS, c->generations},
+      {EVO_POP_ELITES, c->elites},       {EVO_POP_TOURNAMENT, c->tournament},
+      {EVO_POP_RUN_SEED, c->seed},
+  };
+  int rc = evo_population_new(&r->pop);
+  for (size_t i = 0; rc == EVO_OK && i < sizeof settings / sizeof settings[0];
+       i++)
+    rc = evo_population_set(r->pop, settings[i].key, (int64_t)settings[i].value);
+  if (rc == EVO_OK)
+    rc = evo_population_set_checkpoint(r->pop, r->checkpoint, tag);
+  return rc == EVO_OK ? CLI_EXIT_OK
+                      : cli_lib_error(rc, "cannot set up the population");
+}
+
+/* A resumed population must carry the settings of settings.json. */
+static int check_resumed(evolve_run *r) {
+  const evolve_cfg *c = &r->cfg;
+  const struct {
+    evo_pop_setting key;
+    const char *name;
+    uint64_t value;
+  } settings[] = {
+      {EVO_POP_SIZE, "population", c->population},
+      {EVO_POP_GENERATIONS, "generations", c->generations},
+      {EVO_POP_ELITES, "elites", c->elites},
+      {EVO_POP_TOURNAMENT, "tournament", c->tournament},
+      {EVO_POP_RUN_SEED, "seed", c->seed},
+  };
+  for (size_t i = 0; i < sizeof settings / sizeof settings[0]; i++) {
+    int64_t v = -1;
+    evo_population_get(r->pop, settings[i].key, &v);
+    if ((uint64_t)v != settings[i].value)
+      return cli_error("'%s' has %s %lld but settings.json says %llu",
+                       r->checkpoint, settings[i].name, (long long)v,
+                       (unsigned long long)settings[i].value);
+  }
+  return CLI_EXIT_OK;
+}
+
+static int open_population(evolve_run *r) {
+  char tag[2048];
+  evolve_tag(&r->cfg, tag, sizeof tag);
+  if (cli_path_join(r->checkpoint, sizeof r->checkpoint, r->opts.out,
+                    "checkpoint.evo") != 0)
+    return cli_error("run folder path too long: '%s'", r->opts.out);
+  int rc = CLI_EXIT_OK;
+  if (r->opts.resume && cli_is_file(r->checkpoint)) {
+    int st = evo_population_resume(&r->pop, r->checkpoint, tag);
+    if (st == EVO_EMISMATCH)
+      return cli_lib_error(st, "'%s' was made with other tasks, steps, seeds "
+                           "or data settings", r->checkpoint);
+    if (st != EVO_OK)
+      return cli_lib_error(st, "cannot resume from '%s'", r->checkpoint);
+    rc = check_resumed(r);
+  } else {
+    rc = configure_new(r, tag); /* also a run killed before its first save */
+  }
+  unsigned workers = r->opts.workers;
+  if (workers == 0)
+    workers = cli_cpu_count();
+  if (workers > r->cfg.population)
+    workers = (unsigned)r->cfg.population;
+  r->opts.workers = workers;
+  int st = EVO_OK;
+  if (rc == CLI_EXIT_OK)
+    st = evo_population_set(r->pop, EVO_POP_WORKERS, (int64_t)workers);
+  if (st == EVO_OK && rc == CLI_EXIT_OK)
+    st = evo_population_set_fitness(r->pop, evo_evaluator_fitness, r->evaluator);
+  if (st == EVO_OK && rc == CLI_EXIT_OK)
+    st = evo_population_set_progress(r->pop, on_progress, r);
+  if (st != EVO_OK)
+    rc = cli_lib_error(st, "cannot set up the population");
+  return rc;
+}
+
+static int open_evaluator(evolve_run *r) {
+  int rc = cli_tasks_open(&r->cfg.tasks, r->cfg.data[0] ? r->cfg.data : NULL);
+  if (rc != CLI_EXIT_OK)
+    return rc;
+  int st = evo_evaluator_new(&r->evaluator);
+  for (size_t i = 0; st == EVO_OK && i < r->cfg.tasks.n; i++)
+    st = evo_evaluator_add_task(r->evaluator, r->cfg.tasks.tasks[i]);
+  if (st == EVO_OK)
+    st = evo_evaluator_set_steps(r->evaluator, r->cfg.steps);
+  if (st == EVO_OK)
+    st = evo_evaluator_set_seeds(r->evaluator, (uint32_t)r->cfg.seeds);
+  return st == EVO_OK ? CLI_EXIT_OK
+                      : cli_lib_error(st, "cannot set up the evaluator");
+}
+
+/* --- the run ------------------------------------------------------------ */
+
+static void resume_hint(const evolve_run *r) {
+  cli_note("the checkpoint is saved; continue with: evoopt evolve --resume %s",
+           r->opts.out);
+  if (r->opts.json)
+    cli_json_emit(json_pack("{s:s, s:s}", "event", "stopped", "resume",
+                            r->opts.out));
+}
+
+static int evolve_generations(evolve_run *r) {
+  size_t per = (size_t)r->cfg.population;
+  size_t done = evo_population_generation(r->pop) * per +
+                evo_population_evaluated(r->pop);
+  cli_progress_restart(&r->progress, done);
+  if (evo_population_hof_count(r->pop) > 0) /* a resumed run */
+    evo_population_hof(r->pop, 0, NULL, &r->best, NULL);
+  if (done > 0 && !evo_population_finished(r->pop))
+    cli_progress_log(&r->progress, "resuming at generation %zu/%llu (%zu of "
+                     "%zu evaluations done)",
+                     evo_population_generation(r->pop) + 1,
+                     (unsigned long long)r->cfg.generations, done,
+                     (size_t)r->cfg.generations * per);
+  while (!evo_population_finished(r->pop)) {
+    int st = cli_interrupted() ? EVO_ECANCELED : evo_population_step(r->pop);
+    int rc = runfolder_write(r->opts.out, &r->cfg, r->pop);
+    if (st == EVO_ECANCELED) {
+      cli_progress_clear(&r->progress);
+      resume_hint(r);
+      return CLI_EXIT_INTERRUPTED;
+    }
+    if (st != EVO_OK) {
+      cli_progress_clear(&r->progress);
+      rc = cli_lib_error(st, "the evolution stopped");
+      resume_hint(r);
+      return rc;
+    }
+    if (rc != CLI_EXIT_OK)
+      return rc;
+  }
+  cli_progress_clear(&r->progress);
+  return runfolder_write(r->opts.out, &r->cfg, r->pop);
+}
+
+static void on_final_run(void *user, size_t done, size_t total) {
+  evolve_run *r = user;
+  cli_progress_bar(&r->progress, "final table", done, total, NAN);
+}
+
+static const char *const baselines[] = {"sgd", "adam", "adamw", "rmsprop"};
+
+static int final_title(const evolve_run *r, char *buf, size_t size) {
+  const evo_genome *best = NULL;
+  double fitness = 0.0;
+  size_t gen = 0;
+  char *desc = NULL, tasks[1024], seeds[64];
+  if (evo_population_hof(r->pop, 0, &best, &fitness, &gen) != EVO_OK ||
+      evo_genome_describe(best, &desc) != EVO_OK)
+    return cli_error("the run has no successfully evaluated genome");
+  cli_tasks_join(&r->cfg.tasks, tasks, sizeof tasks);
+  seeds_text(r->cfg.final_seeds, seeds, sizeof seeds);
+  snprintf(buf, size,
+           "# Final comparison\n\nTasks %s; %llu steps, %s. `evolved` is the "
+           "run's best genome (fitness %.4f in generation %zu): %s",
+           tasks, (unsigned long long)r->cfg.final_steps, seeds, fitness, gen,
+           desc);
+  evo_free(desc);
+  return CLI_EXIT_OK;
+}
+
+static int final_grid(evolve_run *r, cli_table *table) {
+  const evo_genome *genomes[5] = {NULL};
+  evo_genome *owned[4] = {NULL};
+  char names[5][64] = {"evolved"};
+  evo_population_hof(r->pop, 0, &genomes[0], NULL, NULL);
+  int rc = CLI_EXIT_OK;
+  for (size_t i = 0; i < 4 && rc == CLI_EXIT_OK; i++) {
+    int st = evo_genome_preset(&owned[i], baselines[i]);
+    if (st != EVO_OK)
+      rc = cli_lib_error(st, "preset '%s'", baselines[i]);
+    genomes[i + 1] = owned[i];
+    snprintf(names[i + 1], sizeof names[i + 1], "%s", baselines[i]);
+  }
+  cli_grid_spec spec = {genomes, 5, &r->cfg.tasks, r->cfg.final_steps,
+                        (uint32_t)r->cfg.final_seeds, r->opts.workers,
+                        on_final_run, r};
+  cli_grid *grid = NULL;
+  cli_progress_restart(&r->progress, 0);
+  char seeds[64];
+  seeds_text(r->cfg.final_seeds, seeds, sizeof seeds);
+  cli_progress_log(&r->progress, "final table: the best genome and 4 "
+                   "baselines, %llu steps, %s",
+                   (unsigned long long)r->cfg.final_steps, seeds);
+  if (rc == CLI_EXIT_OK)
+    rc = cli_grid_run(&grid, &spec);
+  cli_progress_clear(&r->progress);
+  if (rc == CLI_EXIT_OK)
+    cli_table_from_grid(table, grid, &r->cfg.tasks, names, 5);
+  cli_grid_free(grid);
+  for (size_t i = 0; i < 4; i++)
+    evo_genome_free(owned[i]);
+  return rc;
+}
+
+static int final_table(evolve_run *r) {
+  char title[2048], csv[CLI_PATH_MAX], md[CLI_PATH_MAX];
+  cli_table table;
+  int rc = final_title(r, title, sizeof title);
+  if (rc == CLI_EXIT_OK)
+    rc = final_grid(r, &table);
+  if (rc == CLI_EXIT_INTERRUPTED)
+    resume_hint(r);
+  if (rc != CLI_EXIT_OK)
+    return rc;
+  if (cli_path_join(csv, sizeof csv, r->opts.out, "final.csv") != 0 ||
+      cli_path_join(md, sizeof md, r->opts.out, "final.md") != 0)
+    return cli_error("run folder path too long: '%s'", r->opts.out);
+  rc = cli_table_save_md(&table, md, title);
+  if (rc == CLI_EXIT_OK) /* final.csv last: it marks the run complete */
+    rc = cli_table_save_csv(&table, csv);
+  if (rc == CLI_EXIT_OK && r->opts.json)
+    cli_json_emit(json_pack("{s:s, s:I, s:I, s:o, s:s}", "event", "final",
+                            "steps", (json_int_t)r->cfg.final_steps, "seeds",
+                            (json_int_t)r->cfg.final_seeds, "rows",
+                            cli_table_json(&table), "run", r->opts.out));
+  else if (rc == CLI_EXIT_OK) {
+    char seeds[64];
+    seeds_text(r->cfg.final_seeds, seeds, sizeof seeds);
+    printf("\nFinal table (%llu steps, %s):\n",
+           (unsigned long long)r->cfg.final_steps, seeds);
+    cli_table_print(&table, stdout);
+  }
+  return rc;
+}
+
+static void print_summary(const evolve_run *r) {
+  const evo_genome *best = NULL;
+  double fitness = 0.0;
+  size_t gen = 0;
+  char *desc = NULL;
+  if (r->opts.json || evo_population_hof(r->pop, 0, &best, &fitness, &gen) != EVO_OK ||
+      evo_genome_describe(best, &desc) != EVO_OK)
+    return;
+  printf("Best genome (fitness %.4f, generation %zu): %s\n", fitness, gen, desc);
+  printf("Run folder: %s\n", r->opts.out);
+  evo_free(desc);
+}
+
+/* Prints final.md of a complete run instead of recomputing it. */
+static int print_complete(const evolve_run *r) {
+  char md[CLI_PATH_MAX];
+  cli_path_join(md, sizeof md, r->opts.out, "final.md");
+  char *text = cli_read_text(md, 1 << 20);
+  cli_note("the run in '%s' is complete", r->opts.out);
+  if (text != NULL && !r->opts.json)
+    fputs(text, stdout);
+  free(text);
+  return CLI_EXIT_OK;
+}
+
+static int evolve_body(evolve_run *r) {
+  int rc = open_evaluator(r);
+  if (rc == CLI_EXIT_OK && !r->opts.resume)
+    rc = make_folder(r->opts.out);
+  if (rc == CLI_EXIT_OK && !r->opts.resume)
+    rc = evolve_save_settings(&r->cfg, r->opts.out);
+  if (rc == CLI_EXIT_OK)
+    rc = open_population(r);
+  if (rc != CLI_EXIT_OK)
+    return rc;
+  if (r->opts.workers > 1) /* one BLAS thread per worker: no oversubscribing */
+    evo_blas_set_threads(1);
+  char tasks[1024], csv[CLI_PATH_MAX];
+  cli_tasks_join(&r->cfg.tasks, tasks, sizeof tasks);
+  cli_progress_log(&r->progress, "run folder %s: preset %s, tasks %s, "
+                   "population %llu, generations %llu, %llu steps x %llu "
+                   "seeds, %u workers", r->opts.out, r->cfg.preset, tasks,
+                   (unsigned long long)r->cfg.population,
+                   (unsigned long long)r->cfg.generations,
+                   (unsigned long long)r->cfg.steps,
+                   (unsigned long long)r->cfg.seeds, r->opts.workers);
+  rc = evolve_generations(r);
+  if (rc != CLI_EXIT_OK)
+    return rc;
+  cli_path_join(csv, sizeof csv, r->opts.out, "final.csv");
+  if (r->opts.resume && cli_is_file(csv))
+    return print_complete(r);
+  print_summary(r);
+  return r->cfg.final_seeds > 0 ? final_table(r) : CLI_EXIT_OK;
+}
+
+int cli_cmd_evolve(int argc, char **argv) {
+  evolve_run *r = calloc(1, sizeof *r);
+  if (r == NULL)
+    return cli_error("out of memory");
+  r->best = NAN;
+  int rc = evolve_parse(argc, argv, &r->cfg, &r->opts);
+  if (rc == CLI_DONE)
+    rc = CLI_EXIT_OK;
+  else if (rc == CLI_EXIT_OK) {
+    cli_signals_install();
+    cli_progress_init(&r->progress, r->opts.quiet, r->opts.verbose,
+                      r->opts.json);
+    rc = evolve_body(r);
+  }
+  evo_population_free(r->pop);
+  evo_evaluator_free(r->evaluator);
+  cli_tasks_close(&r->cfg.tasks);
+  free(r);
+  return rc;
+}

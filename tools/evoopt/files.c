@@ -1,0 +1,142 @@
+/* Files: atomic writes (a crash or an error never leaves a partial file),
+ * whole-file reads, paths, and a growable string for building text. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "cli_internal.h"
+
+static int write_all(int fd, const char *data, size_t len) {
+  while (len > 0) {
+    ssize_t n = write(fd, data, len);
+    if (n < 0 && errno == EINTR)
+      continue;
+    if (n <= 0)
+      return -1;
+    data += n;
+    len -= (size_t)n;
+  }
+  return 0;
+}
+
+int cli_write_atomic(const char *path, const char *data, size_t len) {
+  char tmp[CLI_PATH_MAX];
+  int n = snprintf(tmp, sizeof tmp, "%s.tmp.%ld", path, (long)getpid());
+  if (n < 0 || (size_t)n >= sizeof tmp) {
+    errno = ENAMETOOLONG;
+    return -1;
+  }
+  int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd < 0)
+    return -1;
+  int saved = 0;
+  if (write_all(fd, data, len) != 0 || fsync(fd) != 0)
+    saved = errno != 0 ? errno : EIO;
+  if (close(fd) != 0 && saved == 0)
+    saved = errno;
+  if (saved == 0 && rename(tmp, path) != 0)
+    saved = errno;
+  if (saved != 0) {
+    unlink(tmp);
+    errno = saved;
+    return -1;
+  }
+  return 0;
+}
+
+char *cli_read_text(const char *path, size_t max_size) {
+  FILE *f = fopen(path, "rb");
+  if (f == NULL)
+    return NULL;
+  char *buf = NULL;
+  size_t len = 0, cap = 0;
+  for (;;) {
+    if (len + 4096 + 1 > cap) {
+      cap = cap == 0 ? 8192 : cap * 2;
+      char *grown = realloc(buf, cap);
+      if (grown == NULL)
+        break;
+      buf = grown;
+    }
+    size_t n = fread(buf + len, 1, cap - len - 1, f);
+    len += n;
+    if (n == 0 || len > max_size)
+      break;
+  }
+  int failed = buf == NULL || ferror(f) || !feof(f) || len > max_size;
+  fclose(f);
+  if (failed) {
+    free(buf);
+    errno = len > max_size ? EFBIG : EIO;
+    return NULL;
+  }
+  buf[len] = '\0';
+  return buf;
+}
+
+int cli_path_join(char *buf, size_t size, const char *dir, const char *name) {
+  int n = snprintf(buf, size, "%s/%s", dir, name);
+  return n < 0 || (size_t)n >= size ? -1 : 0;
+}
+
+int cli_is_dir(const char *path) {
+  struct stat st;
+  return stat(path, &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+int cli_is_file(const char *path) {
+  struct stat st;
+  return stat(path, &st) == 0 && S_ISREG(st.st_mode);
+}
+
+void cli_buf_printf(cli_buf *b, const char *fmt, ...) {
+  if (b->failed)
+    return;
+  for (;;) {
+    va_list ap;
+    va_start(ap, fmt);
+    size_t room = b->cap - b->len;
+    int n = vsnprintf(b->data != NULL ? b->data + b->len : NULL, room, fmt, ap);
+    va_end(ap);
+    if (n < 0) {
+      b->failed = 1;
+      return;
+    }
+    if ((size_t)n < room) {
+      b->len += (size_t)n;
+      return;
+    }
+    size_t cap = b->cap * 2 + (size_t)n + 256;
+    char *grown = realloc(b->data, cap);
+    if (grown == NULL) {
+      b->failed = 1;
+      return;
+    }
+    b->data = grown;
+    b->cap = cap;
+  }
+}
+
+void cli_buf_csv_field(cli_buf *b, const char *s) {
+  if (strpbrk(s, ",\"\n\r") == NULL) {
+    cli_buf_printf(b, "%s", s);
+    return;
+  }
+  cli_buf_printf(b, "\"");
+  for (; *s != '\0'; s++)
+    if (*s == '"')
+      cli_buf_printf(b, "\"\"");
+    else
+      cli_buf_printf(b, "%c", *s);
+  cli_buf_printf(b, "\"");
+}
+
+void cli_buf_free(cli_buf *b) {
+  free(b->data);
+  b->data = NULL;
+  b->len = b->cap = 0;
+  b->failed = 0;
+}

@@ -1,0 +1,140 @@
+/* Usage texts: `evoopt help [COMMAND]` and `evoopt COMMAND --help`. The
+ * full manual is doc/evoopt.1. */
+#include <string.h>
+
+#include "cli_internal.h"
+
+static const char overview[] =
+    "usage: evoopt [COMMAND [OPTIONS] [ARGS]]\n"
+    "\n"
+    "Evolves deep-learning optimizers (\"Evolving Deep Learning Optimizers\")\n"
+    "and compares them with SGD, Adam, AdamW and RMSprop.\n"
+    "\n"
+    "Commands:\n"
+    "  evolve    run the genetic algorithm into a run folder, then the final\n"
+    "            comparison table\n"
+    "  eval      fitness of genomes on tasks (PROTOCOL §3)\n"
+    "  compare   the final table: genomes against the four baselines\n"
+    "  show      describe a genome\n"
+    "  plot      SVG of a run's history or of a comparison table\n"
+    "  help      this text, or a command's: evoopt help evolve\n"
+    "\n"
+    "With no arguments, evoopt runs 'evolve --preset quick' on the bundled\n"
+    "digits task (a few minutes on 2 cores; no data sets needed).\n"
+    "\n"
+    "A GENOME is a JSON file, a run folder (its best.json), JSON text or a\n"
+    "preset: sgd, adam, adamw, rmsprop, paper-evolved, plain-sgd,\n"
+    "sgd-nesterov, sign-descent, adam-nowd.\n"
+    "\n"
+    "Tasks: digits (bundled), mnist, fashion_mnist, cifar10 (looked for in\n"
+    "--data DIR, else in $EVOOPT_DATA_PATH, else in /usr/share/datasets).\n"
+    "\n"
+    "Exit status: 0 success, 1 runtime error, 2 usage error, 130 stopped by\n"
+    "Ctrl-C (a run can then be resumed). evoopt --version prints the\n"
+    "library's version. See evoopt(1) for the details.\n";
+
+static const char evolve_help[] =
+    "usage: evoopt evolve [--preset paper|quick|smoke] [OPTIONS]\n"
+    "       evoopt evolve --resume RUNDIR [--workers N] [--json] [--quiet]\n"
+    "\n"
+    "Runs the genetic algorithm (PROTOCOL §4) and writes a run folder:\n"
+    "settings.json, checkpoint.evo, history.csv, best.json,\n"
+    "hall_of_fame.json, plot.svg, final.csv and final.md.\n"
+    "\n"
+    "Presets (default quick):\n"
+    "  paper   fashion_mnist,cifar10,mnist; population 50, generations 50,\n"
+    "          elites 3, tournament 4, 500 steps x 2 seeds, seed 42; final\n"
+    "          table 1000 steps x 3 seeds (needs the data sets; days on a CPU)\n"
+    "  quick   digits; population 16, generations 10, elites 2, tournament\n"
+    "          3, 300 steps x 2 seeds; final table 600 steps x 3 seeds\n"
+    "  smoke   digits; population 6, generations 3, 20 steps x 1 seed;\n"
+    "          final 30 steps x 1 seed (seconds; for tests)\n"
+    "\n"
+    "Options (each overrides the preset):\n"
+    "  --tasks A,B          tasks to evolve on\n"
+    "  --population N       individuals per generation\n"
+    "  --generations N      generations\n"
+    "  --elites N           best individuals copied unchanged\n"
+    "  --tournament N       tournament size\n"
+    "  --steps N            training steps per evaluation\n"
+    "  --seeds N            seeds per task (0..N-1 for every genome)\n"
+    "  --seed N             seed of the genetic operators\n"
+    "  --final-steps N      steps of the final table\n"
+    "  --final-seeds N      seeds of the final table (0: no final table)\n"
+    "  --data DIR           folder holding the data sets\n"
+    "  -o, --out DIR        run folder (default evoopt-run-PRESET-DATE-TIME)\n"
+    "  --resume DIR         continue the run in DIR with its stored settings\n"
+    "  -j, --workers N      evaluation threads (default: online CPUs)\n"
+    "  --json               JSON lines on stdout (evaluation, generation,\n"
+    "                       final events)\n"
+    "  -v, --verbose        a log line per evaluation\n"
+    "  -q, --quiet          no progress output\n";
+
+static const char eval_help[] =
+    "usage: evoopt eval GENOME... [--tasks A,B] [--steps N] [--seeds N]\n"
+    "                   [--data DIR] [--workers N] [--json] [--quiet]\n"
+    "\n"
+    "Trains each genome on each task with seeds 0..N-1 and prints its\n"
+    "fitness (PROTOCOL §3) and test accuracy per task, and the overall\n"
+    "fitness. Defaults: --tasks digits --steps 500 --seeds 2.\n";
+
+static const char compare_help[] =
+    "usage: evoopt compare [GENOME...] [--tasks A,B] [--steps N] [--seeds N]\n"
+    "                      [--data DIR] [--workers N] [--no-baselines]\n"
+    "                      [--csv FILE] [--md FILE] [-o DIR] [--json]\n"
+    "\n"
+    "The final comparison table (PROTOCOL §6): fitness per task and overall,\n"
+    "rows by overall fitness. The genomes are compared with sgd, adam, adamw\n"
+    "and rmsprop unless --no-baselines. Defaults: --tasks digits --steps\n"
+    "1000 --seeds 3. --csv and --md save the table; -o DIR writes\n"
+    "compare.csv, compare.md and compare.svg into the folder DIR.\n";
+
+static const char show_help[] =
+    "usage: evoopt show GENOME [--json]\n"
+    "\n"
+    "Prints the genome's one-line description, its genes and its JSON\n"
+    "(--json: only the JSON).\n";
+
+static const char plot_help[] =
+    "usage: evoopt plot RUNDIR|FILE.csv [-o OUT.svg]\n"
+    "\n"
+    "Draws a run's history.csv (best and mean fitness per generation and\n"
+    "the best genome's fitness per task) or a comparison table (final.csv,\n"
+    "compare.csv) as bars. Default output: RUNDIR/plot.svg, or the CSV's\n"
+    "name with .svg. Prints the SVG's path.\n";
+
+static const char help_help[] =
+    "usage: evoopt help [COMMAND]\n";
+
+static const struct {
+  const char *cmd;
+  const char *text;
+} texts[] = {
+    {"evolve", evolve_help}, {"eval", eval_help}, {"compare", compare_help},
+    {"show", show_help},     {"plot", plot_help}, {"help", help_help},
+};
+
+int cli_help_print(FILE *f, const char *cmd) {
+  if (cmd == NULL) {
+    fputs(overview, f);
+    return 0;
+  }
+  for (size_t i = 0; i < sizeof texts / sizeof texts[0]; i++)
+    if (strcmp(texts[i].cmd, cmd) == 0) {
+      fputs(texts[i].text, f);
+      return 0;
+    }
+  return -1;
+}
+
+int cli_cmd_help(int argc, char **argv) {
+  if (argc > 2)
+    return cli_usage_error("help", "one COMMAND at a time");
+  if (argc < 2) {
+    cli_help_print(stdout, NULL);
+    return CLI_EXIT_OK;
+  }
+  if (cli_help_print(stdout, argv[1]) != 0)
+    return cli_usage_error(NULL, "unknown command '%s'", argv[1]);
+  return CLI_EXIT_OK;
+}

@@ -1,0 +1,87 @@
+/* evoopt: evolve, evaluate, compare, show and plot optimizer genomes from
+ * the command line (doc/evoopt.1). With no arguments it runs `evolve` with
+ * the `quick` preset on the bundled digits task. */
+#include <stdio.h>
+#include <string.h>
+
+#include "cli_internal.h"
+
+static void vprint(const char *prefix, const char *fmt, va_list ap) {
+  fflush(stdout);
+  fprintf(stderr, "evoopt: %s", prefix);
+  vfprintf(stderr, fmt, ap);
+}
+
+int cli_error(const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  vprint("error: ", fmt, ap);
+  va_end(ap);
+  fputc('\n', stderr);
+  return CLI_EXIT_RUNTIME;
+}
+
+int cli_lib_error(int status, const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  vprint("error: ", fmt, ap);
+  va_end(ap);
+  const char *msg = evo_last_error();
+  fprintf(stderr, ": %s\n",
+          msg != NULL && msg[0] != '\0' ? msg : evo_status_str(status));
+  return CLI_EXIT_RUNTIME;
+}
+
+int cli_usage_error(const char *cmd, const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  vprint("error: ", fmt, ap);
+  va_end(ap);
+  fprintf(stderr, "\nTry 'evoopt help%s%s' for more information.\n",
+          cmd != NULL ? " " : "", cmd != NULL ? cmd : "");
+  return CLI_EXIT_USAGE;
+}
+
+void cli_note(const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  vprint("", fmt, ap);
+  va_end(ap);
+  fputc('\n', stderr);
+}
+
+typedef struct command {
+  const char *name;
+  int (*run)(int argc, char **argv);
+} command;
+
+static const command commands[] = {
+    {"evolve", cli_cmd_evolve}, {"eval", cli_cmd_eval},
+    {"compare", cli_cmd_compare}, {"show", cli_cmd_show},
+    {"plot", cli_cmd_plot},     {"help", cli_cmd_help},
+};
+
+int main(int argc, char **argv) {
+  if (argc < 2) {
+    /* The README's main job: a few minutes on the bundled digits. */
+    char *quick[] = {"evolve", "--preset", "quick", NULL};
+    return cli_cmd_evolve(3, quick);
+  }
+  const char *cmd = argv[1];
+  if (strcmp(cmd, "--version") == 0 || strcmp(cmd, "-V") == 0 ||
+      strcmp(cmd, "version") == 0) {
+    printf("evoopt %s\n", evo_version_string());
+    return CLI_EXIT_OK;
+  }
+  if (strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0) {
+    cli_help_print(stdout, NULL);
+    return CLI_EXIT_OK;
+  }
+  for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+    if (strcmp(cmd, commands[i].name) == 0)
+      return commands[i].run(argc - 1, argv + 1);
+  if (cmd[0] == '-')
+    return cli_usage_error(NULL, "unknown option '%s' (a command comes first)",
+                           cmd);
+  return cli_usage_error(NULL, "unknown command '%s'", cmd);
+}
