@@ -3,17 +3,21 @@
  * CRC-32), written atomically after every evaluation and generation, and
  * read back by evo_population_resume().
  *
- * Payload, version 1, little-endian (u32/u64 integers, f64 as IEEE bits):
- *   settings     8 × u64, indexed by evo_pop_setting
+ * Payload, version 2, little-endian (u32/u64 integers, f64 as IEEE bits):
+ *   settings     9 × u64, indexed by evo_pop_setting
  *   tag          str (u32 length + bytes)
  *   initial      u32 count, then genomes
  *   generation   u64
  *   individuals  u32 count (= size), each: genome, u8 evaluated, and when
  *                evaluated: f64 fitness, u32 status (two's complement),
- *                str error, report
+ *                str error, report, u8 cached (a cache hit)
  *   history      u32 count (= generation), each: 6 × f64 values, genome,
  *                report, 7 × u32 term counts
  *   hall of fame u32 count, each: genome, f64 fitness, u64 generation
+ *   cache        u32 count (0 without EVO_POP_CACHE), each in insertion
+ *                order: key genome, u64 seed, report
+ * Version 1 (no cache setting, flag nor section) is refused with a
+ * message naming both versions.
  * genome: u32 term count, 4 × u32 codes, 4 × f64 alphas, f64 lr_log10,
  *   beta1, beta2, eps_log10, wd_log10, clip_value, u64 warmup_steps, u8
  *   flags (bit k = evo_flag k); all four term slots, so a genome comes back
@@ -28,7 +32,7 @@
 #include "population_internal.h"
 
 static const char CKPT_MAGIC[8] = {'E', 'V', 'O', 'O', 'P', 'T', 'C', 'K'};
-#define CKPT_VERSION 1u
+#define CKPT_VERSION 2u
 #define CKPT_WHAT "population checkpoint"
 #define CKPT_LIMIT ((size_t)1 << 30)
 #define N_FLAGS 6
@@ -79,6 +83,7 @@ static void put_individual(evo_wbuf *w, const evo_individual *ind) {
   evo_wbuf_u32(w, (uint32_t)ind->status);
   evo_wbuf_str(w, ind->error);
   put_report(w, &ind->report);
+  evo_wbuf_u8(w, ind->cached);
 }
 
 static void put_record(evo_wbuf *w, const evo_gen_record *rec) {
@@ -109,6 +114,16 @@ static void put_population(evo_wbuf *w, const evo_population *pop) {
     put_genome(w, &pop->hof[i].genome);
     evo_wbuf_f64(w, pop->hof[i].fitness);
     evo_wbuf_u64(w, pop->hof[i].generation);
+  }
+  const evo_cache *cache = &pop->cache;
+  evo_wbuf_u32(w, (uint32_t)cache->n);
+  for (size_t i = 0; i < cache->n; i++) {
+    const evo_cache_entry *e = &cache->entries[i];
+    evo_report rep;
+    evo_cache_get_report(cache, e, &rep);
+    put_genome(w, &e->genome);
+    evo_wbuf_u64(w, e->seed);
+    put_report(w, &rep);
   }
 }
 
@@ -212,7 +227,10 @@ static void get_individual(ckpt_reader *c, evo_individual *ind) {
     memcpy(ind->error, err, strlen(err) + 1);
   free(err);
   get_report(c, &ind->report);
-  if (reading(c) && (!isfinite(ind->fitness) || ind->status > 0))
+  uint8_t cached = evo_rbuf_u8(&c->r);
+  ind->cached = cached == 1;
+  if (reading(c) && (!isfinite(ind->fitness) || ind->status > 0 ||
+                     cached > 1 || (ind->cached && ind->status != EVO_OK)))
     fault(c, "individual result");
 }
 
@@ -287,6 +305,31 @@ static void get_hof(ckpt_reader *c, evo_population *pop) {
   }
 }
 
+/* The cache entries, each checked as a genome and a report; entries only
+ * with the cache on. */
+static int get_cache(ckpt_reader *c, evo_population *pop) {
+  /* A genome, a seed, a report: never fewer bytes than this. */
+  size_t min_entry = GENOME_BYTES + 8 + 8 + 4;
+  size_t n = get_count(c, (c->r.size - c->r.pos) / min_entry, "cache count");
+  if (n > 0 && pop->settings[EVO_POP_CACHE] == EVO_CACHE_OFF)
+    fault(c, "cache count");
+  evo_genome key;
+  evo_report rep;
+  for (size_t i = 0; i < n && reading(c); i++) {
+    get_genome(c, &key);
+    uint64_t seed = evo_rbuf_u64(&c->r);
+    get_report(c, &rep);
+    if (!reading(c))
+      break;
+    if (evo_cache_find(&pop->cache, &key, seed) != NULL)
+      fault(c, "cache entry (twice)");
+    int rc = evo_cache_insert(&pop->cache, &key, seed, &rep);
+    if (rc != EVO_OK)
+      return rc;
+  }
+  return EVO_OK;
+}
+
 /* Reads the tag and checks it against @p want (NULL: any). */
 static int get_tag(ckpt_reader *c, evo_population *pop, const char *want) {
   pop->ckpt_tag = evo_rbuf_str(&c->r, CKPT_LIMIT);
@@ -323,6 +366,8 @@ static int get_population(ckpt_reader *c, evo_population *pop,
   rc = get_history(c, pop);
   if (rc == EVO_OK)
     get_hof(c, pop);
+  if (rc == EVO_OK && reading(c))
+    rc = get_cache(c, pop);
   return rc;
 }
 

@@ -23,11 +23,11 @@
 
 static const char *const setting_names[EVO_POP_SETTING_COUNT] = {
     "size", "generations", "elites", "tournament",
-    "run seed", "workers", "fresh seeds", "hall of fame"};
+    "run seed", "workers", "fresh seeds", "hall of fame", "cache"};
 
 /* The `paper` settings (PROTOCOL §4), indexed by evo_pop_setting. */
 static const int64_t setting_defaults[EVO_POP_SETTING_COUNT] = {
-    50, 50, 3, 4, 42, 1, 0, 10};
+    50, 50, 3, 4, 42, 1, 0, 10, 0};
 
 static bool setting_known(evo_pop_setting s) {
   return (unsigned)s < EVO_POP_SETTING_COUNT;
@@ -44,6 +44,7 @@ int evo_population_check_setting(evo_pop_setting setting, int64_t value) {
   case EVO_POP_WORKERS: lo = 1; hi = 256; break;
   case EVO_POP_FRESH_SEEDS: lo = 0; hi = 1; break;
   case EVO_POP_HALL_OF_FAME: lo = 1; hi = MAX_HALL_OF_FAME; break;
+  case EVO_POP_CACHE: lo = EVO_CACHE_OFF; hi = EVO_CACHE_EXACT; break;
   default: return evo_set_error(EVO_EINVAL, "unknown population setting %d",
                                 (int)setting);
   }
@@ -137,7 +138,15 @@ static void free_run(evo_population *pop) {
   free(s->ranked);
   free(s->perm);
   free(s->todo);
-  free(s->done);
+  free(s->plan);
+  free(s->group_next);
+  free(s->group_tail);
+  free(s->keyed);
+  free(s->keys);
+  free(s->hashes);
+  free(s->table);
+  free(s->report);
+  free(s->message);
   memset(s, 0, sizeof *s);
   pop->ind = NULL;
   pop->hof = NULL;
@@ -153,8 +162,31 @@ EVO_API void evo_population_free(evo_population *pop) {
   for (size_t i = 0; i < pop->n_history; i++)
     free(pop->history[i]);
   free(pop->history);
+  evo_cache_free(&pop->cache);
   free_run(pop);
   free(pop);
+}
+
+/* The evaluation plan's scratch (population_eval.c); keys, hashes and
+ * the group table only with the cache. */
+static bool alloc_plan(evo_pop_scratch *s, size_t n, bool cache) {
+  s->todo = evo_calloc(n, sizeof *s->todo);
+  s->plan = evo_calloc(n, sizeof *s->plan);
+  s->group_next = evo_calloc(n, sizeof *s->group_next);
+  s->group_tail = evo_calloc(n, sizeof *s->group_tail);
+  s->keyed = evo_calloc(n, sizeof *s->keyed);
+  s->report = evo_calloc(1, sizeof *s->report);
+  s->message = evo_calloc(EVO_POP_ERROR_CAP, 1);
+  bool ok = s->todo && s->plan && s->group_next && s->group_tail &&
+            s->keyed && s->report && s->message;
+  if (!ok || !cache)
+    return ok;
+  for (s->table_size = 16; s->table_size < 2 * n;)
+    s->table_size *= 2;
+  s->keys = evo_calloc(n, sizeof *s->keys);
+  s->hashes = evo_calloc(n, sizeof *s->hashes);
+  s->table = evo_calloc(s->table_size, sizeof *s->table);
+  return s->keys && s->hashes && s->table;
 }
 
 int evo_population_alloc_run(evo_population *pop) {
@@ -168,10 +200,9 @@ int evo_population_alloc_run(evo_population *pop) {
   s->fitness = evo_calloc(n, sizeof *s->fitness);
   s->ranked = evo_calloc(n, sizeof *s->ranked);
   s->perm = evo_calloc(n, sizeof *s->perm);
-  s->todo = evo_calloc(n, sizeof *s->todo);
-  s->done = evo_calloc(n, sizeof *s->done);
+  bool plan = alloc_plan(s, n, pop->settings[EVO_POP_CACHE] != 0);
   if (!pop->ind || !pop->hof || !s->next || !s->fitness || !s->ranked ||
-      !s->perm || !s->todo || !s->done)
+      !s->perm || !plan)
     return EVO_ENOMEM; /* freed by the next attempt or the population's
                           free */
   pop->n_ind = n;
@@ -264,6 +295,15 @@ EVO_API int evo_population_set_fitness(evo_population *pop, evo_fitness_fn fn,
   return EVO_OK;
 }
 
+EVO_API int evo_population_set_backend(evo_population *pop,
+                                       evo_backend *backend) {
+  EVO_CHECK_ARG(pop);
+  int rc = check_idle(pop, "evo_population_set_backend");
+  if (rc == EVO_OK)
+    pop->backend = backend;
+  return rc;
+}
+
 EVO_API int evo_population_set_progress(evo_population *pop,
                                         evo_progress_fn fn, void *user) {
   EVO_CHECK_ARG(pop);
@@ -302,6 +342,7 @@ EVO_API int evo_population_set_checkpoint(evo_population *pop,
 
 static void clear_result(evo_individual *ind) {
   ind->evaluated = false;
+  ind->cached = false;
   ind->fitness = NAN;
   ind->status = EVO_OK;
   ind->error[0] = 0;
@@ -381,12 +422,13 @@ static double median_of_ranked(const evo_ranked *r, size_t n) {
 /* Fills a history entry from the ranked, fully evaluated generation. */
 static void fill_record(const evo_population *pop, evo_gen_record *rec) {
   const evo_ranked *ranked = pop->scratch.ranked;
-  size_t n = pop->n_ind, failed = 0;
+  size_t n = pop->n_ind, failed = 0, hits = 0;
   double sum = 0.0;
   for (size_t i = 0; i < n; i++) {
     const evo_individual *ind = &pop->ind[i];
     sum += ind->fitness; /* index order: the same sum for any worker count */
     failed += ind->status != EVO_OK;
+    hits += ind->cached;
     for (size_t t = 0; t < ind->genome.n_terms; t++)
       rec->terms[ind->genome.terms[t]]++;
   }
@@ -395,7 +437,7 @@ static void fill_record(const evo_population *pop, evo_gen_record *rec) {
   rec->values[EVO_HIST_MEDIAN] = median_of_ranked(ranked, n);
   rec->values[EVO_HIST_WORST] = ranked[n - 1].fitness;
   rec->values[EVO_HIST_FAILED] = (double)failed;
-  rec->values[EVO_HIST_CACHE_HITS] = 0.0; /* no cache yet */
+  rec->values[EVO_HIST_CACHE_HITS] = (double)hits;
   const evo_individual *best = &pop->ind[ranked[0].index];
   rec->best = best->genome;
   evo_report_copy(&rec->best_report, &best->report);
@@ -477,9 +519,10 @@ EVO_API int evo_population_step(evo_population *pop) {
   int rc = check_idle(pop, "evo_population_step");
   if (rc != EVO_OK)
     return rc;
-  if (pop->fitness_fn == NULL)
+  if (pop->fitness_fn == NULL && pop->backend == NULL)
     return evo_set_error(EVO_ESTATE, "evo_population_step: no fitness "
-                         "callback (evo_population_set_fitness)");
+                         "callback (evo_population_set_fitness) and no "
+                         "back end (evo_population_set_backend)");
   if (evo_population_finished(pop))
     return evo_set_error(EVO_ESTATE, "evo_population_step: the run is "
                          "finished (%zu generations)",
@@ -552,6 +595,20 @@ EVO_API int evo_population_individual_error(const evo_population *pop,
   if (message != NULL)
     *message = ind->evaluated ? ind->error : "";
   return EVO_OK;
+}
+
+EVO_API int evo_population_individual_cached(const evo_population *pop,
+                                             size_t index, int *cached) {
+  EVO_CHECK_ARG(pop);
+  EVO_CHECK_ARG(cached);
+  int rc = check_individual(pop, index);
+  if (rc == EVO_OK)
+    *cached = pop->ind[index].evaluated && pop->ind[index].cached;
+  return rc;
+}
+
+EVO_API size_t evo_population_cache_count(const evo_population *pop) {
+  return pop ? pop->cache.n : 0;
 }
 
 EVO_API size_t evo_population_evaluated(const evo_population *pop) {

@@ -1,15 +1,38 @@
-/* Evaluation of a generation (population.h, "Threads"): worker threads
- * pull the indices of individuals not yet evaluated and write each result
- * into its own individual; the population's thread takes the finished
- * indices one at a time, marks them evaluated, writes the checkpoint and
- * calls the progress callback. Results depend only on (genome, seed), so
- * they are the same for any number of workers and any finishing order. */
+/* Evaluation of a generation (population.h, "Threads" and "The evaluation
+ * cache"). On the population's thread: plan the generation (cache hits,
+ * groups of individuals with the same key, jobs), record the hits, then
+ * hand the jobs to the back end (backend.h) a slot at a time and record
+ * each result as it comes back, with its checkpoint and progress event.
+ * Results depend only on (genome, seed), and hits only on what was
+ * evaluated before, so a run is the same for any back end, any number of
+ * workers and any finishing order. */
 #include <math.h>
-#include <pthread.h>
 #include <stdio.h>
+#include <string.h>
 
 #include "common_internal.h"
 #include "population_internal.h"
+
+/* What happens to an individual in this evaluation. */
+enum {
+  PLAN_DONE,     /* evaluated before, or recorded now */
+  PLAN_JOB,      /* queued for the back end */
+  PLAN_FLYING,   /* submitted, not yet collected */
+  PLAN_HIT,      /* its key is in the cache */
+  PLAN_FOLLOWER  /* takes the result of the first with its key */
+};
+
+#define NO_INDEX SIZE_MAX
+
+typedef struct eval_state {
+  evo_population *pop;
+  evo_backend *be;
+  size_t head, tail;  /* jobs to submit: scratch.todo[head..tail) */
+  size_t in_flight;
+  bool stopping;      /* no more submits (a stop request or an error) */
+  bool broken;        /* the back end failed: the jobs in flight are lost */
+  int rc;
+} eval_state;
 
 /* The evaluation seed (PROTOCOL §4, "The paper settings"): the common seed
  * 0, or (run seed, generation, index) with EVO_POP_FRESH_SEEDS. */
@@ -20,42 +43,24 @@ static uint64_t evaluation_seed(const evo_population *pop, size_t index) {
                          (uint64_t)pop->generation, (uint64_t)index);
 }
 
-/* Runs the fitness callback for one individual and stores the outcome in
- * it. Called on a worker thread: touches only that individual's result
- * fields and the thread's own last-error message. */
-static void evaluate_one(const evo_population *pop, evo_individual *ind,
-                         uint64_t seed) {
-  evo_report_clear(&ind->report);
-  evo_set_error(EVO_OK, "%s", ""); /* so that no stale message is kept */
-  int rc = pop->fitness_fn(pop->fitness_user, &ind->genome, seed,
-                           &ind->report);
-  if (rc == EVO_OK && !isfinite(ind->report.fitness))
-    rc = evo_set_error(EVO_ECALLBACK, "the fitness callback reported a "
-                       "non-finite fitness");
-  if (rc == EVO_OK) {
-    ind->status = EVO_OK;
-    ind->fitness = ind->report.fitness;
-    ind->error[0] = 0;
-    return;
-  }
-  /* A failed evaluation scores -1 and the run goes on (population.h). */
-  ind->status = rc < 0 ? rc : EVO_ECALLBACK;
-  ind->fitness = -1.0;
-  snprintf(ind->error, sizeof ind->error, "%s", evo_last_error());
-  evo_report_clear(&ind->report);
+static int cache_mode(const evo_population *pop) {
+  return (int)pop->settings[EVO_POP_CACHE];
 }
 
 /* The first error wins, except that a cancel gives way to a failure: a
  * stopped run whose checkpoint could not be written reports EVO_EIO. */
-static int merge_status(int kept, int now) {
-  if (kept == EVO_OK || (kept == EVO_ECANCELED && now != EVO_OK))
-    return now;
-  return kept;
+static void merge_status(eval_state *st, int now) {
+  if (now == EVO_OK)
+    return;
+  if (st->rc == EVO_OK || st->rc == EVO_ECANCELED)
+    st->rc = now;
+  st->stopping = true;
 }
 
-/* On the population's thread: takes a finished evaluation into the
- * generation, writes the checkpoint, and (unless the run is already
- * stopping) reports the event. */
+/* ---- recording ---------------------------------------------------------- */
+
+/* Takes a finished result into the generation, writes the checkpoint, and
+ * (unless the run is stopping) reports the event. */
 static int record_evaluation(evo_population *pop, size_t index,
                              bool stopping) {
   pop->ind[index].evaluated = true;
@@ -71,113 +76,247 @@ static int record_evaluation(evo_population *pop, size_t index,
   return EVO_OK;
 }
 
-static int evaluate_inline(evo_population *pop, size_t n_todo) {
-  for (size_t i = 0; i < n_todo; i++) {
-    size_t index = pop->scratch.todo[i];
-    evaluate_one(pop, &pop->ind[index], evaluation_seed(pop, index));
-    int rc = record_evaluation(pop, index, false);
-    if (rc != EVO_OK)
-      return rc;
-  }
-  return EVO_OK;
+/* A result taken without evaluating: from the cache, or from the first
+ * individual of the group. */
+static int record_hit(eval_state *st, size_t index, const evo_report *rep) {
+  evo_individual *ind = &st->pop->ind[index];
+  if (rep != &ind->report)
+    evo_report_copy(&ind->report, rep);
+  ind->fitness = rep->fitness;
+  ind->status = EVO_OK;
+  ind->error[0] = 0;
+  ind->cached = true;
+  st->pop->scratch.plan[index] = PLAN_DONE;
+  return record_evaluation(st->pop, index, st->stopping);
 }
 
-/* ---- the worker pool ---------------------------------------------------- */
-
-typedef struct eval_pool {
-  evo_population *pop;
-  pthread_mutex_t mu;
-  pthread_cond_t done_cv; /* a result was queued, or a worker left */
-  size_t n_todo, next;    /* work: scratch.todo[next..n_todo) */
-  size_t head, tail;      /* results: scratch.done[head..tail) */
-  size_t running;         /* evaluations in progress */
-  bool stop;              /* hand out no more work */
-} eval_pool;
-
-static void *worker_main(void *arg) {
-  eval_pool *p = arg;
-  evo_population *pop = p->pop;
-  pthread_mutex_lock(&p->mu);
-  while (!p->stop && p->next < p->n_todo) {
-    size_t index = pop->scratch.todo[p->next++];
-    p->running++;
-    pthread_mutex_unlock(&p->mu);
-    evaluate_one(pop, &pop->ind[index], evaluation_seed(pop, index));
-    pthread_mutex_lock(&p->mu);
-    pop->scratch.done[p->tail++] = index;
-    p->running--;
-    pthread_cond_signal(&p->done_cv);
+/* Stores what collect handed back. A failed evaluation scores -1 and the
+ * run goes on (population.h). */
+static void take_result(evo_individual *ind, const evo_report *rep,
+                        int status, const char *message) {
+  if (status == EVO_OK && !isfinite(rep->fitness)) {
+    status = EVO_ECALLBACK;
+    message = "the fitness callback reported a non-finite fitness";
   }
-  pthread_mutex_unlock(&p->mu);
-  return NULL;
+  ind->cached = false;
+  if (status == EVO_OK) {
+    evo_report_copy(&ind->report, rep);
+    ind->fitness = rep->fitness;
+    ind->status = EVO_OK;
+    ind->error[0] = 0;
+    return;
+  }
+  ind->status = status < 0 ? status : EVO_ECALLBACK;
+  ind->fitness = -1.0;
+  snprintf(ind->error, sizeof ind->error, "%s", message);
+  evo_report_clear(&ind->report);
 }
 
-/* The population's side: records results as they come until no work is
- * left or running. After a stop it still records the evaluations that
- * were running, so that none is lost. */
-static int drain_results(eval_pool *p) {
-  int rc = EVO_OK;
-  pthread_mutex_lock(&p->mu);
+/* ---- the plan ------------------------------------------------------------ */
+
+static void queue_job(eval_state *st, size_t index) {
+  st->pop->scratch.plan[index] = PLAN_JOB;
+  st->pop->scratch.todo[st->tail++] = index;
+}
+
+/* The first individual of this generation with @p index's key (@p index
+ * itself when it is the first), through the scratch's hash table. */
+static size_t group_first(evo_population *pop, size_t index) {
+  evo_pop_scratch *s = &pop->scratch;
+  size_t mask = s->table_size - 1, at = (size_t)s->hashes[index] & mask;
+  for (; s->table[at] != 0; at = (at + 1) & mask) {
+    size_t j = s->table[at] - 1;
+    if (s->hashes[j] == s->hashes[index] &&
+        evo_genome_equal(&s->keys[j], &s->keys[index]))
+      return j;
+  }
+  s->table[at] = index + 1;
+  return index;
+}
+
+/* Plans one individual not yet evaluated under the cache: a hit, the
+ * first of its group (a job), or a follower appended to its group. */
+static void plan_cached(eval_state *st, size_t index) {
+  evo_population *pop = st->pop;
+  evo_pop_scratch *s = &pop->scratch;
+  uint64_t seed = evaluation_seed(pop, index);
+  s->keyed[index] = evo_cache_key_genome(
+      cache_mode(pop), &pop->ind[index].genome, &s->keys[index]);
+  if (!s->keyed[index]) {
+    queue_job(st, index); /* an invalid genome is never cached */
+    return;
+  }
+  s->hashes[index] = evo_cache_hash(&s->keys[index], seed);
+  if (evo_cache_find(&pop->cache, &s->keys[index], seed) != NULL) {
+    s->plan[index] = PLAN_HIT;
+    return;
+  }
+  size_t first = group_first(pop, index);
+  if (first == index) {
+    s->group_tail[index] = index;
+    queue_job(st, index);
+  } else {
+    s->plan[index] = PLAN_FOLLOWER;
+    s->group_next[s->group_tail[first]] = index;
+    s->group_tail[first] = index;
+  }
+}
+
+static void plan_generation(eval_state *st) {
+  evo_population *pop = st->pop;
+  evo_pop_scratch *s = &pop->scratch;
+  if (s->table != NULL)
+    memset(s->table, 0, s->table_size * sizeof *s->table);
+  for (size_t i = 0; i < pop->n_ind; i++) {
+    s->group_next[i] = NO_INDEX;
+    s->keyed[i] = false;
+    if (pop->ind[i].evaluated)
+      s->plan[i] = PLAN_DONE;
+    else if (cache_mode(pop) != EVO_CACHE_OFF)
+      plan_cached(st, i);
+    else
+      queue_job(st, i);
+  }
+}
+
+/* Records the hits found by the plan, in index order. */
+static void record_planned_hits(eval_state *st) {
+  evo_population *pop = st->pop;
+  for (size_t i = 0; i < pop->n_ind && !st->stopping; i++) {
+    if (pop->scratch.plan[i] != PLAN_HIT)
+      continue;
+    const evo_cache_entry *e = evo_cache_find(
+        &pop->cache, &pop->scratch.keys[i], evaluation_seed(pop, i));
+    evo_cache_get_report(&pop->cache, e, pop->scratch.report);
+    merge_status(st, record_hit(st, i, pop->scratch.report));
+  }
+}
+
+/* After the first of a group is recorded: the others take its result, or,
+ * when it failed, the next of them becomes a job. */
+static void settle_group(eval_state *st, size_t first) {
+  evo_population *pop = st->pop;
+  size_t next = pop->scratch.group_next[first];
+  if (next == NO_INDEX)
+    return;
+  if (pop->ind[first].status != EVO_OK) {
+    queue_job(st, next); /* failures are not cached: evaluate it */
+    return;
+  }
+  for (size_t i = next; i != NO_INDEX; i = pop->scratch.group_next[i])
+    merge_status(st, record_hit(st, i, &pop->ind[first].report));
+}
+
+/* ---- the back end --------------------------------------------------------- */
+
+/* The step's error for a back end that cannot go on. */
+static int backend_failed(int rc, const char *call) {
+  if (rc > 0)
+    rc = EVO_ECALLBACK;
+  if (evo_last_error()[0] == 0)
+    evo_set_error(rc, "%s", evo_status_str(rc));
+  return evo_wrap_error(rc, "evaluation back end: %s failed", call);
+}
+
+static void submit_jobs(eval_state *st) {
+  evo_population *pop = st->pop;
+  while (!st->stopping && st->head < st->tail &&
+         st->in_flight < st->be->slots) {
+    size_t index = pop->scratch.todo[st->head++];
+    evo_set_error(EVO_OK, "%s", "");
+    int rc = st->be->submit(st->be->user, (uint64_t)index,
+                            &pop->ind[index].genome,
+                            evaluation_seed(pop, index));
+    if (rc != EVO_OK) {
+      merge_status(st, backend_failed(rc, "submit"));
+      return;
+    }
+    pop->scratch.plan[index] = PLAN_FLYING;
+    st->in_flight++;
+  }
+}
+
+/* Collects one result and records it (and its group). False when the back
+ * end failed: the jobs in flight are then abandoned. */
+static bool collect_one(eval_state *st) {
+  evo_population *pop = st->pop;
+  evo_pop_scratch *s = &pop->scratch;
+  uint64_t job = UINT64_MAX;
+  int status = EVO_OK;
+  evo_report_clear(s->report);
+  s->message[0] = 0;
+  evo_set_error(EVO_OK, "%s", "");
+  int rc = st->be->collect(st->be->user, &job, s->report, &status,
+                           s->message, EVO_POP_ERROR_CAP);
+  if (rc == EVO_OK && (job >= pop->n_ind || s->plan[job] != PLAN_FLYING))
+    rc = evo_set_error(EVO_ECALLBACK, "job %llu is not in flight",
+                       (unsigned long long)job);
+  if (rc != EVO_OK) {
+    merge_status(st, backend_failed(rc, "collect"));
+    st->broken = true;
+    return false;
+  }
+  size_t index = (size_t)job;
+  st->in_flight--;
+  s->plan[index] = PLAN_DONE;
+  s->message[EVO_POP_ERROR_CAP - 1] = 0;
+  take_result(&pop->ind[index], s->report, status, s->message);
+  if (s->keyed[index] && pop->ind[index].status == EVO_OK)
+    merge_status(st, evo_cache_insert(&pop->cache, &s->keys[index],
+                                      evaluation_seed(pop, index),
+                                      &pop->ind[index].report));
+  merge_status(st, record_evaluation(pop, index, st->stopping));
+  settle_group(st, index);
+  return true;
+}
+
+/* Hands out the jobs and records the results until none is left or in
+ * flight. After a stop it still records the jobs in flight, so that none
+ * is lost; after a back end failure it abandons them. */
+static void run_jobs(eval_state *st) {
   for (;;) {
-    while (p->head == p->tail &&
-           (p->running > 0 || (!p->stop && p->next < p->n_todo)))
-      pthread_cond_wait(&p->done_cv, &p->mu);
-    if (p->head == p->tail)
-      break;
-    size_t index = p->pop->scratch.done[p->head++];
-    bool stopping = p->stop;
-    pthread_mutex_unlock(&p->mu);
-    rc = merge_status(rc, record_evaluation(p->pop, index, stopping));
-    pthread_mutex_lock(&p->mu);
-    if (rc != EVO_OK)
-      p->stop = true;
+    submit_jobs(st);
+    if (st->in_flight == 0 || !collect_one(st))
+      return;
   }
-  pthread_mutex_unlock(&p->mu);
-  return rc;
 }
 
-static int evaluate_pool(evo_population *pop, size_t n_todo,
-                         size_t n_workers) {
-  eval_pool p = {.pop = pop, .n_todo = n_todo};
-  pthread_t threads[256];
-  size_t started = 0;
-  int rc = EVO_OK;
-  if (pthread_mutex_init(&p.mu, NULL) != 0)
-    return evo_set_error(EVO_ETHREAD, "cannot create a mutex");
-  if (pthread_cond_init(&p.done_cv, NULL) != 0) {
-    pthread_mutex_destroy(&p.mu);
-    return evo_set_error(EVO_ETHREAD, "cannot create a condition variable");
-  }
-  for (; started < n_workers; started++)
-    if (pthread_create(&threads[started], NULL, worker_main, &p) != 0)
-      break;
-  if (started < n_workers) {
-    rc = evo_set_error(EVO_ETHREAD, "cannot start evaluation thread %zu of "
-                       "%zu",
-                       started + 1, n_workers);
-    pthread_mutex_lock(&p.mu);
-    p.stop = true; /* record what the started ones finish, then fail */
-    pthread_mutex_unlock(&p.mu);
-  }
-  if (started > 0)
-    rc = merge_status(rc, drain_results(&p));
-  for (size_t i = 0; i < started; i++)
-    pthread_join(threads[i], NULL);
-  pthread_cond_destroy(&p.done_cv);
-  pthread_mutex_destroy(&p.mu);
-  return rc;
+/* The thread pool used when no back end is set: no more threads than
+ * jobs that may come. */
+static int default_backend(evo_population *pop, size_t n_jobs,
+                           evo_backend **out) {
+  size_t workers = (size_t)pop->settings[EVO_POP_WORKERS];
+  if (workers > n_jobs)
+    workers = n_jobs;
+  return evo_backend_threads_new(out, pop->fitness_fn, pop->fitness_user,
+                                 workers ? workers : 1);
+}
+
+static size_t count_jobs(const evo_population *pop) {
+  size_t n = 0;
+  for (size_t i = 0; i < pop->n_ind; i++)
+    n += pop->scratch.plan[i] == PLAN_JOB ||
+         pop->scratch.plan[i] == PLAN_FOLLOWER;
+  return n;
 }
 
 int evo_population_evaluate(evo_population *pop) {
-  size_t n_todo = 0;
-  for (size_t i = 0; i < pop->n_ind; i++)
-    if (!pop->ind[i].evaluated)
-      pop->scratch.todo[n_todo++] = i;
-  size_t n_workers = (size_t)pop->settings[EVO_POP_WORKERS];
-  if (n_workers > n_todo)
-    n_workers = n_todo;
-  if (n_todo == 0)
-    return EVO_OK;
-  return n_workers <= 1 ? evaluate_inline(pop, n_todo)
-                        : evaluate_pool(pop, n_todo, n_workers);
+  eval_state st = {.pop = pop, .be = pop->backend};
+  plan_generation(&st);
+  record_planned_hits(&st);
+  if (st.stopping || st.head == st.tail)
+    return st.rc;
+  evo_backend *own = NULL;
+  if (st.be == NULL) {
+    int rc = default_backend(pop, count_jobs(pop), &own);
+    if (rc != EVO_OK)
+      return rc;
+    st.be = own;
+  }
+  run_jobs(&st);
+  evo_backend_free(own);
+  /* A checkpoint for the resume, even when no result came back. */
+  if (st.broken && pop->ckpt_path != NULL)
+    merge_status(&st, evo_checkpoint_write(pop));
+  return st.rc;
 }

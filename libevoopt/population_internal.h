@@ -8,23 +8,25 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "backend_internal.h"
 #include "breed_internal.h"
+#include "cache_internal.h"
 #include "evoopt/population.h"
 #include "genome_internal.h"
 #include "report_internal.h"
 
 /* Settings are kept in an array indexed by evo_pop_setting. */
-#define EVO_POP_SETTING_COUNT 8
+#define EVO_POP_SETTING_COUNT 9
 /* Room for a failing callback's evo_last_error() (error.c keeps 1024). */
 #define EVO_POP_ERROR_CAP 1024
 
-/* One individual of the current generation. A worker thread writes the
- * result fields (fitness, status, report, error) of the individual it
- * evaluates; the population's thread reads them only once it has set
- * `evaluated`, after taking the result from the worker. */
+/* One individual of the current generation. Only the population's thread
+ * writes it (results come through the back end's collect); a back end
+ * reads the genome of a job in flight. */
 typedef struct evo_individual {
   evo_genome genome;
   bool evaluated;
+  bool cached;    /* the result came from the cache (a hit) */
   double fitness; /* -1 when the callback failed */
   int status;     /* the callback's status, EVO_OK when it succeeded */
   evo_report report;
@@ -47,13 +49,25 @@ typedef struct evo_hof_entry {
 } evo_hof_entry;
 
 /* Scratch buffers sized by the population, allocated when the run starts,
- * so that a generation allocates nothing but its history entry. */
+ * so that a generation allocates nothing but its history entry (and cache
+ * entries). The evaluation plan (population_eval.c) has one entry per
+ * individual; keys, hashes and the group table exist only with the cache. */
 typedef struct evo_pop_scratch {
   evo_genome *next;     /* the generation being bred */
   double *fitness;      /* the fitness of each individual, in order */
   evo_ranked *ranked;   /* ranking for elites and the median */
   size_t *perm;         /* tournament draws */
-  size_t *todo, *done;  /* the worker pool's work and result queues */
+  size_t *todo;         /* FIFO of the jobs to submit */
+  uint8_t *plan;        /* what happens to each individual (PLAN_*) */
+  size_t *group_next;   /* the next individual with the same key */
+  size_t *group_tail;   /* a group's last individual, kept at its first */
+  uint8_t *keyed;       /* has a key (with the cache, a valid genome) */
+  evo_genome *keys;     /* each individual's key genome (with the cache) */
+  uint64_t *hashes;     /* ... and its hash */
+  size_t *table;        /* groups by key: first individual + 1, 0 empty */
+  size_t table_size;    /* a power of two, at least twice the size */
+  evo_report *report;   /* what collect fills */
+  char *message;        /* EVO_POP_ERROR_CAP bytes, ditto */
 } evo_pop_scratch;
 
 struct evo_population {
@@ -62,6 +76,7 @@ struct evo_population {
   size_t n_initial;
   evo_fitness_fn fitness_fn;
   void *fitness_user;
+  evo_backend *backend; /* borrowed; NULL: a thread pool per evaluation */
   evo_progress_fn progress_fn;
   void *progress_user;
   char *ckpt_path; /* NULL: no checkpoints */
@@ -79,6 +94,7 @@ struct evo_population {
   size_t n_history, cap_history;
   evo_hof_entry *hof; /* settings[EVO_POP_HALL_OF_FAME] slots */
   size_t n_hof;
+  evo_cache cache; /* with EVO_POP_CACHE; saved in the checkpoint */
 
   evo_pop_scratch scratch;
 };
@@ -97,10 +113,12 @@ int evo_population_check_setting(evo_pop_setting setting, int64_t value);
  * the size, initial genomes against the size). */
 int evo_population_check_settings(const evo_population *pop);
 
-/* Evaluates the individuals of the current generation not yet evaluated,
- * on pop->settings[EVO_POP_WORKERS] threads (population_eval.c). Returns
- * EVO_OK when all are, else EVO_ECANCELED, EVO_EIO or EVO_ETHREAD after
- * recording every evaluation that finished. */
+/* Evaluates the individuals of the current generation not yet evaluated
+ * (population_eval.c): cache hits first, then the rest through the back
+ * end (pop->backend, or a thread pool of pop->settings[EVO_POP_WORKERS]
+ * threads). Returns EVO_OK when all are, else EVO_ECANCELED, EVO_EIO,
+ * EVO_ETHREAD, EVO_ENOMEM or a back end's status after recording every
+ * result that came back. */
 int evo_population_evaluate(evo_population *pop);
 
 /* Writes the checkpoint to pop->ckpt_path (checkpoint.c). */

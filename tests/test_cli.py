@@ -148,7 +148,14 @@ def part_basic(tmp):
 
     out, _ = run_ok("show", os.path.join(d, "best.json"))
     with open(os.path.join(d, "hall_of_fame.json"), encoding="utf-8") as f:
-        check(json.load(f)[0]["description"] in out, "show best.json")
+        best = json.load(f)[0]
+    check(best["description"] in out, "show best.json")
+    # eval's own threads must score exactly as the library's evaluator did
+    # during the run (same seeds 0..n-1, PROTOCOL §3).
+    out, _ = run_ok("eval", d, "--steps", str(SMOKE["steps"]), "--seeds",
+                    str(SMOKE["seeds"]), "--json", "--workers", "2")
+    check(json.loads(out)["fitness"] == best["fitness"],
+          f"eval of the run's best {out} != its fitness {best['fitness']}")
     out, _ = run_ok("show", "paper-evolved")
     check(PAPER_EVOLVED in out.splitlines()[0], f"show paper-evolved: {out}")
     out, _ = run_ok("show", "--json", "paper-evolved")
@@ -249,6 +256,17 @@ def part_errors(tmp):
     expect_fail(2, ["conflicts"], "evolve", "--resume", d, "--tasks", "mnist")
     expect_fail(1, ["already holds a run"], "evolve", "--preset", "smoke",
                 "--out", d)
+    # A checkpoint made with other steps is refused (its tag differs).
+    edited = os.path.join(tmp, "edited")
+    shutil.copytree(d, edited)
+    path = os.path.join(edited, "settings.json")
+    with open(path, encoding="utf-8") as f:
+        settings = json.load(f)
+    settings["steps"] += 1
+    with open(path, "w", encoding="utf-8") as f:
+        json.dump(settings, f)
+    expect_fail(1, ["checkpoint.evo", "other tasks, steps"], "evolve",
+                "--resume", edited)
     expect_fail(1, ["nothing"], "plot", os.path.join(tmp, "nothing"))
 
 

@@ -93,14 +93,14 @@ static double conv_loss(void *p) {
   return dot(c->r, c->y, conv_out_size(c));
 }
 
-/* algo: 0 im2col, 1 Winograd; chunk (0: default) is the im2col chunk in
- * pixels or the Winograd chunk in tiles. */
+/* algo: an evo_conv_algo; chunk (0: default) is the im2col chunk in pixels
+ * or the Winograd chunk in tiles. */
 static void conv_ctx_init(conv_ctx *c, size_t cin, size_t cout, size_t h,
                           size_t w, size_t n, size_t chunk, int algo,
                           bool relu, evo_rng *rng) {
   evo_conv_setup(&c->cv, cin, cout, h, w, relu);
-  c->cv.winograd = algo == 1;
-  if (chunk && algo == 1)
+  c->cv.algo = (evo_conv_algo)algo;
+  if (chunk && algo == EVO_CONV_WINOGRAD)
     c->cv.tiles = chunk;
   else if (chunk)
     c->cv.chunk = chunk;
@@ -155,12 +155,16 @@ static const struct {
     {7, 9, 1, 6, 2, 3}};
 #define N_CONV_SHAPES (sizeof conv_shapes / sizeof conv_shapes[0])
 
-/* Loop index _i: shape _i / 2 with algorithm _i % 2 (im2col, Winograd). */
+/* Loop index _i: shape _i / 3 with algorithm _i % 3 (im2col, Winograd,
+ * direct; direct only where cin allows, else im2col again). */
 static void conv_ctx_for(conv_ctx *c, int i, evo_rng *rng) {
-  size_t s = (size_t)i / 2;
+  size_t s = (size_t)i / 3;
+  int algo = i % 3;
+  if (algo == EVO_CONV_DIRECT && conv_shapes[s].cin > EVO_DIRECT_MAX_CIN)
+    algo = EVO_CONV_IM2COL;
   conv_ctx_init(c, conv_shapes[s].cin, conv_shapes[s].cout, conv_shapes[s].h,
                 conv_shapes[s].w, conv_shapes[s].n, conv_shapes[s].chunk,
-                i % 2, false, rng);
+                algo, false, rng);
 }
 
 START_TEST(conv_forward_matches_direct) {
@@ -197,6 +201,10 @@ START_TEST(conv_gradients_match_finite_differences) {
   ck_assert_double_le(fd_worst(&fc, c.w, c.dw, nw, 0.05f, 1, 2e-3, 2e-3), 1.0);
   ck_assert_double_le(
       fd_worst(&fc, c.b, c.db, c.cv.cout, 0.05f, 1, 2e-3, 2e-3), 1.0);
+  /* Without dx (a first layer; the direct algorithm's own path). */
+  memset(c.dw, 0, nw * sizeof(float));
+  conv_backward_of_r(&c, false);
+  ck_assert_double_le(fd_worst(&fc, c.w, c.dw, nw, 0.05f, 1, 2e-3, 2e-3), 1.0);
   conv_ctx_free(&c);
 }
 END_TEST
@@ -228,7 +236,10 @@ START_TEST(conv_fused_relu_and_no_dx) {
     b.dy[i] = b.y[i] > 0.0f ? b.r[i] : 0.0f;
   memset(b.dw, 0, nw * sizeof(float));
   evo_conv_backward(&b.cv, NULL, b.dw, b.db, b.dy, b.y, b.x, b.w, 2, b.ws);
-  ck_assert_mem_eq(a.dw, b.dw, nw * sizeof(float));
+  /* The direct algorithm's dw-only path sums in another order. */
+  double scale = max_abs(a.dw, nw);
+  for (size_t i = 0; i < nw; i++)
+    ck_assert_double_eq_tol(b.dw[i], a.dw[i], 1e-6 * scale);
   conv_ctx_free(&a);
   conv_ctx_free(&b);
 }
@@ -458,7 +469,20 @@ START_TEST(batchnorm_train_gradients_match_finite_differences) {
                       1.0);
   ck_assert_double_le(fd_worst(&fc, c.beta, db, c.c, 1e-2f, 1, 2e-3, 2e-3),
                       1.0);
-  free(dx), free(dy);
+  /* The fused ReLU: the same as masking the gradient by hand first. */
+  float *dx2 = fvec(c.m * c.c), dg2[5], db2[5];
+  c.relu = true;
+  bn_loss(&c);
+  for (size_t i = 0; i < c.m * c.c; i++)
+    dy[i] = c.y[i] > 0.0f ? c.r[i] : 0.0f;
+  evo_bn_backward(dx, dg, db, dy, c.y, c.x, c.mean, c.rstd, c.gamma, c.m, c.c,
+                  false, c.acc);
+  evo_bn_backward(dx2, dg2, db2, c.r, c.y, c.x, c.mean, c.rstd, c.gamma, c.m,
+                  c.c, true, c.acc);
+  ck_assert_mem_eq(dx, dx2, c.m * c.c * sizeof(float));
+  ck_assert_mem_eq(dg, dg2, sizeof dg);
+  ck_assert_mem_eq(db, db2, sizeof db);
+  free(dx), free(dy), free(dx2);
   bn_ctx_free(&c);
 }
 END_TEST
@@ -920,10 +944,10 @@ static Suite *nn_suite(void) {
   Suite *s = suite_create("nn");
   TCase *layers = tcase_create("layers");
   tcase_add_loop_test(layers, conv_forward_matches_direct, 0,
-                      2 * (int)N_CONV_SHAPES);
+                      3 * (int)N_CONV_SHAPES);
   tcase_add_loop_test(layers, conv_gradients_match_finite_differences, 0,
-                      2 * (int)N_CONV_SHAPES);
-  tcase_add_loop_test(layers, conv_fused_relu_and_no_dx, 0, 2);
+                      3 * (int)N_CONV_SHAPES);
+  tcase_add_loop_test(layers, conv_fused_relu_and_no_dx, 0, 3);
   tcase_add_loop_test(layers, linear_gradients_match_finite_differences, 0, 2);
   tcase_add_test(layers, relu_forward_backward);
   tcase_add_test(layers, maxpool_argmax_by_hand);

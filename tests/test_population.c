@@ -971,15 +971,18 @@ START_TEST(test_checkpoint_foreign) {
   size_t n = size - 24;                     /* ... and the CRC */
   /* the same payload under another format's magic (e.g. optimizer state) */
   expect_frame_refused(&t, "EVOOPTST", 1, payload, n, EVO_EFORMAT);
-  /* a later format version */
-  expect_frame_refused(&t, "EVOOPTCK", 2, payload, n, EVO_EFORMAT);
+  /* a later format version, and version 1 (before the cache) */
+  expect_frame_refused(&t, "EVOOPTCK", 3, payload, n, EVO_EFORMAT);
+  ck_assert_ptr_nonnull(strstr(evo_last_error(), "version 3"));
+  expect_frame_refused(&t, "EVOOPTCK", 1, payload, n, EVO_EFORMAT);
+  ck_assert_ptr_nonnull(strstr(evo_last_error(), "version 1"));
   ck_assert_ptr_nonnull(strstr(evo_last_error(), "version 2"));
   /* a valid frame around a short, padded or garbage payload */
-  expect_frame_refused(&t, "EVOOPTCK", 1, payload, n / 2, EVO_EFORMAT);
+  expect_frame_refused(&t, "EVOOPTCK", 2, payload, n / 2, EVO_EFORMAT);
   unsigned char *padded = calloc(n + 3, 1);
   ck_assert_ptr_nonnull(padded);
   memcpy(padded, payload, n);
-  expect_frame_refused(&t, "EVOOPTCK", 1, padded, n + 3, EVO_EFORMAT);
+  expect_frame_refused(&t, "EVOOPTCK", 2, padded, n + 3, EVO_EFORMAT);
   free(padded);
   evo_rng r;
   evo_rng_seed(&r, 2);
@@ -995,7 +998,7 @@ START_TEST(test_checkpoint_foreign) {
     evo_wbuf_bytes(&w, fuzz, n);
     unsigned char *file;
     size_t fsize;
-    ck_assert_int_eq(evo_frame_wrap("EVOOPTCK", 1, &w, &file, &fsize),
+    ck_assert_int_eq(evo_frame_wrap("EVOOPTCK", 2, &w, &file, &fsize),
                      EVO_OK);
     write_all(t.file, file, fsize);
     evo_population *pop = NULL;

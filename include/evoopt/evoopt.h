@@ -12,6 +12,7 @@
  * - optimizer.h: the drop-in optimizer, evo_optimizer_step().
  * - task.h: the bundled CNN tasks and the paper's fitness protocol.
  * - population.h: the genetic algorithm, checkpoints and history.
+ * - backend.h: evaluation back ends (the thread pool, or your own engine).
  */
 #ifndef EVOOPT_EVOOPT_H
 #define EVOOPT_EVOOPT_H
@@ -21,5 +22,6 @@
 #include "optimizer.h"
 #include "task.h"
 #include "population.h"
+#include "backend.h"
 
 #endif /* EVOOPT_EVOOPT_H */

@@ -1,26 +1,59 @@
 /**
  * @file population.h
  * @brief The genetic algorithm over genomes (PROTOCOL §4) with a pluggable
- * fitness callback, worker threads, checkpoints and history.
+ * fitness callback or evaluation back end (backend.h), worker threads, an
+ * exact evaluation cache, checkpoints and history.
  *
  * @par Threads
  * A population is used by one thread at a time. During
  * evo_population_step() and evo_population_run() the fitness callback is
  * called from up to ::EVO_POP_WORKERS threads at once (never twice for the
- * same individual); the progress callback is always called from the thread
- * that called step/run, one call at a time.
+ * same individual); with a back end set (evo_population_set_backend()) its
+ * submit and collect callbacks are called from the thread that called
+ * step/run. The progress callback is always called from that thread, one
+ * call at a time.
  *
  * @par Determinism
  * Genetic operators draw from generators seeded by (run seed, generation);
  * evaluation seeds are the common seed 0 (the paper) or, with
  * ::EVO_POP_FRESH_SEEDS, derived from (run seed, generation, index). As long
  * as the fitness callback is a pure function of (genome, seed), a run's
- * history and best genome are bit-identical for any number of workers and
+ * history and best genome are bit-identical for any number of workers, any
+ * back end, with or without the cache (but for ::EVO_HIST_CACHE_HITS), and
  * across checkpoint/resume.
+ *
+ * @par The evaluation cache
+ * With ::EVO_POP_CACHE on, the result of every successful evaluation is
+ * kept under a key made of the genome and the evaluation seed; an
+ * individual whose key is already known gets that result without being
+ * evaluated (a hit), and of several individuals of one generation with the
+ * same key only the first (lowest index) is evaluated, the others taking
+ * its result (hits too; when it fails, the next one is evaluated). Hits
+ * are resolved on the calling thread: before any job is handed out, and
+ * when the first of a group is recorded. A hit is recorded like an
+ * evaluation (same fitness, breakdown, event and checkpoint) and counted
+ * in ::EVO_HIST_CACHE_HITS and evo_population_individual_cached(). Failed
+ * evaluations are never cached. The cache is saved in the checkpoint, so
+ * a resumed run hits as the uninterrupted one would. The key holds
+ * neither the tasks nor the steps: a cache belongs to one run and its
+ * fitness setup, which the checkpoint's tag pins down on resume.
+ *
+ * With ::EVO_POP_CACHE = 1 the key is the genome's canonical form: genes
+ * that cannot change the update of PROTOCOL §2 are set to fixed values
+ * (β1 when m̂ is not read or not kept, β2 likewise for v̂, use_m and use_v
+ * when nothing reads them, bias correction when no kept moment is read, ε
+ * when no term divides by it, the clip value without clipping, the warmup
+ * length without warmup), the terms are sorted by kind (terms of one kind
+ * keep their order, since the optimizer adds their weights in that order)
+ * and each weight is rounded to float as the optimizer does. Use it only
+ * when the fitness depends on the genome through the library's optimizer
+ * alone, as evo_evaluator_fitness() does. ::EVO_POP_CACHE = 2 keys on the
+ * genome as it is (evo_genome_equal()), for any pure fitness callback.
  */
 #ifndef EVOOPT_POPULATION_H
 #define EVOOPT_POPULATION_H
 
+#include "backend.h"
 #include "common.h"
 #include "genome.h"
 #include "task.h"
@@ -31,26 +64,6 @@ extern "C" {
 
 /** An opaque population: settings, the current generation, history. */
 typedef struct evo_population evo_population;
-
-/**
- * @brief The fitness callback: evaluates @p g with evaluation seed @p seed
- * and writes at least the fitness into @p report (evo_report_set_fitness(),
- * optionally a per-task breakdown with evo_report_add_task()).
- *
- * Must be a pure function of (genome, seed) for runs to be reproducible.
- * Called from worker threads (see the file's notes).
- * @param user The pointer given to evo_population_set_fitness().
- * @param g The genome (read-only, valid during the call).
- * @param seed The evaluation seed.
- * @param report A cleared report to fill.
- * @return ::EVO_OK, or a negative status: the genome then gets fitness -1,
- * the status and evo_last_error() of that thread are recorded (see
- * evo_population_individual_error()), and the run goes on. A positive
- * return, or ::EVO_OK with a non-finite fitness in @p report, counts as a
- * failure with ::EVO_ECALLBACK.
- */
-typedef int (*evo_fitness_fn)(void *user, const evo_genome *g, uint64_t seed,
-                              evo_report *report);
 
 /** Events reported to the progress callback. */
 typedef enum evo_event {
@@ -95,12 +108,18 @@ typedef enum evo_pop_setting {
   EVO_POP_RUN_SEED = 4,    /**< seed of the genetic operators (42; any
                                 value, used as its 64 bits) */
   EVO_POP_WORKERS = 5,     /**< evaluation threads (1; 1..256); with 1 the
-                                calling thread evaluates */
+                                calling thread evaluates; not used when a
+                                back end is set */
   EVO_POP_FRESH_SEEDS = 6, /**< 0: every evaluation uses seed 0 (the paper's
                                 common random numbers); 1: seeds derived
                                 from (run seed, generation, index) */
-  EVO_POP_HALL_OF_FAME = 7 /**< best distinct genomes kept (10;
+  EVO_POP_HALL_OF_FAME = 7, /**< best distinct genomes kept (10;
                                 1..10^6) */
+  EVO_POP_CACHE = 8 /**< the exact evaluation cache (0; 0..2): 0 off; 1 on,
+                         keyed by the genome's canonical form (a fitness
+                         that sees the genome only through the optimizer);
+                         2 on, keyed by the genome as it is (any pure
+                         fitness); see the file's notes */
 } evo_pop_setting;
 
 /** Values of one generation's history, read with
@@ -112,7 +131,8 @@ typedef enum evo_history_key {
                                values for an even size) */
   EVO_HIST_WORST = 3,     /**< worst fitness */
   EVO_HIST_FAILED = 4,    /**< evaluations whose callback failed */
-  EVO_HIST_CACHE_HITS = 5 /**< evaluations answered from a cache */
+  EVO_HIST_CACHE_HITS = 5 /**< results taken from the evaluation cache
+                               (::EVO_POP_CACHE) instead of evaluated */
 } evo_history_key;
 
 /**
@@ -165,7 +185,8 @@ EVO_API int evo_population_set_initial(evo_population *pop,
                                        size_t n);
 
 /**
- * @brief Sets the fitness callback (required before stepping).
+ * @brief Sets the fitness callback (required before stepping, unless a
+ * back end is set), run by the default thread pool.
  * @param pop The population.
  * @param fn The callback.
  * @param user Passed to every call of @p fn.
@@ -174,6 +195,21 @@ EVO_API int evo_population_set_initial(evo_population *pop,
  */
 EVO_API int evo_population_set_fitness(evo_population *pop, evo_fitness_fn fn,
                                        void *user);
+
+/**
+ * @brief Sets the back end that runs the evaluations (backend.h) instead of
+ * the default thread pool (the fitness callback on ::EVO_POP_WORKERS
+ * threads). The back end is borrowed: it must outlive its use by the
+ * population (until the population is freed or another back end is set).
+ * Like the callbacks it is not stored in checkpoints. May be called
+ * between steps.
+ * @param pop The population.
+ * @param backend The back end, or NULL for the default thread pool.
+ * @return ::EVO_OK, ::EVO_EINVAL or ::EVO_ESTATE (called from a callback
+ * during a step).
+ */
+EVO_API int evo_population_set_backend(evo_population *pop,
+                                       evo_backend *backend);
 
 /**
  * @brief Sets the progress callback.
@@ -204,8 +240,9 @@ EVO_API int evo_population_set_checkpoint(evo_population *pop,
 
 /**
  * @brief Restores a population from a checkpoint: settings, current
- * generation (including evaluations already done in it), history and hall
- * of fame. The callbacks are not stored: set them again before stepping.
+ * generation (including evaluations already done in it), history, hall
+ * of fame and evaluation cache. The callbacks and the back end are not
+ * stored: set them again before stepping.
  * Checkpointing continues to the same path.
  * @param out Receives the population.
  * @param path The checkpoint file.
@@ -228,10 +265,12 @@ EVO_API int evo_population_resume(evo_population **out, const char *path,
  * continues where the run stopped.
  * @param pop The population.
  * @return ::EVO_OK, ::EVO_EINVAL, ::EVO_ERANGE (settings that do not fit
- * together), ::EVO_ESTATE (no fitness callback, the run is finished, or
- * called from a callback), ::EVO_ECANCELED (the progress callback asked to
- * stop), ::EVO_EIO (a checkpoint could not be written), ::EVO_ETHREAD or
- * ::EVO_ENOMEM. A failing fitness callback is not an error of the step.
+ * together), ::EVO_ESTATE (neither a fitness callback nor a back end, the
+ * run is finished, or called from a callback), ::EVO_ECANCELED (the
+ * progress callback asked to stop), ::EVO_EIO (a checkpoint could not be
+ * written), ::EVO_ETHREAD, ::EVO_ENOMEM, or the status of a back end that
+ * failed (backend.h, "Failures"; the message starts with "evaluation back
+ * end"). A failing fitness callback is not an error of the step.
  */
 EVO_API int evo_population_step(evo_population *pop);
 
@@ -272,7 +311,7 @@ EVO_API size_t evo_population_size(const evo_population *pop);
  * @param g Receives the genome, owned by the population and valid until the
  * next step (may be NULL).
  * @param fitness Receives its fitness, NaN when not yet evaluated (may be
- * NULL).
+ * NULL). A cache hit counts as evaluated.
  * @return ::EVO_OK, ::EVO_EINVAL or ::EVO_ERANGE.
  */
 EVO_API int evo_population_individual(const evo_population *pop, size_t index,
@@ -294,6 +333,26 @@ EVO_API int evo_population_individual(const evo_population *pop, size_t index,
 EVO_API int evo_population_individual_error(const evo_population *pop,
                                             size_t index, int *status,
                                             const char **message);
+
+/**
+ * @brief Whether individual @p index got its result from the evaluation
+ * cache (::EVO_POP_CACHE) rather than from an evaluation.
+ * @param pop The population.
+ * @param index 0 to evo_population_size() - 1.
+ * @param cached Receives 1 for a cache hit, 0 for an evaluation or an
+ * individual not yet evaluated.
+ * @return ::EVO_OK, ::EVO_EINVAL or ::EVO_ERANGE.
+ */
+EVO_API int evo_population_individual_cached(const evo_population *pop,
+                                             size_t index, int *cached);
+
+/**
+ * @brief The number of results held by the evaluation cache
+ * (::EVO_POP_CACHE).
+ * @param pop The population.
+ * @return The count, 0 for NULL or without the cache.
+ */
+EVO_API size_t evo_population_cache_count(const evo_population *pop);
 
 /**
  * @brief The number of evaluations finished in the current generation.

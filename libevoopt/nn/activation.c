@@ -4,7 +4,7 @@
 
 #include "nn/layers_internal.h"
 
-void evo_relu_forward(float *y, const float *x, size_t n) {
+EVO_VECTOR_CLONES void evo_relu_forward(float *y, const float *x, size_t n) {
   for (size_t i = 0; i < n; i++)
     y[i] = x[i] > 0.0f ? x[i] : 0.0f;
 }
@@ -12,14 +12,14 @@ void evo_relu_forward(float *y, const float *x, size_t n) {
 /* The gradient at 0 is 0, as PyTorch's threshold_backward. Both operands
  * are loaded before the select, so that it compiles to a branch-free,
  * vectorised blend (a conditional load would be a mispredicted branch). */
-void evo_relu_backward(float *dx, const float *dy, const float *y, size_t n) {
+EVO_VECTOR_CLONES void evo_relu_backward(float *dx, const float *dy, const float *y, size_t n) {
   for (size_t i = 0; i < n; i++) {
     float g = dy[i];
     dx[i] = y[i] > 0.0f ? g : 0.0f;
   }
 }
 
-void evo_bias_act(float *y, const float *b, size_t rows, size_t cols,
+EVO_VECTOR_CLONES void evo_bias_act(float *y, const float *b, size_t rows, size_t cols,
                   bool relu) {
   for (size_t r = 0; r < rows; r++) {
     float *restrict yr = y + r * cols;
@@ -34,7 +34,7 @@ void evo_bias_act(float *y, const float *b, size_t rows, size_t cols,
   }
 }
 
-void evo_col_sums(float *out, const float *x, size_t rows, size_t cols) {
+EVO_VECTOR_CLONES void evo_col_sums(float *out, const float *x, size_t rows, size_t cols) {
   memset(out, 0, cols * sizeof *out);
   /* Blocks of rows summed in float, blocks added in double: short float
    * chains, and the inner loop stays vectorisable. */
@@ -57,20 +57,21 @@ void evo_col_sums(float *out, const float *x, size_t rows, size_t cols) {
   }
 }
 
-/* Two keep/drop decisions per 64-bit draw, each from 32 bits. */
+/* Two keep/drop decisions per 64-bit draw, each from 32 bits: a unit drops
+ * when its 32 bits fall below p·2³² (p rounded to a multiple of 2⁻³²). */
 void evo_dropout_mask(uint8_t *mask, size_t n, float p, evo_rng *rng) {
-  const double threshold = (double)p * 4294967296.0; /* P(u32 < t) = p */
+  const uint64_t threshold = (uint64_t)((double)p * 4294967296.0 + 0.5);
   for (size_t i = 0; i < n; i += 2) {
     uint64_t r = evo_rng_u64(rng);
-    mask[i] = (double)(uint32_t)r >= threshold;
+    mask[i] = (r & 0xffffffffu) >= threshold;
     if (i + 1 < n)
-      mask[i + 1] = (double)(uint32_t)(r >> 32) >= threshold;
+      mask[i + 1] = (r >> 32) >= threshold;
   }
 }
 
 /* x times the noise mask/(1-p), as PyTorch's dropout (so a dropped NaN
  * stays NaN). */
-void evo_dropout_forward(float *y, const float *x, const uint8_t *mask,
+EVO_VECTOR_CLONES void evo_dropout_forward(float *y, const float *x, const uint8_t *mask,
                          size_t n, float p) {
   const float scale = 1.0f / (1.0f - p);
   for (size_t i = 0; i < n; i++)

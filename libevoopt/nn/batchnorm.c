@@ -13,7 +13,7 @@
 #define BLOCK 64
 
 /* acc[j] = Σ_i x[i][j] */
-static void sum_rows(double *acc, const float *x, size_t m, size_t c) {
+EVO_VECTOR_CLONES static void sum_rows(double *acc, const float *x, size_t m, size_t c) {
   memset(acc, 0, c * sizeof *acc);
   for (size_t i = 0; i < m; i++)
     for (size_t j = 0; j < c; j++)
@@ -21,7 +21,7 @@ static void sum_rows(double *acc, const float *x, size_t m, size_t c) {
 }
 
 /* acc[j] = Σ_i (x[i][j] - mean[j])² */
-static void sum_sq_dev(double *acc, const float *x, const double *mean,
+EVO_VECTOR_CLONES static void sum_sq_dev(double *acc, const float *x, const double *mean,
                        size_t m, size_t c) {
   memset(acc, 0, c * sizeof *acc);
   for (size_t i = 0; i < m; i++)
@@ -33,7 +33,7 @@ static void sum_sq_dev(double *acc, const float *x, const double *mean,
 
 /* y = (x - mean)·rstd·gamma + beta per channel, as x·scale + shift (the
  * form PyTorch's CPU kernel uses), ReLU when asked. */
-static void affine(float *y, const float *x, const float *mean,
+EVO_VECTOR_CLONES static void affine(float *y, const float *x, const float *mean,
                    const float *rstd, const float *gamma, const float *beta,
                    size_t m, size_t c, bool relu) {
   for (size_t j0 = 0; j0 < c; j0 += BLOCK) {
@@ -76,7 +76,7 @@ void evo_bn_forward_train(float *y, float *mean, float *rstd, float *rmean,
   affine(y, x, mean, rstd, gamma, beta, m, c, relu);
 }
 
-void evo_bn_forward_eval(float *y, const float *x, const float *gamma,
+EVO_VECTOR_CLONES void evo_bn_forward_eval(float *y, const float *x, const float *gamma,
                          const float *beta, const float *rmean,
                          const float *rvar, size_t m, size_t c, bool relu) {
   for (size_t j0 = 0; j0 < c; j0 += BLOCK) {
@@ -97,19 +97,25 @@ void evo_bn_forward_eval(float *y, const float *x, const float *gamma,
   }
 }
 
+/* The incoming gradient through the fused ReLU (read, not written back). */
+EVO_INLINE float masked(const float *dy, const float *y, size_t i, bool relu) {
+  float g = dy[i];
+  return relu && !(y[i] > 0.0f) ? 0.0f : g;
+}
+
 /* With xhat = (x - mean)·rstd and g the (ReLU-masked) incoming gradient:
  * dbeta = Σg, dgamma = Σg·xhat, dx = gamma·rstd·(g - dbeta/m - xhat·dgamma/m) */
-void evo_bn_backward(float *dx, float *dgamma, float *dbeta, float *dy,
-                     const float *y, const float *x, const float *mean,
-                     const float *rstd, const float *gamma, size_t m, size_t c,
-                     bool relu, double *acc) {
+EVO_VECTOR_CLONES void evo_bn_backward(float *dx, float *dgamma, float *dbeta,
+                                       const float *dy, const float *y,
+                                       const float *x, const float *mean,
+                                       const float *rstd, const float *gamma,
+                                       size_t m, size_t c, bool relu,
+                                       double *acc) {
   double *sg = acc, *sgx = acc + c;
-  if (relu)
-    evo_relu_backward(dy, dy, y, m * c);
   memset(acc, 0, 2 * c * sizeof *acc);
   for (size_t i = 0; i < m; i++)
     for (size_t j = 0; j < c; j++) {
-      double g = (double)dy[i * c + j];
+      double g = (double)masked(dy, y, i * c + j, relu);
       sg[j] += g;
       sgx[j] += g * (double)((x[i * c + j] - mean[j]) * rstd[j]);
     }
@@ -126,11 +132,11 @@ void evo_bn_backward(float *dx, float *dgamma, float *dbeta, float *dy,
     }
     for (size_t i = 0; i < m; i++) {
       const float *restrict xi = x + i * c + j0;
-      const float *restrict gi = dy + i * c + j0;
       float *restrict di = dx + i * c + j0;
       for (size_t j = 0; j < nb; j++) {
         float xhat = (xi[j] - mean[j0 + j]) * rstd[j0 + j];
-        di[j] = k1[j] * (gi[j] - k2[j] - xhat * k3[j]);
+        float g = masked(dy, y, i * c + j0 + j, relu);
+        di[j] = k1[j] * (g - k2[j] - xhat * k3[j]);
       }
     }
   }

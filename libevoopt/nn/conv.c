@@ -1,6 +1,7 @@
-/* 3x3 convolution, stride 1, padding 1 (PROTOCOL §3), NHWC, by one of two
- * algorithms: Winograd F(2x2,3x3) (winograd.c) when both channel counts
- * are large enough, else im2col + sgemm (here).
+/* 3x3 convolution, stride 1, padding 1 (PROTOCOL §3), NHWC, by one of
+ * three algorithms: direct (conv_direct.c) for few input channels,
+ * Winograd F(2x2,3x3) (winograd.c) when both channel counts are large
+ * enough, else im2col + sgemm (here).
  *
  * im2col: the pixels of the whole batch are cut into chunks; per chunk,
  * im2col builds col[pixel][(kh,kw,ci)] (each row three contiguous runs of
@@ -30,18 +31,29 @@ void evo_conv_setup(evo_conv *c, size_t cin, size_t cout, size_t h, size_t w,
   size_t chunk = COL_TARGET_FLOATS / (TAPS * cin);
   c->chunk = chunk ? chunk : 1;
   /* Winograd's GEMMs have the channel counts as inner dimensions: worth it
-   * from a few channels on; the first layer (1 or 3 channels) uses im2col. */
-  c->winograd = cin >= WINOGRAD_MIN_CHANNELS && cout >= WINOGRAD_MIN_CHANNELS;
+   * from a few channels on; a first layer (1 or 3 channels) goes direct. */
+  if (cin <= EVO_DIRECT_MAX_CIN)
+    c->algo = EVO_CONV_DIRECT;
+  else if (cin >= WINOGRAD_MIN_CHANNELS && cout >= WINOGRAD_MIN_CHANNELS)
+    c->algo = EVO_CONV_WINOGRAD;
+  else
+    c->algo = EVO_CONV_IM2COL;
   c->tiles = evo_wino_default_tiles(cin, cout);
 }
 
-/* im2col: Wp[cout][9cin] | dWpᵀ[9cin][cout] | col[chunk][9cin]; Winograd:
- * its own; both followed by sums[cout]. */
+static size_t max3(size_t a, size_t b, size_t d) {
+  size_t m = a > b ? a : b;
+  return m > d ? m : d;
+}
+
+/* The largest of the algorithms' workspaces (im2col: Wp[cout][9cin] |
+ * dWpᵀ[9cin][cout] | col[chunk][9cin]), so that a caller may switch the
+ * algorithm, then sums[cout]. */
 size_t evo_conv_ws_floats(const evo_conv *c) {
   size_t k = TAPS * c->cin;
   size_t im2col = 2 * c->cout * k + c->chunk * k;
-  size_t wino = evo_wino_ws_floats(c);
-  return (im2col > wino ? im2col : wino) + c->cout;
+  size_t direct = c->cin <= EVO_DIRECT_MAX_CIN ? evo_direct_ws_floats(c) : 0;
+  return max3(im2col, evo_wino_ws_floats(c), direct) + c->cout;
 }
 
 double evo_conv_flops(const evo_conv *c, size_t n) {
@@ -113,7 +125,7 @@ static void im2col(float *restrict col, const float *restrict x,
 }
 
 /* dx[n][h][w][cin] += the col2im of col for pixels p0 .. p0+np-1 */
-static void col2im(float *restrict dx, const float *restrict col,
+EVO_VECTOR_CLONES static void col2im(float *restrict dx, const float *restrict col,
                    const evo_conv *c, size_t p0, size_t np) {
   const size_t cin = c->cin, k = TAPS * cin, hw = c->h * c->w;
   for (size_t i = 0; i < np; i++) {
@@ -132,8 +144,12 @@ static void col2im(float *restrict dx, const float *restrict col,
 
 void evo_conv_forward(const evo_conv *c, float *y, const float *x,
                       const float *w, const float *b, size_t n, float *ws) {
-  if (c->winograd) {
+  if (c->algo == EVO_CONV_WINOGRAD) {
     evo_wino_forward(c, y, x, w, b, n, ws);
+    return;
+  }
+  if (c->algo == EVO_CONV_DIRECT) {
+    evo_direct_forward(c, y, x, w, b, n, ws);
     return;
   }
   const size_t k = TAPS * c->cin, cout = c->cout, pixels = n * c->h * c->w;
@@ -202,8 +218,10 @@ void evo_conv_backward(const evo_conv *c, float *dx, float *dw, float *db,
   const size_t pixels = n * c->h * c->w;
   float *sums = ws + evo_conv_ws_floats(c) - c->cout;
   mask_and_bias_grad(c, db, dy, y, pixels, sums);
-  if (c->winograd)
+  if (c->algo == EVO_CONV_WINOGRAD)
     evo_wino_backward(c, dx, dw, dy, x, w, n, ws);
-  else
+  else if (c->algo == EVO_CONV_DIRECT && !dx)
+    evo_direct_weight_grad(c, dw, dy, x, n, ws);
+  else /* the direct algorithm sends an input gradient here */
     im2col_backward(c, dx, dw, dy, x, w, n, ws);
 }

@@ -30,14 +30,43 @@
 #define EVO_IVDEP
 #endif
 
+/* On a hot element-wise function: compiled again for AVX-512 and AVX2 and
+ * chosen at load time by the CPU (GCC's function multiversioning; the
+ * library itself is built for baseline x86-64). Elsewhere a no-op. */
+#if defined(__x86_64__) && defined(__GNUC__) && defined(__has_attribute)
+#if __has_attribute(target_clones)
+#define EVO_VECTOR_CLONES \
+  __attribute__((target_clones("avx512f", "avx2", "default")))
+#endif
+#endif
+#ifndef EVO_VECTOR_CLONES
+#define EVO_VECTOR_CLONES
+#endif
+
+/* A helper of an EVO_VECTOR_CLONES function: inlined, so that it is
+ * compiled for each clone's instruction set. */
+#if defined(__GNUC__)
+#define EVO_INLINE static inline __attribute__((always_inline))
+#else
+#define EVO_INLINE static inline
+#endif
+
 /* ---- 3x3 convolution, stride 1, padding 1 (PROTOCOL §3) ----------------- */
+
+typedef enum evo_conv_algo {
+  EVO_CONV_IM2COL = 0, /* im2col + sgemm, any shape */
+  EVO_CONV_WINOGRAD,   /* Winograd F(2x2,3x3): many channels */
+  EVO_CONV_DIRECT      /* direct, in registers: cin <= EVO_DIRECT_MAX_CIN */
+} evo_conv_algo;
+
+#define EVO_DIRECT_MAX_CIN 4
 
 typedef struct evo_conv {
   size_t cin, cout, h, w;
-  bool relu;     /* ReLU fused into the output */
-  bool winograd; /* Winograd F(2x2,3x3), else im2col + sgemm */
-  size_t chunk;  /* im2col: pixels per im2col + sgemm pass (>= 1) */
-  size_t tiles;  /* Winograd: 2x2 tiles per transform + GEMM pass (>= 1) */
+  bool relu;          /* ReLU fused into the output */
+  evo_conv_algo algo;
+  size_t chunk;       /* im2col: pixels per im2col + sgemm pass (>= 1) */
+  size_t tiles;       /* Winograd: 2x2 tiles per transform + GEMM pass */
 } evo_conv;
 
 /* Fills @p c with the shapes, the algorithm for them and cache-sized
@@ -58,8 +87,9 @@ void evo_conv_backward(const evo_conv *c, float *dx, float *dw, float *db,
                        float *dy, const float *y, const float *x,
                        const float *w, size_t n, float *ws);
 
-/* The Winograd algorithm behind evo_conv_* (winograd.c): same shapes;
- * backward takes dy already masked and leaves the bias to its caller. */
+/* The algorithms behind evo_conv_* (winograd.c, conv_direct.c): same
+ * shapes; backward takes dy already masked and leaves the bias to its
+ * caller; the direct one computes the weight gradient only. */
 size_t evo_wino_default_tiles(size_t cin, size_t cout);
 size_t evo_wino_ws_floats(const evo_conv *c);
 void evo_wino_forward(const evo_conv *c, float *y, const float *x,
@@ -67,6 +97,11 @@ void evo_wino_forward(const evo_conv *c, float *y, const float *x,
 void evo_wino_backward(const evo_conv *c, float *dx, float *dw,
                        const float *dy, const float *x, const float *w,
                        size_t n, float *ws);
+size_t evo_direct_ws_floats(const evo_conv *c);
+void evo_direct_forward(const evo_conv *c, float *y, const float *x,
+                        const float *w, const float *b, size_t n, float *ws);
+void evo_direct_weight_grad(const evo_conv *c, float *dw, const float *dy,
+                            const float *x, size_t n, float *ws);
 
 /* ---- linear ------------------------------------------------------------- */
 
@@ -98,9 +133,10 @@ void evo_bn_forward_train(float *y, float *mean, float *rstd, float *rmean,
 void evo_bn_forward_eval(float *y, const float *x, const float *gamma,
                          const float *beta, const float *rmean,
                          const float *rvar, size_t m, size_t c, bool relu);
-/* dy[m][c] (masked in place when relu), y, x, mean, rstd, gamma
- *   -> dx[m][c], dgamma[c], dbeta[c]; acc: 2·c doubles */
-void evo_bn_backward(float *dx, float *dgamma, float *dbeta, float *dy,
+/* dy[m][c] (read only: the ReLU mask is applied on the fly), y, x, mean,
+ * rstd, gamma -> dx[m][c] (not aliasing dy), dgamma[c], dbeta[c];
+ * acc: 2·c doubles */
+void evo_bn_backward(float *dx, float *dgamma, float *dbeta, const float *dy,
                      const float *y, const float *x, const float *mean,
                      const float *rstd, const float *gamma, size_t m, size_t c,
                      bool relu, double *acc);

@@ -6,7 +6,7 @@
 #include "nn/layers_internal.h"
 
 /* One output pixel: the four input channel vectors of its window. */
-static void pool_pixel(float *restrict y, uint8_t *restrict arg,
+EVO_INLINE void pool_pixel(float *restrict y, uint8_t *restrict arg,
                        const float *a0, const float *a1, const float *a2,
                        const float *a3, size_t c) {
   for (size_t k = 0; k < c; k++) {
@@ -28,7 +28,7 @@ static void pool_pixel(float *restrict y, uint8_t *restrict arg,
   }
 }
 
-void evo_maxpool_forward(float *y, uint8_t *arg, const float *x, size_t n,
+EVO_VECTOR_CLONES void evo_maxpool_forward(float *y, uint8_t *arg, const float *x, size_t n,
                          size_t h, size_t w, size_t c) {
   const size_t oh = h / 2, ow = w / 2;
   for (size_t img = 0; img < n; img++)
@@ -41,7 +41,7 @@ void evo_maxpool_forward(float *y, uint8_t *arg, const float *x, size_t n,
 }
 
 /* d[k] = dy[k] where arg[k] == t, else 0 (both loaded: no branch). */
-static void scatter(float *restrict d, const float *restrict dy,
+EVO_INLINE void scatter(float *restrict d, const float *restrict dy,
                     const uint8_t *restrict arg, uint8_t t, size_t c) {
   for (size_t k = 0; k < c; k++) {
     float g = dy[k];
@@ -49,7 +49,7 @@ static void scatter(float *restrict d, const float *restrict dy,
   }
 }
 
-void evo_maxpool_backward(float *dx, const float *dy, const uint8_t *arg,
+EVO_VECTOR_CLONES void evo_maxpool_backward(float *dx, const float *dy, const uint8_t *arg,
                           size_t n, size_t h, size_t w, size_t c) {
   const size_t oh = h / 2, ow = w / 2;
   if (h % 2 || w % 2) /* floor mode: the last odd row/column gets nothing */

@@ -144,7 +144,7 @@ static const float *pixel_or(const float *a, const geom *g, size_t c,
 
 /* v[ξ][i][k] = (Bᵀ d B)_ξ for tiles t0 .. t0+nt-1 of a[n][h][w][c]; the ξ
  * planes lie @p stride floats apart (never overlapping: EVO_IVDEP). */
-static void input_transform(float *v, size_t stride, const float *a,
+EVO_VECTOR_CLONES static void input_transform(float *v, size_t stride, const float *a,
                             const geom *g, size_t c, const float *zero,
                             size_t t0, size_t nt) {
   for (size_t i = 0; i < nt; i++) {
@@ -172,7 +172,7 @@ static void input_transform(float *v, size_t stride, const float *a,
 }
 
 /* y tiles = Aᵀ m A (+ bias, ReLU); pixels past an odd edge go to @p sink. */
-static void output_transform(float *y, size_t c, const float *m, size_t stride,
+EVO_VECTOR_CLONES static void output_transform(float *y, size_t c, const float *m, size_t stride,
                              const geom *g, const float *bias, bool relu,
                              float *sink, size_t t0, size_t nt) {
   const float lo = relu ? 0.0f : -INFINITY;
@@ -205,7 +205,7 @@ static void output_transform(float *y, size_t c, const float *m, size_t stride,
 
 /* dm[ξ][i][k] = (A dy Aᵀ)_ξ: the gradient of the transformed tile from its
  * 2x2 output gradient (zero past an edge). */
-static void grad_transform(float *dm, size_t stride, const float *dy,
+EVO_VECTOR_CLONES static void grad_transform(float *dm, size_t stride, const float *dy,
                            const geom *g, size_t c, const float *zero,
                            size_t t0, size_t nt) {
   for (size_t i = 0; i < nt; i++) {

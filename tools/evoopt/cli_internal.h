@@ -55,8 +55,12 @@ typedef struct cli_opt {
   int id;
 } cli_opt;
 
-enum { CLI_OPT_END = 0, CLI_OPT_POSITIONAL = -1, CLI_OPT_ERROR = -2,
-       CLI_OPT_HELP = -3 };
+enum {
+  CLI_OPT_END = 0,
+  CLI_OPT_POSITIONAL = -1,
+  CLI_OPT_ERROR = -2,
+  CLI_OPT_HELP = -3
+};
 
 typedef struct cli_parser {
   int argc;
@@ -99,6 +103,10 @@ void cli_tasks_close(cli_tasks *t);
 unsigned cli_cpu_count(void);
 
 /* --- genome arguments (genome_arg.c) ------------------------------------ */
+
+/* The paper's baselines, compared in every final table (PROTOCOL §4). */
+#define CLI_N_BASELINES 4
+extern const char *const cli_baselines[CLI_N_BASELINES];
 
 /* Resolves a GENOME argument: a preset name, a JSON file, a run folder
  * (its best.json) or JSON text. @p name receives a short display name.
@@ -188,6 +196,9 @@ void cli_buf_printf(cli_buf *b, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 /* Appends @p s as one CSV field (quoted when needed). */
 void cli_buf_csv_field(cli_buf *b, const char *s);
+/* Writes the text atomically to @p path and frees it; returns an exit
+ * code (the error printed). */
+int cli_buf_save(cli_buf *b, const char *path);
 void cli_buf_free(cli_buf *b);
 
 /* --- CSV reading (csv.c) ------------------------------------------------ */
@@ -230,13 +241,12 @@ typedef enum cli_progress_mode {
 typedef struct cli_progress {
   cli_progress_mode mode;
   int verbose;
-  int json; /* JSON lines on stdout */
   double start;
   size_t restored; /* units already done before start (a resume) */
   int bar_drawn;
 } cli_progress;
 
-void cli_progress_init(cli_progress *p, int quiet, int verbose, int json);
+void cli_progress_init(cli_progress *p, int quiet, int verbose);
 /* Seconds since an arbitrary point (monotonic). */
 double cli_now(void);
 /* Redraws the bar: a label ("generation 3/10"), units done/total, the best
@@ -282,6 +292,10 @@ int evolve_save_settings(const evolve_cfg *cfg, const char *dir);
 /* The checkpoint tag: the settings that decide fitness values. */
 void evolve_tag(const evolve_cfg *cfg, char *buf, size_t size);
 
+/* A generation's history: best, mean, median, worst, failed, cache_hits. */
+#define RUNFOLDER_HIST_N 6
+void runfolder_history(const evo_population *pop, size_t gen,
+                       double v[RUNFOLDER_HIST_N]);
 /* Rewrites history.csv, best.json, hall_of_fame.json and plot.svg from
  * the population. Returns an exit code. */
 int runfolder_write(const char *dir, const evolve_cfg *cfg,

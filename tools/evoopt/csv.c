@@ -109,7 +109,8 @@ int cli_csv_load(cli_csv *csv, const char *path) {
     return cli_error("'%s' is not valid CSV (bad quoting)", path);
   if (rc != 0)
     return cli_error("'%s' is not a table: rows of different lengths or no "
-                     "header", path);
+                     "header",
+                     path);
   return CLI_EXIT_OK;
 }
 

@@ -20,24 +20,39 @@ typedef struct eval_cmd {
 } eval_cmd;
 
 enum {
-  OPT_TASKS = 1, OPT_STEPS, OPT_SEEDS, OPT_DATA, OPT_WORKERS, OPT_JSON,
-  OPT_QUIET, OPT_CSV, OPT_MD, OPT_OUT, OPT_NO_BASELINES
+  OPT_TASKS = 1,
+  OPT_STEPS,
+  OPT_SEEDS,
+  OPT_DATA,
+  OPT_WORKERS,
+  OPT_JSON,
+  OPT_QUIET,
+  OPT_CSV,
+  OPT_MD,
+  OPT_OUT,
+  OPT_NO_BASELINES
 };
 
 static const cli_opt eval_opts[] = {
-    {"tasks", 0, 1, OPT_TASKS},     {"steps", 0, 1, OPT_STEPS},
-    {"seeds", 0, 1, OPT_SEEDS},     {"data", 0, 1, OPT_DATA},
+    {"tasks", 0, 1, OPT_TASKS},       {"steps", 0, 1, OPT_STEPS},
+    {"seeds", 0, 1, OPT_SEEDS},       {"data", 0, 1, OPT_DATA},
     {"workers", 'j', 1, OPT_WORKERS}, {"json", 0, 0, OPT_JSON},
-    {"quiet", 'q', 0, OPT_QUIET},   {NULL, 0, 0, 0},
+    {"quiet", 'q', 0, OPT_QUIET},     {NULL, 0, 0, 0},
 };
 
 static const cli_opt compare_opts[] = {
-    {"tasks", 0, 1, OPT_TASKS},     {"steps", 0, 1, OPT_STEPS},
-    {"seeds", 0, 1, OPT_SEEDS},     {"data", 0, 1, OPT_DATA},
-    {"workers", 'j', 1, OPT_WORKERS}, {"json", 0, 0, OPT_JSON},
-    {"quiet", 'q', 0, OPT_QUIET},   {"csv", 0, 1, OPT_CSV},
-    {"md", 0, 1, OPT_MD},           {"out", 'o', 1, OPT_OUT},
-    {"no-baselines", 0, 0, OPT_NO_BASELINES}, {NULL, 0, 0, 0},
+    {"tasks", 0, 1, OPT_TASKS},
+    {"steps", 0, 1, OPT_STEPS},
+    {"seeds", 0, 1, OPT_SEEDS},
+    {"data", 0, 1, OPT_DATA},
+    {"workers", 'j', 1, OPT_WORKERS},
+    {"json", 0, 0, OPT_JSON},
+    {"quiet", 'q', 0, OPT_QUIET},
+    {"csv", 0, 1, OPT_CSV},
+    {"md", 0, 1, OPT_MD},
+    {"out", 'o', 1, OPT_OUT},
+    {"no-baselines", 0, 0, OPT_NO_BASELINES},
+    {NULL, 0, 0, 0},
 };
 
 static int add_genome(eval_cmd *c, const char *arg) {
@@ -57,13 +72,16 @@ static int parse_option(eval_cmd *c, int id, const char *v) {
                                                        : CLI_EXIT_USAGE;
   case OPT_STEPS:
     return cli_parse_u64(c->name, "steps", v, 1, 4294967296u, &c->steps) == 0
-               ? CLI_EXIT_OK : CLI_EXIT_USAGE;
+               ? CLI_EXIT_OK
+               : CLI_EXIT_USAGE;
   case OPT_SEEDS:
     return cli_parse_u64(c->name, "seeds", v, 1, 1000, &c->seeds) == 0
-               ? CLI_EXIT_OK : CLI_EXIT_USAGE;
+               ? CLI_EXIT_OK
+               : CLI_EXIT_USAGE;
   case OPT_WORKERS:
     return cli_parse_u64(c->name, "workers", v, 1, 256, &c->workers) == 0
-               ? CLI_EXIT_OK : CLI_EXIT_USAGE;
+               ? CLI_EXIT_OK
+               : CLI_EXIT_USAGE;
   case OPT_DATA: c->data = v; break;
   case OPT_JSON: c->json = 1; break;
   case OPT_QUIET: c->quiet = 1; break;
@@ -85,7 +103,8 @@ static int parse(eval_cmd *c, const cli_opt *opts, int argc, char **argv) {
   size_t n_args = 0;
   int rc = CLI_EXIT_OK;
   cli_parser_init(&p, c->name, opts, argc, argv);
-  for (int id; rc == CLI_EXIT_OK && (id = cli_parser_next(&p, &v)) != CLI_OPT_END;) {
+  for (int id;
+       rc == CLI_EXIT_OK && (id = cli_parser_next(&p, &v)) != CLI_OPT_END;) {
     if (id == CLI_OPT_ERROR)
       return CLI_EXIT_USAGE;
     if (id == CLI_OPT_HELP) {
@@ -106,16 +125,17 @@ static int parse(eval_cmd *c, const cli_opt *opts, int argc, char **argv) {
   return rc;
 }
 
-/* compare: the four baselines join unless already named. */
+/* compare: the four baselines join unless one of the genomes equals them. */
 static int add_baselines(eval_cmd *c) {
-  static const char *const baselines[] = {"sgd", "adam", "adamw", "rmsprop"};
-  for (size_t b = 0; b < 4 && c->baselines; b++) {
-    int present = 0;
-    for (size_t i = 0; i < c->n; i++)
-      present |= strcmp(c->names[i], baselines[b]) == 0;
-    int rc = present ? CLI_EXIT_OK : add_genome(c, baselines[b]);
+  for (size_t b = 0; b < CLI_N_BASELINES && c->baselines; b++) {
+    int rc = add_genome(c, cli_baselines[b]);
     if (rc != CLI_EXIT_OK)
       return rc;
+    for (size_t i = 0; i + 1 < c->n; i++)
+      if (evo_genome_equal(c->genomes[i], c->genomes[c->n - 1])) {
+        evo_genome_free(c->genomes[--c->n]);
+        break;
+      }
   }
   return CLI_EXIT_OK;
 }
@@ -132,10 +152,16 @@ static int run_grid(eval_cmd *c, cli_grid **grid) {
   unsigned workers = c->workers > 0 ? (unsigned)c->workers : cli_cpu_count();
   if (workers > 1)
     evo_blas_set_threads(1);
-  cli_grid_spec spec = {(const evo_genome *const *)c->genomes, c->n, &c->tasks,
-                        c->steps, (uint32_t)c->seeds, workers, on_run, c};
+  cli_grid_spec spec = {(const evo_genome *const *)c->genomes,
+                        c->n,
+                        &c->tasks,
+                        c->steps,
+                        (uint32_t)c->seeds,
+                        workers,
+                        on_run,
+                        c};
   cli_signals_install();
-  cli_progress_init(&c->progress, c->quiet, 0, c->json);
+  cli_progress_init(&c->progress, c->quiet, 0);
   rc = cli_grid_run(grid, &spec);
   cli_progress_clear(&c->progress);
   return rc;
@@ -153,11 +179,10 @@ static json_t *eval_json(const eval_cmd *c, const cli_grid *g, size_t i) {
                                   acc, "diverged", (json_int_t)diverged));
   }
   evo_genome_describe(c->genomes[i], &desc);
-  json_t *j = json_pack("{s:s, s:s, s:f, s:I, s:I, s:o}", "genome",
-                        c->names[i], "description", desc != NULL ? desc : "",
-                        "fitness", cli_grid_overall(g, i), "steps",
-                        (json_int_t)c->steps, "seeds", (json_int_t)c->seeds,
-                        "tasks", tasks);
+  json_t *j = json_pack("{s:s, s:s, s:f, s:I, s:I, s:o}", "genome", c->names[i],
+                        "description", desc != NULL ? desc : "", "fitness",
+                        cli_grid_overall(g, i), "steps", (json_int_t)c->steps,
+                        "seeds", (json_int_t)c->seeds, "tasks", tasks);
   evo_free(desc);
   return j;
 }

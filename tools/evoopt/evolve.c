@@ -60,12 +60,15 @@ static void on_evaluation(evolve_run *r, size_t generation, size_t index) {
     r->best = fitness; /* also replaces NaN */
   if (g != NULL)
     evo_genome_describe(g, &desc);
+  /* Humans count from 1; the files and JSON count from 0, as the library. */
   if (status != EVO_OK)
-    cli_progress_log(&r->progress, "generation %zu #%zu failed: %s", generation,
-                     index, message[0] != '\0' ? message : evo_status_str(status));
+    cli_progress_log(&r->progress, "generation %zu, genome %zu failed: %s",
+                     generation + 1, index + 1,
+                     message[0] != '\0' ? message : evo_status_str(status));
   else if (r->progress.verbose)
-    cli_progress_log(&r->progress, "generation %zu #%zu: fitness %.4f  %s",
-                     generation, index, fitness, desc != NULL ? desc : "");
+    cli_progress_log(
+        &r->progress, "generation %zu, genome %zu: fitness %.4f  %s",
+        generation + 1, index + 1, fitness, desc != NULL ? desc : "");
   if (r->opts.json)
     cli_json_emit(json_pack(
         "{s:s, s:I, s:I, s:f, s:s, s:s, s:s, s:o*}", "event", "evaluation",
@@ -91,12 +94,8 @@ static json_t *best_tasks_json(const evo_population *pop, size_t generation) {
 }
 
 static void on_generation(evolve_run *r, size_t generation) {
-  double v[6] = {0};
-  static const evo_history_key keys[] = {EVO_HIST_BEST, EVO_HIST_MEAN,
-                                         EVO_HIST_MEDIAN, EVO_HIST_WORST,
-                                         EVO_HIST_FAILED, EVO_HIST_CACHE_HITS};
-  for (size_t k = 0; k < 6; k++)
-    evo_population_history(r->pop, generation, keys[k], &v[k]);
+  double v[RUNFOLDER_HIST_N];
+  runfolder_history(r->pop, generation, v);
   const evo_genome *best = NULL;
   char *desc = NULL, elapsed[32];
   evo_population_history_best(r->pop, generation, &best, NULL);
@@ -157,14 +156,15 @@ static int configure_new(evolve_run *r, const char *tag) {
     evo_pop_setting key;
     uint64_t value;
   } settings[] = {
-      {EVO_POP_SIZE, c->population},     {EVO_POP_GENERATIONS, c->generations},
-      {EVO_POP_ELITES, c->elites},       {EVO_POP_TOURNAMENT, c->tournament},
+      {EVO_POP_SIZE, c->population}, {EVO_POP_GENERATIONS, c->generations},
+      {EVO_POP_ELITES, c->elites},   {EVO_POP_TOURNAMENT, c->tournament},
       {EVO_POP_RUN_SEED, c->seed},
   };
   int rc = evo_population_new(&r->pop);
   for (size_t i = 0; rc == EVO_OK && i < sizeof settings / sizeof settings[0];
        i++)
-    rc = evo_population_set(r->pop, settings[i].key, (int64_t)settings[i].value);
+    rc =
+        evo_population_set(r->pop, settings[i].key, (int64_t)settings[i].value);
   if (rc == EVO_OK)
     rc = evo_population_set_checkpoint(r->pop, r->checkpoint, tag);
   return rc == EVO_OK ? CLI_EXIT_OK
@@ -206,8 +206,10 @@ static int open_population(evolve_run *r) {
   if (r->opts.resume && cli_is_file(r->checkpoint)) {
     int st = evo_population_resume(&r->pop, r->checkpoint, tag);
     if (st == EVO_EMISMATCH)
-      return cli_lib_error(st, "'%s' was made with other tasks, steps, seeds "
-                           "or data settings", r->checkpoint);
+      return cli_lib_error(st,
+                           "'%s' was made with other tasks, steps, seeds "
+                           "or data settings",
+                           r->checkpoint);
     if (st != EVO_OK)
       return cli_lib_error(st, "cannot resume from '%s'", r->checkpoint);
     rc = check_resumed(r);
@@ -224,7 +226,8 @@ static int open_population(evolve_run *r) {
   if (rc == CLI_EXIT_OK)
     st = evo_population_set(r->pop, EVO_POP_WORKERS, (int64_t)workers);
   if (st == EVO_OK && rc == CLI_EXIT_OK)
-    st = evo_population_set_fitness(r->pop, evo_evaluator_fitness, r->evaluator);
+    st =
+        evo_population_set_fitness(r->pop, evo_evaluator_fitness, r->evaluator);
   if (st == EVO_OK && rc == CLI_EXIT_OK)
     st = evo_population_set_progress(r->pop, on_progress, r);
   if (st != EVO_OK)
@@ -253,8 +256,8 @@ static void resume_hint(const evolve_run *r) {
   cli_note("the checkpoint is saved; continue with: evoopt evolve --resume %s",
            r->opts.out);
   if (r->opts.json)
-    cli_json_emit(json_pack("{s:s, s:s}", "event", "stopped", "resume",
-                            r->opts.out));
+    cli_json_emit(
+        json_pack("{s:s, s:s}", "event", "stopped", "resume", r->opts.out));
 }
 
 static int evolve_generations(evolve_run *r) {
@@ -265,7 +268,8 @@ static int evolve_generations(evolve_run *r) {
   if (evo_population_hof_count(r->pop) > 0) /* a resumed run */
     evo_population_hof(r->pop, 0, NULL, &r->best, NULL);
   if (done > 0 && !evo_population_finished(r->pop))
-    cli_progress_log(&r->progress, "resuming at generation %zu/%llu (%zu of "
+    cli_progress_log(&r->progress,
+                     "resuming at generation %zu/%llu (%zu of "
                      "%zu evaluations done)",
                      evo_population_generation(r->pop) + 1,
                      (unsigned long long)r->cfg.generations, done,
@@ -296,8 +300,6 @@ static void on_final_run(void *user, size_t done, size_t total) {
   cli_progress_bar(&r->progress, "final table", done, total, NAN);
 }
 
-static const char *const baselines[] = {"sgd", "adam", "adamw", "rmsprop"};
-
 static int final_title(const evolve_run *r, char *buf, size_t size) {
   const evo_genome *best = NULL;
   double fitness = 0.0;
@@ -318,35 +320,41 @@ static int final_title(const evolve_run *r, char *buf, size_t size) {
 }
 
 static int final_grid(evolve_run *r, cli_table *table) {
-  const evo_genome *genomes[5] = {NULL};
-  evo_genome *owned[4] = {NULL};
-  char names[5][64] = {"evolved"};
+  const evo_genome *genomes[1 + CLI_N_BASELINES] = {NULL};
+  evo_genome *owned[CLI_N_BASELINES] = {NULL};
+  char names[1 + CLI_N_BASELINES][64] = {"evolved"};
   evo_population_hof(r->pop, 0, &genomes[0], NULL, NULL);
   int rc = CLI_EXIT_OK;
-  for (size_t i = 0; i < 4 && rc == CLI_EXIT_OK; i++) {
-    int st = evo_genome_preset(&owned[i], baselines[i]);
+  for (size_t i = 0; i < CLI_N_BASELINES && rc == CLI_EXIT_OK; i++) {
+    int st = evo_genome_preset(&owned[i], cli_baselines[i]);
     if (st != EVO_OK)
-      rc = cli_lib_error(st, "preset '%s'", baselines[i]);
+      rc = cli_lib_error(st, "preset '%s'", cli_baselines[i]);
     genomes[i + 1] = owned[i];
-    snprintf(names[i + 1], sizeof names[i + 1], "%s", baselines[i]);
+    snprintf(names[i + 1], sizeof names[i + 1], "%s", cli_baselines[i]);
   }
-  cli_grid_spec spec = {genomes, 5, &r->cfg.tasks, r->cfg.final_steps,
-                        (uint32_t)r->cfg.final_seeds, r->opts.workers,
-                        on_final_run, r};
+  cli_grid_spec spec = {genomes,
+                        1 + CLI_N_BASELINES,
+                        &r->cfg.tasks,
+                        r->cfg.final_steps,
+                        (uint32_t)r->cfg.final_seeds,
+                        r->opts.workers,
+                        on_final_run,
+                        r};
   cli_grid *grid = NULL;
   cli_progress_restart(&r->progress, 0);
   char seeds[64];
   seeds_text(r->cfg.final_seeds, seeds, sizeof seeds);
-  cli_progress_log(&r->progress, "final table: the best genome and 4 "
+  cli_progress_log(&r->progress,
+                   "final table: the best genome and 4 "
                    "baselines, %llu steps, %s",
                    (unsigned long long)r->cfg.final_steps, seeds);
   if (rc == CLI_EXIT_OK)
     rc = cli_grid_run(&grid, &spec);
   cli_progress_clear(&r->progress);
   if (rc == CLI_EXIT_OK)
-    cli_table_from_grid(table, grid, &r->cfg.tasks, names, 5);
+    cli_table_from_grid(table, grid, &r->cfg.tasks, names, 1 + CLI_N_BASELINES);
   cli_grid_free(grid);
-  for (size_t i = 0; i < 4; i++)
+  for (size_t i = 0; i < CLI_N_BASELINES; i++)
     evo_genome_free(owned[i]);
   return rc;
 }
@@ -387,10 +395,12 @@ static void print_summary(const evolve_run *r) {
   double fitness = 0.0;
   size_t gen = 0;
   char *desc = NULL;
-  if (r->opts.json || evo_population_hof(r->pop, 0, &best, &fitness, &gen) != EVO_OK ||
+  if (r->opts.json ||
+      evo_population_hof(r->pop, 0, &best, &fitness, &gen) != EVO_OK ||
       evo_genome_describe(best, &desc) != EVO_OK)
     return;
-  printf("Best genome (fitness %.4f, generation %zu): %s\n", fitness, gen, desc);
+  printf("Best genome (fitness %.4f, generation %zu): %s\n", fitness, gen,
+         desc);
   printf("Run folder: %s\n", r->opts.out);
   evo_free(desc);
 }
@@ -421,13 +431,14 @@ static int evolve_body(evolve_run *r) {
     evo_blas_set_threads(1);
   char tasks[1024], csv[CLI_PATH_MAX];
   cli_tasks_join(&r->cfg.tasks, tasks, sizeof tasks);
-  cli_progress_log(&r->progress, "run folder %s: preset %s, tasks %s, "
-                   "population %llu, generations %llu, %llu steps x %llu "
-                   "seeds, %u workers", r->opts.out, r->cfg.preset, tasks,
-                   (unsigned long long)r->cfg.population,
-                   (unsigned long long)r->cfg.generations,
-                   (unsigned long long)r->cfg.steps,
-                   (unsigned long long)r->cfg.seeds, r->opts.workers);
+  cli_progress_log(
+      &r->progress,
+      "run folder %s: preset %s, tasks %s, "
+      "population %llu, generations %llu, %llu steps x %llu "
+      "seeds, %u workers",
+      r->opts.out, r->cfg.preset, tasks, (unsigned long long)r->cfg.population,
+      (unsigned long long)r->cfg.generations, (unsigned long long)r->cfg.steps,
+      (unsigned long long)r->cfg.seeds, r->opts.workers);
   rc = evolve_generations(r);
   if (rc != CLI_EXIT_OK)
     return rc;
@@ -448,8 +459,7 @@ int cli_cmd_evolve(int argc, char **argv) {
     rc = CLI_EXIT_OK;
   else if (rc == CLI_EXIT_OK) {
     cli_signals_install();
-    cli_progress_init(&r->progress, r->opts.quiet, r->opts.verbose,
-                      r->opts.json);
+    cli_progress_init(&r->progress, r->opts.quiet, r->opts.verbose);
     rc = evolve_body(r);
   }
   evo_population_free(r->pop);

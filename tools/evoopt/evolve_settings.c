@@ -1,6 +1,5 @@
 /* evolve's settings: the presets, the command line, settings.json (all a
  * resumed run needs) and the checkpoint tag. */
-#include <errno.h>
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,17 +15,26 @@ typedef struct evolve_preset {
 
 /* paper: PROTOCOL §4 exactly (population, generations, elites, tournament,
  * steps, seeds, run seed) and §4's final table (1000 steps × 3 seeds).
- * quick: ~2 minutes on 2 cores on the bundled digits. smoke: seconds. */
+ * quick: about a minute on 2 idle cores on the bundled digits (2.5 under
+ * heavy load). smoke: seconds. */
 static const evolve_preset presets[] = {
-    {"paper", "fashion_mnist,cifar10,mnist",
+    {"paper",
+     "fashion_mnist,cifar10,mnist",
      {50, 50, 3, 4, 500, 2, 42, 1000, 3}},
-    {"quick", "digits", {16, 10, 2, 3, 300, 2, 42, 600, 3}},
+    {"quick", "digits", {20, 15, 2, 3, 400, 2, 42, 800, 3}},
     {"smoke", "digits", {6, 3, 2, 3, 20, 1, 42, 30, 1}},
 };
 
 enum {
-  OPT_PRESET = 1, OPT_TASKS, OPT_DATA, OPT_OUT, OPT_RESUME, OPT_WORKERS,
-  OPT_JSON, OPT_QUIET, OPT_VERBOSE,
+  OPT_PRESET = 1,
+  OPT_TASKS,
+  OPT_DATA,
+  OPT_OUT,
+  OPT_RESUME,
+  OPT_WORKERS,
+  OPT_JSON,
+  OPT_QUIET,
+  OPT_VERBOSE,
   OPT_NUM /* the numeric settings follow: OPT_NUM + index */
 };
 
@@ -60,15 +68,23 @@ static uint64_t num_value(const evolve_cfg *cfg, size_t i) {
 }
 
 static const cli_opt evolve_opts_table[] = {
-    {"preset", 0, 1, OPT_PRESET},   {"tasks", 0, 1, OPT_TASKS},
-    {"data", 0, 1, OPT_DATA},       {"out", 'o', 1, OPT_OUT},
-    {"resume", 0, 1, OPT_RESUME},   {"workers", 'j', 1, OPT_WORKERS},
-    {"json", 0, 0, OPT_JSON},       {"quiet", 'q', 0, OPT_QUIET},
+    {"preset", 0, 1, OPT_PRESET},
+    {"tasks", 0, 1, OPT_TASKS},
+    {"data", 0, 1, OPT_DATA},
+    {"out", 'o', 1, OPT_OUT},
+    {"resume", 0, 1, OPT_RESUME},
+    {"workers", 'j', 1, OPT_WORKERS},
+    {"json", 0, 0, OPT_JSON},
+    {"quiet", 'q', 0, OPT_QUIET},
     {"verbose", 'v', 0, OPT_VERBOSE},
-    {"population", 0, 1, OPT_NUM + 0}, {"generations", 0, 1, OPT_NUM + 1},
-    {"elites", 0, 1, OPT_NUM + 2},  {"tournament", 0, 1, OPT_NUM + 3},
-    {"steps", 0, 1, OPT_NUM + 4},   {"seeds", 0, 1, OPT_NUM + 5},
-    {"seed", 0, 1, OPT_NUM + 6},    {"final-steps", 0, 1, OPT_NUM + 7},
+    {"population", 0, 1, OPT_NUM + 0},
+    {"generations", 0, 1, OPT_NUM + 1},
+    {"elites", 0, 1, OPT_NUM + 2},
+    {"tournament", 0, 1, OPT_NUM + 3},
+    {"steps", 0, 1, OPT_NUM + 4},
+    {"seeds", 0, 1, OPT_NUM + 5},
+    {"seed", 0, 1, OPT_NUM + 6},
+    {"final-steps", 0, 1, OPT_NUM + 7},
     {"final-seeds", 0, 1, OPT_NUM + 8},
     {NULL, 0, 0, 0},
 };
@@ -82,8 +98,8 @@ static int apply_preset(evolve_cfg *cfg, const char *name) {
       *num_field(cfg, k) = presets[i].values[k];
     return cli_tasks_parse(&cfg->tasks, "evolve", presets[i].tasks);
   }
-  cli_usage_error("evolve", "unknown preset '%s' (presets: paper, quick, smoke)",
-                  name);
+  cli_usage_error("evolve",
+                  "unknown preset '%s' (presets: paper, quick, smoke)", name);
   return -1;
 }
 
@@ -137,10 +153,9 @@ static int apply_new(const given *gv, evolve_cfg *cfg) {
 
 static int check_together(const evolve_cfg *cfg) {
   if (cfg->elites >= cfg->population)
-    return cli_usage_error("evolve",
-                           "--elites (%llu) must be below --population (%llu)",
-                           (unsigned long long)cfg->elites,
-                           (unsigned long long)cfg->population);
+    return cli_usage_error(
+        "evolve", "--elites (%llu) must be below --population (%llu)",
+        (unsigned long long)cfg->elites, (unsigned long long)cfg->population);
   if (cfg->tournament > cfg->population)
     return cli_usage_error(
         "evolve", "--tournament (%llu) must not exceed --population (%llu)",
@@ -166,35 +181,33 @@ int evolve_save_settings(const evolve_cfg *cfg, const char *dir) {
   json_t *tasks = json_array();
   for (size_t i = 0; i < cfg->tasks.n; i++)
     json_array_append_new(tasks, json_string(cfg->tasks.names[i]));
-  json_t *root = json_pack("{s:s, s:i, s:s, s:s, s:o}", "format", "evoopt run",
-                           "format_version", 1, "evoopt_version",
-                           evo_version_string(), "preset", cfg->preset,
-                           "tasks", tasks);
+  json_t *root =
+      json_pack("{s:s, s:i, s:s, s:s, s:o}", "format", "evoopt run",
+                "format_version", 1, "evoopt_version", evo_version_string(),
+                "preset", cfg->preset, "tasks", tasks);
   for (size_t k = 0; k < N_NUM && root != NULL; k++) {
     json_key(num_settings[k].name, key, sizeof key);
     json_object_set_new(root, key, json_integer((json_int_t)num_value(cfg, k)));
   }
   if (root != NULL) {
-    json_object_set_new(root, "data", cfg->data[0] != '\0'
-                                          ? json_string(cfg->data)
-                                          : json_null());
+    json_object_set_new(root, "data",
+                        cfg->data[0] != '\0' ? json_string(cfg->data)
+                                             : json_null());
     json_object_set_new(root, "created", json_string(stamp));
   }
   char *text = root != NULL ? json_dumps(root, JSON_INDENT(2)) : NULL;
   json_decref(root);
-  int rc = CLI_EXIT_OK;
+  cli_buf b = {0};
   if (text == NULL)
-    rc = cli_error("out of memory");
-  else if (cli_path_join(path, sizeof path, dir, "settings.json") != 0)
-    rc = cli_error("run folder path too long: '%s'", dir);
-  else {
-    size_t len = strlen(text);
-    text[len] = '\n'; /* json_dumps leaves no newline; replace the NUL */
-    if (cli_write_atomic(path, text, len + 1) != 0)
-      rc = cli_error("cannot write '%s': %s", path, strerror(errno));
-  }
+    b.failed = 1;
+  else
+    cli_buf_printf(&b, "%s\n", text);
   free(text);
-  return rc;
+  if (cli_path_join(path, sizeof path, dir, "settings.json") != 0) {
+    cli_buf_free(&b);
+    return cli_error("run folder path too long: '%s'", dir);
+  }
+  return cli_buf_save(&b, path);
 }
 
 static int load_numbers(json_t *root, evolve_cfg *cfg, const char *path) {
@@ -268,11 +281,15 @@ static int apply_resume(const given *gv, evolve_cfg *cfg, const char *dir) {
   if (rc != CLI_EXIT_OK)
     return rc;
   if (gv->out != NULL)
-    return cli_usage_error("evolve", "--out cannot be combined with --resume "
-                                     "(the run folder is '%s')", dir);
+    return cli_usage_error("evolve",
+                           "--out cannot be combined with --resume "
+                           "(the run folder is '%s')",
+                           dir);
   if (gv->preset != NULL && strcmp(gv->preset, cfg->preset) != 0)
-    return cli_usage_error("evolve", "--preset %s conflicts with the run's "
-                           "preset %s", gv->preset, cfg->preset);
+    return cli_usage_error("evolve",
+                           "--preset %s conflicts with the run's "
+                           "preset %s",
+                           gv->preset, cfg->preset);
   if (gv->tasks != NULL) {
     cli_tasks t;
     char a[1024], b[1024];
@@ -281,8 +298,10 @@ static int apply_resume(const given *gv, evolve_cfg *cfg, const char *dir) {
     cli_tasks_join(&t, a, sizeof a);
     cli_tasks_join(&cfg->tasks, b, sizeof b);
     if (strcmp(a, b) != 0)
-      return cli_usage_error("evolve", "--tasks %s conflicts with the run's "
-                             "tasks %s", a, b);
+      return cli_usage_error("evolve",
+                             "--tasks %s conflicts with the run's "
+                             "tasks %s",
+                             a, b);
   }
   for (size_t k = 0; k < N_NUM; k++) {
     uint64_t v;
@@ -292,7 +311,8 @@ static int apply_resume(const given *gv, evolve_cfg *cfg, const char *dir) {
                       num_settings[k].min, num_settings[k].max, &v) != 0)
       return CLI_EXIT_USAGE;
     if (v != num_value(cfg, k))
-      return cli_usage_error("evolve", "--%s %llu conflicts with the run's "
+      return cli_usage_error("evolve",
+                             "--%s %llu conflicts with the run's "
                              "setting %llu (in %s/settings.json)",
                              num_settings[k].name, (unsigned long long)v,
                              (unsigned long long)num_value(cfg, k), dir);
@@ -342,8 +362,10 @@ void evolve_tag(const evolve_cfg *cfg, char *buf, size_t size) {
     evo_task_option option;
     const char *name;
   } options[] = {
-      {EVO_TASK_TRAIN_SUBSET, "subset"},   {EVO_TASK_DATA_SEED, "data_seed"},
-      {EVO_TASK_BATCH_SIZE, "batch"},      {EVO_TASK_TEST_LIMIT, "test_limit"},
+      {EVO_TASK_TRAIN_SUBSET, "subset"},
+      {EVO_TASK_DATA_SEED, "data_seed"},
+      {EVO_TASK_BATCH_SIZE, "batch"},
+      {EVO_TASK_TEST_LIMIT, "test_limit"},
       {EVO_TASK_DECAY_ALL, "decay_all"},
       {EVO_TASK_REFUSE_NONFINITE, "refuse_nonfinite"},
   };

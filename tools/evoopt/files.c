@@ -134,6 +134,16 @@ void cli_buf_csv_field(cli_buf *b, const char *s) {
   cli_buf_printf(b, "\"");
 }
 
+int cli_buf_save(cli_buf *b, const char *path) {
+  int rc = CLI_EXIT_OK;
+  if (b->failed)
+    rc = cli_error("out of memory writing '%s'", path);
+  else if (cli_write_atomic(path, b->data != NULL ? b->data : "", b->len) != 0)
+    rc = cli_error("cannot write '%s': %s", path, strerror(errno));
+  cli_buf_free(b);
+  return rc;
+}
+
 void cli_buf_free(cli_buf *b) {
   free(b->data);
   b->data = NULL;

@@ -5,6 +5,9 @@
 
 #include "cli_internal.h"
 
+const char *const cli_baselines[CLI_N_BASELINES] = {"sgd", "adam", "adamw",
+                                                    "rmsprop"};
+
 static int is_preset(const char *name) {
   for (size_t i = 0; i < evo_genome_preset_count(); i++)
     if (strcmp(evo_genome_preset_name(i), name) == 0)
@@ -69,7 +72,8 @@ int cli_genome_resolve(const char *arg, evo_genome **out, char *name,
     if (cli_path_join(path, sizeof path, arg, "best.json") != 0 ||
         !cli_is_file(path))
       return cli_error("'%s' is a folder without a best.json (not a run "
-                       "folder)", arg);
+                       "folder)",
+                       arg);
     display_name(arg, 1, name, name_size);
     return load_file(path, arg, out);
   }
@@ -82,8 +86,7 @@ int cli_genome_resolve(const char *arg, evo_genome **out, char *name,
   if (is_preset(arg)) {
     snprintf(name, name_size, "%s", arg);
     int rc = evo_genome_preset(out, arg);
-    return rc == EVO_OK ? CLI_EXIT_OK
-                        : cli_lib_error(rc, "preset '%s'", arg);
+    return rc == EVO_OK ? CLI_EXIT_OK : cli_lib_error(rc, "preset '%s'", arg);
   }
   if (strchr(arg, '/') != NULL || strstr(arg, ".json") != NULL)
     return cli_error("cannot load genome '%s': %s", arg, strerror(ENOENT));

@@ -19,9 +19,9 @@ struct cli_grid {
   size_t total; /* genomes × tasks × seeds */
   run_result *runs;
   pthread_mutex_t lock;
-  size_t next;  /* next run handed out */
+  size_t next; /* next run handed out */
   size_t done;
-  int status;   /* first error, or EVO_OK */
+  int status; /* first error, or EVO_OK */
   char message[512];
 };
 
@@ -32,7 +32,8 @@ static size_t run_index(const cli_grid *g, size_t genome, size_t task,
 
 static int train_one(cli_grid *g, size_t i, evo_train_result *r) {
   size_t seeds = g->spec.seeds, tasks = g->spec.tasks->n;
-  size_t seed = i % seeds, task = (i / seeds) % tasks, genome = i / seeds / tasks;
+  size_t seed = i % seeds, task = (i / seeds) % tasks,
+         genome = i / seeds / tasks;
   int rc = evo_task_train(g->spec.tasks->tasks[task], g->spec.genomes[genome],
                           g->spec.steps, (uint64_t)seed, r);
   double diverged = 0.0;

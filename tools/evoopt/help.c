@@ -44,9 +44,10 @@ static const char evolve_help[] =
     "Presets (default quick):\n"
     "  paper   fashion_mnist,cifar10,mnist; population 50, generations 50,\n"
     "          elites 3, tournament 4, 500 steps x 2 seeds, seed 42; final\n"
-    "          table 1000 steps x 3 seeds (needs the data sets; days on a CPU)\n"
-    "  quick   digits; population 16, generations 10, elites 2, tournament\n"
-    "          3, 300 steps x 2 seeds; final table 600 steps x 3 seeds\n"
+    "          table 1000 steps x 3 seeds (needs the data sets; takes days\n"
+    "          on a CPU)\n"
+    "  quick   digits; population 16, generations 12, elites 2, tournament\n"
+    "          3, 400 steps x 2 seeds; final table 800 steps x 3 seeds\n"
     "  smoke   digits; population 6, generations 3, 20 steps x 1 seed;\n"
     "          final 30 steps x 1 seed (seconds; for tests)\n"
     "\n"
@@ -103,8 +104,7 @@ static const char plot_help[] =
     "compare.csv) as bars. Default output: RUNDIR/plot.svg, or the CSV's\n"
     "name with .svg. Prints the SVG's path.\n";
 
-static const char help_help[] =
-    "usage: evoopt help [COMMAND]\n";
+static const char help_help[] = "usage: evoopt help [COMMAND]\n";
 
 static const struct {
   const char *cmd;

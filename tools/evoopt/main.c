@@ -56,9 +56,9 @@ typedef struct command {
 } command;
 
 static const command commands[] = {
-    {"evolve", cli_cmd_evolve}, {"eval", cli_cmd_eval},
+    {"evolve", cli_cmd_evolve},   {"eval", cli_cmd_eval},
     {"compare", cli_cmd_compare}, {"show", cli_cmd_show},
-    {"plot", cli_cmd_plot},     {"help", cli_cmd_help},
+    {"plot", cli_cmd_plot},       {"help", cli_cmd_help},
 };
 
 int main(int argc, char **argv) {

@@ -67,7 +67,8 @@ int cli_parser_next(cli_parser *p, const char **value) {
   if (arg[1] == '-') {
     const char *name = arg + 2;
     const char *eq = strchr(name, '=');
-    o = find_long(p->opts, name, eq != NULL ? (size_t)(eq - name) : strlen(name));
+    o = find_long(p->opts, name,
+                  eq != NULL ? (size_t)(eq - name) : strlen(name));
     inline_value = eq != NULL ? eq + 1 : NULL;
   } else if (arg[2] == '\0') {
     o = find_short(p->opts, arg[1]);
@@ -95,9 +96,9 @@ int cli_parse_u64(const char *cmd, const char *opt, const char *text,
   unsigned long long v = strtoull(text, &end, 10);
   if (text[0] == '\0' || text[0] == '-' || text[0] == '+' || *end != '\0' ||
       errno != 0 || v < min || v > max) {
-    cli_usage_error(cmd,
-                    "option '--%s' needs a whole number in %llu..%llu, got '%s'",
-                    opt, (unsigned long long)min, (unsigned long long)max, text);
+    cli_usage_error(
+        cmd, "option '--%s' needs a whole number in %llu..%llu, got '%s'", opt,
+        (unsigned long long)min, (unsigned long long)max, text);
     return -1;
   }
   *out = (uint64_t)v;

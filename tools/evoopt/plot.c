@@ -1,20 +1,24 @@
 /* `evoopt plot`: hand-written SVG (no dependencies). A run's history.csv
  * becomes fitness per generation (best, mean, and the best genome's
  * fitness per task); a comparison CSV (final.csv) becomes grouped bars. */
-#include <errno.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "cli_internal.h"
 
-enum { WIDTH = 860, HEIGHT = 500, LEFT = 70, RIGHT = 210, TOP = 50,
-       BOTTOM = 60 };
+enum {
+  WIDTH = 860,
+  HEIGHT = 500,
+  LEFT = 70,
+  RIGHT = 210,
+  TOP = 50,
+  BOTTOM = 60
+};
 
-static const char *const palette[] = {"#1f77b4", "#ff7f0e", "#2ca02c",
-                                      "#d62728", "#9467bd", "#8c564b",
-                                      "#e377c2", "#7f7f7f", "#bcbd22",
-                                      "#17becf"};
+static const char *const palette[] = {
+    "#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd",
+    "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf"};
 #define N_COLORS (sizeof palette / sizeof palette[0])
 
 /* The plotting area and the data range it shows. */
@@ -89,20 +93,26 @@ static void axes(cli_buf *b, const frame *f, const char *xlabel,
   double step = nice_step(f->ymax - f->ymin, 5);
   char label[32];
   for (double y = f->ymin; y <= f->ymax + step * 1e-6; y += step) {
-    cli_buf_printf(b, "<line x1=\"%d\" y1=\"%.1f\" x2=\"%d\" y2=\"%.1f\" "
-                   "stroke=\"#dddddd\"/>\n", LEFT, py(f, y), WIDTH - RIGHT,
-                   py(f, y));
-    snprintf(label, sizeof label, "%.*f", step < 0.01 ? 3 : step < 0.1 ? 2 : 1,
+    cli_buf_printf(b,
+                   "<line x1=\"%d\" y1=\"%.1f\" x2=\"%d\" y2=\"%.1f\" "
+                   "stroke=\"#dddddd\"/>\n",
+                   LEFT, py(f, y), WIDTH - RIGHT, py(f, y));
+    snprintf(label, sizeof label, "%.*f",
+             step < 0.01  ? 3
+             : step < 0.1 ? 2
+                          : 1,
              fabs(y) < step * 1e-6 ? 0.0 : y);
     text(b, LEFT - 6, py(f, y) + 4, "end", "", label);
   }
-  cli_buf_printf(b, "<rect x=\"%d\" y=\"%d\" width=\"%d\" height=\"%d\" "
-                 "fill=\"none\" stroke=\"black\"/>\n", LEFT, TOP,
-                 WIDTH - LEFT - RIGHT, HEIGHT - TOP - BOTTOM);
+  cli_buf_printf(b,
+                 "<rect x=\"%d\" y=\"%d\" width=\"%d\" height=\"%d\" "
+                 "fill=\"none\" stroke=\"black\"/>\n",
+                 LEFT, TOP, WIDTH - LEFT - RIGHT, HEIGHT - TOP - BOTTOM);
   text(b, (LEFT + WIDTH - RIGHT) / 2.0, HEIGHT - 18, "middle", "", xlabel);
-  cli_buf_printf(b, "<text x=\"18\" y=\"%.1f\" text-anchor=\"middle\" "
-                 "transform=\"rotate(-90 18 %.1f)\">", (TOP + HEIGHT - BOTTOM) / 2.0,
-                 (TOP + HEIGHT - BOTTOM) / 2.0);
+  cli_buf_printf(b,
+                 "<text x=\"18\" y=\"%.1f\" text-anchor=\"middle\" "
+                 "transform=\"rotate(-90 18 %.1f)\">",
+                 (TOP + HEIGHT - BOTTOM) / 2.0, (TOP + HEIGHT - BOTTOM) / 2.0);
   put_escaped(b, ylabel);
   cli_buf_printf(b, "</text>\n");
 }
@@ -112,24 +122,21 @@ static void legend(cli_buf *b, size_t i, const char *color, const char *dash,
                    const char *label) {
   double x = WIDTH - RIGHT + 16, y = TOP + 10 + 20.0 * (double)i;
   if (dash == NULL)
-    cli_buf_printf(b, "<rect x=\"%.1f\" y=\"%.1f\" width=\"22\" height=\"10\" "
-                   "fill=\"%s\"/>\n", x, y - 5, color);
+    cli_buf_printf(b,
+                   "<rect x=\"%.1f\" y=\"%.1f\" width=\"22\" height=\"10\" "
+                   "fill=\"%s\"/>\n",
+                   x, y - 5, color);
   else
-    cli_buf_printf(b, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" "
-                   "stroke=\"%s\" stroke-width=\"2\"%s/>\n", x, y, x + 22, y,
-                   color, dash);
+    cli_buf_printf(b,
+                   "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" "
+                   "stroke=\"%s\" stroke-width=\"2\"%s/>\n",
+                   x, y, x + 22, y, color, dash);
   text(b, x + 28, y + 4, "start", "", label);
 }
 
 static int save_svg(cli_buf *b, const char *path) {
   cli_buf_printf(b, "</svg>\n");
-  int rc = CLI_EXIT_OK;
-  if (b->failed)
-    rc = cli_error("out of memory writing '%s'", path);
-  else if (cli_write_atomic(path, b->data, b->len) != 0)
-    rc = cli_error("cannot write '%s': %s", path, strerror(errno));
-  cli_buf_free(b);
-  return rc;
+  return cli_buf_save(b, path);
 }
 
 /* Reads a numeric cell; NaN when empty or not a number. */
@@ -184,8 +191,9 @@ static void history_frame(const cli_csv *csv, const series *s, size_t n,
 }
 
 static void history_x_ticks(cli_buf *b, const frame *f) {
-  double step = f->xmax > f->xmin ? fmax(1.0, round(nice_step(f->xmax - f->xmin, 8)))
-                                  : 1.0;
+  double step = f->xmax > f->xmin
+                    ? fmax(1.0, round(nice_step(f->xmax - f->xmin, 8)))
+                    : 1.0;
   char label[32];
   for (double x = f->xmin; x <= f->xmax + 1e-9; x += step) {
     snprintf(label, sizeof label, "%.0f", x);
@@ -195,9 +203,10 @@ static void history_x_ticks(cli_buf *b, const frame *f) {
 
 static void history_line(cli_buf *b, const cli_csv *csv, const frame *f,
                          long gen_col, const series *s, const char *color) {
-  cli_buf_printf(b, "<polyline fill=\"none\" stroke=\"%s\" "
-                 "stroke-width=\"%s\"%s points=\"", color,
-                 s->dash[0] != '\0' ? "1.5" : "2.5", s->dash);
+  cli_buf_printf(b,
+                 "<polyline fill=\"none\" stroke=\"%s\" "
+                 "stroke-width=\"%s\"%s points=\"",
+                 color, s->dash[0] != '\0' ? "1.5" : "2.5", s->dash);
   for (size_t r = 0; r < csv->n_rows; r++) {
     double v = cell(csv, r, s->col);
     if (v == v)
@@ -207,9 +216,10 @@ static void history_line(cli_buf *b, const cli_csv *csv, const frame *f,
   for (size_t r = 0; r < csv->n_rows && csv->n_rows <= 60; r++) {
     double v = cell(csv, r, s->col);
     if (v == v)
-      cli_buf_printf(b, "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"2.5\" "
-                     "fill=\"%s\"/>\n", px(f, cell(csv, r, gen_col)), py(f, v),
-                     color);
+      cli_buf_printf(b,
+                     "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"2.5\" "
+                     "fill=\"%s\"/>\n",
+                     px(f, cell(csv, r, gen_col)), py(f, v), color);
   }
 }
 
@@ -220,7 +230,8 @@ static int plot_history(const cli_csv *csv, const char *csv_path,
   size_t n = history_series(csv, s, 12);
   if (gen_col < 0 || s[0].col < 0 || s[1].col < 0 || csv->n_rows == 0)
     return cli_error("'%s' has no generations to plot (columns generation, "
-                     "best, mean)", csv_path);
+                     "best, mean)",
+                     csv_path);
   frame f;
   history_frame(csv, s, n, gen_col, &f);
   cli_buf b = {0};
@@ -263,9 +274,10 @@ static void bars(cli_buf *b, const cli_csv *csv, const frame *f) {
         continue;
       double top = py(f, fmax(v, 0.0)), bottom = py(f, fmin(v, 0.0));
       double x = x0 + bar_w * (double)r;
-      cli_buf_printf(b, "<rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" "
-                     "height=\"%.1f\" fill=\"%s\"/>\n", x, top, bar_w * 0.92,
-                     bottom - top, palette[r % N_COLORS]);
+      cli_buf_printf(b,
+                     "<rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" "
+                     "height=\"%.1f\" fill=\"%s\"/>\n",
+                     x, top, bar_w * 0.92, bottom - top, palette[r % N_COLORS]);
       snprintf(label, sizeof label, "%.3f", v);
       if (bar_w >= 26)
         text(b, x + bar_w * 0.46, top - 4, "middle", " font-size=\"10\"",
@@ -301,7 +313,8 @@ int cli_plot_comparison(const char *csv_path, const char *svg_path) {
   if (rc == CLI_EXIT_OK && (csv.n_cols < 2 || csv.n_rows == 0 ||
                             strcmp(csv.header[0], "optimizer") != 0))
     rc = cli_error("'%s' is not a comparison table (optimizer, tasks..., "
-                   "overall)", csv_path);
+                   "overall)",
+                   csv_path);
   if (rc == CLI_EXIT_OK)
     rc = plot_comparison(&csv, svg_path);
   cli_csv_free(&csv);
@@ -312,8 +325,7 @@ int cli_plot_comparison(const char *csv_path, const char *svg_path) {
 
 /* The input: a run folder (its history.csv) or a CSV file. The default
  * output: plot.svg in the run folder, else the CSV's name with .svg. */
-static int plot_paths(const char *arg, const char *out, char *csv,
-                      char *svg) {
+static int plot_paths(const char *arg, const char *out, char *csv, char *svg) {
   int folder = cli_is_dir(arg);
   if (folder && cli_path_join(csv, CLI_PATH_MAX, arg, "history.csv") != 0)
     return cli_error("path too long: '%s'", arg);
@@ -325,7 +337,8 @@ static int plot_paths(const char *arg, const char *out, char *csv,
   }
   if (folder)
     return cli_path_join(svg, CLI_PATH_MAX, arg, "plot.svg") == 0
-               ? CLI_EXIT_OK : cli_error("path too long: '%s'", arg);
+               ? CLI_EXIT_OK
+               : cli_error("path too long: '%s'", arg);
   size_t len = strlen(csv);
   if (len > 4 && strcmp(csv + len - 4, ".csv") == 0)
     len -= 4;

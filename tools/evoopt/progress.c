@@ -18,9 +18,8 @@ static void on_signal(int sig) {
     return;
   }
   stop_requested = 1;
-  static const char msg[] =
-      "\nevoopt: stopping after the running evaluations "
-      "(Ctrl-C again to quit at once)\n";
+  static const char msg[] = "\nevoopt: stopping after the running evaluations "
+                            "(Ctrl-C again to quit at once)\n";
   ssize_t ignored = write(STDERR_FILENO, msg, sizeof msg - 1);
   (void)ignored;
 }
@@ -29,12 +28,15 @@ void cli_signals_install(void) {
   struct sigaction sa;
   memset(&sa, 0, sizeof sa);
   sa.sa_handler = on_signal;
+  sa.sa_flags = SA_RESTART; /* the library's file writes must not see EINTR */
   sigemptyset(&sa.sa_mask);
   sigaction(SIGINT, &sa, NULL);
   sigaction(SIGTERM, &sa, NULL);
 }
 
-int cli_interrupted(void) { return stop_requested != 0; }
+int cli_interrupted(void) {
+  return stop_requested != 0;
+}
 
 double cli_now(void) {
   struct timespec ts;
@@ -42,13 +44,12 @@ double cli_now(void) {
   return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
-void cli_progress_init(cli_progress *p, int quiet, int verbose, int json) {
+void cli_progress_init(cli_progress *p, int quiet, int verbose) {
   memset(p, 0, sizeof *p);
-  p->mode = quiet ? CLI_PROGRESS_NONE
+  p->mode = quiet                   ? CLI_PROGRESS_NONE
             : isatty(STDERR_FILENO) ? CLI_PROGRESS_BAR
                                     : CLI_PROGRESS_LOG;
   p->verbose = verbose && !quiet;
-  p->json = json;
   p->start = cli_now();
 }
 

@@ -1,21 +1,28 @@
 /* The run folder's derived files, rewritten from the population after
  * every generation so that they always agree with checkpoint.evo (also
  * after a resume): history.csv, best.json, hall_of_fame.json, plot.svg. */
-#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "cli_internal.h"
 
-static const evo_history_key hist_keys[] = {
-    EVO_HIST_BEST, EVO_HIST_MEAN, EVO_HIST_MEDIAN, EVO_HIST_WORST,
-    EVO_HIST_FAILED, EVO_HIST_CACHE_HITS};
-static const char *const hist_names[] = {"best",  "mean",   "median",
-                                         "worst", "failed", "cache_hits"};
+static const evo_history_key hist_keys[RUNFOLDER_HIST_N] = {
+    EVO_HIST_BEST,  EVO_HIST_MEAN,   EVO_HIST_MEDIAN,
+    EVO_HIST_WORST, EVO_HIST_FAILED, EVO_HIST_CACHE_HITS};
+static const char *const hist_names[RUNFOLDER_HIST_N] = {
+    "best", "mean", "median", "worst", "failed", "cache_hits"};
+
+void runfolder_history(const evo_population *pop, size_t gen,
+                       double v[RUNFOLDER_HIST_N]) {
+  for (size_t k = 0; k < RUNFOLDER_HIST_N; k++) {
+    v[k] = 0.0;
+    evo_population_history(pop, gen, hist_keys[k], &v[k]);
+  }
+}
 
 static void history_header(cli_buf *b, const evolve_cfg *cfg) {
   cli_buf_printf(b, "generation");
-  for (size_t k = 0; k < 6; k++)
+  for (size_t k = 0; k < RUNFOLDER_HIST_N; k++)
     cli_buf_printf(b, ",%s", hist_names[k]);
   for (size_t i = 0; i < cfg->tasks.n; i++)
     cli_buf_printf(b, ",best_%s", cfg->tasks.names[i]);
@@ -36,19 +43,18 @@ static int report_task(const evo_report *rep, const char *name, double *out) {
 
 static void history_row(cli_buf *b, const evolve_cfg *cfg,
                         const evo_population *pop, size_t gen) {
+  double v[RUNFOLDER_HIST_N];
+  runfolder_history(pop, gen, v);
   cli_buf_printf(b, "%zu", gen);
-  for (size_t k = 0; k < 6; k++) {
-    double v = 0.0;
-    evo_population_history(pop, gen, hist_keys[k], &v);
-    cli_buf_printf(b, k < 4 ? ",%.6f" : ",%.0f", v);
-  }
+  for (size_t k = 0; k < RUNFOLDER_HIST_N; k++) /* counts as integers */
+    cli_buf_printf(b, k < 4 ? ",%.6f" : ",%.0f", v[k]);
   const evo_genome *g = NULL;
   const evo_report *rep = NULL;
   evo_population_history_best(pop, gen, &g, &rep);
   for (size_t i = 0; i < cfg->tasks.n; i++) {
-    double v;
-    if (rep != NULL && report_task(rep, cfg->tasks.names[i], &v))
-      cli_buf_printf(b, ",%.6f", v);
+    double f;
+    if (rep != NULL && report_task(rep, cfg->tasks.names[i], &f))
+      cli_buf_printf(b, ",%.6f", f);
     else
       cli_buf_printf(b, ",");
   }
@@ -66,15 +72,11 @@ static void history_row(cli_buf *b, const evolve_cfg *cfg,
 
 static int save_buf(const char *dir, const char *name, cli_buf *b) {
   char path[CLI_PATH_MAX];
-  int rc = CLI_EXIT_OK;
-  if (cli_path_join(path, sizeof path, dir, name) != 0)
-    rc = cli_error("run folder path too long: '%s'", dir);
-  else if (b->failed)
-    rc = cli_error("out of memory writing '%s'", path);
-  else if (cli_write_atomic(path, b->data != NULL ? b->data : "", b->len) != 0)
-    rc = cli_error("cannot write '%s': %s", path, strerror(errno));
-  cli_buf_free(b);
-  return rc;
+  if (cli_path_join(path, sizeof path, dir, name) != 0) {
+    cli_buf_free(b);
+    return cli_error("run folder path too long: '%s'", dir);
+  }
+  return cli_buf_save(b, path);
 }
 
 static int write_history(const char *dir, const evolve_cfg *cfg,
@@ -97,10 +99,10 @@ static json_t *hof_entry(const evo_population *pop, size_t rank) {
   if (evo_population_hof(pop, rank, &g, &fitness, &gen) == EVO_OK &&
       evo_genome_to_json(g, &json) == EVO_OK &&
       evo_genome_describe(g, &desc) == EVO_OK)
-    entry = json_pack("{s:I, s:f, s:I, s:s, s:o*}", "rank",
-                      (json_int_t)rank + 1, "fitness", fitness, "generation",
-                      (json_int_t)gen, "description", desc, "genome",
-                      json_loads(json, 0, NULL));
+    entry =
+        json_pack("{s:I, s:f, s:I, s:s, s:o*}", "rank", (json_int_t)rank + 1,
+                  "fitness", fitness, "generation", (json_int_t)gen,
+                  "description", desc, "genome", json_loads(json, 0, NULL));
   evo_free(json);
   evo_free(desc);
   return entry;
@@ -134,7 +136,8 @@ static int write_best(const char *dir, const evo_population *pop) {
   if (cli_path_join(path, sizeof path, dir, "best.json") != 0)
     return cli_error("run folder path too long: '%s'", dir);
   int rc = evo_genome_save(g, path);
-  return rc == EVO_OK ? CLI_EXIT_OK : cli_lib_error(rc, "cannot save '%s'", path);
+  return rc == EVO_OK ? CLI_EXIT_OK
+                      : cli_lib_error(rc, "cannot save '%s'", path);
 }
 
 int runfolder_write(const char *dir, const evolve_cfg *cfg,

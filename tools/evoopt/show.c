@@ -8,9 +8,12 @@ static const struct {
   evo_gene gene;
   const char *name;
 } genes[] = {
-    {EVO_GENE_LR_LOG10, "lr_log10"},       {EVO_GENE_BETA1, "beta1"},
-    {EVO_GENE_BETA2, "beta2"},             {EVO_GENE_EPS_LOG10, "eps_log10"},
-    {EVO_GENE_WD_LOG10, "wd_log10"},       {EVO_GENE_CLIP_VALUE, "clip_value"},
+    {EVO_GENE_LR_LOG10, "lr_log10"},
+    {EVO_GENE_BETA1, "beta1"},
+    {EVO_GENE_BETA2, "beta2"},
+    {EVO_GENE_EPS_LOG10, "eps_log10"},
+    {EVO_GENE_WD_LOG10, "wd_log10"},
+    {EVO_GENE_CLIP_VALUE, "clip_value"},
     {EVO_GENE_WARMUP_STEPS, "warmup_steps"},
 };
 

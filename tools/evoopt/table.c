@@ -1,7 +1,6 @@
 /* The comparison table of PROTOCOL §6: optimizer | fitness per task |
  * overall, rows by overall fitness ascending, as aligned markdown text, CSV
  * and JSON. */
-#include <errno.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -114,16 +113,6 @@ json_t *cli_table_json(const cli_table *t) {
   return rows;
 }
 
-static int save_text(const char *path, cli_buf *b) {
-  int rc = CLI_EXIT_OK;
-  if (b->failed)
-    rc = cli_error("out of memory writing '%s'", path);
-  else if (cli_write_atomic(path, b->data, b->len) != 0)
-    rc = cli_error("cannot write '%s': %s", path, strerror(errno));
-  cli_buf_free(b);
-  return rc;
-}
-
 int cli_table_save_csv(const cli_table *t, const char *path) {
   cli_buf b = {0};
   b.data = cli_table_csv(t);
@@ -131,14 +120,13 @@ int cli_table_save_csv(const cli_table *t, const char *path) {
     b.failed = 1;
   else
     b.len = strlen(b.data);
-  return save_text(path, &b);
+  return cli_buf_save(&b, path);
 }
 
-int cli_table_save_md(const cli_table *t, const char *path,
-                      const char *title) {
+int cli_table_save_md(const cli_table *t, const char *path, const char *title) {
   cli_buf b = {0};
   if (title != NULL)
     cli_buf_printf(&b, "%s\n\n", title);
   table_markdown(t, &b);
-  return save_text(path, &b);
+  return cli_buf_save(&b, path);
 }

@@ -354,6 +354,41 @@ class Handle:
             pass
 
 
+def keyed_property(get_fn, set_fn, key, ctype, doc, to_python=None,
+                   to_c=None):
+    """A property over one of the C API's enum-keyed getter/setter pairs:
+    ``get_fn(handle, key, &out)`` and ``set_fn(handle, key, value)``, with
+    optional conversions each way."""
+    def get(self):
+        out = ctype()
+        get_fn(self.handle, key, ctypes.byref(out))
+        return out.value if to_python is None else to_python(out.value)
+
+    def set_(self, value):
+        set_fn(self.handle, key, value if to_c is None else to_c(value))
+    return property(get, set_, doc=doc)
+
+
+def stored_property(set_fn, name, convert, doc):
+    """A property over a C setter that has no getter: the value last set
+    is kept on the Python side (None until set)."""
+    attr = "_" + name
+
+    def get(self):
+        return getattr(self, attr, None)
+
+    def set_(self, value):
+        value = convert(value)
+        set_fn(self.handle, value)
+        setattr(self, attr, value)
+    return property(get, set_, doc=doc)
+
+
+def as_flag(value):
+    """A Python truth value as the C API's 0/1."""
+    return 1 if value else 0
+
+
 def new_handle(fn, *args):
     """Calls a constructor ``fn(&out, args...)`` and returns ``out``."""
     out = c_void_p()

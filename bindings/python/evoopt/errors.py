@@ -45,81 +45,61 @@ class EvoError(Exception):
         return self.message or self.name
 
 
-class InvalidArgumentError(EvoError, ValueError):
-    """``EVO_EINVAL``: an argument is invalid."""
-    status = -1
+def _status_class(name, status, builtin, doc):
+    """One EvoError subclass per status code, also deriving from the
+    matching built-in exception when there is one."""
+    bases = (EvoError,) if builtin is None else (EvoError, builtin)
+    return type(name, bases, {"status": status, "__doc__": doc,
+                              "__module__": __name__})
 
 
-class OutOfMemoryError(EvoError, MemoryError):
-    """``EVO_ENOMEM``: the library ran out of memory."""
-    status = -2
-
-
-class OutOfRangeError(EvoError, ValueError):
-    """``EVO_ERANGE``: a value lies outside its accepted range."""
-    status = -3
-
-
-class ParseError(EvoError, ValueError):
-    """``EVO_EPARSE``: malformed text (JSON, option string)."""
-    status = -4
-
-
-class FileIOError(EvoError, OSError):
-    """``EVO_EIO``: the operating system refused a file operation."""
-    status = -5
-
-
-class FormatError(EvoError, ValueError):
-    """``EVO_EFORMAT``: a file or buffer has the wrong format, is truncated
-    or fails its checksum."""
-    status = -6
-
-
-class NotFoundError(EvoError, LookupError):
-    """``EVO_ENOTFOUND``: a named preset, task or data set does not exist."""
-    status = -7
-
-
-class MismatchError(EvoError, ValueError):
-    """``EVO_EMISMATCH``: saved state does not fit the object."""
-    status = -8
-
-
-class NonFiniteError(EvoError, ArithmeticError):
-    """``EVO_ENONFINITE``: a step was refused on a NaN/infinite gradient."""
-    status = -9
-
-
-class StateError(EvoError, RuntimeError):
-    """``EVO_ESTATE``: the call is not valid in the object's state."""
-    status = -10
-
-
-class CallbackError(EvoError, RuntimeError):
-    """``EVO_ECALLBACK``: a user callback reported a failure."""
-    status = -11
-
-
-class UnsupportedError(EvoError, NotImplementedError):
-    """``EVO_EUNSUPPORTED``: the feature was not built into this copy."""
-    status = -12
-
-
-class CanceledError(EvoError):
-    """``EVO_ECANCELED``: the operation was stopped on request (a progress
-    callback returned a true value)."""
-    status = -13
-
-
-class DivergedError(EvoError, ArithmeticError):
-    """``EVO_EDIVERGED``: training diverged."""
-    status = -14
-
-
-class ThreadError(EvoError, RuntimeError):
-    """``EVO_ETHREAD``: a thread could not be started."""
-    status = -15
+# Following common.h's table of codes.
+InvalidArgumentError = _status_class(
+    "InvalidArgumentError", -1, ValueError,
+    "``EVO_EINVAL``: an argument is invalid.")
+OutOfMemoryError = _status_class(
+    "OutOfMemoryError", -2, MemoryError,
+    "``EVO_ENOMEM``: the library ran out of memory.")
+OutOfRangeError = _status_class(
+    "OutOfRangeError", -3, ValueError,
+    "``EVO_ERANGE``: a value lies outside its accepted range.")
+ParseError = _status_class(
+    "ParseError", -4, ValueError,
+    "``EVO_EPARSE``: malformed text (JSON, option string).")
+FileIOError = _status_class(
+    "FileIOError", -5, OSError,
+    "``EVO_EIO``: the operating system refused a file operation.")
+FormatError = _status_class(
+    "FormatError", -6, ValueError,
+    "``EVO_EFORMAT``: a file or buffer has the wrong format, is truncated "
+    "or fails its checksum.")
+NotFoundError = _status_class(
+    "NotFoundError", -7, LookupError,
+    "``EVO_ENOTFOUND``: a named preset, task or data set does not exist.")
+MismatchError = _status_class(
+    "MismatchError", -8, ValueError,
+    "``EVO_EMISMATCH``: saved state does not fit the object.")
+NonFiniteError = _status_class(
+    "NonFiniteError", -9, ArithmeticError,
+    "``EVO_ENONFINITE``: a step was refused on a NaN/infinite gradient.")
+StateError = _status_class(
+    "StateError", -10, RuntimeError,
+    "``EVO_ESTATE``: the call is not valid in the object's state.")
+CallbackError = _status_class(
+    "CallbackError", -11, RuntimeError,
+    "``EVO_ECALLBACK``: a user callback reported a failure.")
+UnsupportedError = _status_class(
+    "UnsupportedError", -12, NotImplementedError,
+    "``EVO_EUNSUPPORTED``: the feature was not built into this copy.")
+CanceledError = _status_class(
+    "CanceledError", -13, None,
+    "``EVO_ECANCELED``: the operation was stopped on request.")
+DivergedError = _status_class(
+    "DivergedError", -14, ArithmeticError,
+    "``EVO_EDIVERGED``: training diverged.")
+ThreadError = _status_class(
+    "ThreadError", -15, RuntimeError,
+    "``EVO_ETHREAD``: a thread could not be started.")
 
 
 class LibraryError(ImportError):

@@ -56,26 +56,15 @@ def _term_code(term):
     return int(term)
 
 
-def _gene(index, doc, kind=float):
-    def get(self):
-        out = c_double()
-        lib.evo_genome_get(self.handle, index, byref(out))
-        return int(out.value) if kind is int else out.value
-
-    def set_(self, value):
-        lib.evo_genome_set(self.handle, index, float(value))
-    return property(get, set_, doc=doc)
+def _gene(name, doc, to_python=float, to_c=float):
+    return _lib.keyed_property(lib.evo_genome_get, lib.evo_genome_set,
+                               _GENES[name], c_double, doc, to_python, to_c)
 
 
-def _flag(index, doc):
-    def get(self):
-        out = c_int()
-        lib.evo_genome_get_flag(self.handle, index, byref(out))
-        return bool(out.value)
-
-    def set_(self, value):
-        lib.evo_genome_set_flag(self.handle, index, 1 if value else 0)
-    return property(get, set_, doc=doc)
+def _flag(name, doc):
+    return _lib.keyed_property(lib.evo_genome_get_flag,
+                               lib.evo_genome_set_flag, _FLAGS[name], c_int,
+                               doc, bool, _lib.as_flag)
 
 
 class Genome(_lib.Handle):
@@ -211,25 +200,18 @@ class Genome(_lib.Handle):
     __hash__ = None  # mutable
 
     # --- genes --------------------------------------------------------------
-    lr_log10 = _gene(0, "log10 of the base learning rate η.")
-    beta1 = _gene(1, "EMA coefficient of the first moment, in [0, 1).")
-    beta2 = _gene(2, "EMA coefficient of the second moment, in [0, 1).")
-    eps_log10 = _gene(3, "log10 of ε.")
-    clip_value = _gene(5, "Gradient clamp bound c, in (0, 1e6].")
-    warmup_steps = _gene(6, "Warmup length W (an int).", int)
-
-    @property
-    def wd_log10(self):
-        """log10 of the decoupled weight decay λ, or None for exactly zero
-        decay (the library's -infinity)."""
-        out = c_double()
-        lib.evo_genome_get(self.handle, _GENES["wd_log10"], byref(out))
-        return None if out.value == -math.inf else out.value
-
-    @wd_log10.setter
-    def wd_log10(self, value):
-        lib.evo_genome_set(self.handle, _GENES["wd_log10"],
-                           -math.inf if value is None else float(value))
+    lr_log10 = _gene("lr_log10", "log10 of the base learning rate η.")
+    beta1 = _gene("beta1", "EMA coefficient of the first moment, in [0, 1).")
+    beta2 = _gene("beta2", "EMA coefficient of the second moment, in "
+                  "[0, 1).")
+    eps_log10 = _gene("eps_log10", "log10 of ε.")
+    clip_value = _gene("clip_value", "Gradient clamp bound c, in (0, 1e6].")
+    warmup_steps = _gene("warmup_steps", "Warmup length W (an int).", int)
+    wd_log10 = _gene(
+        "wd_log10", "log10 of the decoupled weight decay λ, or None for "
+        "exactly zero decay (the library's -infinity).",
+        lambda v: None if v == -math.inf else v,
+        lambda v: -math.inf if v is None else float(v))
 
     @property
     def lr(self):
@@ -251,12 +233,15 @@ class Genome(_lib.Handle):
     def weight_decay(self, value):
         self.wd_log10 = None if value == 0 else math.log10(value)
 
-    use_m = _flag(0, "Keep a first-moment EMA.")
-    use_v = _flag(1, "Keep a second-moment EMA.")
-    use_bias_correction = _flag(2, "Adam's bias correction.")
-    use_gradient_clipping = _flag(3, "Clamp each gradient element to ±c.")
-    use_warmup = _flag(4, "Linear warmup over warmup_steps steps.")
-    use_cosine_decay = _flag(5, "Cosine decay over the planned steps.")
+    use_m = _flag("use_m", "Keep a first-moment EMA.")
+    use_v = _flag("use_v", "Keep a second-moment EMA.")
+    use_bias_correction = _flag("use_bias_correction",
+                                "Adam's bias correction.")
+    use_gradient_clipping = _flag("use_gradient_clipping",
+                                  "Clamp each gradient element to ±c.")
+    use_warmup = _flag("use_warmup", "Linear warmup over warmup_steps steps.")
+    use_cosine_decay = _flag("use_cosine_decay",
+                             "Cosine decay over the planned steps.")
 
     # --- terms --------------------------------------------------------------
     @property

@@ -61,7 +61,6 @@ class Optimizer(_lib.Handle):
         self._arrays = []  # (params, grads) per tensor: keeps them alive
         g = Genome.coerce(genome)
         self._adopt(_lib.new_handle(lib.evo_optimizer_new, g.handle))
-        self._total_steps = None
         if total_steps is not None:
             self.total_steps = total_steps
         if refuse_nonfinite:
@@ -124,8 +123,9 @@ class Optimizer(_lib.Handle):
             lib.evo_optimizer_set_param_option(self.handle, index, _LR_SCALE,
                                                float(lr_scale))
         if weight_decay is not None:
-            lib.evo_optimizer_set_param_option(
-                self.handle, index, _WEIGHT_DECAY, 1.0 if weight_decay else 0.0)
+            lib.evo_optimizer_set_param_option(self.handle, index,
+                                               _WEIGHT_DECAY,
+                                               1.0 if weight_decay else 0.0)
 
     def param_options(self, index):
         """The options of tensor ``index`` as a dict."""
@@ -140,40 +140,18 @@ class Optimizer(_lib.Handle):
         return out
 
     # --- options ------------------------------------------------------------
-    def _get_option(self, option):
-        value = c_double()
-        lib.evo_optimizer_get_option(self.handle, option, byref(value))
-        return value.value
-
-    @property
-    def base_lr(self):
-        """The base learning rate η before warmup and cosine decay; assign
-        to drive it from an external schedule."""
-        return self._get_option(_BASE_LR)
-
-    @base_lr.setter
-    def base_lr(self, value):
-        lib.evo_optimizer_set_option(self.handle, _BASE_LR, float(value))
-
-    @property
-    def refuse_nonfinite(self):
-        """When true, a NaN/infinite gradient raises NonFiniteError."""
-        return bool(self._get_option(_REFUSE_NONFINITE))
-
-    @refuse_nonfinite.setter
-    def refuse_nonfinite(self, value):
-        lib.evo_optimizer_set_option(self.handle, _REFUSE_NONFINITE,
-                                     1.0 if value else 0.0)
-
-    @property
-    def total_steps(self):
-        """The planned number of steps S for cosine decay (None if unset)."""
-        return self._total_steps
-
-    @total_steps.setter
-    def total_steps(self, value):
-        lib.evo_optimizer_set_total_steps(self.handle, int(value))
-        self._total_steps = int(value)
+    base_lr = _lib.keyed_property(
+        lib.evo_optimizer_get_option, lib.evo_optimizer_set_option, _BASE_LR,
+        c_double, "The base learning rate η before warmup and cosine decay; "
+        "assign to drive it from an external schedule.", None, float)
+    refuse_nonfinite = _lib.keyed_property(
+        lib.evo_optimizer_get_option, lib.evo_optimizer_set_option,
+        _REFUSE_NONFINITE, c_double, "When true, a step on a NaN or "
+        "infinite gradient raises NonFiniteError and changes nothing.",
+        bool, lambda v: float(_lib.as_flag(v)))
+    total_steps = _lib.stored_property(
+        lib.evo_optimizer_set_total_steps, "total_steps", int,
+        "The planned number of steps S for cosine decay (None if unset).")
 
     @property
     def lr(self):

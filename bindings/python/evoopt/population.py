@@ -2,9 +2,11 @@
 library fitness function."""
 
 import collections
+import contextlib
 import ctypes
 import enum
 import math
+import signal
 import threading
 from ctypes import byref, c_char_p, c_double, c_int, c_int64, c_size_t
 
@@ -19,7 +21,7 @@ _SETTINGS = {"size": 0, "generations": 1, "elites": 2, "tournament": 3,
              "run_seed": 4, "workers": 5, "fresh_seeds": 6,
              "hall_of_fame_size": 7}
 _HISTORY_KEYS = ("best", "mean", "median", "worst", "failed", "cache_hits")
-_EVO_ECALLBACK, _EVO_ECANCELED = -11, -13
+_EVO_ECALLBACK = -11
 
 
 class Event(enum.IntEnum):
@@ -49,6 +51,7 @@ class _Callbacks:
         self.progress = None
         self.error = None      # first exception raised by a callback
         self.stopped = False   # the user's progress callback asked to stop
+        self.interrupted = False  # Ctrl-C during the run
         self.lock = threading.Lock()
 
     def fail(self, exc):
@@ -81,8 +84,8 @@ def _fitness_wrapper(state):
     """The C fitness callback calling ``state.fitness(genome, seed)``.
     Called from worker threads; ctypes takes the GIL for it."""
     def call(_user, genome, seed, report):
-        if state.error is not None:
-            return _EVO_ECANCELED  # a callback failed: skip the rest fast
+        # After another call failed, evaluations already handed out still
+        # run: they are recorded, and a resumed run must find them valid.
         try:
             ok = _fill_report(report, state.fitness(Genome._copy_of(genome),
                                                     seed))
@@ -93,11 +96,31 @@ def _fitness_wrapper(state):
     return _lib.FITNESS_FN(call)
 
 
+@contextlib.contextmanager
+def _sigint_stops(state):
+    """While a run is in C, Ctrl-C only sets a flag that the next progress
+    event turns into a stop: a KeyboardInterrupt raised at the first
+    instruction of a ctypes callback would be lost. Only in the main thread
+    and only over Python's default handler."""
+    if threading.current_thread() is not threading.main_thread() or \
+            signal.getsignal(signal.SIGINT) is not signal.default_int_handler:
+        yield
+        return
+
+    def handler(_signum, _frame):
+        state.interrupted = True
+    previous = signal.signal(signal.SIGINT, handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
 def _progress_wrapper(state):
     """The C progress callback: stops the run after a callback failed, and
     calls the user's ``progress(event, generation, index)``."""
     def call(_user, event, _pop, generation, index):
-        if state.error is not None:
+        if state.error is not None or state.interrupted:
             return 1
         if state.progress is None:
             return 0
@@ -106,7 +129,7 @@ def _progress_wrapper(state):
                 state.stopped = True
                 return 1
             return 0
-        except BaseException as exc:  # KeyboardInterrupt lands here too
+        except BaseException as exc:  # noqa: B902 - re-raised by the caller
             state.fail(exc)
             return 1
     return _lib.PROGRESS_FN(call)
@@ -130,12 +153,15 @@ class Population(_lib.Handle):
             of the four baselines; [] for a fully random start.
         checkpoint, tag: checkpoint file written after every evaluation.
         size, generations, elites, tournament, run_seed, workers,
-        fresh_seeds, hall_of_fame_size: the settings (PROTOCOL §4; defaults are
-            the paper's), also readable and writable as attributes before
-            the first step.
+        fresh_seeds, hall_of_fame_size: the settings (PROTOCOL §4;
+            defaults are the paper's), also readable and writable as
+            attributes before the first step (workers at any time).
 
     An exception raised by either callback stops the run at the next
-    progress event and is re-raised by step()/run().
+    progress event and is re-raised by step()/run(); the evaluation that
+    raised is recorded as failed (fitness -1), and run() may be called again
+    to go on. Ctrl-C during step()/run() stops the run the same way and
+    raises KeyboardInterrupt.
     """
 
     _free_name = "evo_population_free"
@@ -221,13 +247,16 @@ class Population(_lib.Handle):
         """Runs step/run, then re-raises a callback's exception. Returns
         False when the user's progress callback stopped the run."""
         state = self._state
-        state.error, state.stopped = None, False
+        state.error, state.stopped, state.interrupted = None, False, False
         failure = None
         try:
-            fn(self.handle)
+            with _sigint_stops(state):
+                fn(self.handle)
         except errors.EvoError as exc:
             failure = exc
         raised, state.error = state.error, None
+        if raised is None and state.interrupted:
+            raised = KeyboardInterrupt()
         if raised is None and isinstance(failure, errors.CanceledError) \
                 and state.stopped:
             return False
@@ -291,10 +320,12 @@ class Population(_lib.Handle):
         """One dict per recorded generation: generation, best, mean,
         median, worst, failed, cache_hits, best_genome (a Genome),
         best_report ({'fitness', 'tasks'}) and terms ({name: count})."""
-        return [self._history_entry(i) for i in
+        return [self.history_at(i) for i in
                 range(lib.evo_population_history_count(self.handle))]
 
-    def _history_entry(self, generation):
+    def history_at(self, generation):
+        """The :attr:`history` entry of one recorded generation (raises
+        OutOfRangeError for a generation not recorded)."""
         entry = {"generation": generation}
         value = c_double()
         for code, key in enumerate(_HISTORY_KEYS):
@@ -340,23 +371,17 @@ class Population(_lib.Handle):
         return entries[0].fitness if entries else None
 
 
-def _setting(key):
-    code = _SETTINGS[key]
-
-    def get(self):
-        out = c_int64()
-        lib.evo_population_get(self.handle, code, byref(out))
-        if key == "run_seed":
-            return out.value & (2 ** 64 - 1)
-        return bool(out.value) if key == "fresh_seeds" else out.value
-
-    def set_(self, value):
-        value = int(value)
-        if key == "run_seed":  # any 64-bit value, passed as its bits
-            value = ctypes.c_int64(value & (2 ** 64 - 1)).value
-        lib.evo_population_set(self.handle, code, value)
-    return property(get, set_, doc="The population setting %s." % key)
+def _conversions(key):
+    """(to Python, to C) for a setting: the run seed is any 64-bit value,
+    passed as its bits; fresh_seeds is a bool."""
+    if key == "run_seed":
+        return (lambda v: v & (2 ** 64 - 1),
+                lambda v: c_int64(int(v) & (2 ** 64 - 1)).value)
+    return (bool if key == "fresh_seeds" else None), int
 
 
-for _key in _SETTINGS:
-    setattr(Population, _key, _setting(_key))
+for _key, _code in _SETTINGS.items():
+    setattr(Population, _key, _lib.keyed_property(
+        lib.evo_population_get, lib.evo_population_set, _code, c_int64,
+        "The population setting %s (population.h)." % _key,
+        *_conversions(_key)))

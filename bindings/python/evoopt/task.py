@@ -153,22 +153,12 @@ class Task(_lib.Handle):
         super().close()
 
 
-def _task_option(key):
-    code = _TASK_OPTIONS[key]
-
-    def get(self):
-        out = c_int64()
-        lib.evo_task_get_option(self.handle, code, byref(out))
-        return bool(out.value) if key in _BOOL_OPTIONS else out.value
-
-    def set_(self, value):
-        lib.evo_task_set_option(self.handle, code, int(value))
-    return property(get, set_, doc="The task option %s." % key)
-
-
 _BOOL_OPTIONS = {"record_curve", "decay_all", "refuse_nonfinite"}
-for _key in _TASK_OPTIONS:
-    setattr(Task, _key, _task_option(_key))
+for _key, _code in _TASK_OPTIONS.items():
+    setattr(Task, _key, _lib.keyed_property(
+        lib.evo_task_get_option, lib.evo_task_set_option, _code, c_int64,
+        "The task option %s (task.h)." % _key,
+        bool if _key in _BOOL_OPTIONS else None, int))
 
 
 class Evaluator(_lib.Handle):
@@ -187,7 +177,7 @@ class Evaluator(_lib.Handle):
     def __init__(self, tasks=(), steps=500, seeds=2):
         self._adopt(_lib.new_handle(lib.evo_evaluator_new))
         self._tasks = []
-        self._owned = []
+        self._owned = []  # opened here by name: closed with the evaluator
         self.steps = steps
         self.seeds = seeds
         for task in tasks:
@@ -207,25 +197,10 @@ class Evaluator(_lib.Handle):
         """The tasks, in the order added."""
         return list(self._tasks)
 
-    @property
-    def steps(self):
-        """Training steps per run."""
-        return self._steps
-
-    @steps.setter
-    def steps(self, value):
-        lib.evo_evaluator_set_steps(self.handle, int(value))
-        self._steps = int(value)
-
-    @property
-    def seeds(self):
-        """Seeds per task."""
-        return self._seeds
-
-    @seeds.setter
-    def seeds(self, value):
-        lib.evo_evaluator_set_seeds(self.handle, int(value))
-        self._seeds = int(value)
+    steps = _lib.stored_property(lib.evo_evaluator_set_steps, "steps", int,
+                                 "Training steps per run.")
+    seeds = _lib.stored_property(lib.evo_evaluator_set_seeds, "seeds", int,
+                                 "Seeds per task.")
 
     def run(self, genome, seed_base=0):
         """Evaluates ``genome`` with seeds seed_base, seed_base+1, ... on

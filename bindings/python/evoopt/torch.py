@@ -37,7 +37,8 @@ __all__ = ["EvoOptimizer"]
 
 def _check_tensor(t, what):
     if t.is_sparse:
-        raise TypeError("%s is sparse; EvoOptimizer needs dense tensors" % what)
+        raise TypeError("%s is sparse; EvoOptimizer needs dense tensors"
+                        % what)
     if t.device.type != "cpu" or t.dtype != torch.float32:
         raise TypeError("%s must be a CPU float32 tensor, not %s on %s "
                         "(libevoopt updates the memory in place)"
@@ -60,10 +61,11 @@ def _weight_decay_flag(value):
 class _ParamState:
     """One parameter's library optimizer and the memory it points at."""
 
-    __slots__ = ("opt", "ptrs", "lr", "decay")
+    __slots__ = ("opt", "ptrs", "numel", "lr", "decay")
 
-    def __init__(self, opt, ptrs, lr, decay):
-        self.opt, self.ptrs, self.lr, self.decay = opt, ptrs, lr, decay
+    def __init__(self, opt, ptrs, numel):
+        self.opt, self.ptrs, self.numel = opt, ptrs, numel
+        self.lr = self.decay = None  # pushed by the first _sync()
 
 
 class EvoOptimizer(_TorchOptimizer):
@@ -126,7 +128,7 @@ class EvoOptimizer(_TorchOptimizer):
                         refuse_nonfinite=self._refuse_nonfinite)
         ptrs = (p.data_ptr(), p.grad.data_ptr())
         opt._add_raw(ptrs[0], ptrs[1], p.numel(), (p.data, p.grad))
-        state = _ParamState(opt, ptrs, None, None)
+        state = _ParamState(opt, ptrs, p.numel())
         self._params[p] = state
         saved = self._pending.pop(p, None)
         if saved is not None:
@@ -138,6 +140,9 @@ class EvoOptimizer(_TorchOptimizer):
         _check_tensor(p.grad, "a gradient")
         ptrs = (p.data_ptr(), p.grad.data_ptr())
         if ptrs != state.ptrs:
+            if p.numel() != state.numel:  # the library would overrun it
+                raise ValueError("a parameter changed size from %d to %d "
+                                 "elements" % (state.numel, p.numel()))
             state.opt._rebind_raw(0, ptrs[0], ptrs[1], (p.data, p.grad))
             state.ptrs = ptrs
         if group["lr"] != state.lr:

@@ -1,0 +1,37 @@
+/* Evaluation back ends built from callbacks (backend.h). The thread pool
+ * lives in backend_threads.c. */
+#include <stdlib.h>
+
+#include "backend_internal.h"
+#include "common_internal.h"
+
+EVO_API int evo_backend_new(evo_backend **out, size_t slots,
+                            evo_backend_submit_fn submit,
+                            evo_backend_collect_fn collect,
+                            evo_backend_close_fn close, void *user) {
+  EVO_CHECK_ARG(out);
+  *out = NULL;
+  EVO_CHECK_ARG(submit);
+  EVO_CHECK_ARG(collect);
+  if (slots < 1 || slots > EVO_BACKEND_MAX_SLOTS)
+    return evo_set_error(EVO_ERANGE, "back end slots = %zu is outside 1..%zu",
+                         slots, EVO_BACKEND_MAX_SLOTS);
+  evo_backend *b = evo_calloc(1, sizeof *b);
+  if (b == NULL)
+    return EVO_ENOMEM;
+  *b = (evo_backend){slots, submit, collect, close, user};
+  *out = b;
+  return EVO_OK;
+}
+
+EVO_API size_t evo_backend_slots(const evo_backend *b) {
+  return b ? b->slots : 0;
+}
+
+EVO_API void evo_backend_free(evo_backend *b) {
+  if (b == NULL)
+    return;
+  if (b->close != NULL)
+    b->close(b->user);
+  free(b);
+}

@@ -1,0 +1,190 @@
+/* Direct 3x3 convolution for layers with few input channels (a network's
+ * first layer: 1 or 3), NHWC. With K = 9·Cin of 9 or 27, im2col + sgemm
+ * spends its time building and packing col, not multiplying; here each
+ * pixel's patch is gathered once and multiplied in registers, 16 output
+ * channels to a vector (GCC's vector extension: one AVX-512 register in
+ * the avx512f clone, four SSE registers in the baseline one).
+ *
+ * Backward computes the weight gradient only (a first layer needs no input
+ * gradient; conv.c sends a call that wants one to im2col): per chunk of
+ * pixels, dwᵀ[k][co] = Σ patch[k]·dy[co] with one vector accumulator per
+ * k, the chunk sums added in double. */
+#include <string.h>
+
+#include "nn/layers_internal.h"
+
+#define TAPS 9
+#define CO 16     /* output channels per vector */
+#define PIX 4     /* pixels per block of the forward kernel */
+#define CHUNK 256 /* pixels per chunk of the weight gradient */
+#define KMAX (TAPS * EVO_DIRECT_MAX_CIN)
+
+typedef float vf __attribute__((vector_size(CO * sizeof(float))));
+typedef int32_t vi __attribute__((vector_size(CO * sizeof(float))));
+
+/* An unaligned vector load (a macro: a function returning vf would change
+ * the ABI between clones). */
+#define LOAD(v, p) memcpy(&(v), (p), sizeof(v))
+
+static size_t padded(size_t cout) { return (cout + CO - 1) / CO * CO; }
+
+/* wt[K][cout_pad] | bias[cout_pad] | patches[CHUNK][K] | dyp[CHUNK][cout_pad]
+ * | dwacc: K·cout doubles (as 2·K·cout floats, +2 to align them) */
+size_t evo_direct_ws_floats(const evo_conv *c) {
+  size_t k = TAPS * c->cin, cp = padded(c->cout);
+  return k * cp + cp + CHUNK * k + CHUNK * cp + 2 * k * c->cout + 2;
+}
+
+/* xv[(kh,kw,ci)] = the 3x3 patch of pixel (y, x) of image img,
+ * zero-padded; cin is a constant after inlining (no memcpy calls). */
+EVO_INLINE void gather(float *restrict xv, const float *restrict x,
+                       const evo_conv *c, size_t img, size_t y, size_t xx,
+                       const size_t cin) {
+  for (size_t kh = 0; kh < 3; kh++) {
+    bool row_in = y + kh >= 1 && y + kh <= c->h;
+    for (size_t kw = 0; kw < 3; kw++) {
+      float *d = xv + (kh * 3 + kw) * cin;
+      if (row_in && xx + kw >= 1 && xx + kw <= c->w) {
+        const float *s =
+            x + ((img * c->h + y + kh - 1) * c->w + xx + kw - 1) * cin;
+        for (size_t ci = 0; ci < cin; ci++)
+          d[ci] = s[ci];
+      } else {
+        for (size_t ci = 0; ci < cin; ci++)
+          d[ci] = 0.0f;
+      }
+    }
+  }
+}
+
+/* One image row, PIX pixels at a time; k = 9·cin, a constant after
+ * inlining, so the tap loop unrolls and the accumulators stay in
+ * registers. */
+EVO_INLINE void forward_row_k(const evo_conv *c, float *y, const float *x,
+                              const float *wt, const float *bias, size_t img,
+                              size_t row, const size_t k) {
+  const size_t cp = padded(c->cout), cout = c->cout;
+  float xv[PIX * KMAX];
+  for (size_t x0 = 0; x0 < c->w; x0 += PIX) {
+    size_t np = c->w - x0 < PIX ? c->w - x0 : PIX;
+    for (size_t p = 0; p < PIX; p++)
+      if (p < np)
+        gather(xv + p * k, x, c, img, row, x0 + p, k / TAPS);
+      else
+        memset(xv + p * k, 0, k * sizeof *xv);
+    for (size_t co0 = 0; co0 < cout; co0 += CO) {
+      vf b, w, acc[PIX];
+      LOAD(b, bias + co0);
+      for (size_t p = 0; p < PIX; p++)
+        acc[p] = b;
+      for (size_t i = 0; i < k; i++) {
+        LOAD(w, wt + i * cp + co0);
+        for (size_t p = 0; p < PIX; p++)
+          acc[p] += xv[p * k + i] * w;
+      }
+      size_t nj = cout - co0 < CO ? cout - co0 : CO;
+      for (size_t p = 0; p < np; p++) {
+        if (c->relu) /* the lanes where acc > 0 kept, the rest +0 */
+          acc[p] = (vf)((vi)acc[p] & (acc[p] > (vf){0}));
+        float *yp = y + ((img * c->h + row) * c->w + x0 + p) * cout + co0;
+        if (nj == CO)
+          memcpy(yp, &acc[p], sizeof acc[p]);
+        else
+          memcpy(yp, &acc[p], nj * sizeof *yp);
+      }
+    }
+  }
+}
+
+EVO_VECTOR_CLONES static void forward_rows(const evo_conv *c, float *y,
+                                           const float *x, const float *wt,
+                                           const float *bias, size_t n) {
+  for (size_t img = 0; img < n; img++)
+    for (size_t row = 0; row < c->h; row++)
+      switch (c->cin) { /* one instance per first-layer channel count */
+      case 1: forward_row_k(c, y, x, wt, bias, img, row, TAPS); break;
+      case 3: forward_row_k(c, y, x, wt, bias, img, row, 3 * TAPS); break;
+      default: forward_row_k(c, y, x, wt, bias, img, row, TAPS * c->cin);
+      }
+}
+
+void evo_direct_forward(const evo_conv *c, float *y, const float *x,
+                        const float *w, const float *b, size_t n, float *ws) {
+  const size_t k = TAPS * c->cin, cp = padded(c->cout);
+  float *wt = ws, *bias = ws + k * cp;
+  memset(ws, 0, (k * cp + cp) * sizeof *ws);
+  for (size_t co = 0; co < c->cout; co++) {
+    bias[co] = b[co];
+    for (size_t ci = 0; ci < c->cin; ci++)
+      for (size_t t = 0; t < TAPS; t++)
+        wt[(t * c->cin + ci) * cp + co] = w[(co * c->cin + ci) * TAPS + t];
+  }
+  forward_rows(c, y, x, wt, bias, n);
+}
+
+/* dwacc[i][co] += Σ_p patch_p[i]·dy[p][co] over the np pixels from p0:
+ * k vector accumulators per block of CO channels (k a constant after
+ * inlining). dy rows are @p ld floats apart, whole blocks of CO. */
+EVO_INLINE void chunk_grad_k(const evo_conv *c, double *dwacc, float *patches,
+                             const float *dy, size_t ld, const float *x,
+                             size_t p0, size_t np, const size_t k) {
+  const size_t hw = c->h * c->w;
+  for (size_t p = 0; p < np; p++) {
+    size_t q = p0 + p;
+    gather(patches + p * k, x, c, q / hw, (q % hw) / c->w, q % c->w,
+           k / TAPS);
+  }
+  for (size_t co0 = 0; co0 < c->cout; co0 += CO) {
+    vf acc[KMAX], d;
+    for (size_t i = 0; i < k; i++)
+      acc[i] = (vf){0};
+    for (size_t p = 0; p < np; p++) {
+      LOAD(d, dy + p * ld + co0);
+      for (size_t i = 0; i < k; i++)
+        acc[i] += patches[p * k + i] * d;
+    }
+    size_t nj = c->cout - co0 < CO ? c->cout - co0 : CO;
+    for (size_t i = 0; i < k; i++)
+      for (size_t j = 0; j < nj; j++)
+        dwacc[i * c->cout + co0 + j] += (double)acc[i][j];
+  }
+}
+
+EVO_VECTOR_CLONES static void chunk_grad(const evo_conv *c, double *dwacc,
+                                         float *patches, const float *dy,
+                                         size_t ld, const float *x, size_t p0,
+                                         size_t np) {
+  switch (c->cin) {
+  case 1: chunk_grad_k(c, dwacc, patches, dy, ld, x, p0, np, TAPS); break;
+  case 3: chunk_grad_k(c, dwacc, patches, dy, ld, x, p0, np, 3 * TAPS); break;
+  default:
+    chunk_grad_k(c, dwacc, patches, dy, ld, x, p0, np, TAPS * c->cin);
+  }
+}
+
+void evo_direct_weight_grad(const evo_conv *c, float *dw, const float *dy,
+                            const float *x, size_t n, float *ws) {
+  const size_t k = TAPS * c->cin, cp = padded(c->cout), cout = c->cout;
+  const size_t pixels = n * c->h * c->w;
+  float *patches = ws + k * cp + cp, *dyp = patches + CHUNK * k;
+  /* The double accumulator sits after the float buffers, 8-aligned. */
+  size_t off = (size_t)(dyp + CHUNK * cp - ws);
+  double *dwacc = (double *)(void *)(ws + off + (off & 1));
+  memset(dwacc, 0, k * cout * sizeof *dwacc);
+  memset(dyp, 0, CHUNK * cp * sizeof *dyp); /* padding columns stay 0 */
+  for (size_t p0 = 0; p0 < pixels; p0 += CHUNK) {
+    size_t np = pixels - p0 < CHUNK ? pixels - p0 : CHUNK;
+    const float *rows = dy + p0 * cout;
+    if (cout != cp) { /* copied into whole blocks of CO, zero-padded */
+      for (size_t p = 0; p < np; p++)
+        memcpy(dyp + p * cp, dy + (p0 + p) * cout, cout * sizeof *dyp);
+      rows = dyp;
+    }
+    chunk_grad(c, dwacc, patches, rows, cp, x, p0, np);
+  }
+  for (size_t co = 0; co < cout; co++)
+    for (size_t ci = 0; ci < c->cin; ci++)
+      for (size_t t = 0; t < TAPS; t++)
+        dw[(co * c->cin + ci) * TAPS + t] =
+            (float)dwacc[(t * c->cin + ci) * cout + co];
+}
