@@ -25,11 +25,9 @@ static bool has_term(const evo_genome *g, unsigned kinds) {
 #define READS_EPS (KIND(EVO_TERM_RMS_NORM) | KIND(EVO_TERM_ADAM) |          \
                    KIND(EVO_TERM_UNIT))
 
-/* The weight as the optimizer reads it: (float)α; -0 gives what +0 does. */
-static double float_alpha(double a) {
-  float f = (float)a;
-  return f == 0.0f ? 0.0 : (double)f;
-}
+/* -0 adds what +0 adds: the optimizer's per-kind sums start at +0, and
+ * +0 + -0 = +0 (so a sum is never -0 and x + -0 = x + +0 = x). */
+static double plus_zero(double a) { return a == 0.0 ? 0.0 : a; }
 
 static void swap_terms(evo_genome *c, size_t i, size_t j) {
   int t = c->terms[i];
@@ -40,14 +38,14 @@ static void swap_terms(evo_genome *c, size_t i, size_t j) {
   c->alphas[j] = a;
 }
 
-/* Terms stably sorted by kind (insertion sort: four at most), weights as
- * floats, unused slots cleared. Then the first two terms of a kind in
+/* Terms stably sorted by kind (insertion sort: four at most), -0 weights
+ * as +0, unused slots cleared. Then the first two terms of a kind in
  * ascending weight: the optimizer's sum for a kind is ((0 + a1) + a2) +
  * ..., and (0 + a1) + a2 = a1 + a2 = a2 + a1 exactly (a1 ≠ -0), so only
  * those two may trade places. */
 static void sort_terms(evo_genome *c) {
   for (size_t i = 0; i < EVO_MAX_TERMS; i++) {
-    c->alphas[i] = i < c->n_terms ? float_alpha(c->alphas[i]) : 0.0;
+    c->alphas[i] = i < c->n_terms ? plus_zero(c->alphas[i]) : 0.0;
     if (i >= c->n_terms)
       c->terms[i] = 0;
   }

@@ -21,13 +21,13 @@ enum { EVO_CACHE_OFF = 0, EVO_CACHE_CANONICAL = 1, EVO_CACHE_EXACT = 2 };
  * every gene that cannot change that update set to a fixed value, so that
  * genomes differing only in such genes get the same form:
  * - terms stably sorted by kind: the optimizer sums the weights of each
- *   kind, in term order, into one float per kind and combines the kinds in
- *   a fixed order, so only the order within a kind matters; and there the
- *   first two in ascending weight (float addition commutes, so they may
- *   trade places; a third may not: (a + b) + c ≠ (a + c) + b); slots past
- *   the last term cleared;
- * - each weight rounded to float (the optimizer uses (float)α), -0 as +0
- *   (the per-kind sums start at +0, and +0 + -0 = +0);
+ *   kind, in term order starting from +0, into one value per kind (then
+ *   rounded to float) and combines the kinds in a fixed order, so only
+ *   the order within a kind matters; and there the first two in ascending
+ *   weight (addition commutes, so they may trade places; a third may not:
+ *   (a + b) + c ≠ (a + c) + b); slots past the last term cleared;
+ * - a weight of -0 as +0 (+0 + -0 = +0, so the sums are never -0). Not
+ *   rounded to float: the sums are taken before rounding;
  * - use_m when no term reads m̂ (MOMENTUM, ADAM_TERM, NESTEROV), use_v when
  *   none reads v̂ (RMS_NORM, ADAM_TERM): PROTOCOL §1's default (true);
  * - β1 unless m̂ is read and use_m is on, β2 unless v̂ is read and use_v

@@ -43,9 +43,9 @@
  * (β1 when m̂ is not read or not kept, β2 likewise for v̂, use_m and use_v
  * when nothing reads them, bias correction when no kept moment is read, ε
  * when no term divides by it, the clip value without clipping, the warmup
- * length without warmup), the terms are sorted by kind (terms of one kind
- * keep their order, since the optimizer adds their weights in that order)
- * and each weight is rounded to float as the optimizer does. Use it only
+ * length without warmup) and the terms are sorted by kind (terms of one
+ * kind keep their order, since the optimizer adds their weights in that
+ * order). Use it only
  * when the fitness depends on the genome through the library's optimizer
  * alone, as evo_evaluator_fitness() does. ::EVO_POP_CACHE = 2 keys on the
  * genome as it is (evo_genome_equal()), for any pure fitness callback.

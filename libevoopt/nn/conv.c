@@ -217,11 +217,13 @@ void evo_conv_backward(const evo_conv *c, float *dx, float *dw, float *db,
                        const float *w, size_t n, float *ws) {
   const size_t pixels = n * c->h * c->w;
   float *sums = ws + evo_conv_ws_floats(c) - c->cout;
+  if (c->algo == EVO_CONV_DIRECT && !dx) {
+    evo_direct_backward(c, dw, db, dy, y, x, n, ws);
+    return;
+  }
   mask_and_bias_grad(c, db, dy, y, pixels, sums);
   if (c->algo == EVO_CONV_WINOGRAD)
     evo_wino_backward(c, dx, dw, dy, x, w, n, ws);
-  else if (c->algo == EVO_CONV_DIRECT && !dx)
-    evo_direct_weight_grad(c, dw, dy, x, n, ws);
   else /* the direct algorithm sends an input gradient here */
     im2col_backward(c, dx, dw, dy, x, w, n, ws);
 }

@@ -5,10 +5,11 @@
  * channels to a vector (GCC's vector extension: one AVX-512 register in
  * the avx512f clone, four SSE registers in the baseline one).
  *
- * Backward computes the weight gradient only (a first layer needs no input
- * gradient; conv.c sends a call that wants one to im2col): per chunk of
- * pixels, dwᵀ[k][co] = Σ patch[k]·dy[co] with one vector accumulator per
- * k, the chunk sums added in double. */
+ * Backward computes the weight and bias gradients only (a first layer
+ * needs no input gradient; conv.c sends a call that wants one to im2col),
+ * in one pass that also applies the fused ReLU's mask: per chunk of
+ * pixels, dwᵀ[k][co] = Σ patch[k]·g[co] with one vector accumulator per k,
+ * the chunk sums added in double. */
 #include <string.h>
 
 #include "nn/layers_internal.h"
@@ -29,10 +30,10 @@ typedef int32_t vi __attribute__((vector_size(CO * sizeof(float))));
 static size_t padded(size_t cout) { return (cout + CO - 1) / CO * CO; }
 
 /* wt[K][cout_pad] | bias[cout_pad] | patches[CHUNK][K] | dyp[CHUNK][cout_pad]
- * | dwacc: K·cout doubles (as 2·K·cout floats, +2 to align them) */
+ * | dwacc, dbacc: (K + 1)·cout doubles (as floats, +2 to align them) */
 size_t evo_direct_ws_floats(const evo_conv *c) {
   size_t k = TAPS * c->cin, cp = padded(c->cout);
-  return k * cp + cp + CHUNK * k + CHUNK * cp + 2 * k * c->cout + 2;
+  return k * cp + cp + CHUNK * k + CHUNK * cp + 2 * (k + 1) * c->cout + 2;
 }
 
 /* xv[(kh,kw,ci)] = the 3x3 patch of pixel (y, x) of image img,
@@ -122,12 +123,15 @@ void evo_direct_forward(const evo_conv *c, float *y, const float *x,
   forward_rows(c, y, x, wt, bias, n);
 }
 
-/* dwacc[i][co] += Σ_p patch_p[i]·dy[p][co] over the np pixels from p0:
- * k vector accumulators per block of CO channels (k a constant after
- * inlining). dy rows are @p ld floats apart, whole blocks of CO. */
-EVO_INLINE void chunk_grad_k(const evo_conv *c, double *dwacc, float *patches,
-                             const float *dy, size_t ld, const float *x,
-                             size_t p0, size_t np, const size_t k) {
+/* Over the np pixels from p0, with g = dy masked by the fused ReLU (y > 0)
+ * when y is given: dwacc[i][co] += Σ_p patch_p[i]·g[p][co] and
+ * dbacc[co] += Σ_p g[p][co]; k + 1 vector accumulators per block of CO
+ * channels (k a constant after inlining). Rows @p ld floats apart, whole
+ * blocks of CO. */
+EVO_INLINE void chunk_grad_k(const evo_conv *c, double *dwacc, double *dbacc,
+                             float *patches, const float *dy, const float *y,
+                             size_t ld, const float *x, size_t p0, size_t np,
+                             const size_t k) {
   const size_t hw = c->h * c->w;
   for (size_t p = 0; p < np; p++) {
     size_t q = p0 + p;
@@ -135,56 +139,76 @@ EVO_INLINE void chunk_grad_k(const evo_conv *c, double *dwacc, float *patches,
            k / TAPS);
   }
   for (size_t co0 = 0; co0 < c->cout; co0 += CO) {
-    vf acc[KMAX], d;
+    vf acc[KMAX], accb = {0}, d, yv;
     for (size_t i = 0; i < k; i++)
       acc[i] = (vf){0};
     for (size_t p = 0; p < np; p++) {
       LOAD(d, dy + p * ld + co0);
+      if (y) {
+        LOAD(yv, y + p * ld + co0);
+        d = (vf)((vi)d & (yv > (vf){0}));
+      }
+      accb += d;
       for (size_t i = 0; i < k; i++)
         acc[i] += patches[p * k + i] * d;
     }
     size_t nj = c->cout - co0 < CO ? c->cout - co0 : CO;
-    for (size_t i = 0; i < k; i++)
-      for (size_t j = 0; j < nj; j++)
+    for (size_t j = 0; j < nj; j++) {
+      dbacc[co0 + j] += (double)accb[j];
+      for (size_t i = 0; i < k; i++)
         dwacc[i * c->cout + co0 + j] += (double)acc[i][j];
+    }
   }
 }
 
 EVO_VECTOR_CLONES static void chunk_grad(const evo_conv *c, double *dwacc,
-                                         float *patches, const float *dy,
+                                         double *dbacc, float *patches,
+                                         const float *dy, const float *y,
                                          size_t ld, const float *x, size_t p0,
                                          size_t np) {
   switch (c->cin) {
-  case 1: chunk_grad_k(c, dwacc, patches, dy, ld, x, p0, np, TAPS); break;
-  case 3: chunk_grad_k(c, dwacc, patches, dy, ld, x, p0, np, 3 * TAPS); break;
+  case 1:
+    chunk_grad_k(c, dwacc, dbacc, patches, dy, y, ld, x, p0, np, TAPS);
+    break;
+  case 3:
+    chunk_grad_k(c, dwacc, dbacc, patches, dy, y, ld, x, p0, np, 3 * TAPS);
+    break;
   default:
-    chunk_grad_k(c, dwacc, patches, dy, ld, x, p0, np, TAPS * c->cin);
+    chunk_grad_k(c, dwacc, dbacc, patches, dy, y, ld, x, p0, np,
+                 TAPS * c->cin);
   }
 }
 
-void evo_direct_weight_grad(const evo_conv *c, float *dw, const float *dy,
-                            const float *x, size_t n, float *ws) {
+void evo_direct_backward(const evo_conv *c, float *dw, float *db,
+                         const float *dy, const float *y, const float *x,
+                         size_t n, float *ws) {
   const size_t k = TAPS * c->cin, cp = padded(c->cout), cout = c->cout;
   const size_t pixels = n * c->h * c->w;
   float *patches = ws + k * cp + cp, *dyp = patches + CHUNK * k;
-  /* The double accumulator sits after the float buffers, 8-aligned. */
+  /* The double accumulators sit after the float buffers, 8-aligned. */
   size_t off = (size_t)(dyp + CHUNK * cp - ws);
-  double *dwacc = (double *)(void *)(ws + off + (off & 1));
-  memset(dwacc, 0, k * cout * sizeof *dwacc);
+  double *dwacc = (double *)(void *)(ws + off + (off & 1)), *dbacc;
+  dbacc = dwacc + k * cout;
+  memset(dwacc, 0, (k + 1) * cout * sizeof *dwacc);
   memset(dyp, 0, CHUNK * cp * sizeof *dyp); /* padding columns stay 0 */
   for (size_t p0 = 0; p0 < pixels; p0 += CHUNK) {
     size_t np = pixels - p0 < CHUNK ? pixels - p0 : CHUNK;
-    const float *rows = dy + p0 * cout;
-    if (cout != cp) { /* copied into whole blocks of CO, zero-padded */
+    const float *rows = dy + p0 * cout, *ys = c->relu ? y + p0 * cout : NULL;
+    if (cout != cp) { /* copied (masked) into whole blocks of CO */
       for (size_t p = 0; p < np; p++)
-        memcpy(dyp + p * cp, dy + (p0 + p) * cout, cout * sizeof *dyp);
-      rows = dyp;
+        for (size_t j = 0; j < cout; j++) {
+          size_t q = (p0 + p) * cout + j;
+          dyp[p * cp + j] = c->relu && !(y[q] > 0.0f) ? 0.0f : dy[q];
+        }
+      rows = dyp, ys = NULL;
     }
-    chunk_grad(c, dwacc, patches, rows, cp, x, p0, np);
+    chunk_grad(c, dwacc, dbacc, patches, rows, ys, cp, x, p0, np);
   }
-  for (size_t co = 0; co < cout; co++)
+  for (size_t co = 0; co < cout; co++) {
+    db[co] = (float)dbacc[co];
     for (size_t ci = 0; ci < c->cin; ci++)
       for (size_t t = 0; t < TAPS; t++)
         dw[(co * c->cin + ci) * TAPS + t] =
             (float)dwacc[(t * c->cin + ci) * cout + co];
+  }
 }

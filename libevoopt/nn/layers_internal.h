@@ -88,8 +88,8 @@ void evo_conv_backward(const evo_conv *c, float *dx, float *dw, float *db,
                        const float *w, size_t n, float *ws);
 
 /* The algorithms behind evo_conv_* (winograd.c, conv_direct.c): same
- * shapes; backward takes dy already masked and leaves the bias to its
- * caller; the direct one computes the weight gradient only. */
+ * shapes; Winograd's backward takes dy already masked and leaves the bias
+ * to its caller; the direct one computes no input gradient. */
 size_t evo_wino_default_tiles(size_t cin, size_t cout);
 size_t evo_wino_ws_floats(const evo_conv *c);
 void evo_wino_forward(const evo_conv *c, float *y, const float *x,
@@ -100,8 +100,10 @@ void evo_wino_backward(const evo_conv *c, float *dx, float *dw,
 size_t evo_direct_ws_floats(const evo_conv *c);
 void evo_direct_forward(const evo_conv *c, float *y, const float *x,
                         const float *w, const float *b, size_t n, float *ws);
-void evo_direct_weight_grad(const evo_conv *c, float *dw, const float *dy,
-                            const float *x, size_t n, float *ws);
+/* dy read only (the ReLU mask applied on the fly); no input gradient. */
+void evo_direct_backward(const evo_conv *c, float *dw, float *db,
+                         const float *dy, const float *y, const float *x,
+                         size_t n, float *ws);
 
 /* ---- linear ------------------------------------------------------------- */
 

@@ -98,6 +98,7 @@ struct evo_net {
   float *ws;              /* conv workspace, shared by every conv */
   double *acc;            /* BN sums */
   void *block;
+  size_t block_bytes;
   size_t n;               /* batch of the last forward, 0 when none */
   bool trained, have_loss, dropout;
   bool timing;
@@ -293,6 +294,7 @@ int evo_net_new(evo_net **out, evo_arch arch, size_t max_batch) {
   }
   /* Touching every page now keeps page faults out of the first step. */
   memset(net->block, 0, cv.used);
+  net->block_bytes = cv.used;
   cv = (carver){net->block, 0};
   carve_all(net, &cv);
   *out = net;
@@ -310,6 +312,7 @@ void evo_net_free(evo_net *net) {
 
 evo_arch evo_net_arch(const evo_net *net) { return net->arch; }
 size_t evo_net_max_batch(const evo_net *net) { return net->max_batch; }
+size_t evo_net_memory(const evo_net *net) { return net->block_bytes; }
 size_t evo_net_num_classes(const evo_net *net) { return net->def->classes; }
 
 void evo_net_input_shape(const evo_net *net, size_t *c, size_t *h, size_t *w) {

@@ -74,6 +74,9 @@ void evo_net_free(evo_net *net);
 
 evo_arch evo_net_arch(const evo_net *net);
 size_t evo_net_max_batch(const evo_net *net);
+/* Bytes of the net's one allocation (parameters, gradients, activations,
+ * workspaces), e.g. to size a pool of workers. */
+size_t evo_net_memory(const evo_net *net);
 /* Input image shape (C, H, W); floats per image = c·h·w. */
 void evo_net_input_shape(const evo_net *net, size_t *c, size_t *h, size_t *w);
 size_t evo_net_input_size(const evo_net *net);

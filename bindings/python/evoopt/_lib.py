@@ -153,10 +153,6 @@ _PLAIN_FUNCTIONS = [
     ("evo_population_hof_count", _Z, [_P]),
 ]
 
-#: The C fitness function of the library's evaluator (set by open_library).
-evaluator_fitness = None
-
-
 def _text(raw):
     return raw.decode("utf-8", "replace") if raw else ""
 
@@ -263,6 +259,7 @@ def open_library(path=None):
 
 
 lib = open_library()
+#: The library's evaluator as a population fitness callback (task.h).
 evaluator_fitness = ctypes.cast(lib.evo_evaluator_fitness, FITNESS_FN)
 
 
