@@ -30,8 +30,9 @@ typedef struct eval_state {
   size_t head, tail;  /* jobs to submit: scratch.todo[head..tail) */
   size_t in_flight;
   bool stopping;      /* no more submits (a stop request or an error) */
-  bool broken;        /* the back end failed: the jobs in flight are lost */
+  bool failed;        /* the back end failed: write a checkpoint at the end */
   int rc;
+  char message[EVO_POP_ERROR_CAP]; /* rc's, kept while the jobs drain */
 } eval_state;
 
 /* The evaluation seed (PROTOCOL §4, "The paper settings"): the common seed
@@ -52,8 +53,10 @@ static int cache_mode(const evo_population *pop) {
 static void merge_status(eval_state *st, int now) {
   if (now == EVO_OK)
     return;
-  if (st->rc == EVO_OK || st->rc == EVO_ECANCELED)
+  if (st->rc == EVO_OK || st->rc == EVO_ECANCELED) {
     st->rc = now;
+    snprintf(st->message, sizeof st->message, "%s", evo_last_error());
+  }
   st->stopping = true;
 }
 
@@ -229,6 +232,7 @@ static void submit_jobs(eval_state *st) {
                             evaluation_seed(pop, index));
     if (rc != EVO_OK) {
       merge_status(st, backend_failed(rc, "submit"));
+      st->failed = true;
       return;
     }
     pop->scratch.plan[index] = PLAN_FLYING;
@@ -253,7 +257,7 @@ static bool collect_one(eval_state *st) {
                        (unsigned long long)job);
   if (rc != EVO_OK) {
     merge_status(st, backend_failed(rc, "collect"));
-    st->broken = true;
+    st->failed = true;
     return false;
   }
   size_t index = (size_t)job;
@@ -300,12 +304,18 @@ static size_t count_jobs(const evo_population *pop) {
   return n;
 }
 
+/* The step's status, with the message it had when it happened. */
+static int outcome(const eval_state *st) {
+  return st->rc == EVO_OK ? EVO_OK
+                          : evo_set_error(st->rc, "%s", st->message);
+}
+
 int evo_population_evaluate(evo_population *pop) {
   eval_state st = {.pop = pop, .be = pop->backend};
   plan_generation(&st);
   record_planned_hits(&st);
   if (st.stopping || st.head == st.tail)
-    return st.rc;
+    return outcome(&st);
   evo_backend *own = NULL;
   if (st.be == NULL) {
     int rc = default_backend(pop, count_jobs(pop), &own);
@@ -316,7 +326,7 @@ int evo_population_evaluate(evo_population *pop) {
   run_jobs(&st);
   evo_backend_free(own);
   /* A checkpoint for the resume, even when no result came back. */
-  if (st.broken && pop->ckpt_path != NULL)
+  if (st.failed && pop->ckpt_path != NULL)
     merge_status(&st, evo_checkpoint_write(pop));
-  return st.rc;
+  return outcome(&st);
 }

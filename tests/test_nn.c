@@ -240,6 +240,13 @@ START_TEST(conv_fused_relu_and_no_dx) {
   double scale = max_abs(a.dw, nw);
   for (size_t i = 0; i < nw; i++)
     ck_assert_double_eq_tol(b.dw[i], a.dw[i], 1e-6 * scale);
+  /* ... and applies the fused ReLU's mask itself. */
+  memcpy(a.dy, a.r, ny * sizeof(float));
+  evo_conv_backward(&a.cv, NULL, b.dw, b.db, a.dy, a.y, a.x, a.w, 2, a.ws);
+  for (size_t i = 0; i < nw; i++)
+    ck_assert_double_eq_tol(b.dw[i], a.dw[i], 1e-6 * scale);
+  for (size_t i = 0; i < 5; i++)
+    ck_assert_double_eq_tol(b.db[i], a.db[i], 1e-6 * max_abs(a.db, 5));
   conv_ctx_free(&a);
   conv_ctx_free(&b);
 }

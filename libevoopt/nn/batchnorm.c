@@ -97,10 +97,44 @@ EVO_VECTOR_CLONES void evo_bn_forward_eval(float *y, const float *x, const float
   }
 }
 
-/* The incoming gradient through the fused ReLU (read, not written back). */
-EVO_INLINE float masked(const float *dy, const float *y, size_t i, bool relu) {
+/* The incoming gradient through the fused ReLU (read, not written back);
+ * relu is a constant in each instance, so the loops stay branch-free. */
+EVO_INLINE float masked(const float *dy, const float *y, size_t i,
+                        const bool relu) {
   float g = dy[i];
   return relu && !(y[i] > 0.0f) ? 0.0f : g;
+}
+
+/* sg[j] = Σ g, sgx[j] = Σ g·xhat over the rows */
+EVO_INLINE void grad_sums(double *sg, double *sgx, const float *dy,
+                          const float *y, const float *x, const float *mean,
+                          const float *rstd, size_t m, size_t c,
+                          const bool relu) {
+  memset(sg, 0, c * sizeof *sg);
+  memset(sgx, 0, c * sizeof *sgx);
+  for (size_t i = 0; i < m; i++)
+    for (size_t j = 0; j < c; j++) {
+      double g = (double)masked(dy, y, i * c + j, relu);
+      sg[j] += g;
+      sgx[j] += g * (double)((x[i * c + j] - mean[j]) * rstd[j]);
+    }
+}
+
+/* dx = k1·(g - k2 - xhat·k3) for one block of nb channels from j0 */
+EVO_INLINE void grad_input(float *dx, const float *dy, const float *y,
+                           const float *x, const float *mean,
+                           const float *rstd, const float *k1,
+                           const float *k2, const float *k3, size_t m,
+                           size_t c, size_t j0, size_t nb, const bool relu) {
+  for (size_t i = 0; i < m; i++) {
+    const float *restrict xi = x + i * c + j0;
+    float *restrict di = dx + i * c + j0;
+    for (size_t j = 0; j < nb; j++) {
+      float xhat = (xi[j] - mean[j0 + j]) * rstd[j0 + j];
+      float g = masked(dy, y, i * c + j0 + j, relu);
+      di[j] = k1[j] * (g - k2[j] - xhat * k3[j]);
+    }
+  }
 }
 
 /* With xhat = (x - mean)·rstd and g the (ReLU-masked) incoming gradient:
@@ -112,13 +146,10 @@ EVO_VECTOR_CLONES void evo_bn_backward(float *dx, float *dgamma, float *dbeta,
                                        size_t m, size_t c, bool relu,
                                        double *acc) {
   double *sg = acc, *sgx = acc + c;
-  memset(acc, 0, 2 * c * sizeof *acc);
-  for (size_t i = 0; i < m; i++)
-    for (size_t j = 0; j < c; j++) {
-      double g = (double)masked(dy, y, i * c + j, relu);
-      sg[j] += g;
-      sgx[j] += g * (double)((x[i * c + j] - mean[j]) * rstd[j]);
-    }
+  if (relu)
+    grad_sums(sg, sgx, dy, y, x, mean, rstd, m, c, true);
+  else
+    grad_sums(sg, sgx, dy, y, x, mean, rstd, m, c, false);
   for (size_t j0 = 0; j0 < c; j0 += BLOCK) {
     size_t nb = c - j0 < BLOCK ? c - j0 : BLOCK;
     float k1[BLOCK], k2[BLOCK], k3[BLOCK];
@@ -130,14 +161,9 @@ EVO_VECTOR_CLONES void evo_bn_backward(float *dx, float *dgamma, float *dbeta,
       k2[j] = (float)(sg[jj] / (double)m);
       k3[j] = (float)(sgx[jj] / (double)m);
     }
-    for (size_t i = 0; i < m; i++) {
-      const float *restrict xi = x + i * c + j0;
-      float *restrict di = dx + i * c + j0;
-      for (size_t j = 0; j < nb; j++) {
-        float xhat = (xi[j] - mean[j0 + j]) * rstd[j0 + j];
-        float g = masked(dy, y, i * c + j0 + j, relu);
-        di[j] = k1[j] * (g - k2[j] - xhat * k3[j]);
-      }
-    }
+    if (relu)
+      grad_input(dx, dy, y, x, mean, rstd, k1, k2, k3, m, c, j0, nb, true);
+    else
+      grad_input(dx, dy, y, x, mean, rstd, k1, k2, k3, m, c, j0, nb, false);
   }
 }

@@ -15,8 +15,8 @@ typedef struct evolve_preset {
 
 /* paper: PROTOCOL §4 exactly (population, generations, elites, tournament,
  * steps, seeds, run seed) and §4's final table (1000 steps × 3 seeds).
- * quick: about a minute on 2 idle cores on the bundled digits (2.5 under
- * heavy load). smoke: seconds. */
+ * quick: the bundled digits, ~115 CPU seconds: about a minute on 2 idle
+ * cores, 2.5 minutes on 2 busy ones. smoke: seconds. */
 static const evolve_preset presets[] = {
     {"paper",
      "fashion_mnist,cifar10,mnist",

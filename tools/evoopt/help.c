@@ -46,7 +46,7 @@ static const char evolve_help[] =
     "          elites 3, tournament 4, 500 steps x 2 seeds, seed 42; final\n"
     "          table 1000 steps x 3 seeds (needs the data sets; takes days\n"
     "          on a CPU)\n"
-    "  quick   digits; population 16, generations 12, elites 2, tournament\n"
+    "  quick   digits; population 20, generations 15, elites 2, tournament\n"
     "          3, 400 steps x 2 seeds; final table 800 steps x 3 seeds\n"
     "  smoke   digits; population 6, generations 3, 20 steps x 1 seed;\n"
     "          final 30 steps x 1 seed (seconds; for tests)\n"
