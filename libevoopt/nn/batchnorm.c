@@ -105,7 +105,10 @@ EVO_INLINE float masked(const float *dy, const float *y, size_t i,
   return relu && !(y[i] > 0.0f) ? 0.0f : g;
 }
 
-/* sg[j] = Σ g, sgx[j] = Σ g·xhat over the rows */
+/* sg[j] = Σ g, sgx[j] = Σ g·xhat over the rows. The float factors go
+ * through a block buffer first: a select feeding a double conversion
+ * directly is not if-converted (trapping math), and the loop would stay
+ * scalar. */
 EVO_INLINE void grad_sums(double *sg, double *sgx, const float *dy,
                           const float *y, const float *x, const float *mean,
                           const float *rstd, size_t m, size_t c,
@@ -113,10 +116,17 @@ EVO_INLINE void grad_sums(double *sg, double *sgx, const float *dy,
   memset(sg, 0, c * sizeof *sg);
   memset(sgx, 0, c * sizeof *sgx);
   for (size_t i = 0; i < m; i++)
-    for (size_t j = 0; j < c; j++) {
-      double g = (double)masked(dy, y, i * c + j, relu);
-      sg[j] += g;
-      sgx[j] += g * (double)((x[i * c + j] - mean[j]) * rstd[j]);
+    for (size_t j0 = 0; j0 < c; j0 += BLOCK) {
+      size_t nb = c - j0 < BLOCK ? c - j0 : BLOCK;
+      float g[BLOCK], xhat[BLOCK];
+      for (size_t j = 0; j < nb; j++) {
+        g[j] = masked(dy, y, i * c + j0 + j, relu);
+        xhat[j] = (x[i * c + j0 + j] - mean[j0 + j]) * rstd[j0 + j];
+      }
+      for (size_t j = 0; j < nb; j++) {
+        sg[j0 + j] += (double)g[j];
+        sgx[j0 + j] += (double)g[j] * (double)xhat[j];
+      }
     }
 }
 
