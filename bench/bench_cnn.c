@@ -7,8 +7,19 @@
  *
  * Usage: bench_cnn [SECONDS per measurement, default 3]
  *
- * Threads: set here with openblas_set_num_threads (the engine itself never
- * changes them; a program may use OPENBLAS_NUM_THREADS instead). Conv FLOPs:
+ * Images/s are per second of wall clock, measured back to back in the same
+ * run; with one thread the images per second of process CPU time are
+ * printed too, a fairer clock when other processes share the machine.
+ *
+ * Threads: "t threads" is t engine threads (evo_net_set_threads: every
+ * layer's loops and products are cut into slices for them) and ONE BLAS
+ * thread, set here with openblas_set_num_threads(1) (the library never
+ * changes the BLAS's threads; OPENBLAS_NUM_THREADS=1 does the same). More
+ * BLAS threads only hurt: the engine's per-chunk products are below
+ * OpenBLAS's threading size, and OpenBLAS's idle threads busy-wait for a
+ * while (OPENBLAS_THREAD_TIMEOUT) after each threaded call, taking the core
+ * the engine's second thread needs. PyTorch runs with t threads
+ * (torch.set_num_threads and OMP/OPENBLAS/MKL_NUM_THREADS=t). Conv FLOPs:
  * 2·Cout·Cin·9·H·W·N per forward, twice that per backward (once for the
  * first layer, which needs no input gradient). */
 #include <cblas.h>
@@ -24,14 +35,21 @@
 #define BENCH_DIR "bench"
 #endif
 
-static double now(void) {
+static double clock_s(clockid_t id) {
   struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
+  clock_gettime(id, &ts);
   return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
+static double now(void) {
+  return clock_s(CLOCK_MONOTONIC);
+}
+static double cpu_now(void) {
+  return clock_s(CLOCK_PROCESS_CPUTIME_ID);
+}
+
 typedef struct run {
-  double img_s;
+  double img_s, img_cpu_s; /* per second of wall clock, of CPU time */
   double conv_gflops;
   evo_net_timing t;
   double step_s;
@@ -66,12 +84,14 @@ static int bench_net(evo_arch arch, int threads, double seconds, run *r) {
   int rc = evo_net_new(&net, arch, BATCH);
   if (rc)
     return rc;
-  openblas_set_num_threads(threads);
+  openblas_set_num_threads(1);
   evo_rng_seed(&rng, 1);
   evo_net_init(net, &rng);
   size_t nx = BATCH * evo_net_input_size(net);
   float *x = malloc(nx * sizeof *x);
   uint8_t *y = malloc(BATCH);
+  if ((rc = evo_net_set_threads(net, (size_t)threads)))
+    goto done;
   if (!x || !y) {
     rc = -2;
     goto done;
@@ -84,7 +104,7 @@ static int bench_net(evo_arch arch, int threads, double seconds, run *r) {
     goto done;
   evo_net_set_timing(net, true);
   size_t steps = 0;
-  double t0 = now(), el;
+  double t0 = now(), c0 = cpu_now(), el;
   do {
     if ((rc = train_steps(net, x, y, &rng, 1)))
       goto done;
@@ -93,8 +113,10 @@ static int bench_net(evo_arch arch, int threads, double seconds, run *r) {
   } while (el < seconds);
   evo_net_get_timing(net, &r->t);
   r->img_s = (double)(BATCH * steps) / el;
+  r->img_cpu_s = (double)(BATCH * steps) / (cpu_now() - c0);
   r->step_s = el / (double)steps;
-  const double *f = r->t.flops[EVO_LAYER_CONV], *s = r->t.seconds[EVO_LAYER_CONV];
+  const double *f = r->t.flops[EVO_LAYER_CONV],
+               *s = r->t.seconds[EVO_LAYER_CONV];
   r->conv_gflops = (f[0] + f[1]) / (s[0] + s[1]) * 1e-9;
   for (int k = 0; k < EVO_LAYER_KIND_COUNT; k++)
     for (int d = 0; d < 2; d++)
@@ -121,8 +143,8 @@ static double sgemm_gflops(int threads, int m, int n, int k, double seconds) {
     size_t reps = 0;
     double t0 = now(), el;
     do {
-      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, m, n, k, 1.0f, a,
-                  k, b, k, 0.0f, c, n);
+      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, m, n, k, 1.0f, a, k,
+                  b, k, 0.0f, c, n);
       reps++;
       el = now() - t0;
     } while (el < seconds);
@@ -134,21 +156,28 @@ static double sgemm_gflops(int threads, int m, int n, int k, double seconds) {
   return gf;
 }
 
-/* PyTorch's images/s from bench_cnn_torch.py; < 0 when unavailable. */
-static double torch_img_s(const char *arch, int threads, double seconds) {
+/* PyTorch's images/s per wall-clock and per CPU second from
+ * bench_cnn_torch.py; < 0 when unavailable. */
+static void torch_img_s(const char *arch, int threads, double seconds,
+                        double *wall, double *cpu) {
   char cmd[512], line[256];
+  /* torch.set_num_threads does not reach the BLAS under PyTorch's linear
+   * layers (OpenBLAS on Debian, all cores by default): the environment
+   * does. */
   snprintf(cmd, sizeof cmd,
+           "OMP_NUM_THREADS=%d OPENBLAS_NUM_THREADS=%d MKL_NUM_THREADS=%d "
            "/usr/bin/python3 %s/bench_cnn_torch.py %s %d %d %g 2>/dev/null",
-           BENCH_DIR, arch, threads, BATCH, seconds);
+           threads, threads, threads, BENCH_DIR, arch, threads, BATCH,
+           seconds);
   FILE *p = popen(cmd, "r");
-  double v = -1.0;
+  *wall = *cpu = -1.0;
   if (!p)
-    return v;
-  while (fgets(line, sizeof line, p))
-    if (sscanf(line, "images_per_s %lf", &v) == 1)
-      break;
+    return;
+  while (fgets(line, sizeof line, p)) {
+    sscanf(line, "images_per_s %lf", wall);
+    sscanf(line, "images_per_cpu_s %lf", cpu);
+  }
   pclose(p);
-  return v;
 }
 
 static void print_breakdown(const run *r) {
@@ -184,15 +213,21 @@ int main(int argc, char **argv) {
       }
       double big = sgemm_gflops(threads, nets[a].pixels, nets[a].cout,
                                 nets[a].k, seconds / 3);
-      double blk = sgemm_gflops(threads, 1024, nets[a].cout, nets[a].k,
-                                seconds / 3);
-      double pt = torch_img_s(name, threads, seconds);
+      double blk =
+          sgemm_gflops(threads, 1024, nets[a].cout, nets[a].k, seconds / 3);
+      double pt, pt_cpu;
+      torch_img_s(name, threads, seconds, &pt, &pt_cpu);
       printf("%-12s %d thread%s: %7.1f images/s", name, threads,
              threads > 1 ? "s" : " ", r.img_s);
       if (pt > 0)
         printf("   PyTorch %7.1f images/s   ratio %.2f\n", pt, r.img_s / pt);
       else
         printf("   PyTorch: skipped (no torch at /usr/bin/python3)\n");
+      /* With one thread, CPU time is a fair clock on a busy machine. */
+      if (threads == 1 && pt_cpu > 0)
+        printf("    per CPU second: %.1f images against PyTorch's %.1f, "
+               "ratio %.2f\n",
+               r.img_cpu_s, pt_cpu, r.img_cpu_s / pt_cpu);
       printf("    conv layers %.1f GFLOP/s; sgemm %dx%dx%d %.1f GFLOP/s "
              "(ratio %.2f), 1024-row block %.1f GFLOP/s (ratio %.2f)\n",
              r.conv_gflops, nets[a].pixels, nets[a].cout, nets[a].k, big,

@@ -43,11 +43,11 @@ typedef struct thread_pool {
   evo_fitness_fn fn;
   void *user;
   size_t workers, started;
-  pool_job *jobs;          /* `workers` slots */
+  pool_job *jobs; /* `workers` slots */
   ring free_slots, todo, done;
   pthread_mutex_t mu;
-  pthread_cond_t work_cv;  /* a job was queued, or quit */
-  pthread_cond_t done_cv;  /* a job finished */
+  pthread_cond_t work_cv; /* a job was queued, or quit */
+  pthread_cond_t done_cv; /* a job finished */
   bool quit;
   pthread_t threads[EVO_BACKEND_MAX_THREADS];
 } thread_pool;
@@ -101,7 +101,8 @@ static int start_threads(thread_pool *p) {
     if (pthread_create(&p->threads[p->started], NULL, worker_main, p) != 0) {
       size_t failed = p->started + 1;
       stop_threads(p);
-      return evo_set_error(EVO_ETHREAD, "cannot start evaluation thread %zu "
+      return evo_set_error(EVO_ETHREAD,
+                           "cannot start evaluation thread %zu "
                            "of %zu",
                            failed, p->workers);
     }
@@ -120,7 +121,8 @@ static int pool_submit(void *user, uint64_t job, const evo_genome *g,
   pthread_mutex_lock(&p->mu);
   if (p->free_slots.n == 0) {
     pthread_mutex_unlock(&p->mu);
-    return evo_set_error(EVO_ESTATE, "thread pool: more than %zu jobs "
+    return evo_set_error(EVO_ESTATE,
+                         "thread pool: more than %zu jobs "
                          "submitted at once",
                          p->workers);
   }
@@ -141,7 +143,7 @@ static int pool_collect(void *user, uint64_t *job, evo_report *report,
   if (p->free_slots.n == p->workers) {
     pthread_mutex_unlock(&p->mu);
     return evo_set_error(EVO_ESTATE, "thread pool: collect with no job in "
-                         "flight");
+                                     "flight");
   }
   if (p->started == 0 && p->done.n == 0) /* no threads: run one here */
     ring_push(&p->done, ring_pop(&p->todo));
@@ -232,15 +234,15 @@ EVO_API int evo_backend_threads_new(evo_backend **out, evo_fitness_fn fn,
   *out = NULL;
   EVO_CHECK_ARG(fn);
   if (workers < 1 || workers > EVO_BACKEND_MAX_THREADS)
-    return evo_set_error(EVO_ERANGE, "thread pool workers = %zu is outside "
+    return evo_set_error(EVO_ERANGE,
+                         "thread pool workers = %zu is outside "
                          "1..%d",
                          workers, EVO_BACKEND_MAX_THREADS);
   thread_pool *p = NULL;
   int rc = pool_new(&p, fn, user, workers);
   if (rc != EVO_OK)
     return rc;
-  rc = evo_backend_new(out, workers, pool_submit, pool_collect,
-                           pool_close, p);
+  rc = evo_backend_new(out, workers, pool_submit, pool_collect, pool_close, p);
   if (rc != EVO_OK)
     pool_close(p);
   return rc;

@@ -19,15 +19,17 @@ static bool has_term(const evo_genome *g, unsigned kinds) {
 
 #define KIND(t) (1u << (t))
 /* PROTOCOL §2's table: the terms that read m̂, v̂, and ε. */
-#define READS_M (KIND(EVO_TERM_MOMENTUM) | KIND(EVO_TERM_ADAM) |            \
-                 KIND(EVO_TERM_NESTEROV))
+#define READS_M                                                                \
+  (KIND(EVO_TERM_MOMENTUM) | KIND(EVO_TERM_ADAM) | KIND(EVO_TERM_NESTEROV))
 #define READS_V (KIND(EVO_TERM_RMS_NORM) | KIND(EVO_TERM_ADAM))
-#define READS_EPS (KIND(EVO_TERM_RMS_NORM) | KIND(EVO_TERM_ADAM) |          \
-                   KIND(EVO_TERM_UNIT))
+#define READS_EPS                                                              \
+  (KIND(EVO_TERM_RMS_NORM) | KIND(EVO_TERM_ADAM) | KIND(EVO_TERM_UNIT))
 
 /* -0 adds what +0 adds: the optimizer's per-kind sums start at +0, and
  * +0 + -0 = +0 (so a sum is never -0 and x + -0 = x + +0 = x). */
-static double plus_zero(double a) { return a == 0.0 ? 0.0 : a; }
+static double plus_zero(double a) {
+  return a == 0.0 ? 0.0 : a;
+}
 
 static void swap_terms(evo_genome *c, size_t i, size_t j) {
   int t = c->terms[i];
@@ -112,8 +114,8 @@ uint64_t evo_cache_hash(const evo_genome *g, uint64_t seed) {
   uint64_t h = evo_seed_derive(seed, (uint64_t)g->n_terms, 0);
   for (size_t i = 0; i < g->n_terms; i++)
     h = evo_seed_derive(h, (uint64_t)g->terms[i], bits_of(g->alphas[i]));
-  const double reals[] = {g->lr_log10, g->beta1, g->beta2, g->eps_log10,
-                          g->wd_log10, g->clip_value};
+  const double reals[] = {g->lr_log10,  g->beta1,    g->beta2,
+                          g->eps_log10, g->wd_log10, g->clip_value};
   for (size_t i = 0; i < sizeof reals / sizeof reals[0]; i++)
     h = evo_seed_derive(h, bits_of(reals[i]), i);
   uint64_t flags = (uint64_t)g->use_m | (uint64_t)g->use_v << 1 |
@@ -136,8 +138,8 @@ static size_t probe(const evo_cache *c, const evo_genome *key, uint64_t seed,
   return s;
 }
 
-const evo_cache_entry *evo_cache_find(const evo_cache *c,
-                                      const evo_genome *key, uint64_t seed) {
+const evo_cache_entry *evo_cache_find(const evo_cache *c, const evo_genome *key,
+                                      uint64_t seed) {
   if (c->n == 0)
     return NULL;
   size_t s = probe(c, key, seed, evo_cache_hash(key, seed));
@@ -192,8 +194,8 @@ int evo_cache_insert(evo_cache *c, const evo_genome *key, uint64_t seed,
   if (rc != EVO_OK)
     return rc;
   evo_cache_entry *e = &c->entries[c->n];
-  *e = (evo_cache_entry){*key, seed, evo_cache_hash(key, seed), rep->fitness,
-                         rep->n_tasks, c->n_tasks};
+  *e = (evo_cache_entry){*key,         seed,         evo_cache_hash(key, seed),
+                         rep->fitness, rep->n_tasks, c->n_tasks};
   for (size_t i = 0; i < rep->n_tasks; i++) {
     evo_cache_task *t = &c->tasks[c->n_tasks++];
     memcpy(t->name, rep->names[i], sizeof t->name);

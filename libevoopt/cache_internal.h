@@ -67,7 +67,7 @@ typedef struct evo_cache {
   size_t n, cap;
   evo_cache_task *tasks;
   size_t n_tasks, cap_tasks;
-  size_t *slots; /* open addressing: entry index + 1, 0 for empty */
+  size_t *slots;  /* open addressing: entry index + 1, 0 for empty */
   size_t n_slots; /* a power of two, at least twice n, or 0 */
 } evo_cache;
 
@@ -78,8 +78,8 @@ uint64_t evo_cache_hash(const evo_genome *key, uint64_t seed);
 void evo_cache_free(evo_cache *c);
 
 /* The entry for (@p key, @p seed), or NULL. */
-const evo_cache_entry *evo_cache_find(const evo_cache *c,
-                                      const evo_genome *key, uint64_t seed);
+const evo_cache_entry *evo_cache_find(const evo_cache *c, const evo_genome *key,
+                                      uint64_t seed);
 
 /* Adds a result under (@p key, @p seed); an existing entry is kept. */
 int evo_cache_insert(evo_cache *c, const evo_genome *key, uint64_t seed,

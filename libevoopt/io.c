@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include <zlib.h>
 
@@ -88,6 +89,10 @@ int evo_write_file_atomic(const char *path, const void *data, size_t size) {
     free(tmp);
     return rc;
   }
+  /* mkstemp creates 0600; a saved genome or checkpoint is an ordinary
+   * data file, readable like the files the user's programs write. */
+  if (fchmod(fd, 0644) != 0)
+    goto fail;
   const unsigned char *p = data;
   size_t left = size;
   while (left > 0) {

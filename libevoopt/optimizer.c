@@ -128,8 +128,11 @@ update_pass(float *restrict p, const float *restrict gr, float *restrict st,
  * further 1.45x and 1.2x.
  * The results are bit-identical (IEEE operations only; no FMA, since ISO C
  * mode leaves contraction off). */
+/* ThreadSanitizer's runtime is not up yet when the loader resolves the
+ * ifuncs, so TSan builds go without clones. */
 #if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) &&     \
-    defined(__GLIBC__) /* target_clones needs the loader's ifunc support */
+    defined(__GLIBC__) /* target_clones needs the loader's ifunc support */ \
+    && !defined(__SANITIZE_THREAD__)
 #define EVO_KERNEL_CLONES                                                   \
   __attribute__((target_clones("avx512f", "avx2", "default")))
 #else

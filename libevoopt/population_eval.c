@@ -15,11 +15,11 @@
 
 /* What happens to an individual in this evaluation. */
 enum {
-  PLAN_DONE,     /* evaluated before, or recorded now */
-  PLAN_JOB,      /* queued for the back end */
-  PLAN_FLYING,   /* submitted, not yet collected */
-  PLAN_HIT,      /* its key is in the cache */
-  PLAN_FOLLOWER  /* takes the result of the first with its key */
+  PLAN_DONE,    /* evaluated before, or recorded now */
+  PLAN_JOB,     /* queued for the back end */
+  PLAN_FLYING,  /* submitted, not yet collected */
+  PLAN_HIT,     /* its key is in the cache */
+  PLAN_FOLLOWER /* takes the result of the first with its key */
 };
 
 #define NO_INDEX SIZE_MAX
@@ -27,10 +27,10 @@ enum {
 typedef struct eval_state {
   evo_population *pop;
   evo_backend *be;
-  size_t head, tail;  /* jobs to submit: scratch.todo[head..tail) */
+  size_t head, tail; /* jobs to submit: scratch.todo[head..tail) */
   size_t in_flight;
-  bool stopping;      /* no more submits (a stop request or an error) */
-  bool failed;        /* the back end failed: write a checkpoint at the end */
+  bool stopping; /* no more submits (a stop request or an error) */
+  bool failed;   /* the back end failed: write a checkpoint at the end */
   int rc;
   char message[EVO_POP_ERROR_CAP]; /* rc's, kept while the jobs drain */
 } eval_state;
@@ -64,8 +64,7 @@ static void merge_status(eval_state *st, int now) {
 
 /* Takes a finished result into the generation, writes the checkpoint, and
  * (unless the run is stopping) reports the event. */
-static int record_evaluation(evo_population *pop, size_t index,
-                             bool stopping) {
+static int record_evaluation(evo_population *pop, size_t index, bool stopping) {
   pop->ind[index].evaluated = true;
   pop->n_evaluated++;
   int rc = pop->ckpt_path ? evo_checkpoint_write(pop) : EVO_OK;
@@ -73,7 +72,8 @@ static int record_evaluation(evo_population *pop, size_t index,
     return rc;
   if (pop->progress_fn(pop->progress_user, EVO_EVENT_EVALUATION, pop,
                        pop->generation, index) != 0)
-    return evo_set_error(EVO_ECANCELED, "the progress callback stopped the "
+    return evo_set_error(EVO_ECANCELED,
+                         "the progress callback stopped the "
                          "run in generation %zu",
                          pop->generation);
   return EVO_OK;
@@ -95,8 +95,8 @@ static int record_hit(eval_state *st, size_t index, const evo_report *rep) {
 
 /* Stores what collect handed back. A failed evaluation scores -1 and the
  * run goes on (population.h). */
-static void take_result(evo_individual *ind, const evo_report *rep,
-                        int status, const char *message) {
+static void take_result(evo_individual *ind, const evo_report *rep, int status,
+                        const char *message) {
   if (status == EVO_OK && !isfinite(rep->fitness)) {
     status = EVO_ECALLBACK;
     message = "the fitness callback reported a non-finite fitness";
@@ -210,7 +210,8 @@ static void settle_group(eval_state *st, size_t first) {
     merge_status(st, record_hit(st, i, &pop->ind[first].report));
 }
 
-/* ---- the back end --------------------------------------------------------- */
+/* ---- the back end ---------------------------------------------------------
+ */
 
 /* The step's error for a back end that cannot go on. */
 static int backend_failed(int rc, const char *call) {
@@ -227,9 +228,9 @@ static void submit_jobs(eval_state *st) {
          st->in_flight < st->be->slots) {
     size_t index = pop->scratch.todo[st->head++];
     evo_set_error(EVO_OK, "%s", "");
-    int rc = st->be->submit(st->be->user, (uint64_t)index,
-                            &pop->ind[index].genome,
-                            evaluation_seed(pop, index));
+    int rc =
+        st->be->submit(st->be->user, (uint64_t)index, &pop->ind[index].genome,
+                       evaluation_seed(pop, index));
     if (rc != EVO_OK) {
       merge_status(st, backend_failed(rc, "submit"));
       st->failed = true;
@@ -250,8 +251,8 @@ static bool collect_one(eval_state *st) {
   evo_report_clear(s->report);
   s->message[0] = 0;
   evo_set_error(EVO_OK, "%s", "");
-  int rc = st->be->collect(st->be->user, &job, s->report, &status,
-                           s->message, EVO_POP_ERROR_CAP);
+  int rc = st->be->collect(st->be->user, &job, s->report, &status, s->message,
+                           EVO_POP_ERROR_CAP);
   if (rc == EVO_OK && (job >= pop->n_ind || s->plan[job] != PLAN_FLYING))
     rc = evo_set_error(EVO_ECALLBACK, "job %llu is not in flight",
                        (unsigned long long)job);
@@ -306,8 +307,7 @@ static size_t count_jobs(const evo_population *pop) {
 
 /* The step's status, with the message it had when it happened. */
 static int outcome(const eval_state *st) {
-  return st->rc == EVO_OK ? EVO_OK
-                          : evo_set_error(st->rc, "%s", st->message);
+  return st->rc == EVO_OK ? EVO_OK : evo_set_error(st->rc, "%s", st->message);
 }
 
 int evo_population_evaluate(evo_population *pop) {

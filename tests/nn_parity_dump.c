@@ -29,8 +29,8 @@ static void put_scalar(evo_wbuf *w, const char *name, double v) {
 }
 
 /* A normal batch and uniform labels; labels also stored as floats. */
-static void draw_batch(evo_rng *rng, float *x, size_t nx, uint8_t *y,
-                       float *yf, size_t n) {
+static void draw_batch(evo_rng *rng, float *x, size_t nx, uint8_t *y, float *yf,
+                       size_t n) {
   for (size_t i = 0; i < nx; i++)
     x[i] = (float)evo_rng_normal(rng);
   for (size_t i = 0; i < n; i++) {
@@ -46,8 +46,9 @@ static void perturb_bn(evo_net *net, evo_rng *rng) {
     float *p = evo_net_params(net) + t->offset;
     if (t->kind == EVO_TENSOR_BN_WEIGHT || t->kind == EVO_TENSOR_BN_BIAS)
       for (size_t j = 0; j < t->size; j++)
-        p[j] = (float)evo_rng_range(rng, t->kind == EVO_TENSOR_BN_WEIGHT ? 0.5 : -0.5,
-                                    t->kind == EVO_TENSOR_BN_WEIGHT ? 1.5 : 0.5);
+        p[j] = (float)evo_rng_range(
+            rng, t->kind == EVO_TENSOR_BN_WEIGHT ? 0.5 : -0.5,
+            t->kind == EVO_TENSOR_BN_WEIGHT ? 1.5 : 0.5);
   }
 }
 

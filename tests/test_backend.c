@@ -15,6 +15,7 @@
 
 #include "evoopt/backend.h"
 #include "evoopt/population.h"
+#include "pop_testlib.h"
 
 /* ---- a pure fitness ------------------------------------------------------ */
 
@@ -41,9 +42,9 @@ static int fitness(void *user, const evo_genome *g, uint64_t seed,
     ck_assert_int_eq(evo_genome_get_term(g, i, &t, &a), EVO_OK);
     s += a * (t == EVO_TERM_ADAM ? 1.0 : -0.2);
   }
-  double f = 0.9 - 0.05 * (lr + 2.5) * (lr + 2.5) - 0.3 * (b1 - 0.85) *
-                                                        (b1 - 0.85) -
-             0.02 * (s - 2.0) * (s - 2.0) + 1e-6 * (double)(seed % 97);
+  double f = 0.9 - 0.05 * (lr + 2.5) * (lr + 2.5) -
+             0.3 * (b1 - 0.85) * (b1 - 0.85) - 0.02 * (s - 2.0) * (s - 2.0) +
+             1e-6 * (double)(seed % 97);
   ck_assert_int_eq(evo_report_add_task(report, "x", f + 0.01), EVO_OK);
   ck_assert_int_eq(evo_report_add_task(report, "y", f - 0.01), EVO_OK);
   return evo_report_set_fitness(report, f);
@@ -191,6 +192,10 @@ static void lifo_close(void *user) {
   pthread_cond_broadcast(&b->cv);
   pthread_mutex_unlock(&b->mu);
   pthread_join(b->thread, NULL);
+  for (; b->n_done > 0; b->n_done--) { /* results never collected */
+    evo_report_free(b->done_rep[b->head_done]);
+    b->head_done = (b->head_done + 1) % MAX_JOBS;
+  }
 }
 
 /* A LIFO back end with @p slots; the caller frees it (then @p b is
@@ -203,9 +208,9 @@ static evo_backend *lifo_new(lifo *b, size_t slots, int threaded) {
   if (threaded)
     ck_assert_int_eq(pthread_create(&b->thread, NULL, lifo_thread, b), 0);
   evo_backend *be = NULL;
-  ck_assert_int_eq(evo_backend_new(&be, slots, lifo_submit, lifo_collect,
-                                   lifo_close, b),
-                   EVO_OK);
+  ck_assert_int_eq(
+      evo_backend_new(&be, slots, lifo_submit, lifo_collect, lifo_close, b),
+      EVO_OK);
   ck_assert_uint_eq(evo_backend_slots(be), slots);
   return be;
 }
@@ -234,50 +239,6 @@ static evo_population *make_pop(int64_t cache) {
   return pop;
 }
 
-static bool same_bits(double a, double b) {
-  return memcmp(&a, &b, sizeof a) == 0;
-}
-
-/* History (the hits too), hall of fame, final generation with its errors,
- * bit for bit. */
-static void assert_same_run(const evo_population *a, const evo_population *b) {
-  ck_assert(evo_population_finished(a) && evo_population_finished(b));
-  for (size_t g = 0; g < evo_population_history_count(a); g++) {
-    for (int k = EVO_HIST_BEST; k <= EVO_HIST_CACHE_HITS; k++) {
-      double va, vb;
-      ck_assert_int_eq(evo_population_history(a, g, (evo_history_key)k, &va),
-                       EVO_OK);
-      ck_assert_int_eq(evo_population_history(b, g, (evo_history_key)k, &vb),
-                       EVO_OK);
-      ck_assert_msg(same_bits(va, vb), "generation %zu key %d", g, k);
-    }
-    const evo_genome *ga, *gb;
-    ck_assert_int_eq(evo_population_history_best(a, g, &ga, NULL), EVO_OK);
-    ck_assert_int_eq(evo_population_history_best(b, g, &gb, NULL), EVO_OK);
-    ck_assert(evo_genome_equal(ga, gb));
-  }
-  ck_assert_uint_eq(evo_population_hof_count(a), evo_population_hof_count(b));
-  for (size_t r = 0; r < evo_population_hof_count(a); r++) {
-    const evo_genome *ga, *gb;
-    double fa, fb;
-    ck_assert_int_eq(evo_population_hof(a, r, &ga, &fa, NULL), EVO_OK);
-    ck_assert_int_eq(evo_population_hof(b, r, &gb, &fb, NULL), EVO_OK);
-    ck_assert(evo_genome_equal(ga, gb) && same_bits(fa, fb));
-  }
-  for (size_t i = 0; i < evo_population_size(a); i++) {
-    const evo_genome *ga, *gb;
-    double fa, fb;
-    int sa, sb;
-    const char *ma, *mb;
-    ck_assert_int_eq(evo_population_individual(a, i, &ga, &fa), EVO_OK);
-    ck_assert_int_eq(evo_population_individual(b, i, &gb, &fb), EVO_OK);
-    ck_assert(evo_genome_equal(ga, gb) && same_bits(fa, fb));
-    ck_assert_int_eq(evo_population_individual_error(a, i, &sa, &ma), 0);
-    ck_assert_int_eq(evo_population_individual_error(b, i, &sb, &mb), 0);
-    ck_assert_int_eq(sa, sb);
-  }
-}
-
 static evo_population *thread_pool_run(int64_t cache, int64_t workers) {
   evo_population *pop = make_pop(cache);
   ck_assert_int_eq(evo_population_set(pop, EVO_POP_WORKERS, workers), EVO_OK);
@@ -296,7 +257,7 @@ START_TEST(test_out_of_order_identical) {
         evo_population *pop = make_pop(cache); /* no fitness callback */
         ck_assert_int_eq(evo_population_set_backend(pop, be), EVO_OK);
         ck_assert_int_eq(evo_population_run(pop), EVO_OK);
-        assert_same_run(ref, pop);
+        pt_assert_same_run(ref, pop, true);
         ck_assert_uint_eq(b.submits, b.collects);
         evo_population_free(pop);
         lifo_free(be, &b);
@@ -304,26 +265,26 @@ START_TEST(test_out_of_order_identical) {
     }
     /* the thread pool as a back end, shared by two populations in turn */
     evo_backend *pool = NULL;
-    ck_assert_int_eq(evo_backend_threads_new(&pool, fitness, NULL, 3),
-                     EVO_OK);
+    ck_assert_int_eq(evo_backend_threads_new(&pool, fitness, NULL, 3), EVO_OK);
     ck_assert_uint_eq(evo_backend_slots(pool), 3);
     for (int k = 0; k < 2; k++) {
       evo_population *pop = make_pop(cache);
       ck_assert_int_eq(evo_population_set_backend(pop, pool), EVO_OK);
       ck_assert_int_eq(evo_population_run(pop), EVO_OK);
-      assert_same_run(ref, pop);
+      pt_assert_same_run(ref, pop, true);
       evo_population_free(pop);
     }
     evo_backend_free(pool);
     evo_population *four = thread_pool_run(cache, 4);
-    assert_same_run(ref, four);
+    pt_assert_same_run(ref, four, true);
     evo_population_free(four);
     evo_population_free(ref);
   }
 }
 END_TEST
 
-/* ---- failures ------------------------------------------------------------- */
+/* ---- failures -------------------------------------------------------------
+ */
 
 /* A back end whose evaluations report outcomes by term count: 1 term
  * EVO_EDIVERGED with a message, 2 terms a positive status, else success
@@ -338,8 +299,7 @@ static int odd_collect(void *user, uint64_t *job, evo_report *report,
   if (k == 1)
     snprintf(message, cap, "rank %d lost its GPU", 3);
   else if (k > 2)
-    ck_assert_int_eq(evo_report_set_fitness(report, 0.25 * (double)k),
-                     EVO_OK);
+    ck_assert_int_eq(evo_report_set_fitness(report, 0.25 * (double)k), EVO_OK);
   return EVO_OK;
 }
 
@@ -347,8 +307,7 @@ START_TEST(test_failed_evaluations) {
   lifo b;
   evo_backend *be = lifo_new(&b, 2, 0);
   evo_backend *odd = NULL;
-  ck_assert_int_eq(evo_backend_new(&odd, 2, lifo_submit, odd_collect, NULL,
-                                   &b),
+  ck_assert_int_eq(evo_backend_new(&odd, 2, lifo_submit, odd_collect, NULL, &b),
                    EVO_OK);
   evo_population *pop = make_pop(0);
   ck_assert_int_eq(evo_population_set(pop, EVO_POP_GENERATIONS, 1), EVO_OK);
@@ -388,29 +347,12 @@ START_TEST(test_failed_evaluations) {
 }
 END_TEST
 
-/* Where a checkpoint lives. */
-typedef struct tmp_path {
-  char dir[64];
-  char file[96];
-} tmp_path;
-
-static void tmp_make(tmp_path *t) {
-  snprintf(t->dir, sizeof t->dir, "/tmp/evo_backend_XXXXXX");
-  ck_assert_ptr_nonnull(mkdtemp(t->dir));
-  snprintf(t->file, sizeof t->file, "%s/run.ckpt", t->dir);
-}
-
-static void tmp_remove(tmp_path *t) {
-  unlink(t->file);
-  rmdir(t->dir);
-}
-
 /* Runs with a back end that fails at its @p at-th submit or collect, then
  * resumes from the checkpoint with the thread pool and finishes. */
 static void fail_and_resume(const evo_population *ref, int64_t cache,
                             int on_collect, size_t at, size_t slots) {
-  tmp_path t;
-  tmp_make(&t);
+  pt_tmp t;
+  pt_tmp_make(&t);
   lifo b;
   evo_backend *be = lifo_new(&b, slots, on_collect && at % 2);
   if (on_collect)
@@ -422,8 +364,8 @@ static void fail_and_resume(const evo_population *ref, int64_t cache,
   ck_assert_int_eq(evo_population_set_backend(pop, be), EVO_OK);
   ck_assert_int_eq(evo_population_run(pop), EVO_EIO);
   ck_assert_ptr_nonnull(strstr(evo_last_error(), "evaluation back end"));
-  ck_assert_ptr_nonnull(strstr(evo_last_error(),
-                               on_collect ? "collect" : "submit"));
+  ck_assert_ptr_nonnull(
+      strstr(evo_last_error(), on_collect ? "collect" : "submit"));
   size_t done = evo_population_evaluated(pop);
   size_t gen = evo_population_generation(pop);
   evo_population_free(pop);
@@ -434,9 +376,9 @@ static void fail_and_resume(const evo_population *ref, int64_t cache,
   ck_assert_int_eq(evo_population_set_fitness(pop, fitness, NULL), EVO_OK);
   ck_assert_int_eq(evo_population_set(pop, EVO_POP_WORKERS, 2), EVO_OK);
   ck_assert_int_eq(evo_population_run(pop), EVO_OK);
-  assert_same_run(ref, pop);
+  pt_assert_same_run(ref, pop, true);
   evo_population_free(pop);
-  tmp_remove(&t);
+  pt_tmp_remove(&t);
 }
 
 START_TEST(test_failure_then_resume) {
@@ -453,13 +395,21 @@ START_TEST(test_failure_then_resume) {
 }
 END_TEST
 
+/* A population (no cache) on a new LIFO back end. */
+static evo_population *pop_on_lifo(lifo *b, evo_backend **be, size_t slots,
+                                   int threaded) {
+  *be = lifo_new(b, slots, threaded);
+  evo_population *pop = make_pop(0);
+  ck_assert_int_eq(evo_population_set_backend(pop, *be), EVO_OK);
+  return pop;
+}
+
 START_TEST(test_submit_failure_collects_in_flight) {
   /* The jobs taken before a submit failed are collected and recorded. */
   lifo b;
-  evo_backend *be = lifo_new(&b, 4, 0);
+  evo_backend *be;
+  evo_population *pop = pop_on_lifo(&b, &be, 4, 0);
   b.fail_submit_at = 3;
-  evo_population *pop = make_pop(0);
-  ck_assert_int_eq(evo_population_set_backend(pop, be), EVO_OK);
   ck_assert_int_eq(evo_population_step(pop), EVO_EIO);
   ck_assert_ptr_nonnull(strstr(evo_last_error(), "EVO_EIO")); /* no message
                                                                  given */
@@ -468,7 +418,7 @@ START_TEST(test_submit_failure_collects_in_flight) {
   /* the back end works again: the step goes on where it stopped */
   ck_assert_int_eq(evo_population_run(pop), EVO_OK);
   evo_population *ref = thread_pool_run(0, 1);
-  assert_same_run(ref, pop);
+  pt_assert_same_run(ref, pop, true);
   evo_population_free(ref);
   evo_population_free(pop);
   lifo_free(be, &b);
@@ -477,10 +427,9 @@ END_TEST
 
 START_TEST(test_unknown_job_refused) {
   lifo b;
-  evo_backend *be = lifo_new(&b, 2, 0);
+  evo_backend *be;
+  evo_population *pop = pop_on_lifo(&b, &be, 2, 0);
   b.bad_job = 1;
-  evo_population *pop = make_pop(0);
-  ck_assert_int_eq(evo_population_set_backend(pop, be), EVO_OK);
   ck_assert_int_eq(evo_population_step(pop), EVO_ECALLBACK);
   ck_assert_ptr_nonnull(strstr(evo_last_error(), "job 1000"));
   ck_assert_uint_eq(evo_population_evaluated(pop), 0);
@@ -505,10 +454,9 @@ START_TEST(test_cancel_with_backend) {
   /* After a stop nothing is submitted; the jobs in flight are collected,
    * recorded and checkpointed, without events. */
   lifo b;
-  evo_backend *be = lifo_new(&b, 5, 1);
+  evo_backend *be;
+  evo_population *pop = pop_on_lifo(&b, &be, 5, 1);
   size_t events = 0;
-  evo_population *pop = make_pop(0);
-  ck_assert_int_eq(evo_population_set_backend(pop, be), EVO_OK);
   ck_assert_int_eq(evo_population_set_progress(pop, stop_first, &events),
                    EVO_OK);
   ck_assert_int_eq(evo_population_step(pop), EVO_ECANCELED);
@@ -543,7 +491,9 @@ static int never_collect(void *user, uint64_t *job, evo_report *report,
   return EVO_EIO;
 }
 
-static void count_close(void *user) { ++*(int *)user; }
+static void count_close(void *user) {
+  ++*(int *)user;
+}
 
 START_TEST(test_api) {
   evo_backend *be = (evo_backend *)&be;
@@ -552,12 +502,12 @@ START_TEST(test_api) {
   ck_assert_ptr_null(be);
   ck_assert_int_eq(evo_backend_new(&be, 1, never_submit, NULL, NULL, NULL),
                    EVO_EINVAL);
-  ck_assert_int_eq(evo_backend_new(NULL, 1, never_submit, never_collect,
-                                   NULL, NULL),
-                   EVO_EINVAL);
-  ck_assert_int_eq(evo_backend_new(&be, 0, never_submit, never_collect, NULL,
-                                   NULL),
-                   EVO_ERANGE);
+  ck_assert_int_eq(
+      evo_backend_new(NULL, 1, never_submit, never_collect, NULL, NULL),
+      EVO_EINVAL);
+  ck_assert_int_eq(
+      evo_backend_new(&be, 0, never_submit, never_collect, NULL, NULL),
+      EVO_ERANGE);
   ck_assert_int_eq(evo_backend_new(&be, ((size_t)1 << 20) + 1, never_submit,
                                    never_collect, NULL, NULL),
                    EVO_ERANGE);
@@ -570,18 +520,15 @@ START_TEST(test_api) {
   evo_backend_free(NULL);
   ck_assert_uint_eq(evo_backend_slots(NULL), 0);
   ck_assert_int_eq(evo_backend_threads_new(&be, NULL, NULL, 1), EVO_EINVAL);
-  ck_assert_int_eq(evo_backend_threads_new(&be, fitness, NULL, 0),
-                   EVO_ERANGE);
+  ck_assert_int_eq(evo_backend_threads_new(&be, fitness, NULL, 0), EVO_ERANGE);
   ck_assert_int_eq(evo_backend_threads_new(&be, fitness, NULL, 257),
                    EVO_ERANGE);
-  ck_assert_int_eq(evo_backend_threads_new(NULL, fitness, NULL, 2),
-                   EVO_EINVAL);
+  ck_assert_int_eq(evo_backend_threads_new(NULL, fitness, NULL, 2), EVO_EINVAL);
   /* a population needs a fitness callback or a back end */
   evo_population *pop = make_pop(0);
   ck_assert_int_eq(evo_population_step(pop), EVO_ESTATE);
-  ck_assert_int_eq(evo_backend_new(&be, 1, never_submit, never_collect, NULL,
-                                   NULL),
-                   EVO_OK);
+  ck_assert_int_eq(
+      evo_backend_new(&be, 1, never_submit, never_collect, NULL, NULL), EVO_OK);
   ck_assert_int_eq(evo_population_set_backend(pop, be), EVO_OK);
   ck_assert_int_eq(evo_population_set_backend(pop, NULL), EVO_OK);
   ck_assert_int_eq(evo_population_step(pop), EVO_ESTATE);

@@ -15,6 +15,7 @@
 #include "evoopt/optimizer.h"
 #include "evoopt/population.h"
 #include "io_internal.h"
+#include "pop_testlib.h"
 #include "population_internal.h"
 #include "rng_internal.h"
 
@@ -22,8 +23,7 @@
 
 /* A genome with the given terms (α 1, 0.5, -0.25, 2 in turn) and flags
  * use_m, use_v, bias correction. */
-static evo_genome *make(const evo_term *terms, size_t n, int m, int v,
-                        int bc) {
+static evo_genome *make(const evo_term *terms, size_t n, int m, int v, int bc) {
   static const double alphas[] = {1.0, 0.5, -0.25, 2.0};
   evo_genome *g = NULL;
   ck_assert_int_eq(evo_genome_new(&g), EVO_OK);
@@ -78,11 +78,11 @@ typedef struct gene_case {
 
 static void check_cases(gene_case *c, size_t n) {
   for (size_t i = 0; i < n; i++) {
-    bool got = c[i].is_flag ? flag_irrelevant(c[i].g, (evo_flag)c[i].which)
-                            : gene_irrelevant(c[i].g, (evo_gene)c[i].which,
-                                              c[i].value);
-    ck_assert_msg(got == c[i].irrelevant, "case %zu (%s): irrelevant = %d",
-                  i, c[i].why, (int)got);
+    bool got = c[i].is_flag
+                   ? flag_irrelevant(c[i].g, (evo_flag)c[i].which)
+                   : gene_irrelevant(c[i].g, (evo_gene)c[i].which, c[i].value);
+    ck_assert_msg(got == c[i].irrelevant, "case %zu (%s): irrelevant = %d", i,
+                  c[i].why, (int)got);
     evo_genome_free(c[i].g);
   }
 }
@@ -111,8 +111,8 @@ START_TEST(test_canonical_moments) {
        "beta2, adam without bias correction"},
       {G(1, 0, 1, EVO_TERM_ADAM), GENE, EVO_GENE_BETA2, 0.99, true,
        "beta2 without use_v"},
-      {G(1, 1, 1, EVO_TERM_MOMENTUM, EVO_TERM_UNIT, EVO_TERM_NESTEROV),
-       GENE, EVO_GENE_BETA2, 0.99, true, "beta2, nothing reads v"},
+      {G(1, 1, 1, EVO_TERM_MOMENTUM, EVO_TERM_UNIT, EVO_TERM_NESTEROV), GENE,
+       EVO_GENE_BETA2, 0.99, true, "beta2, nothing reads v"},
       /* use_m and use_v decide what m and v stand for */
       {G(1, 1, 1, EVO_TERM_NESTEROV), FLAG, EVO_FLAG_USE_M, 0, false,
        "use_m, nesterov"},
@@ -127,16 +127,16 @@ START_TEST(test_canonical_moments) {
       {G(1, 1, 1, EVO_TERM_MOMENTUM, EVO_TERM_UNIT), FLAG, EVO_FLAG_USE_V, 0,
        true, "use_v, nothing reads v"},
       /* bias correction divides a kept moment that is read */
-      {G(1, 0, 1, EVO_TERM_MOMENTUM), FLAG, EVO_FLAG_BIAS_CORRECTION, 0,
-       false, "bias correction, kept m read"},
-      {G(0, 1, 1, EVO_TERM_RMS_NORM), FLAG, EVO_FLAG_BIAS_CORRECTION, 0,
-       false, "bias correction, kept v read"},
+      {G(1, 0, 1, EVO_TERM_MOMENTUM), FLAG, EVO_FLAG_BIAS_CORRECTION, 0, false,
+       "bias correction, kept m read"},
+      {G(0, 1, 1, EVO_TERM_RMS_NORM), FLAG, EVO_FLAG_BIAS_CORRECTION, 0, false,
+       "bias correction, kept v read"},
       {G(0, 0, 1, EVO_TERM_ADAM), FLAG, EVO_FLAG_BIAS_CORRECTION, 0, true,
        "bias correction, no moment kept"},
-      {G(1, 0, 1, EVO_TERM_RMS_NORM), FLAG, EVO_FLAG_BIAS_CORRECTION, 0,
-       true, "bias correction, kept m not read, v not kept"},
-      {G(1, 1, 0, EVO_TERM_GRAD, EVO_TERM_SIGN), FLAG,
-       EVO_FLAG_BIAS_CORRECTION, 0, true, "bias correction, nothing read"},
+      {G(1, 0, 1, EVO_TERM_RMS_NORM), FLAG, EVO_FLAG_BIAS_CORRECTION, 0, true,
+       "bias correction, kept m not read, v not kept"},
+      {G(1, 1, 0, EVO_TERM_GRAD, EVO_TERM_SIGN), FLAG, EVO_FLAG_BIAS_CORRECTION,
+       0, true, "bias correction, nothing read"},
   };
   check_cases(c, sizeof c / sizeof c[0]);
 }
@@ -288,14 +288,15 @@ static dead_genes dead_by_protocol(const evo_genome *g) {
   bool rm = false, rv = false, re = false;
   for (size_t i = 0; i < g->n_terms; i++) {
     int t = g->terms[i];
-    rm |= t == EVO_TERM_MOMENTUM || t == EVO_TERM_ADAM ||
-          t == EVO_TERM_NESTEROV;
+    rm |=
+        t == EVO_TERM_MOMENTUM || t == EVO_TERM_ADAM || t == EVO_TERM_NESTEROV;
     rv |= t == EVO_TERM_RMS_NORM || t == EVO_TERM_ADAM;
     re |= t == EVO_TERM_RMS_NORM || t == EVO_TERM_ADAM || t == EVO_TERM_UNIT;
   }
   bool ml = rm && g->use_m, vl = rv && g->use_v;
-  return (dead_genes){!ml, !vl, !rm, !rv, !ml && !vl, !re,
-                      !g->use_gradient_clipping, !g->use_warmup};
+  return (dead_genes){
+      !ml,           !vl, !rm, !rv, !ml && !vl, !re, !g->use_gradient_clipping,
+      !g->use_warmup};
 }
 
 /* @p g with every dead gene redrawn. */
@@ -430,8 +431,8 @@ static int quad_fitness(void *user, const evo_genome *g, uint64_t seed,
     rc = evo_optimizer_set_total_steps(opt, Q_STEPS);
   for (int s = 0; s < Q_STEPS && rc == EVO_OK; s++) {
     for (size_t i = 0; i < Q_N; i++)
-      gr[i] = 2.0f * (p[i] - (float)i / Q_N) +
-              (float)(0.05 * evo_rng_normal(&r));
+      gr[i] =
+          2.0f * (p[i] - (float)i / Q_N) + (float)(0.05 * evo_rng_normal(&r));
     rc = evo_optimizer_step(opt);
   }
   evo_optimizer_free(opt);
@@ -482,64 +483,15 @@ static evo_population *make_pop(const run_cfg *c, count_ctx *fit) {
   const struct {
     evo_pop_setting s;
     int64_t v;
-  } set[] = {{EVO_POP_SIZE, c->size},       {EVO_POP_GENERATIONS, c->generations},
-             {EVO_POP_ELITES, c->elites},   {EVO_POP_TOURNAMENT, 3},
-             {EVO_POP_RUN_SEED, 5},         {EVO_POP_WORKERS, c->workers},
-             {EVO_POP_CACHE, c->cache},     {EVO_POP_FRESH_SEEDS, c->fresh},
+  } set[] = {{EVO_POP_SIZE, c->size},     {EVO_POP_GENERATIONS, c->generations},
+             {EVO_POP_ELITES, c->elites}, {EVO_POP_TOURNAMENT, 3},
+             {EVO_POP_RUN_SEED, 5},       {EVO_POP_WORKERS, c->workers},
+             {EVO_POP_CACHE, c->cache},   {EVO_POP_FRESH_SEEDS, c->fresh},
              {EVO_POP_HALL_OF_FAME, 20}};
   for (size_t i = 0; i < sizeof set / sizeof set[0]; i++)
     ck_assert_int_eq(evo_population_set(pop, set[i].s, set[i].v), EVO_OK);
-  ck_assert_int_eq(evo_population_set_fitness(pop, quad_fitness, fit),
-                   EVO_OK);
+  ck_assert_int_eq(evo_population_set_fitness(pop, quad_fitness, fit), EVO_OK);
   return pop;
-}
-
-static bool same_bits(double a, double b) {
-  return memcmp(&a, &b, sizeof a) == 0;
-}
-
-/* History (every key but the hits), hall of fame and final generation,
- * bit for bit. */
-static void assert_same_results(const evo_population *a,
-                                const evo_population *b) {
-  size_t n = evo_population_history_count(a);
-  ck_assert_uint_eq(n, evo_population_history_count(b));
-  for (size_t g = 0; g < n; g++) {
-    for (int k = EVO_HIST_BEST; k < EVO_HIST_CACHE_HITS; k++) {
-      double va, vb;
-      ck_assert_int_eq(evo_population_history(a, g, (evo_history_key)k, &va),
-                       EVO_OK);
-      ck_assert_int_eq(evo_population_history(b, g, (evo_history_key)k, &vb),
-                       EVO_OK);
-      ck_assert_msg(same_bits(va, vb), "generation %zu key %d", g, k);
-    }
-    const evo_genome *ga, *gb;
-    const evo_report *ra, *rb;
-    ck_assert_int_eq(evo_population_history_best(a, g, &ga, &ra), EVO_OK);
-    ck_assert_int_eq(evo_population_history_best(b, g, &gb, &rb), EVO_OK);
-    ck_assert(evo_genome_equal(ga, gb));
-    ck_assert(memcmp(ra, rb, sizeof *ra) == 0);
-  }
-  ck_assert_uint_eq(evo_population_hof_count(a), evo_population_hof_count(b));
-  for (size_t r = 0; r < evo_population_hof_count(a); r++) {
-    const evo_genome *ga, *gb;
-    double fa, fb;
-    size_t na, nb;
-    ck_assert_int_eq(evo_population_hof(a, r, &ga, &fa, &na), EVO_OK);
-    ck_assert_int_eq(evo_population_hof(b, r, &gb, &fb, &nb), EVO_OK);
-    ck_assert(evo_genome_equal(ga, gb) && same_bits(fa, fb) && na == nb);
-  }
-  for (size_t i = 0; i < evo_population_size(a); i++) {
-    const evo_genome *ga, *gb;
-    double fa, fb;
-    int sa, sb;
-    ck_assert_int_eq(evo_population_individual(a, i, &ga, &fa), EVO_OK);
-    ck_assert_int_eq(evo_population_individual(b, i, &gb, &fb), EVO_OK);
-    ck_assert(evo_genome_equal(ga, gb) && same_bits(fa, fb));
-    ck_assert_int_eq(evo_population_individual_error(a, i, &sa, NULL), 0);
-    ck_assert_int_eq(evo_population_individual_error(b, i, &sb, NULL), 0);
-    ck_assert_int_eq(sa, sb);
-  }
 }
 
 static double hits_of(const evo_population *pop, size_t g) {
@@ -554,8 +506,7 @@ static evo_population *logged_run(const run_cfg *c, count_ctx *fit,
   memset(log, 0, sizeof *log);
   log->fit = fit;
   evo_population *pop = make_pop(c, fit);
-  ck_assert_int_eq(evo_population_set_progress(pop, log_progress, log),
-                   EVO_OK);
+  ck_assert_int_eq(evo_population_set_progress(pop, log_progress, log), EVO_OK);
   ck_assert_int_eq(evo_population_run(pop), EVO_OK);
   return pop;
 }
@@ -570,8 +521,8 @@ START_TEST(test_same_run_with_and_without) {
   evo_population *on = logged_run(&c, &f1, &l1);
   c.cache = EVO_CACHE_EXACT;
   evo_population *exact = logged_run(&c, &f2, &l2);
-  assert_same_results(off, on);
-  assert_same_results(off, exact);
+  pt_assert_same_run(off, on, false);
+  pt_assert_same_run(off, exact, false);
   ck_assert_uint_eq(atomic_load(&f0.calls), 14 * 8);
   size_t hits = 0, exact_hits = 0, prev = 0;
   for (size_t g = 0; g < 8; g++) {
@@ -678,8 +629,8 @@ START_TEST(test_hit_and_miss) {
   evo_population *pop = run_genomes(g, 3, EVO_CACHE_CANONICAL, 1, &f);
   ck_assert_uint_eq(atomic_load(&f.calls), 2);
   ck_assert(!cached_at(pop, 0) && cached_at(pop, 1) && !cached_at(pop, 2));
-  ck_assert(same_bits(fitness_at(pop, 0), fitness_at(pop, 1)));
-  ck_assert(!same_bits(fitness_at(pop, 0), fitness_at(pop, 2)));
+  ck_assert(pt_same_bits(fitness_at(pop, 0), fitness_at(pop, 1)));
+  ck_assert(!pt_same_bits(fitness_at(pop, 0), fitness_at(pop, 2)));
   ck_assert(hits_of(pop, 0) == 1.0);
   const evo_report *best;
   ck_assert_int_eq(evo_population_history_best(pop, 0, NULL, &best), EVO_OK);
@@ -757,14 +708,14 @@ START_TEST(test_workers_and_fresh_seeds) {
     for (int64_t w = 2; w <= 4; w += 2) {
       c.workers = w;
       evo_population *pop = logged_run(&c, &f, &l);
-      assert_same_results(ref, pop);
+      pt_assert_same_run(ref, pop, false);
       for (size_t g = 0; g < 6; g++) /* the hits too */
         ck_assert(hits_of(ref, g) == hits_of(pop, g));
       evo_population_free(pop);
     }
     c.cache = EVO_CACHE_OFF;
     evo_population *off = logged_run(&c, &f, &l);
-    assert_same_results(ref, off);
+    pt_assert_same_run(ref, off, false);
     if (fresh) /* every evaluation has its own seed: nothing repeats */
       for (size_t g = 0; g < 6; g++)
         ck_assert(hits_of(ref, g) == 0.0);
@@ -792,8 +743,7 @@ START_TEST(test_cache_setting) {
   ck_assert_int_eq(evo_population_set(pop, EVO_POP_CACHE, 0), EVO_ESTATE);
   ck_assert_int_eq(evo_population_individual_cached(pop, 50, (int[1]){0}),
                    EVO_ERANGE);
-  ck_assert_int_eq(evo_population_individual_cached(pop, 0, NULL),
-                   EVO_EINVAL);
+  ck_assert_int_eq(evo_population_individual_cached(pop, 0, NULL), EVO_EINVAL);
   ck_assert_uint_eq(evo_population_cache_count(NULL), 0);
   evo_population_free(pop);
 }
@@ -801,43 +751,24 @@ END_TEST
 
 /* ---- checkpoints -------------------------------------------------------- */
 
-typedef struct tmp_path {
-  char dir[64];
-  char file[96];
-} tmp_path;
-
-static void tmp_make(tmp_path *t) {
-  snprintf(t->dir, sizeof t->dir, "/tmp/evo_cache_XXXXXX");
-  ck_assert_ptr_nonnull(mkdtemp(t->dir));
-  snprintf(t->file, sizeof t->file, "%s/run.ckpt", t->dir);
-}
-
-static void tmp_remove(tmp_path *t) {
-  unlink(t->file);
-  rmdir(t->dir);
-}
-
 /* Cancels after @p first evaluations, then after every @p again after
  * each resume; returns the finished population and the calls made. */
 static evo_population *interrupted_run(const run_cfg *c, size_t first,
                                        size_t again, size_t *calls) {
-  tmp_path t;
-  tmp_make(&t);
+  pt_tmp t;
+  pt_tmp_make(&t);
   count_ctx f = {0};
   gen_log l = {.fit = &f, .cancel_at_eval = first};
   evo_population *pop = make_pop(c, &f);
-  ck_assert_int_eq(evo_population_set_checkpoint(pop, t.file, "quad"),
-                   EVO_OK);
-  ck_assert_int_eq(evo_population_set_progress(pop, log_progress, &l),
-                   EVO_OK);
+  ck_assert_int_eq(evo_population_set_checkpoint(pop, t.file, "quad"), EVO_OK);
+  ck_assert_int_eq(evo_population_set_progress(pop, log_progress, &l), EVO_OK);
   int rc = evo_population_run(pop);
   ck_assert_int_eq(rc, EVO_ECANCELED);
   for (int resumes = 0; rc == EVO_ECANCELED; resumes++) {
     ck_assert_int_lt(resumes, 100);
     evo_population_free(pop);
     ck_assert_int_eq(evo_population_resume(&pop, t.file, "quad"), EVO_OK);
-    ck_assert_int_eq(evo_population_set_fitness(pop, quad_fitness, &f),
-                     EVO_OK);
+    ck_assert_int_eq(evo_population_set_fitness(pop, quad_fitness, &f), EVO_OK);
     l = (gen_log){.fit = &f, .cancel_at_eval = again};
     ck_assert_int_eq(evo_population_set_progress(pop, log_progress, &l),
                      EVO_OK);
@@ -845,7 +776,7 @@ static evo_population *interrupted_run(const run_cfg *c, size_t first,
   }
   ck_assert_int_eq(rc, EVO_OK);
   *calls = atomic_load(&f.calls);
-  tmp_remove(&t);
+  pt_tmp_remove(&t);
   return pop;
 }
 
@@ -859,9 +790,8 @@ START_TEST(test_resume_hits_the_same) {
     for (int64_t w = 1; w <= 3; w += 2) {
       c.workers = w;
       size_t calls = 0;
-      evo_population *pop = interrupted_run(&c, cuts[k][0], cuts[k][1],
-                                            &calls);
-      assert_same_results(ref, pop);
+      evo_population *pop = interrupted_run(&c, cuts[k][0], cuts[k][1], &calls);
+      pt_assert_same_run(ref, pop, false);
       for (size_t g = 0; g < 6; g++)
         ck_assert_msg(hits_of(ref, g) == hits_of(pop, g),
                       "cut %zu, generation %zu", k, g);
@@ -879,8 +809,8 @@ END_TEST
 START_TEST(test_checkpoint_keeps_cache) {
   /* A finished run's checkpoint holds its cache entry for entry; damaged
    * copies are refused or read, never crash (see the sanitizer builds). */
-  tmp_path t;
-  tmp_make(&t);
+  pt_tmp t;
+  pt_tmp_make(&t);
   run_cfg c = {10, 3, 2, 1, EVO_CACHE_CANONICAL, 0};
   count_ctx f = {0};
   evo_population *pop = make_pop(&c, &f);
@@ -894,7 +824,7 @@ START_TEST(test_checkpoint_keeps_cache) {
     const evo_cache_entry *a = &pop->cache.entries[i];
     const evo_cache_entry *b = &back->cache.entries[i];
     ck_assert(evo_genome_equal(&a->genome, &b->genome));
-    ck_assert(a->seed == b->seed && same_bits(a->fitness, b->fitness));
+    ck_assert(a->seed == b->seed && pt_same_bits(a->fitness, b->fitness));
     evo_report ra, rb;
     evo_cache_get_report(&pop->cache, a, &ra);
     evo_cache_get_report(&back->cache, b, &rb);
@@ -904,40 +834,18 @@ START_TEST(test_checkpoint_keeps_cache) {
   for (size_t i = 0; i < evo_population_size(pop); i++)
     ck_assert_int_eq(cached_at(pop, i), cached_at(back, i));
   evo_population_free(back);
-  /* fuzz the payload under a correct frame */
+  /* fuzz the payload's second half (mostly the cache) under a correct
+   * frame */
   unsigned char *file = NULL;
   size_t size = 0;
   ck_assert_int_eq(evo_read_file(t.file, (size_t)1 << 30, &file, &size),
                    EVO_OK);
   const unsigned char *payload = file + 20;
   size_t n = size - 24;
-  unsigned char *fuzz = malloc(n);
-  ck_assert_ptr_nonnull(fuzz);
-  evo_rng r;
-  evo_rng_seed(&r, 3);
-  for (int trial = 0; trial < 200; trial++) {
-    memcpy(fuzz, payload, n);
-    /* most of the payload's tail is the cache */
-    for (int k = 0; k < 1 + trial % 3; k++)
-      fuzz[n / 2 + evo_rng_below(&r, n - n / 2)] =
-          (unsigned char)evo_rng_below(&r, 256);
-    evo_wbuf w = {0};
-    evo_wbuf_bytes(&w, fuzz, n);
-    unsigned char *framed;
-    size_t fsize;
-    ck_assert_int_eq(evo_frame_wrap("EVOOPTCK", 2, &w, &framed, &fsize),
-                     EVO_OK);
-    ck_assert_int_eq(evo_write_file_atomic(t.file, framed, fsize), EVO_OK);
-    int rc = evo_population_resume(&back, t.file, NULL);
-    ck_assert(rc == EVO_OK || rc == EVO_EFORMAT);
-    evo_population_free(back);
-    free(framed);
-    evo_wbuf_free(&w);
-  }
-  free(fuzz);
+  pt_fuzz_checkpoint(t.file, payload, n, n / 2, 2, 200, 3);
   free(file);
   evo_population_free(pop);
-  tmp_remove(&t);
+  pt_tmp_remove(&t);
 }
 END_TEST
 

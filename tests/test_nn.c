@@ -52,8 +52,9 @@ typedef struct fd_case {
   void *ctx;
 } fd_case;
 
-/* Central differences of L with respect to v[i], i = 0, stride, ..., against the analytic gradient ana[i]. Returns the worst
- * |num - ana| / (atol + rtol·|ana|): the check passes when it is <= 1. */
+/* Central differences of L with respect to v[i], i = 0, stride, ..., against
+ * the analytic gradient ana[i]. Returns the worst |num - ana| / (atol +
+ * rtol·|ana|): the check passes when it is <= 1. */
 static double fd_worst(const fd_case *c, float *v, const float *ana, size_t n,
                        float h, size_t stride, double atol, double rtol) {
   double worst = 0.0;
@@ -96,8 +97,8 @@ static double conv_loss(void *p) {
 /* algo: an evo_conv_algo; chunk (0: default) is the im2col chunk in pixels
  * or the Winograd chunk in tiles. */
 static void conv_ctx_init(conv_ctx *c, size_t cin, size_t cout, size_t h,
-                          size_t w, size_t n, size_t chunk, int algo,
-                          bool relu, evo_rng *rng) {
+                          size_t w, size_t n, size_t chunk, int algo, bool relu,
+                          evo_rng *rng) {
   evo_conv_setup(&c->cv, cin, cout, h, w, relu);
   c->cv.algo = (evo_conv_algo)algo;
   if (chunk && algo == EVO_CONV_WINOGRAD)
@@ -124,8 +125,8 @@ static void conv_ctx_free(conv_ctx *c) {
 static void conv_backward_of_r(conv_ctx *c, bool want_dx) {
   conv_loss(c);
   memcpy(c->dy, c->r, conv_out_size(c) * sizeof *c->dy);
-  evo_conv_backward(&c->cv, want_dx ? c->dx : NULL, c->dw, c->db, c->dy,
-                    c->y, c->x, c->w, c->n, c->ws);
+  evo_conv_backward(&c->cv, want_dx ? c->dx : NULL, c->dw, c->db, c->dy, c->y,
+                    c->x, c->w, c->n, c->ws);
 }
 
 /* Direct convolution in double, NHWC, from the definition (PROTOCOL §3:
@@ -140,8 +141,8 @@ static double conv_ref_at(const conv_ctx *c, size_t img, size_t y, size_t x,
         long yy = (long)y + kh - 1, xx = (long)x + kw - 1;
         if (yy < 0 || xx < 0 || yy >= (long)v->h || xx >= (long)v->w)
           continue;
-        double in = c->x[((img * v->h + (size_t)yy) * v->w + (size_t)xx) *
-                             v->cin + ci];
+        double in =
+            c->x[((img * v->h + (size_t)yy) * v->w + (size_t)xx) * v->cin + ci];
         s += in * c->w[(co * v->cin + ci) * 9 + (size_t)(kh * 3 + kw)];
       }
   return s;
@@ -149,10 +150,10 @@ static double conv_ref_at(const conv_ctx *c, size_t img, size_t y, size_t x,
 
 static const struct {
   size_t cin, cout, h, w, n, chunk;
-} conv_shapes[] = {
-    {1, 4, 5, 7, 2, 0},   {3, 5, 6, 5, 2, 7}, {4, 3, 1, 1, 3, 1},
-    {2, 6, 4, 9, 1, 5},   {5, 2, 3, 3, 2, 100}, {16, 8, 2, 3, 2, 4},
-    {7, 9, 1, 6, 2, 3}};
+} conv_shapes[] = {{1, 4, 5, 7, 2, 0},   {3, 5, 6, 5, 2, 7},
+                   {4, 3, 1, 1, 3, 1},   {2, 6, 4, 9, 1, 5},
+                   {5, 2, 3, 3, 2, 100}, {16, 8, 2, 3, 2, 4},
+                   {7, 9, 1, 6, 2, 3}};
 #define N_CONV_SHAPES (sizeof conv_shapes / sizeof conv_shapes[0])
 
 /* Loop index _i: shape _i / 3 with algorithm _i % 3 (im2col, Winograd,
@@ -163,8 +164,8 @@ static void conv_ctx_for(conv_ctx *c, int i, evo_rng *rng) {
   if (algo == EVO_CONV_DIRECT && conv_shapes[s].cin > EVO_DIRECT_MAX_CIN)
     algo = EVO_CONV_IM2COL;
   conv_ctx_init(c, conv_shapes[s].cin, conv_shapes[s].cout, conv_shapes[s].h,
-                conv_shapes[s].w, conv_shapes[s].n, conv_shapes[s].chunk,
-                algo, false, rng);
+                conv_shapes[s].w, conv_shapes[s].n, conv_shapes[s].chunk, algo,
+                false, rng);
 }
 
 START_TEST(conv_forward_matches_direct) {
@@ -181,8 +182,8 @@ START_TEST(conv_forward_matches_direct) {
           double ref = conv_ref_at(&c, img, y, x, co);
           double got = c.y[((img * v->h + y) * v->w + x) * v->cout + co];
           ck_assert_msg(fabs(got - ref) <= 1e-5 * (1.0 + fabs(ref)),
-                        "case %d: y[%zu,%zu,%zu,%zu] = %g, direct %g", _i,
-                        img, y, x, co, got, ref);
+                        "case %d: y[%zu,%zu,%zu,%zu] = %g, direct %g", _i, img,
+                        y, x, co, got, ref);
         }
   conv_ctx_free(&c);
 }
@@ -199,8 +200,8 @@ START_TEST(conv_gradients_match_finite_differences) {
   /* Linear in each input: central differences are exact but for rounding. */
   ck_assert_double_le(fd_worst(&fc, c.x, c.dx, nx, 0.05f, 1, 2e-3, 2e-3), 1.0);
   ck_assert_double_le(fd_worst(&fc, c.w, c.dw, nw, 0.05f, 1, 2e-3, 2e-3), 1.0);
-  ck_assert_double_le(
-      fd_worst(&fc, c.b, c.db, c.cv.cout, 0.05f, 1, 2e-3, 2e-3), 1.0);
+  ck_assert_double_le(fd_worst(&fc, c.b, c.db, c.cv.cout, 0.05f, 1, 2e-3, 2e-3),
+                      1.0);
   /* Without dx (a first layer; the direct algorithm's own path). */
   memset(c.dw, 0, nw * sizeof(float));
   conv_backward_of_r(&c, false);
@@ -252,49 +253,108 @@ START_TEST(conv_fused_relu_and_no_dx) {
 }
 END_TEST
 
+/* A team of threads gives the same bits as one thread (fixed slices).
+ * Loop index: the algorithm (im2col runs single-threaded anyway). */
+START_TEST(conv_threads_same_result) {
+  evo_rng rng;
+  evo_rng_seed(&rng, 33);
+  conv_ctx a, b;
+  conv_ctx_init(&a, 3, 20, 7, 9, 3, 5, _i, true, &rng);
+  evo_rng_seed(&rng, 33);
+  conv_ctx_init(&b, 3, 20, 7, 9, 3, 5, _i, true, &rng);
+  evo_workers *team;
+  ck_assert_int_eq(evo_workers_new(&team, 3), EVO_OK);
+  free(b.ws);
+  b.cv.team = team;
+  b.cv.threads = 3;
+  b.ws = fvec(evo_conv_ws_floats(&b.cv));
+  size_t ny = conv_out_size(&a), nx = 3 * 7 * 9 * 3, nw = 20 * 3 * 9;
+  conv_loss(&a);
+  conv_loss(&b);
+  ck_assert_mem_eq(a.y, b.y, ny * sizeof(float));
+  for (int with_dx = 0; with_dx < 2; with_dx++) {
+    memcpy(a.dy, a.r, ny * sizeof(float));
+    memcpy(b.dy, b.r, ny * sizeof(float));
+    evo_conv_backward(&a.cv, with_dx ? a.dx : NULL, a.dw, a.db, a.dy, a.y,
+                      a.x, a.w, 3, a.ws);
+    evo_conv_backward(&b.cv, with_dx ? b.dx : NULL, b.dw, b.db, b.dy, b.y,
+                      b.x, b.w, 3, b.ws);
+    if (with_dx)
+      ck_assert_mem_eq(a.dx, b.dx, nx * sizeof(float));
+    ck_assert_mem_eq(a.dw, b.dw, nw * sizeof(float));
+    ck_assert_mem_eq(a.db, b.db, 20 * sizeof(float));
+  }
+  evo_workers_free(team);
+  conv_ctx_free(&a);
+  conv_ctx_free(&b);
+}
+END_TEST
+
 /* ---- linear ------------------------------------------------------------- */
 
 typedef struct lin_ctx {
   size_t n, in, out;
   bool relu;
   float *x, *w, *b, *y, *r, *dx, *dw, *db, *dy;
+  evo_workers *team;
 } lin_ctx;
 
 static double lin_loss(void *p) {
   lin_ctx *c = p;
-  evo_linear_forward(c->y, c->x, c->w, c->b, c->n, c->in, c->out, c->relu);
+  evo_linear_forward(c->y, c->x, c->w, c->b, c->n, c->in, c->out, c->relu,
+                     c->team);
   return dot(c->r, c->y, c->n * c->out);
 }
 
+static void lin_backward_of_r(lin_ctx *c) {
+  lin_loss(c);
+  memcpy(c->dy, c->r, c->n * c->out * sizeof(float));
+  evo_linear_backward(c->dx, c->dw, c->db, c->dy, c->y, c->x, c->w, c->n,
+                      c->in, c->out, c->relu, c->team);
+}
+
+/* Loop index: bit 0 the fused ReLU, bit 1 a team of 3 threads (which must
+ * give the single thread's bits: the products are cut into slices of 32
+ * columns or more, here 2 of each dimension). */
 START_TEST(linear_gradients_match_finite_differences) {
   evo_rng rng;
   evo_rng_seed(&rng, 41);
-  lin_ctx c = {3, 7, 5, _i == 1, NULL, NULL, NULL, NULL, NULL,
-               NULL, NULL, NULL, NULL};
+  lin_ctx c = {3, 70, 65, _i & 1, NULL, NULL, NULL, NULL, NULL,
+               NULL, NULL, NULL, NULL, NULL};
   size_t nx = c.n * c.in, nw = c.in * c.out, ny = c.n * c.out;
   c.x = fvec(nx), c.w = fvec(nw), c.b = fvec(c.out), c.y = fvec(ny);
   c.r = fvec(ny), c.dx = fvec(nx), c.dw = fvec(nw), c.db = fvec(c.out);
   c.dy = fvec(ny);
   fill_normal(c.x, nx, &rng, 1.0);
-  fill_normal(c.w, nw, &rng, 0.5);
+  fill_normal(c.w, nw, &rng, 0.2);
   fill_normal(c.b, c.out, &rng, 0.5);
   fill_normal(c.r, ny, &rng, 1.0);
-  if (c.relu) { /* keep every pre-activation away from the kink */
-    lin_loss(&c);
-    evo_linear_forward(c.y, c.x, c.w, c.b, c.n, c.in, c.out, false);
+  if (c.relu) { /* outputs near the kink are left out of the loss */
+    evo_linear_forward(c.y, c.x, c.w, c.b, c.n, c.in, c.out, false, NULL);
     for (size_t i = 0; i < ny; i++)
-      if (fabsf(c.y[i]) < 0.3f)
-        c.b[i % c.out] += 0.6f * (c.y[i] < 0 ? -1.0f : 1.0f);
+      if (fabsf(c.y[i]) < 0.05f)
+        c.r[i] = 0.0f;
   }
-  lin_loss(&c);
-  memcpy(c.dy, c.r, ny * sizeof(float));
-  evo_linear_backward(c.dx, c.dw, c.db, c.dy, c.y, c.x, c.w, c.n, c.in, c.out,
-                      c.relu);
+  lin_backward_of_r(&c);
   fd_case fc = {lin_loss, &c};
   float h = c.relu ? 1e-3f : 0.05f;
   ck_assert_double_le(fd_worst(&fc, c.x, c.dx, nx, h, 1, 2e-3, 2e-3), 1.0);
   ck_assert_double_le(fd_worst(&fc, c.w, c.dw, nw, h, 1, 2e-3, 2e-3), 1.0);
   ck_assert_double_le(fd_worst(&fc, c.b, c.db, c.out, h, 1, 2e-3, 2e-3), 1.0);
+  if (_i & 2) {
+    float *y1 = fvec(ny), *dx1 = fvec(nx), *dw1 = fvec(nw);
+    lin_backward_of_r(&c);
+    memcpy(y1, c.y, ny * sizeof(float));
+    memcpy(dx1, c.dx, nx * sizeof(float));
+    memcpy(dw1, c.dw, nw * sizeof(float));
+    ck_assert_int_eq(evo_workers_new(&c.team, 3), EVO_OK);
+    lin_backward_of_r(&c);
+    ck_assert_mem_eq(y1, c.y, ny * sizeof(float));
+    ck_assert_mem_eq(dx1, c.dx, nx * sizeof(float));
+    ck_assert_mem_eq(dw1, c.dw, nw * sizeof(float));
+    evo_workers_free(c.team);
+    free(y1), free(dx1), free(dw1);
+  }
   free(c.x), free(c.w), free(c.b), free(c.y), free(c.r);
   free(c.dx), free(c.dw), free(c.db), free(c.dy);
 }
@@ -347,10 +407,10 @@ START_TEST(maxpool_argmax_by_hand) {
    * (the first maximum, top-left, wins), a maximum at top-right (arg 1), at
    * bottom-left (arg 2) and a NaN (it wins). */
   float x[4 * 4 * 2];
-  static const float ch1[16] = {7, 7, 1, 9,  /* window (0,0): tie 7 at 0, 1 */
-                                7, 2, 3, 4,  /* window (0,1): 9 at 1 */
-                                0, 1, NAN, 5, /* window (1,1): NaN at 0 */
-                                8, 2, 6, 1};  /* window (1,0): 8 at 2 */
+  static const float ch1[16] = {7, 7, 1,   9,  /* window (0,0): tie 7 at 0, 1 */
+                                7, 2, 3,   4,  /* window (0,1): 9 at 1 */
+                                0, 1, NAN, 5,  /* window (1,1): NaN at 0 */
+                                8, 2, 6,   1}; /* window (1,0): 8 at 2 */
   for (size_t p = 0; p < 16; p++) {
     x[p * 2] = (float)p;
     x[p * 2 + 1] = ch1[p];
@@ -427,12 +487,13 @@ typedef struct bn_ctx {
   bool relu;
   float *x, *y, *r, *gamma, *beta, *mean, *rstd, *rmean, *rvar;
   double *acc;
+  evo_workers *team;
 } bn_ctx;
 
 static double bn_loss(void *p) {
   bn_ctx *c = p;
   evo_bn_forward_train(c->y, c->mean, c->rstd, c->rmean, c->rvar, c->x,
-                       c->gamma, c->beta, c->m, c->c, c->relu, c->acc);
+                       c->gamma, c->beta, c->m, c->c, c->relu, c->acc, c->team);
   return dot(c->r, c->y, c->m * c->c);
 }
 
@@ -441,7 +502,8 @@ static void bn_ctx_init(bn_ctx *c, size_t m, size_t ch, evo_rng *rng) {
   c->x = fvec(m * ch), c->y = fvec(m * ch), c->r = fvec(m * ch);
   c->gamma = fvec(ch), c->beta = fvec(ch), c->mean = fvec(ch);
   c->rstd = fvec(ch), c->rmean = fvec(ch), c->rvar = fvec(ch);
-  c->acc = calloc(2 * ch, sizeof(double));
+  c->acc = calloc(EVO_BN_ACC_DOUBLES(ch), sizeof(double));
+  c->team = NULL;
   for (size_t i = 0; i < m * ch; i++) /* channel j: mean j, std 1 + j/4 */
     c->x[i] = (float)((double)(i % ch) +
                       (1.0 + 0.25 * (double)(i % ch)) * evo_rng_normal(rng));
@@ -468,7 +530,7 @@ START_TEST(batchnorm_train_gradients_match_finite_differences) {
   bn_loss(&c);
   memcpy(dy, c.r, c.m * c.c * sizeof(float));
   evo_bn_backward(dx, dg, db, dy, c.y, c.x, c.mean, c.rstd, c.gamma, c.m, c.c,
-                  false, c.acc);
+                  false, c.acc, NULL);
   fd_case fc = {bn_loss, &c};
   ck_assert_double_le(fd_worst(&fc, c.x, dx, c.m * c.c, 1e-2f, 1, 2e-3, 5e-3),
                       1.0);
@@ -483,9 +545,9 @@ START_TEST(batchnorm_train_gradients_match_finite_differences) {
   for (size_t i = 0; i < c.m * c.c; i++)
     dy[i] = c.y[i] > 0.0f ? c.r[i] : 0.0f;
   evo_bn_backward(dx, dg, db, dy, c.y, c.x, c.mean, c.rstd, c.gamma, c.m, c.c,
-                  false, c.acc);
+                  false, c.acc, NULL);
   evo_bn_backward(dx2, dg2, db2, c.r, c.y, c.x, c.mean, c.rstd, c.gamma, c.m,
-                  c.c, true, c.acc);
+                  c.c, true, c.acc, NULL);
   ck_assert_mem_eq(dx, dx2, c.m * c.c * sizeof(float));
   ck_assert_mem_eq(dg, dg2, sizeof dg);
   ck_assert_mem_eq(db, db2, sizeof db);
@@ -521,8 +583,9 @@ START_TEST(batchnorm_statistics_by_formula) {
     ck_assert_double_eq_tol(c.rvar[j], rv, 1e-6 * rv);
     /* y = γ·(x - mean)/sqrt(var_biased + ε) + β, element by element */
     for (size_t i = 0; i < c.m; i++) {
-      double ref = c.gamma[j] * (c.x[i * c.c + j] - mean[j]) /
-                       sqrt(var_biased + 1e-5) + c.beta[j];
+      double ref =
+          c.gamma[j] * (c.x[i * c.c + j] - mean[j]) / sqrt(var_biased + 1e-5) +
+          c.beta[j];
       ck_assert_double_eq_tol(c.y[i * c.c + j], ref, 1e-5);
     }
   }
@@ -530,23 +593,58 @@ START_TEST(batchnorm_statistics_by_formula) {
   float *ye = fvec(c.m * c.c);
   float rm0 = c.rmean[1], rv0 = c.rvar[1];
   evo_bn_forward_eval(ye, c.x, c.gamma, c.beta, c.rmean, c.rvar, c.m, c.c,
-                      false);
+                      false, NULL);
   ck_assert_float_eq(c.rmean[1], rm0);
   ck_assert_float_eq(c.rvar[1], rv0);
   for (size_t i = 0; i < c.m * c.c; i++) {
     size_t j = i % c.c;
-    double ref = c.gamma[j] * (c.x[i] - c.rmean[j]) / sqrt(c.rvar[j] + 1e-5) +
-                 c.beta[j];
+    double ref =
+        c.gamma[j] * (c.x[i] - c.rmean[j]) / sqrt(c.rvar[j] + 1e-5) + c.beta[j];
     ck_assert_double_eq_tol(ye[i], ref, 1e-5);
   }
   /* Fused ReLU, both modes. */
   float *yr = fvec(c.m * c.c);
   evo_bn_forward_eval(yr, c.x, c.gamma, c.beta, c.rmean, c.rvar, c.m, c.c,
-                      true);
+                      true, NULL);
   for (size_t i = 0; i < c.m * c.c; i++)
     ck_assert_float_eq(yr[i], ye[i] > 0 ? ye[i] : 0.0f);
   free(ye), free(yr);
   bn_ctx_free(&c);
+}
+END_TEST
+
+/* Batch norm on a team of threads: the same bits as on one. */
+START_TEST(batchnorm_threads_same_result) {
+  evo_rng rng;
+  evo_rng_seed(&rng, 85);
+  bn_ctx a, b;
+  bn_ctx_init(&a, 61, 70, &rng); /* more channels than one block of 64 */
+  evo_rng_seed(&rng, 85);
+  bn_ctx_init(&b, 61, 70, &rng);
+  ck_assert_int_eq(evo_workers_new(&b.team, 2), EVO_OK);
+  a.relu = b.relu = true;
+  bn_loss(&a);
+  bn_loss(&b);
+  size_t n = 61 * 70;
+  ck_assert_mem_eq(a.y, b.y, n * sizeof(float));
+  ck_assert_mem_eq(a.rvar, b.rvar, 70 * sizeof(float));
+  float *dxa = fvec(n), *dxb = fvec(n), dga[70], dgb[70], dba[70], dbb[70];
+  evo_bn_backward(dxa, dga, dba, a.r, a.y, a.x, a.mean, a.rstd, a.gamma, a.m,
+                  a.c, true, a.acc, NULL);
+  evo_bn_backward(dxb, dgb, dbb, b.r, b.y, b.x, b.mean, b.rstd, b.gamma, b.m,
+                  b.c, true, b.acc, b.team);
+  ck_assert_mem_eq(dxa, dxb, n * sizeof(float));
+  ck_assert_mem_eq(dga, dgb, sizeof dga);
+  ck_assert_mem_eq(dba, dbb, sizeof dba);
+  evo_bn_forward_eval(a.y, a.x, a.gamma, a.beta, a.rmean, a.rvar, a.m, a.c,
+                      false, NULL);
+  evo_bn_forward_eval(b.y, b.x, b.gamma, b.beta, b.rmean, b.rvar, b.m, b.c,
+                      false, b.team);
+  ck_assert_mem_eq(a.y, b.y, n * sizeof(float));
+  evo_workers_free(b.team);
+  free(dxa), free(dxb);
+  bn_ctx_free(&a);
+  bn_ctx_free(&b);
 }
 END_TEST
 
@@ -632,8 +730,7 @@ START_TEST(softmax_cross_entropy) {
   float z[3 * 4] = {0}, dz[12];
   static const uint8_t labels[3] = {0, 3, 2};
   /* Uniform logits: log(k) per image. */
-  ck_assert_double_eq_tol(evo_softmax_ce(dz, z, labels, 3, 4), log(4.0),
-                          1e-12);
+  ck_assert_double_eq_tol(evo_softmax_ce(dz, z, labels, 3, 4), log(4.0), 1e-12);
   ck_assert_double_eq_tol(dz[0], (0.25 - 1.0) / 3, 1e-7);
   ck_assert_double_eq_tol(dz[1], 0.25 / 3, 1e-7);
   /* Large logits stay finite (log-sum-exp). */
@@ -678,10 +775,10 @@ START_TEST(net_tensor_tables) {
           (64 * 576 + 64) + (4096 * 512 + 512) + (5120 + 10),
       (16 * 9 + 16) + (256 * 64 + 64) + (640 + 10)};
   static const char *const c10[] = {
-      "conv1.weight", "conv1.bias", "bn1.weight", "bn1.bias", "conv2.weight",
-      "conv2.bias", "conv3.weight", "conv3.bias", "bn2.weight", "bn2.bias",
-      "conv4.weight", "conv4.bias", "fc1.weight", "fc1.bias", "fc2.weight",
-      "fc2.bias"};
+      "conv1.weight", "conv1.bias", "bn1.weight",   "bn1.bias",
+      "conv2.weight", "conv2.bias", "conv3.weight", "conv3.bias",
+      "bn2.weight",   "bn2.bias",   "conv4.weight", "conv4.bias",
+      "fc1.weight",   "fc1.bias",   "fc2.weight",   "fc2.bias"};
   for (int a = 0; a < EVO_ARCH_COUNT; a++) {
     evo_net *net = make_net((evo_arch)a, 2, 1);
     ck_assert_uint_eq(evo_net_param_count(net), counts[a]);
@@ -730,8 +827,8 @@ START_TEST(net_init_ranges) {
         fan = t->size / evo_net_tensor_at(net, i + 1)->size;
       double bound = 1.0 / sqrt((double)fan), mean = 0;
       for (size_t j = 0; j < t->size; j++) {
-        ck_assert_msg(fabs(v[j]) <= bound, "%s[%zu] = %g outside ±%g",
-                      t->name, j, v[j], bound);
+        ck_assert_msg(fabs(v[j]) <= bound, "%s[%zu] = %g outside ±%g", t->name,
+                      j, v[j], bound);
         mean += v[j] / (double)t->size;
       }
       /* uniform: spans the range, mean 0 within 5σ = 5·bound/√(3n) */
@@ -829,7 +926,8 @@ static void check_net_gradient(evo_arch arch, size_t n, size_t samples) {
       diff2 += pow(fine - grad[i], 2);
       ref2 += pow(fine, 2);
     }
-    ck_assert_msg(sqrt(diff2) <= 2e-3 * sqrt(ref2) + 1e-5 * sqrt((double)samples),
+    ck_assert_msg(sqrt(diff2) <=
+                      2e-3 * sqrt(ref2) + 1e-5 * sqrt((double)samples),
                   "%s %s: |num - grad| = %g, |num| = %g", evo_arch_name(arch),
                   tt->name, sqrt(diff2), sqrt(ref2));
   }
@@ -841,7 +939,9 @@ static void check_net_gradient(evo_arch arch, size_t n, size_t samples) {
 /* The whole-net check on the digits net; the two PROTOCOL networks, whose
  * many kinks make differences of their loss too rough in float, are
  * compared with PyTorch instead (nn_parity). */
-START_TEST(net_gradient_digits) { check_net_gradient(EVO_ARCH_DIGITS_CNN, 4, 24); }
+START_TEST(net_gradient_digits) {
+  check_net_gradient(EVO_ARCH_DIGITS_CNN, 4, 24);
+}
 END_TEST
 
 /* Backward overwrites the gradient arena: two identical steps, the same
@@ -863,6 +963,40 @@ START_TEST(net_backward_overwrites) {
   ck_assert_mem_eq(first, evo_net_grads(net), np * sizeof(float));
   free(first), free(x), free(y);
   evo_net_free(net);
+}
+END_TEST
+
+/* Two threads: the same logits and gradients, bit for bit, as one. */
+START_TEST(net_threads_same_result) {
+  evo_net *one = make_net(EVO_ARCH_CIFAR10_CNN, 3, 29);
+  evo_net *two = make_net(EVO_ARCH_CIFAR10_CNN, 3, 29);
+  ck_assert_int_eq(evo_net_set_threads(two, 2), EVO_OK);
+  ck_assert_uint_eq(evo_net_threads(two), 2);
+  ck_assert_int_eq(evo_net_set_threads(two, 9), EVO_ERANGE);
+  ck_assert_uint_eq(evo_net_threads(two), 2);
+  float *x;
+  uint8_t *y;
+  random_batch(one, 3, 31, &x, &y);
+  evo_rng r1, r2;
+  evo_rng_seed(&r1, 3);
+  evo_rng_seed(&r2, 3);
+  evo_net *nets[2] = {one, two};
+  evo_rng *rngs[2] = {&r1, &r2};
+  for (int i = 0; i < 2; i++) {
+    double loss;
+    ck_assert_int_eq(evo_net_forward(nets[i], x, 3, true, rngs[i]), EVO_OK);
+    ck_assert_int_eq(evo_net_loss(nets[i], y, &loss), EVO_OK);
+    ck_assert_int_eq(evo_net_backward(nets[i]), EVO_OK);
+  }
+  ck_assert_mem_eq(evo_net_logits(one), evo_net_logits(two),
+                   30 * sizeof(float));
+  ck_assert_mem_eq(evo_net_grads(one), evo_net_grads(two),
+                   evo_net_param_count(one) * sizeof(float));
+  ck_assert_mem_eq(evo_net_stats(one), evo_net_stats(two),
+                   evo_net_stats_count(one) * sizeof(float));
+  free(x), free(y);
+  evo_net_free(one);
+  evo_net_free(two);
 }
 END_TEST
 
@@ -900,15 +1034,15 @@ END_TEST
 START_TEST(net_count_correct) {
   evo_net *net = make_net(EVO_ARCH_DIGITS_CNN, 4, 43);
   memset(evo_net_params(net), 0, evo_net_param_count(net) * sizeof(float));
-  const evo_net_tensor *b = evo_net_tensor_at(net, evo_net_tensor_count(net) - 1);
+  const evo_net_tensor *b =
+      evo_net_tensor_at(net, evo_net_tensor_count(net) - 1);
   ck_assert_str_eq(b->name, "fc2.bias");
   evo_net_params(net)[b->offset + 3] = 1.0f;
   enum { N = 11 };
   float *x = fvec(N * 64);
   static const uint8_t labels[N] = {3, 1, 3, 3, 0, 9, 3, 2, 3, 5, 3};
   size_t correct = 0;
-  ck_assert_int_eq(evo_net_count_correct(net, x, labels, N, &correct),
-                   EVO_OK);
+  ck_assert_int_eq(evo_net_count_correct(net, x, labels, N, &correct), EVO_OK);
   ck_assert_uint_eq(correct, 6);
   free(x);
   evo_net_free(net);
@@ -955,12 +1089,14 @@ static Suite *nn_suite(void) {
   tcase_add_loop_test(layers, conv_gradients_match_finite_differences, 0,
                       3 * (int)N_CONV_SHAPES);
   tcase_add_loop_test(layers, conv_fused_relu_and_no_dx, 0, 3);
-  tcase_add_loop_test(layers, linear_gradients_match_finite_differences, 0, 2);
+  tcase_add_loop_test(layers, conv_threads_same_result, 0, 3);
+  tcase_add_loop_test(layers, linear_gradients_match_finite_differences, 0, 4);
   tcase_add_test(layers, relu_forward_backward);
   tcase_add_test(layers, maxpool_argmax_by_hand);
   tcase_add_test(layers, maxpool_gradients_match_finite_differences);
   tcase_add_test(layers, batchnorm_train_gradients_match_finite_differences);
   tcase_add_test(layers, batchnorm_statistics_by_formula);
+  tcase_add_test(layers, batchnorm_threads_same_result);
   tcase_add_test(layers, dropout_fixed_mask_scaling_and_gradient);
   tcase_add_test(layers, dropout_mask_rate_and_seed);
   tcase_add_test(layers, flatten_is_channel_major);
@@ -972,6 +1108,7 @@ static Suite *nn_suite(void) {
   tcase_add_test(net, net_init_ranges);
   tcase_add_test(net, net_gradient_digits);
   tcase_add_test(net, net_backward_overwrites);
+  tcase_add_test(net, net_threads_same_result);
   tcase_add_test(net, net_dropout_modes);
   tcase_add_test(net, net_count_correct);
   tcase_add_test(net, net_errors);

@@ -13,6 +13,7 @@
 
 #include "evoopt/population.h"
 #include "io_internal.h"
+#include "pop_testlib.h"
 #include "population_internal.h"
 #include "report_internal.h"
 
@@ -170,99 +171,10 @@ static evo_population *make_pop(const run_cfg *c, fit_ctx *fit) {
   return pop;
 }
 
-static bool same_bits(double a, double b) {
-  return memcmp(&a, &b, sizeof a) == 0;
-}
-
-static void assert_same_report(const evo_report *a, const evo_report *b) {
-  double fa, fb;
-  ck_assert_int_eq(evo_report_fitness(a, &fa), EVO_OK);
-  ck_assert_int_eq(evo_report_fitness(b, &fb), EVO_OK);
-  ck_assert(same_bits(fa, fb));
-  ck_assert_uint_eq(evo_report_task_count(a), evo_report_task_count(b));
-  for (size_t i = 0; i < evo_report_task_count(a); i++) {
-    const char *na, *nb;
-    ck_assert_int_eq(evo_report_task(a, i, &na, &fa), EVO_OK);
-    ck_assert_int_eq(evo_report_task(b, i, &nb, &fb), EVO_OK);
-    ck_assert_str_eq(na, nb);
-    ck_assert(same_bits(fa, fb));
-  }
-}
-
-static void assert_same_history(const evo_population *a,
-                                const evo_population *b) {
-  ck_assert_uint_eq(evo_population_history_count(a),
-                    evo_population_history_count(b));
-  for (size_t g = 0; g < evo_population_history_count(a); g++) {
-    for (int k = EVO_HIST_BEST; k <= EVO_HIST_CACHE_HITS; k++) {
-      double va, vb;
-      ck_assert_int_eq(evo_population_history(a, g, (evo_history_key)k, &va),
-                       EVO_OK);
-      ck_assert_int_eq(evo_population_history(b, g, (evo_history_key)k, &vb),
-                       EVO_OK);
-      ck_assert_msg(same_bits(va, vb), "generation %zu key %d: %.17g vs %.17g",
-                    g, k, va, vb);
-    }
-    const evo_genome *ga, *gb;
-    const evo_report *ra, *rb;
-    ck_assert_int_eq(evo_population_history_best(a, g, &ga, &ra), EVO_OK);
-    ck_assert_int_eq(evo_population_history_best(b, g, &gb, &rb), EVO_OK);
-    ck_assert(evo_genome_equal(ga, gb));
-    assert_same_report(ra, rb);
-    uint32_t ta[EVO_TERM_COUNT], tb[EVO_TERM_COUNT];
-    ck_assert_int_eq(evo_population_history_terms(a, g, ta), EVO_OK);
-    ck_assert_int_eq(evo_population_history_terms(b, g, tb), EVO_OK);
-    ck_assert(memcmp(ta, tb, sizeof ta) == 0);
-  }
-}
-
-/* History, hall of fame and the final population, bit for bit. */
-static void assert_same_run(const evo_population *a, const evo_population *b) {
-  ck_assert(evo_population_finished(a) && evo_population_finished(b));
-  assert_same_history(a, b);
-  ck_assert_uint_eq(evo_population_hof_count(a), evo_population_hof_count(b));
-  for (size_t r = 0; r < evo_population_hof_count(a); r++) {
-    const evo_genome *ga, *gb;
-    double fa, fb;
-    size_t na, nb;
-    ck_assert_int_eq(evo_population_hof(a, r, &ga, &fa, &na), EVO_OK);
-    ck_assert_int_eq(evo_population_hof(b, r, &gb, &fb, &nb), EVO_OK);
-    ck_assert(evo_genome_equal(ga, gb));
-    ck_assert(same_bits(fa, fb));
-    ck_assert_uint_eq(na, nb);
-  }
-  ck_assert_uint_eq(evo_population_size(a), evo_population_size(b));
-  for (size_t i = 0; i < evo_population_size(a); i++) {
-    const evo_genome *ga, *gb;
-    double fa, fb;
-    ck_assert_int_eq(evo_population_individual(a, i, &ga, &fa), EVO_OK);
-    ck_assert_int_eq(evo_population_individual(b, i, &gb, &fb), EVO_OK);
-    ck_assert(evo_genome_equal(ga, gb));
-    ck_assert(same_bits(fa, fb));
-  }
-}
-
 static evo_population *reference_run(const run_cfg *c, fit_ctx *fit) {
   evo_population *pop = make_pop(c, fit);
   ck_assert_int_eq(evo_population_run(pop), EVO_OK);
   return pop;
-}
-
-/* A fresh temporary folder and a checkpoint path inside it. */
-typedef struct tmp_path {
-  char dir[64];
-  char file[96];
-} tmp_path;
-
-static void tmp_make(tmp_path *t) {
-  snprintf(t->dir, sizeof t->dir, "/tmp/evo_pop_XXXXXX");
-  ck_assert_ptr_nonnull(mkdtemp(t->dir));
-  snprintf(t->file, sizeof t->file, "%s/run.ckpt", t->dir);
-}
-
-static void tmp_remove(tmp_path *t) {
-  unlink(t->file);
-  rmdir(t->dir);
 }
 
 static unsigned char *read_all(const char *path, size_t *size) {
@@ -525,7 +437,7 @@ START_TEST(test_elites) {
     rank_snapshot(&snaps[g], order);
     for (size_t e = 0; e < 3; e++) { /* copied unchanged, in rank order */
       ck_assert(evo_genome_equal(&snaps[g + 1].g[e], &snaps[g].g[order[e]]));
-      ck_assert(same_bits(snaps[g + 1].f[e], snaps[g].f[order[e]]));
+      ck_assert(pt_same_bits(snaps[g + 1].f[e], snaps[g].f[order[e]]));
     }
   }
   /* so the best never gets worse, with common seeds */
@@ -568,7 +480,7 @@ START_TEST(test_hall_of_fame) {
     ck_assert_int_eq(evo_population_hof(pop, r, &g, &f, &gen), EVO_OK);
     ck_assert(f <= prev);
     prev = f;
-    ck_assert(same_bits(f, synthetic(g, 0))); /* common seed 0 */
+    ck_assert(pt_same_bits(f, synthetic(g, 0))); /* common seed 0 */
     size_t j = 0;
     while (!evo_genome_equal(&seen[j], g))
       j++;
@@ -645,7 +557,7 @@ START_TEST(test_workers_identical) {
     for (int64_t w = 2; w <= 4; w += 2) {
       c.workers = w;
       evo_population *pop = reference_run(&c, &fit);
-      assert_same_run(ref, pop);
+      pt_assert_same_run(ref, pop, true);
       evo_population_free(pop);
     }
     if (fresh) { /* fresh seeds do reach the callback */
@@ -696,8 +608,8 @@ static void cancel_and_resume(const run_cfg *c, const evo_population *ref,
   /* with several workers, jitter lets evaluations overlap the checkpoint
    * writes (a data race there shows in the -fsanitize=thread build) */
   fit_ctx fit = {.jitter = c->workers > 1};
-  tmp_path t;
-  tmp_make(&t);
+  pt_tmp t;
+  pt_tmp_make(&t);
   prog_ctx p = {.cancel_after_evals = evals, .cancel_at_gen = gen_event};
   evo_population *pop = make_pop(c, &fit);
   ck_assert_int_eq(evo_population_set_checkpoint(pop, t.file, "synthetic v1"),
@@ -720,9 +632,9 @@ static void cancel_and_resume(const run_cfg *c, const evo_population *ref,
       evo_population_free(pop);
   }
   ck_assert_int_eq(rc, EVO_OK);
-  assert_same_run(ref, pop);
+  pt_assert_same_run(ref, pop, true);
   evo_population_free(pop);
-  tmp_remove(&t);
+  pt_tmp_remove(&t);
 }
 
 START_TEST(test_cancel_resume) {
@@ -747,8 +659,8 @@ END_TEST
 
 START_TEST(test_cancel_stops_work) {
   /* With one worker a cancel at evaluation k leaves exactly k evaluated. */
-  tmp_path t;
-  tmp_make(&t);
+  pt_tmp t;
+  pt_tmp_make(&t);
   prog_ctx p = {.cancel_after_evals = 5};
   evo_population *pop = make_pop(&small_cfg, NULL);
   ck_assert_int_eq(evo_population_set_checkpoint(pop, t.file, NULL), EVO_OK);
@@ -773,15 +685,15 @@ START_TEST(test_cancel_stops_work) {
   ck_assert_uint_eq(p.evals, 12);
   evo_population_free(back);
   evo_population_free(pop);
-  tmp_remove(&t);
+  pt_tmp_remove(&t);
 }
 END_TEST
 
 START_TEST(test_cancel_with_workers) {
   /* After a stop no event comes, but the evaluations still running are
    * recorded and checkpointed. */
-  tmp_path t;
-  tmp_make(&t);
+  pt_tmp t;
+  pt_tmp_make(&t);
   fit_ctx fit = {.jitter = 1};
   run_cfg c = small_cfg;
   c.workers = 3;
@@ -800,11 +712,11 @@ START_TEST(test_cancel_with_workers) {
     double a, b;
     ck_assert_int_eq(evo_population_individual(pop, i, NULL, &a), EVO_OK);
     ck_assert_int_eq(evo_population_individual(back, i, NULL, &b), EVO_OK);
-    ck_assert(same_bits(a, b) || (isnan(a) && isnan(b)));
+    ck_assert(pt_same_bits(a, b) || (isnan(a) && isnan(b)));
   }
   evo_population_free(back);
   evo_population_free(pop);
-  tmp_remove(&t);
+  pt_tmp_remove(&t);
 }
 END_TEST
 
@@ -820,7 +732,7 @@ START_TEST(test_checkpoint_write_error) {
   ck_assert_uint_eq(evo_population_evaluated(pop), 1);
   ck_assert_int_eq(evo_population_set_checkpoint(pop, NULL, NULL), EVO_OK);
   ck_assert_int_eq(evo_population_run(pop), EVO_OK); /* goes on */
-  assert_same_run(ref, pop);
+  pt_assert_same_run(ref, pop, true);
   evo_population_free(pop);
   evo_population_free(ref);
 }
@@ -838,8 +750,8 @@ START_TEST(test_checkpoint_bit_exact) {
                    EVO_OK);
   ck_assert_int_eq(evo_genome_random(&g[2], 123), EVO_OK);
   ck_assert_int_eq(evo_genome_set(g[2], EVO_GENE_LR_LOG10, 0.0), EVO_OK);
-  tmp_path t;
-  tmp_make(&t);
+  pt_tmp t;
+  pt_tmp_make(&t);
   prog_ctx p = {.cancel_after_evals = 2};
   evo_population *pop = make_pop(&small_cfg, NULL);
   const evo_genome *init[3] = {g[0], g[1], g[2]};
@@ -857,7 +769,7 @@ START_TEST(test_checkpoint_bit_exact) {
     ck_assert(evo_genome_equal(a, b));
     ck_assert(memcmp(a->terms, b->terms, sizeof a->terms) == 0);
     ck_assert(memcmp(a->alphas, b->alphas, sizeof a->alphas) == 0);
-    ck_assert(same_bits(fa, fb));
+    ck_assert(pt_same_bits(fa, fb));
     if (i < 3)
       ck_assert(evo_genome_equal(b, g[i]));
   }
@@ -867,7 +779,7 @@ START_TEST(test_checkpoint_bit_exact) {
   evo_population_free(pop);
   for (int i = 0; i < 3; i++)
     evo_genome_free(g[i]);
-  tmp_remove(&t);
+  pt_tmp_remove(&t);
 }
 END_TEST
 
@@ -886,7 +798,7 @@ static unsigned char *valid_checkpoint(const char *path, size_t *size) {
 
 /* Writes @p bytes to the checkpoint, expects resume to fail with @p want
  * and the file to be untouched. */
-static void expect_refused(const tmp_path *t, const void *bytes, size_t size,
+static void expect_refused(const pt_tmp *t, const void *bytes, size_t size,
                            const char *tag, int want) {
   write_all(t->file, bytes, size);
   static int sentinel;
@@ -904,8 +816,8 @@ static void expect_refused(const tmp_path *t, const void *bytes, size_t size,
 }
 
 START_TEST(test_checkpoint_refused) {
-  tmp_path t;
-  tmp_make(&t);
+  pt_tmp t;
+  pt_tmp_make(&t);
   size_t size;
   unsigned char *good = valid_checkpoint(t.file, &size);
   unsigned char *bad = malloc(size);
@@ -944,12 +856,12 @@ START_TEST(test_checkpoint_refused) {
   ck_assert_int_eq(evo_population_resume(&pop, NULL, NULL), EVO_EINVAL);
   free(bad);
   free(good);
-  tmp_remove(&t);
+  pt_tmp_remove(&t);
 }
 END_TEST
 
 /* Frames @p payload with @p magic and @p version and expects refusal. */
-static void expect_frame_refused(const tmp_path *t, const char magic[8],
+static void expect_frame_refused(const pt_tmp *t, const char magic[8],
                                  uint32_t version, const void *payload,
                                  size_t n, int want) {
   evo_wbuf w = {0};
@@ -963,8 +875,8 @@ static void expect_frame_refused(const tmp_path *t, const char magic[8],
 }
 
 START_TEST(test_checkpoint_foreign) {
-  tmp_path t;
-  tmp_make(&t);
+  pt_tmp t;
+  pt_tmp_make(&t);
   size_t size;
   unsigned char *good = valid_checkpoint(t.file, &size);
   const unsigned char *payload = good + 20; /* magic, version, length */
@@ -984,33 +896,10 @@ START_TEST(test_checkpoint_foreign) {
   memcpy(padded, payload, n);
   expect_frame_refused(&t, "EVOOPTCK", 2, padded, n + 3, EVO_EFORMAT);
   free(padded);
-  evo_rng r;
-  evo_rng_seed(&r, 2);
-  unsigned char *fuzz = malloc(n);
-  ck_assert_ptr_nonnull(fuzz);
-  for (int trial = 0; trial < 300; trial++) {
-    /* a few bytes changed under a correct checksum: refused or read, but
-     * never a crash or an over-read (see the sanitizer builds) */
-    memcpy(fuzz, payload, n);
-    for (int k = 0; k < 1 + trial % 4; k++)
-      fuzz[evo_rng_below(&r, n)] = (unsigned char)evo_rng_below(&r, 256);
-    evo_wbuf w = {0};
-    evo_wbuf_bytes(&w, fuzz, n);
-    unsigned char *file;
-    size_t fsize;
-    ck_assert_int_eq(evo_frame_wrap("EVOOPTCK", 2, &w, &file, &fsize),
-                     EVO_OK);
-    write_all(t.file, file, fsize);
-    evo_population *pop = NULL;
-    int rc = evo_population_resume(&pop, t.file, NULL);
-    ck_assert(rc == EVO_OK || rc == EVO_EFORMAT);
-    evo_population_free(pop);
-    free(file);
-    evo_wbuf_free(&w);
-  }
-  free(fuzz);
+  /* a few bytes changed under a correct checksum */
+  pt_fuzz_checkpoint(t.file, payload, n, 0, 2, 300, 2);
   free(good);
-  tmp_remove(&t);
+  pt_tmp_remove(&t);
 }
 END_TEST
 

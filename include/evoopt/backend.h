@@ -34,6 +34,16 @@
  * The population calls submit and collect from the thread that runs the
  * step, one call at a time. A back end may be used by one population at a
  * time.
+ *
+ * @par Writing one (e.g. over MPI)
+ * Give it as many slots as evaluations really run at once (e.g. one per
+ * worker rank). submit sends the genome (evo_genome_to_json() and
+ * evo_genome_from_json() carry it bit for bit), the seed and the job id;
+ * collect waits for any answer and fills the report with
+ * evo_report_set_fitness() and evo_report_add_task(). Since results depend
+ * only on (genome, seed), a job whose worker died may simply be sent again
+ * to another worker; when that is not possible, fail collect and let the
+ * run resume later from its checkpoint.
  */
 #ifndef EVOOPT_BACKEND_H
 #define EVOOPT_BACKEND_H

@@ -12,15 +12,16 @@ EVO_VECTOR_CLONES void evo_relu_forward(float *y, const float *x, size_t n) {
 /* The gradient at 0 is 0, as PyTorch's threshold_backward. Both operands
  * are loaded before the select, so that it compiles to a branch-free,
  * vectorised blend (a conditional load would be a mispredicted branch). */
-EVO_VECTOR_CLONES void evo_relu_backward(float *dx, const float *dy, const float *y, size_t n) {
+EVO_VECTOR_CLONES void evo_relu_backward(float *dx, const float *dy,
+                                         const float *y, size_t n) {
   for (size_t i = 0; i < n; i++) {
     float g = dy[i];
     dx[i] = y[i] > 0.0f ? g : 0.0f;
   }
 }
 
-EVO_VECTOR_CLONES void evo_bias_act(float *y, const float *b, size_t rows, size_t cols,
-                  bool relu) {
+EVO_VECTOR_CLONES void evo_bias_act(float *y, const float *b, size_t rows,
+                                    size_t cols, bool relu) {
   for (size_t r = 0; r < rows; r++) {
     float *restrict yr = y + r * cols;
     if (relu)
@@ -34,8 +35,8 @@ EVO_VECTOR_CLONES void evo_bias_act(float *y, const float *b, size_t rows, size_
   }
 }
 
-EVO_VECTOR_CLONES void evo_col_sums(float *out, const float *x, size_t rows, size_t cols) {
-  memset(out, 0, cols * sizeof *out);
+EVO_VECTOR_CLONES void evo_col_sums_add(float *out, const float *x,
+                                        size_t rows, size_t cols) {
   /* Blocks of rows summed in float, blocks added in double: short float
    * chains, and the inner loop stays vectorisable. */
   enum { BLOCK = 64 };
@@ -53,8 +54,13 @@ EVO_VECTOR_CLONES void evo_col_sums(float *out, const float *x, size_t rows, siz
         acc[j] += part[j];
     }
     for (size_t j = 0; j < nj; j++)
-      out[j0 + j] = (float)acc[j];
+      out[j0 + j] = (float)((double)out[j0 + j] + acc[j]);
   }
+}
+
+void evo_col_sums(float *out, const float *x, size_t rows, size_t cols) {
+  memset(out, 0, cols * sizeof *out);
+  evo_col_sums_add(out, x, rows, cols);
 }
 
 /* Two keep/drop decisions per 64-bit draw, each from 32 bits: a unit drops
@@ -71,8 +77,9 @@ void evo_dropout_mask(uint8_t *mask, size_t n, float p, evo_rng *rng) {
 
 /* x times the noise mask/(1-p), as PyTorch's dropout (so a dropped NaN
  * stays NaN). */
-EVO_VECTOR_CLONES void evo_dropout_forward(float *y, const float *x, const uint8_t *mask,
-                         size_t n, float p) {
+EVO_VECTOR_CLONES void evo_dropout_forward(float *y, const float *x,
+                                           const uint8_t *mask, size_t n,
+                                           float p) {
   const float scale = 1.0f / (1.0f - p);
   for (size_t i = 0; i < n; i++)
     y[i] = x[i] * ((float)mask[i] * scale);

@@ -39,6 +39,8 @@ void evo_conv_setup(evo_conv *c, size_t cin, size_t cout, size_t h, size_t w,
   else
     c->algo = EVO_CONV_IM2COL;
   c->tiles = evo_wino_default_tiles(cin, cout);
+  c->team = NULL;
+  c->threads = 1;
 }
 
 static size_t max3(size_t a, size_t b, size_t d) {
@@ -46,14 +48,15 @@ static size_t max3(size_t a, size_t b, size_t d) {
   return m > d ? m : d;
 }
 
-/* The largest of the algorithms' workspaces (im2col: Wp[cout][9cin] |
- * dWpᵀ[9cin][cout] | col[chunk][9cin]), so that a caller may switch the
- * algorithm, then sums[cout]. */
+/* The largest of the algorithms' workspaces (im2col, one thread:
+ * Wp[cout][9cin] | dWpᵀ[9cin][cout] | col[chunk][9cin]), so that a caller
+ * may switch the algorithm, then the bias gradient's sums per slice. */
 size_t evo_conv_ws_floats(const evo_conv *c) {
   size_t k = TAPS * c->cin;
   size_t im2col = 2 * c->cout * k + c->chunk * k;
   size_t direct = c->cin <= EVO_DIRECT_MAX_CIN ? evo_direct_ws_floats(c) : 0;
-  return max3(im2col, evo_wino_ws_floats(c), direct) + c->cout;
+  size_t most = max3(im2col, evo_wino_ws_floats(c), direct);
+  return (most + 15) / 16 * 16 + EVO_CONV_SUMS_FLOATS(c);
 }
 
 double evo_conv_flops(const evo_conv *c, size_t n) {
@@ -125,8 +128,9 @@ static void im2col(float *restrict col, const float *restrict x,
 }
 
 /* dx[n][h][w][cin] += the col2im of col for pixels p0 .. p0+np-1 */
-EVO_VECTOR_CLONES static void col2im(float *restrict dx, const float *restrict col,
-                   const evo_conv *c, size_t p0, size_t np) {
+EVO_VECTOR_CLONES static void col2im(float *restrict dx,
+                                     const float *restrict col,
+                                     const evo_conv *c, size_t p0, size_t np) {
   const size_t cin = c->cin, k = TAPS * cin, hw = c->h * c->w;
   for (size_t i = 0; i < np; i++) {
     size_t p = p0 + i, img = p / hw, y = (p % hw) / c->w, xx = p % c->w;
@@ -165,20 +169,43 @@ void evo_conv_forward(const evo_conv *c, float *y, const float *x,
   }
 }
 
-/* The fused ReLU's mask on dy and the bias gradient, block by block, so
- * that each float sum stays short. */
+/* The fused ReLU's mask on dy, in place, and the bias gradient's partial
+ * sums per slice of pixels, block by block so that float sums stay short. */
+typedef struct mask_job {
+  const evo_conv *c;
+  float *dy, *sums;
+  const float *y;
+  size_t pixels;
+} mask_job;
+
+static void mask_task(void *p, size_t thread, size_t threads) {
+  const mask_job *j = p;
+  const size_t cout = j->c->cout, block = 256;
+  for (size_t sl = thread; sl < EVO_SLICES; sl += threads) {
+    size_t lo, hi;
+    float *part = j->sums + sl * cout;
+    evo_slice(j->pixels, sl, &lo, &hi);
+    memset(part, 0, cout * sizeof *part);
+    for (size_t p0 = lo; p0 < hi; p0 += block) {
+      size_t np = hi - p0 < block ? hi - p0 : block;
+      float *dyc = j->dy + p0 * cout;
+      if (j->c->relu)
+        evo_relu_backward(dyc, dyc, j->y + p0 * cout, np * cout);
+      evo_col_sums_add(part, dyc, np, cout);
+    }
+  }
+}
+
 static void mask_and_bias_grad(const evo_conv *c, float *db, float *dy,
                                const float *y, size_t pixels, float *sums) {
-  const size_t cout = c->cout;
-  memset(db, 0, cout * sizeof *db);
-  for (size_t p0 = 0; p0 < pixels; p0 += c->chunk) {
-    size_t np = pixels - p0 < c->chunk ? pixels - p0 : c->chunk;
-    float *dyc = dy + p0 * cout;
-    if (c->relu)
-      evo_relu_backward(dyc, dyc, y + p0 * cout, np * cout);
-    evo_col_sums(sums, dyc, np, cout);
-    for (size_t j = 0; j < cout; j++)
-      db[j] += sums[j];
+  mask_job j = {c, dy, sums, y, pixels};
+  size_t n = evo_workers_count(c->team);
+  evo_workers_run(c->team, n < c->threads ? n : c->threads, mask_task, &j);
+  for (size_t i = 0; i < c->cout; i++) {
+    float sum = 0.0f;
+    for (size_t sl = 0; sl < EVO_SLICES; sl++)
+      sum += sums[sl * c->cout + i];
+    db[i] = sum;
   }
 }
 
@@ -197,13 +224,12 @@ static void im2col_backward(const evo_conv *c, float *dx, float *dw,
     const float *dyc = dy + p0 * cout;
     im2col(col, x, c, p0, np);
     cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)k, (int)cout,
-                (int)np, 1.0f, col, (int)k, dyc, (int)cout,
-                p0 ? 1.0f : 0.0f, dwt, (int)cout);
+                (int)np, 1.0f, col, (int)k, dyc, (int)cout, p0 ? 1.0f : 0.0f,
+                dwt, (int)cout);
     if (!dx)
       continue;
     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)np, (int)k,
-                (int)cout, 1.0f, dyc, (int)cout, wp, (int)k, 0.0f, col,
-                (int)k);
+                (int)cout, 1.0f, dyc, (int)cout, wp, (int)k, 0.0f, col, (int)k);
     col2im(dx, col, c, p0, np);
   }
   if (pixels)
@@ -216,7 +242,7 @@ void evo_conv_backward(const evo_conv *c, float *dx, float *dw, float *db,
                        float *dy, const float *y, const float *x,
                        const float *w, size_t n, float *ws) {
   const size_t pixels = n * c->h * c->w;
-  float *sums = ws + evo_conv_ws_floats(c) - c->cout;
+  float *sums = ws + evo_conv_ws_floats(c) - EVO_CONV_SUMS_FLOATS(c);
   if (c->algo == EVO_CONV_DIRECT && !dx) {
     evo_direct_backward(c, dw, db, dy, y, x, n, ws);
     return;

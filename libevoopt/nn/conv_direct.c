@@ -27,14 +27,38 @@ typedef int32_t vi __attribute__((vector_size(CO * sizeof(float))));
  * the ABI between clones). */
 #define LOAD(v, p) memcpy(&(v), (p), sizeof(v))
 
-static size_t padded(size_t cout) { return (cout + CO - 1) / CO * CO; }
-
-/* wt[K][cout_pad] | bias[cout_pad] | patches[CHUNK][K] | dyp[CHUNK][cout_pad]
- * | dwacc, dbacc: (K + 1)·cout doubles (as floats, +2 to align them) */
-size_t evo_direct_ws_floats(const evo_conv *c) {
-  size_t k = TAPS * c->cin, cp = padded(c->cout);
-  return k * cp + cp + CHUNK * k + CHUNK * cp + 2 * (k + 1) * c->cout + 2;
+static size_t padded(size_t cout) {
+  return (cout + CO - 1) / CO * CO;
 }
+
+/* Shared: wt[K][cout_pad] | bias[cout_pad] | per slice (K + 1)·cout double
+ * accumulators (dw, then db); per thread: patches[CHUNK][K] |
+ * dyp[CHUNK][cout_pad]. Every part a multiple of 16 floats. */
+static size_t shared_floats(const evo_conv *c) {
+  size_t k = TAPS * c->cin, cp = padded(c->cout);
+  return k * cp + cp + 2 * EVO_SLICES * (k + 1) * c->cout;
+}
+
+static size_t thread_floats(const evo_conv *c) {
+  return CHUNK * (TAPS * c->cin + padded(c->cout));
+}
+
+size_t evo_direct_ws_floats(const evo_conv *c) {
+  return shared_floats(c) + c->threads * thread_floats(c);
+}
+
+static size_t team_size(const evo_conv *c) {
+  size_t n = evo_workers_count(c->team);
+  return n < c->threads ? n : c->threads;
+}
+
+/* One pass, its rows or pixels cut into slices for the threads. */
+typedef struct direct_job {
+  const evo_conv *c;
+  float *ws, *y;
+  const float *x, *dy, *yrelu;
+  size_t items;
+} direct_job;
 
 /* xv[(kh,kw,ci)] = the 3x3 patch of pixel (y, x) of image img,
  * zero-padded; cin is a constant after inlining (no memcpy calls). */
@@ -97,16 +121,29 @@ EVO_INLINE void forward_row_k(const evo_conv *c, float *y, const float *x,
   }
 }
 
+/* Image rows [r0, r1) of the batch (row r: image r / h, row r % h). */
 EVO_VECTOR_CLONES static void forward_rows(const evo_conv *c, float *y,
                                            const float *x, const float *wt,
-                                           const float *bias, size_t n) {
-  for (size_t img = 0; img < n; img++)
-    for (size_t row = 0; row < c->h; row++)
-      switch (c->cin) { /* one instance per first-layer channel count */
-      case 1: forward_row_k(c, y, x, wt, bias, img, row, TAPS); break;
-      case 3: forward_row_k(c, y, x, wt, bias, img, row, 3 * TAPS); break;
-      default: forward_row_k(c, y, x, wt, bias, img, row, TAPS * c->cin);
-      }
+                                           const float *bias, size_t r0,
+                                           size_t r1) {
+  for (size_t r = r0; r < r1; r++) {
+    size_t img = r / c->h, row = r % c->h;
+    switch (c->cin) { /* one instance per first-layer channel count */
+    case 1: forward_row_k(c, y, x, wt, bias, img, row, TAPS); break;
+    case 3: forward_row_k(c, y, x, wt, bias, img, row, 3 * TAPS); break;
+    default: forward_row_k(c, y, x, wt, bias, img, row, TAPS * c->cin);
+    }
+  }
+}
+
+static void forward_task(void *p, size_t thread, size_t threads) {
+  const direct_job *j = p;
+  const size_t cp = padded(j->c->cout), k = TAPS * j->c->cin;
+  for (size_t sl = thread; sl < EVO_SLICES; sl += threads) {
+    size_t lo, hi;
+    evo_slice(j->items, sl, &lo, &hi);
+    forward_rows(j->c, j->y, j->x, j->ws, j->ws + k * cp, lo, hi);
+  }
 }
 
 void evo_direct_forward(const evo_conv *c, float *y, const float *x,
@@ -120,7 +157,8 @@ void evo_direct_forward(const evo_conv *c, float *y, const float *x,
       for (size_t t = 0; t < TAPS; t++)
         wt[(t * c->cin + ci) * cp + co] = w[(co * c->cin + ci) * TAPS + t];
   }
-  forward_rows(c, y, x, wt, bias, n);
+  direct_job j = {c, ws, y, x, NULL, NULL, n * c->h};
+  evo_workers_run(c->team, team_size(c), forward_task, &j);
 }
 
 /* Over the np pixels from p0, with g = dy masked by the fused ReLU (y > 0)
@@ -135,8 +173,7 @@ EVO_INLINE void chunk_grad_k(const evo_conv *c, double *dwacc, double *dbacc,
   const size_t hw = c->h * c->w;
   for (size_t p = 0; p < np; p++) {
     size_t q = p0 + p;
-    gather(patches + p * k, x, c, q / hw, (q % hw) / c->w, q % c->w,
-           k / TAPS);
+    gather(patches + p * k, x, c, q / hw, (q % hw) / c->w, q % c->w, k / TAPS);
   }
   for (size_t co0 = 0; co0 < c->cout; co0 += CO) {
     vf acc[KMAX], accb = {0}, d, yv;
@@ -174,8 +211,39 @@ EVO_VECTOR_CLONES static void chunk_grad(const evo_conv *c, double *dwacc,
     chunk_grad_k(c, dwacc, dbacc, patches, dy, y, ld, x, p0, np, 3 * TAPS);
     break;
   default:
-    chunk_grad_k(c, dwacc, dbacc, patches, dy, y, ld, x, p0, np,
-                 TAPS * c->cin);
+    chunk_grad_k(c, dwacc, dbacc, patches, dy, y, ld, x, p0, np, TAPS * c->cin);
+  }
+}
+
+/* Per slice of pixels: its partial dw, db sums, chunk by chunk. */
+static void backward_task(void *p, size_t thread, size_t threads) {
+  const direct_job *j = p;
+  const evo_conv *c = j->c;
+  const size_t k = TAPS * c->cin, cp = padded(c->cout), cout = c->cout;
+  double *acc = (double *)(void *)(j->ws + k * cp + cp);
+  float *patches = j->ws + shared_floats(c) + thread * thread_floats(c);
+  float *dyp = patches + CHUNK * k;
+  for (size_t sl = thread; sl < EVO_SLICES; sl += threads) {
+    size_t lo, hi;
+    double *dwacc = acc + sl * (k + 1) * cout, *dbacc = dwacc + k * cout;
+    evo_slice(j->items, sl, &lo, &hi);
+    memset(dwacc, 0, (k + 1) * cout * sizeof *dwacc);
+    for (size_t p0 = lo; p0 < hi; p0 += CHUNK) {
+      size_t np = hi - p0 < CHUNK ? hi - p0 : CHUNK;
+      const float *rows = j->dy + p0 * cout;
+      const float *ys = c->relu ? j->yrelu + p0 * cout : NULL;
+      if (cout != cp) { /* copied (masked) into whole, zero-padded blocks */
+        memset(dyp, 0, CHUNK * cp * sizeof *dyp);
+        for (size_t q = 0; q < np; q++)
+          for (size_t i = 0; i < cout; i++) {
+            size_t at = (p0 + q) * cout + i;
+            bool off = c->relu && !(j->yrelu[at] > 0.0f);
+            dyp[q * cp + i] = off ? 0.0f : j->dy[at];
+          }
+        rows = dyp, ys = NULL;
+      }
+      chunk_grad(c, dwacc, dbacc, patches, rows, ys, cp, j->x, p0, np);
+    }
   }
 }
 
@@ -183,32 +251,22 @@ void evo_direct_backward(const evo_conv *c, float *dw, float *db,
                          const float *dy, const float *y, const float *x,
                          size_t n, float *ws) {
   const size_t k = TAPS * c->cin, cp = padded(c->cout), cout = c->cout;
-  const size_t pixels = n * c->h * c->w;
-  float *patches = ws + k * cp + cp, *dyp = patches + CHUNK * k;
-  /* The double accumulators sit after the float buffers, 8-aligned. */
-  size_t off = (size_t)(dyp + CHUNK * cp - ws);
-  double *dwacc = (double *)(void *)(ws + off + (off & 1)), *dbacc;
-  dbacc = dwacc + k * cout;
-  memset(dwacc, 0, (k + 1) * cout * sizeof *dwacc);
-  memset(dyp, 0, CHUNK * cp * sizeof *dyp); /* padding columns stay 0 */
-  for (size_t p0 = 0; p0 < pixels; p0 += CHUNK) {
-    size_t np = pixels - p0 < CHUNK ? pixels - p0 : CHUNK;
-    const float *rows = dy + p0 * cout, *ys = c->relu ? y + p0 * cout : NULL;
-    if (cout != cp) { /* copied (masked) into whole blocks of CO */
-      for (size_t p = 0; p < np; p++)
-        for (size_t j = 0; j < cout; j++) {
-          size_t q = (p0 + p) * cout + j;
-          dyp[p * cp + j] = c->relu && !(y[q] > 0.0f) ? 0.0f : dy[q];
-        }
-      rows = dyp, ys = NULL;
-    }
-    chunk_grad(c, dwacc, dbacc, patches, rows, ys, cp, x, p0, np);
-  }
+  direct_job j = {c, ws, NULL, x, dy, y, n * c->h * c->w};
+  evo_workers_run(c->team, team_size(c), backward_task, &j);
+  /* The slices' partials, added in slice order. */
+  const double *acc = (const double *)(const void *)(ws + k * cp + cp);
   for (size_t co = 0; co < cout; co++) {
-    db[co] = (float)dbacc[co];
+    double sb = 0.0;
+    for (size_t sl = 0; sl < EVO_SLICES; sl++)
+      sb += acc[(sl * (k + 1) + k) * cout + co];
+    db[co] = (float)sb;
     for (size_t ci = 0; ci < c->cin; ci++)
-      for (size_t t = 0; t < TAPS; t++)
-        dw[(co * c->cin + ci) * TAPS + t] =
-            (float)dwacc[(t * c->cin + ci) * cout + co];
+      for (size_t t = 0; t < TAPS; t++) {
+        size_t i = t * c->cin + ci;
+        double sw = 0.0;
+        for (size_t sl = 0; sl < EVO_SLICES; sl++)
+          sw += acc[(sl * (k + 1) + i) * cout + co];
+        dw[(co * c->cin + ci) * TAPS + t] = (float)sw;
+      }
   }
 }

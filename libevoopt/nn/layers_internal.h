@@ -35,7 +35,7 @@
  * library itself is built for baseline x86-64). Elsewhere a no-op. */
 #if defined(__x86_64__) && defined(__GNUC__) && defined(__has_attribute)
 #if __has_attribute(target_clones)
-#define EVO_VECTOR_CLONES \
+#define EVO_VECTOR_CLONES                                                      \
   __attribute__((target_clones("avx512f", "avx2", "default")))
 #endif
 #endif
@@ -51,6 +51,33 @@
 #define EVO_INLINE static inline
 #endif
 
+/* ---- threads (workers.c) ------------------------------------------------ */
+
+/* A fixed team of threads (the caller is thread 0) for the layers' loops,
+ * created once; running a loop allocates nothing. A NULL team is one
+ * thread. */
+typedef struct evo_workers evo_workers;
+typedef void (*evo_task_fn)(void *ctx, size_t index, size_t count);
+
+int evo_workers_new(evo_workers **out, size_t count);
+void evo_workers_free(evo_workers *w);
+size_t evo_workers_count(const evo_workers *w);
+/* Runs fn(ctx, i, m) for i = 0 .. m-1 at once, m = min(n, count), i = 0 on
+ * the calling thread; returns when all are done. */
+void evo_workers_run(evo_workers *w, size_t n, evo_task_fn fn, void *ctx);
+
+/* Parallel loops cut their items into EVO_SLICES fixed slices; thread i of
+ * m takes slices i, i + m, ...; partial sums are kept per slice and added
+ * in slice order. So every result is the same for any number of threads
+ * (up to EVO_SLICES, the useful maximum). */
+#define EVO_SLICES 8
+
+/* Slice s of n items: [*lo, *hi). */
+static inline void evo_slice(size_t n, size_t s, size_t *lo, size_t *hi) {
+  *lo = n * s / EVO_SLICES;
+  *hi = n * (s + 1) / EVO_SLICES;
+}
+
 /* ---- 3x3 convolution, stride 1, padding 1 (PROTOCOL §3) ----------------- */
 
 typedef enum evo_conv_algo {
@@ -63,17 +90,22 @@ typedef enum evo_conv_algo {
 
 typedef struct evo_conv {
   size_t cin, cout, h, w;
-  bool relu;          /* ReLU fused into the output */
+  bool relu; /* ReLU fused into the output */
   evo_conv_algo algo;
-  size_t chunk;       /* im2col: pixels per im2col + sgemm pass (>= 1) */
-  size_t tiles;       /* Winograd: 2x2 tiles per transform + GEMM pass */
+  size_t chunk;      /* im2col: pixels per im2col + sgemm pass (>= 1) */
+  size_t tiles;      /* Winograd: 2x2 tiles per transform + GEMM pass */
+  evo_workers *team; /* threads for the direct and Winograd loops, or NULL */
+  size_t threads;    /* threads the workspace has room for (>= 1) */
 } evo_conv;
 
-/* Fills @p c with the shapes, the algorithm for them and cache-sized
- * chunks; a caller may then change winograd, chunk or tiles (tests do). */
+/* Fills @p c with the shapes, the algorithm for them, cache-sized chunks
+ * and one thread; a caller may then change algo, chunk, tiles, team and
+ * threads (tests do) before sizing the workspace. */
 void evo_conv_setup(evo_conv *c, size_t cin, size_t cout, size_t h, size_t w,
                     bool relu);
-/* Floats of workspace a forward or backward pass needs. */
+/* Floats of workspace a forward or backward pass needs (64-byte aligned:
+ * evo_conv_ws_floats is a multiple of 16 and parts are carved in such
+ * multiples). */
 size_t evo_conv_ws_floats(const evo_conv *c);
 /* FLOPs of one pass over @p n images: forward 2·Cout·Cin·9·H·W·n. */
 double evo_conv_flops(const evo_conv *c, size_t n);
@@ -92,11 +124,12 @@ void evo_conv_backward(const evo_conv *c, float *dx, float *dw, float *db,
  * to its caller; the direct one computes no input gradient. */
 size_t evo_wino_default_tiles(size_t cin, size_t cout);
 size_t evo_wino_ws_floats(const evo_conv *c);
+/* The per-slice sums of the bias gradient at the end of the workspace. */
+#define EVO_CONV_SUMS_FLOATS(c) (EVO_SLICES * (c)->cout)
 void evo_wino_forward(const evo_conv *c, float *y, const float *x,
                       const float *w, const float *b, size_t n, float *ws);
-void evo_wino_backward(const evo_conv *c, float *dx, float *dw,
-                       const float *dy, const float *x, const float *w,
-                       size_t n, float *ws);
+void evo_wino_backward(const evo_conv *c, float *dx, float *dw, const float *dy,
+                       const float *x, const float *w, size_t n, float *ws);
 size_t evo_direct_ws_floats(const evo_conv *c);
 void evo_direct_forward(const evo_conv *c, float *y, const float *x,
                         const float *w, const float *b, size_t n, float *ws);
@@ -107,41 +140,45 @@ void evo_direct_backward(const evo_conv *c, float *dw, float *db,
 
 /* ---- linear ------------------------------------------------------------- */
 
-/* x[n][in], w[out][in], b[out] -> y[n][out] (ReLU fused when relu) */
+/* x[n][in], w[out][in], b[out] -> y[n][out] (ReLU fused when relu);
+ * team: threads or NULL */
 void evo_linear_forward(float *y, const float *x, const float *w,
                         const float *b, size_t n, size_t in, size_t out,
-                        bool relu);
+                        bool relu, evo_workers *team);
 /* dy[n][out] (masked in place when relu), y, x, w
  *   -> dx[n][in] (skipped when NULL), dw[out][in], db[out] */
 void evo_linear_backward(float *dx, float *dw, float *db, float *dy,
                          const float *y, const float *x, const float *w,
-                         size_t n, size_t in, size_t out, bool relu);
+                         size_t n, size_t in, size_t out, bool relu,
+                         evo_workers *team);
 
 /* ---- batch norm 2-D over the channels of x[m][c], m = n·h·w ------------- */
 
-#define EVO_BN_EPS 1e-5      /* PROTOCOL §3 */
-#define EVO_BN_MOMENTUM 0.1  /* PROTOCOL §3 */
+#define EVO_BN_EPS 1e-5     /* PROTOCOL §3 */
+#define EVO_BN_ACC_DOUBLES(c) (2 * EVO_SLICES * (c))
+#define EVO_BN_MOMENTUM 0.1 /* PROTOCOL §3 */
 
 /* Training: batch statistics, biased variance for the normalisation, the
  * running variance updated with the unbiased one (PROTOCOL §3).
  * x[m][c], gamma[c], beta[c] -> y[m][c] (ReLU fused when relu),
  * mean[c], rstd[c] saved for backward, rmean[c], rvar[c] updated;
- * acc: 2·c doubles of workspace. m >= 2. */
+ * acc: EVO_BN_ACC_DOUBLES(c) of workspace; team: threads or NULL. m >= 2. */
 void evo_bn_forward_train(float *y, float *mean, float *rstd, float *rmean,
                           float *rvar, const float *x, const float *gamma,
                           const float *beta, size_t m, size_t c, bool relu,
-                          double *acc);
+                          double *acc, evo_workers *team);
 /* Evaluation: x[m][c], running rmean[c], rvar[c] -> y[m][c] */
 void evo_bn_forward_eval(float *y, const float *x, const float *gamma,
                          const float *beta, const float *rmean,
-                         const float *rvar, size_t m, size_t c, bool relu);
+                         const float *rvar, size_t m, size_t c, bool relu,
+                         evo_workers *team);
 /* dy[m][c] (read only: the ReLU mask is applied on the fly), y, x, mean,
  * rstd, gamma -> dx[m][c] (not aliasing dy), dgamma[c], dbeta[c];
- * acc: 2·c doubles */
+ * acc: EVO_BN_ACC_DOUBLES(c) */
 void evo_bn_backward(float *dx, float *dgamma, float *dbeta, const float *dy,
                      const float *y, const float *x, const float *mean,
                      const float *rstd, const float *gamma, size_t m, size_t c,
-                     bool relu, double *acc);
+                     bool relu, double *acc, evo_workers *team);
 
 /* ---- 2x2 max-pool, stride 2, floor mode (PyTorch's default) ------------- */
 
@@ -164,6 +201,8 @@ void evo_bias_act(float *y, const float *b, size_t rows, size_t cols,
                   bool relu);
 /* out[cols] = column sums of x[rows][cols] (accumulated in double) */
 void evo_col_sums(float *out, const float *x, size_t rows, size_t cols);
+/* out[cols] += the same sums */
+void evo_col_sums_add(float *out, const float *x, size_t rows, size_t cols);
 
 /* mask[n]: 1 keeps a unit (probability 1 - p), from @p rng */
 void evo_dropout_mask(uint8_t *mask, size_t n, float p, evo_rng *rng);
@@ -177,11 +216,9 @@ void evo_dropout_backward(float *dx, const float *dy, const uint8_t *mask,
 /* ---- layout: flatten and the input transposition ----------------------- */
 
 /* x[n][hw][c] (NHWC) -> y[n][c][hw] (NCHW: PyTorch's flatten order) */
-void evo_nhwc_to_nchw(float *y, const float *x, size_t n, size_t hw,
-                      size_t c);
+void evo_nhwc_to_nchw(float *y, const float *x, size_t n, size_t hw, size_t c);
 /* x[n][c][hw] (NCHW) -> y[n][hw][c] (NHWC) */
-void evo_nchw_to_nhwc(float *y, const float *x, size_t n, size_t hw,
-                      size_t c);
+void evo_nchw_to_nhwc(float *y, const float *x, size_t n, size_t hw, size_t c);
 /* Flatten x[n][h·w][c] -> y[n][c·h·w] in (C,H,W) order, and its backward. */
 #define evo_flatten_forward evo_nhwc_to_nchw
 #define evo_flatten_backward evo_nchw_to_nhwc

@@ -2,8 +2,7 @@
  * flatten to PyTorch's (C,H,W) order (PROTOCOL §3). */
 #include "nn/layers_internal.h"
 
-void evo_nhwc_to_nchw(float *y, const float *x, size_t n, size_t hw,
-                      size_t c) {
+void evo_nhwc_to_nchw(float *y, const float *x, size_t n, size_t hw, size_t c) {
   for (size_t img = 0; img < n; img++) {
     const float *xi = x + img * hw * c;
     float *yi = y + img * hw * c;
@@ -13,8 +12,7 @@ void evo_nhwc_to_nchw(float *y, const float *x, size_t n, size_t hw,
   }
 }
 
-void evo_nchw_to_nhwc(float *y, const float *x, size_t n, size_t hw,
-                      size_t c) {
+void evo_nchw_to_nhwc(float *y, const float *x, size_t n, size_t hw, size_t c) {
   for (size_t img = 0; img < n; img++) {
     const float *xi = x + img * hw * c;
     float *yi = y + img * hw * c;

@@ -21,7 +21,14 @@
 /* ---- architecture tables (PROTOCOL §3) ---------------------------------- */
 
 typedef enum spec_kind {
-  S_END = 0, S_CONV, S_BN, S_RELU, S_POOL, S_DROPOUT, S_FLATTEN, S_LINEAR
+  S_END = 0,
+  S_CONV,
+  S_BN,
+  S_RELU,
+  S_POOL,
+  S_DROPOUT,
+  S_FLATTEN,
+  S_LINEAR
 } spec_kind;
 
 typedef struct spec {
@@ -30,28 +37,37 @@ typedef struct spec {
   float p;        /* dropout probability */
 } spec;
 
+/* One line per block of PROTOCOL §3's text. */
+// clang-format off
 static const spec small_cnn[] = {
     {S_CONV, 1, 32, 0}, {S_RELU, 0, 0, 0}, {S_POOL, 0, 0, 0},
     {S_CONV, 32, 64, 0}, {S_RELU, 0, 0, 0}, {S_POOL, 0, 0, 0},
-    {S_FLATTEN, 0, 0, 0}, {S_LINEAR, 3136, 256, 0}, {S_RELU, 0, 0, 0},
-    {S_DROPOUT, 0, 0, 0.3f}, {S_LINEAR, 256, 10, 0}, {S_END, 0, 0, 0}};
+    {S_FLATTEN, 0, 0, 0},
+    {S_LINEAR, 3136, 256, 0}, {S_RELU, 0, 0, 0}, {S_DROPOUT, 0, 0, 0.3f},
+    {S_LINEAR, 256, 10, 0},
+    {S_END, 0, 0, 0}};
 
 static const spec cifar10_cnn[] = {
     {S_CONV, 3, 32, 0}, {S_BN, 0, 0, 0}, {S_RELU, 0, 0, 0},
-    {S_CONV, 32, 32, 0}, {S_RELU, 0, 0, 0}, {S_POOL, 0, 0, 0},
-    {S_DROPOUT, 0, 0, 0.25f},
+    {S_CONV, 32, 32, 0}, {S_RELU, 0, 0, 0},
+    {S_POOL, 0, 0, 0}, {S_DROPOUT, 0, 0, 0.25f},
     {S_CONV, 32, 64, 0}, {S_BN, 0, 0, 0}, {S_RELU, 0, 0, 0},
-    {S_CONV, 64, 64, 0}, {S_RELU, 0, 0, 0}, {S_POOL, 0, 0, 0},
-    {S_DROPOUT, 0, 0, 0.25f},
-    {S_FLATTEN, 0, 0, 0}, {S_LINEAR, 4096, 512, 0}, {S_RELU, 0, 0, 0},
-    {S_DROPOUT, 0, 0, 0.5f}, {S_LINEAR, 512, 10, 0}, {S_END, 0, 0, 0}};
+    {S_CONV, 64, 64, 0}, {S_RELU, 0, 0, 0},
+    {S_POOL, 0, 0, 0}, {S_DROPOUT, 0, 0, 0.25f},
+    {S_FLATTEN, 0, 0, 0},
+    {S_LINEAR, 4096, 512, 0}, {S_RELU, 0, 0, 0}, {S_DROPOUT, 0, 0, 0.5f},
+    {S_LINEAR, 512, 10, 0},
+    {S_END, 0, 0, 0}};
 
 /* PROTOCOL §3 "digits": conv 1→16, ReLU, pool, linear 256→64, ReLU,
  * linear 64→10. */
 static const spec digits_cnn[] = {
     {S_CONV, 1, 16, 0}, {S_RELU, 0, 0, 0}, {S_POOL, 0, 0, 0},
-    {S_FLATTEN, 0, 0, 0}, {S_LINEAR, 256, 64, 0}, {S_RELU, 0, 0, 0},
-    {S_LINEAR, 64, 10, 0}, {S_END, 0, 0, 0}};
+    {S_FLATTEN, 0, 0, 0},
+    {S_LINEAR, 256, 64, 0}, {S_RELU, 0, 0, 0},
+    {S_LINEAR, 64, 10, 0},
+    {S_END, 0, 0, 0}};
+// clang-format on
 
 typedef struct arch_def {
   const char *name;
@@ -68,17 +84,17 @@ static const arch_def arches[EVO_ARCH_COUNT] = {
 
 typedef struct net_op {
   evo_layer_kind kind;
-  bool relu;              /* ReLU fused into the output */
-  float p;                /* dropout probability */
-  size_t c, h, w;         /* input per image (features: c, h = w = 1) */
-  size_t oc, oh, ow;      /* output per image */
+  bool relu;         /* ReLU fused into the output */
+  float p;           /* dropout probability */
+  size_t c, h, w;    /* input per image (features: c, h = w = 1) */
+  size_t oc, oh, ow; /* output per image */
   evo_conv conv;
-  size_t w_off, b_off;    /* parameter offsets (conv, BN, linear) */
-  size_t stat_off;        /* BN running mean; running variance at + oc */
-  float *out;             /* [max_batch][oh][ow][oc]; dropout: its input */
-  uint8_t *mask;          /* pool argmax or dropout mask */
-  float *mean, *rstd;     /* BN batch statistics of the last forward */
-  bool active;            /* dropout applied in the last forward */
+  size_t w_off, b_off; /* parameter offsets (conv, BN, linear) */
+  size_t stat_off;     /* BN running mean; running variance at + oc */
+  float *out;          /* [max_batch][oh][ow][oc]; dropout: its input */
+  uint8_t *mask;       /* pool argmax or dropout mask */
+  float *mean, *rstd;  /* BN batch statistics of the last forward */
+  bool active;         /* dropout applied in the last forward */
 } net_op;
 
 struct evo_net {
@@ -89,17 +105,19 @@ struct evo_net {
   size_t n_ops;
   evo_net_tensor tensors[MAX_TENSORS], stat_tensors[MAX_STAT_TENSORS];
   size_t n_tensors, n_stat_tensors, n_params, n_stats;
-  size_t max_act;         /* floats per image of the largest activation */
+  size_t max_act; /* floats per image of the largest activation */
   size_t ws_floats, acc_doubles;
   float *params, *grads, *stats;
-  float *input;           /* NHWC copy of the batch */
-  float *g[2];            /* ping-pong gradient buffers */
+  float *input; /* NHWC copy of the batch */
+  float *g[2];  /* ping-pong gradient buffers */
   float *dlogits;
-  float *ws;              /* conv workspace, shared by every conv */
-  double *acc;            /* BN sums */
+  float *ws;   /* conv workspace, shared by every conv (own block) */
+  double *acc; /* BN sums */
+  evo_workers *team; /* NULL: one thread */
+  size_t threads;
   void *block;
   size_t block_bytes;
-  size_t n;               /* batch of the last forward, 0 when none */
+  size_t n; /* batch of the last forward, 0 when none */
   bool trained, have_loss, dropout;
   bool timing;
   evo_net_timing times;
@@ -119,7 +137,8 @@ int evo_arch_from_name(evo_arch *out, const char *name) {
     }
   return evo_set_error(EVO_ENOTFOUND,
                        "unknown network '%s' (small_cnn, cifar10_cnn, "
-                       "digits_cnn)", name);
+                       "digits_cnn)",
+                       name);
 }
 
 /* ---- compiling the table ------------------------------------------------ */
@@ -146,23 +165,21 @@ static void compile_layer(evo_net *net, net_op *op, const spec *s,
     evo_conv_setup(&op->conv, s->in, s->out, op->h, op->w, false);
     add_tensor(net->tensors, &net->n_tensors, &net->n_params, "conv",
                ++counts[0], "weight", EVO_TENSOR_WEIGHT, s->out * s->in * 9);
-    add_tensor(net->tensors, &net->n_tensors, &net->n_params, "conv",
-               counts[0], "bias", EVO_TENSOR_BIAS, s->out);
-    if (evo_conv_ws_floats(&op->conv) > net->ws_floats)
-      net->ws_floats = evo_conv_ws_floats(&op->conv);
+    add_tensor(net->tensors, &net->n_tensors, &net->n_params, "conv", counts[0],
+               "bias", EVO_TENSOR_BIAS, s->out);
     break;
   case S_BN:
     op->kind = EVO_LAYER_BN;
-    add_tensor(net->tensors, &net->n_tensors, &net->n_params, "bn",
-               ++counts[1], "weight", EVO_TENSOR_BN_WEIGHT, op->c);
-    add_tensor(net->tensors, &net->n_tensors, &net->n_params, "bn",
-               counts[1], "bias", EVO_TENSOR_BN_BIAS, op->c);
+    add_tensor(net->tensors, &net->n_tensors, &net->n_params, "bn", ++counts[1],
+               "weight", EVO_TENSOR_BN_WEIGHT, op->c);
+    add_tensor(net->tensors, &net->n_tensors, &net->n_params, "bn", counts[1],
+               "bias", EVO_TENSOR_BN_BIAS, op->c);
     add_tensor(net->stat_tensors, &net->n_stat_tensors, &net->n_stats, "bn",
                counts[1], "running_mean", EVO_TENSOR_BN_MEAN, op->c);
     add_tensor(net->stat_tensors, &net->n_stat_tensors, &net->n_stats, "bn",
                counts[1], "running_var", EVO_TENSOR_BN_VAR, op->c);
-    if (2 * op->c > net->acc_doubles)
-      net->acc_doubles = 2 * op->c;
+    if (EVO_BN_ACC_DOUBLES(op->c) > net->acc_doubles)
+      net->acc_doubles = EVO_BN_ACC_DOUBLES(op->c);
     break;
   case S_POOL:
     op->kind = EVO_LAYER_POOL;
@@ -179,10 +196,10 @@ static void compile_layer(evo_net *net, net_op *op, const spec *s,
   default: /* S_LINEAR */
     op->kind = EVO_LAYER_LINEAR;
     op->oc = s->out;
-    add_tensor(net->tensors, &net->n_tensors, &net->n_params, "fc",
-               ++counts[2], "weight", EVO_TENSOR_WEIGHT, s->out * s->in);
-    add_tensor(net->tensors, &net->n_tensors, &net->n_params, "fc",
-               counts[2], "bias", EVO_TENSOR_BIAS, s->out);
+    add_tensor(net->tensors, &net->n_tensors, &net->n_params, "fc", ++counts[2],
+               "weight", EVO_TENSOR_WEIGHT, s->out * s->in);
+    add_tensor(net->tensors, &net->n_tensors, &net->n_params, "fc", counts[2],
+               "bias", EVO_TENSOR_BIAS, s->out);
     break;
   }
 }
@@ -261,7 +278,6 @@ static void carve_all(evo_net *net, carver *cv) {
   net->g[0] = carve(cv, nb * net->max_act * fl);
   net->g[1] = carve(cv, nb * net->max_act * fl);
   net->dlogits = carve(cv, nb * net->def->classes * fl);
-  net->ws = carve(cv, net->ws_floats * fl);
   net->acc = carve(cv, net->acc_doubles * sizeof(double));
 }
 
@@ -273,8 +289,8 @@ int evo_net_new(evo_net **out, evo_arch arch, size_t max_batch) {
                          (int)arch);
   if (max_batch == 0 || max_batch > MAX_BATCH_LIMIT)
     return evo_set_error(EVO_EINVAL,
-                         "evo_net_new: max_batch %zu outside 1..%zu",
-                         max_batch, MAX_BATCH_LIMIT);
+                         "evo_net_new: max_batch %zu outside 1..%zu", max_batch,
+                         MAX_BATCH_LIMIT);
   evo_net *net = evo_calloc(1, sizeof *net);
   if (!net)
     return EVO_ENOMEM;
@@ -290,13 +306,19 @@ int evo_net_new(evo_net **out, evo_arch arch, size_t max_batch) {
     free(net);
     return evo_set_error(EVO_ENOMEM,
                          "evo_net_new: cannot allocate %zu bytes for %s with "
-                         "batch %zu", cv.used, arches[arch].name, max_batch);
+                         "batch %zu",
+                         cv.used, arches[arch].name, max_batch);
   }
   /* Touching every page now keeps page faults out of the first step. */
   memset(net->block, 0, cv.used);
   net->block_bytes = cv.used;
   cv = (carver){net->block, 0};
   carve_all(net, &cv);
+  int rc = evo_net_set_threads(net, 1);
+  if (rc) {
+    evo_net_free(net);
+    return rc;
+  }
   *out = net;
   return EVO_OK;
 }
@@ -304,16 +326,75 @@ int evo_net_new(evo_net **out, evo_arch arch, size_t max_batch) {
 void evo_net_free(evo_net *net) {
   if (!net)
     return;
+  evo_workers_free(net->team);
+  free(net->ws);
   free(net->block);
   free(net);
 }
 
+/* ---- threads ------------------------------------------------------------ */
+
+/* The conv workspace for @p threads (each conv's, the largest). */
+static size_t ws_floats_for(evo_net *net, size_t threads) {
+  size_t most = 0;
+  for (size_t i = 0; i < net->n_ops; i++) {
+    evo_conv cv = net->ops[i].conv;
+    cv.threads = threads;
+    if (net->ops[i].kind == EVO_LAYER_CONV && evo_conv_ws_floats(&cv) > most)
+      most = evo_conv_ws_floats(&cv);
+  }
+  return (most + 15) / 16 * 16;
+}
+
+int evo_net_set_threads(evo_net *net, size_t threads) {
+  EVO_CHECK_ARG(net);
+  if (threads == 0 || threads > EVO_SLICES)
+    return evo_set_error(EVO_ERANGE,
+                         "evo_net_set_threads: %zu threads outside 1..%d",
+                         threads, EVO_SLICES);
+  evo_workers *team = NULL;
+  size_t floats = ws_floats_for(net, threads);
+  float *ws = aligned_alloc(ALIGN, floats * sizeof *ws);
+  if (!ws)
+    return evo_set_error(EVO_ENOMEM, "evo_net_set_threads: cannot allocate "
+                         "%zu bytes of workspace", floats * sizeof *ws);
+  memset(ws, 0, floats * sizeof *ws);
+  int rc = threads > 1 ? evo_workers_new(&team, threads) : EVO_OK;
+  if (rc) {
+    free(ws);
+    return rc;
+  }
+  evo_workers_free(net->team);
+  free(net->ws);
+  net->team = team;
+  net->ws = ws;
+  net->ws_floats = floats;
+  net->threads = threads;
+  for (size_t i = 0; i < net->n_ops; i++) {
+    net->ops[i].conv.team = team;
+    net->ops[i].conv.threads = threads;
+  }
+  return EVO_OK;
+}
+
+size_t evo_net_threads(const evo_net *net) {
+  return net->threads;
+}
+
 /* ---- accessors ---------------------------------------------------------- */
 
-evo_arch evo_net_arch(const evo_net *net) { return net->arch; }
-size_t evo_net_max_batch(const evo_net *net) { return net->max_batch; }
-size_t evo_net_memory(const evo_net *net) { return net->block_bytes; }
-size_t evo_net_num_classes(const evo_net *net) { return net->def->classes; }
+evo_arch evo_net_arch(const evo_net *net) {
+  return net->arch;
+}
+size_t evo_net_max_batch(const evo_net *net) {
+  return net->max_batch;
+}
+size_t evo_net_memory(const evo_net *net) {
+  return net->block_bytes + net->ws_floats * sizeof(float);
+}
+size_t evo_net_num_classes(const evo_net *net) {
+  return net->def->classes;
+}
 
 void evo_net_input_shape(const evo_net *net, size_t *c, size_t *h, size_t *w) {
   *c = net->def->c;
@@ -325,12 +406,24 @@ size_t evo_net_input_size(const evo_net *net) {
   return net->def->c * net->def->h * net->def->w;
 }
 
-float *evo_net_params(evo_net *net) { return net->params; }
-float *evo_net_grads(evo_net *net) { return net->grads; }
-size_t evo_net_param_count(const evo_net *net) { return net->n_params; }
-size_t evo_net_tensor_count(const evo_net *net) { return net->n_tensors; }
-float *evo_net_stats(evo_net *net) { return net->stats; }
-size_t evo_net_stats_count(const evo_net *net) { return net->n_stats; }
+float *evo_net_params(evo_net *net) {
+  return net->params;
+}
+float *evo_net_grads(evo_net *net) {
+  return net->grads;
+}
+size_t evo_net_param_count(const evo_net *net) {
+  return net->n_params;
+}
+size_t evo_net_tensor_count(const evo_net *net) {
+  return net->n_tensors;
+}
+float *evo_net_stats(evo_net *net) {
+  return net->stats;
+}
+size_t evo_net_stats_count(const evo_net *net) {
+  return net->n_stats;
+}
 
 size_t evo_net_stat_tensor_count(const evo_net *net) {
   return net->n_stat_tensors;
@@ -457,44 +550,82 @@ static const float *input_of(const evo_net *net, size_t i) {
   return i ? net->ops[i - 1].out : net->input;
 }
 
+/* The per-image layers (pool, dropout's product, flatten) on slices of the
+ * batch's images, for the team. dir 0: in = x, out = y; 1: in = dy,
+ * out = dx. */
+typedef struct image_job {
+  const net_op *op;
+  int dir;
+  float *out;
+  const float *in;
+  size_t n;
+} image_job;
+
+static void image_task(void *p, size_t thread, size_t threads) {
+  const image_job *j = p;
+  const net_op *op = j->op;
+  const size_t xs = op->c * op->h * op->w, ys = op->oc * op->oh * op->ow;
+  for (size_t s = thread; s < EVO_SLICES; s += threads) {
+    size_t lo, hi;
+    evo_slice(j->n, s, &lo, &hi);
+    size_t m = hi - lo;
+    const float *in = j->in + lo * (j->dir ? ys : xs);
+    float *out = j->out + lo * (j->dir ? xs : ys);
+    if (op->kind == EVO_LAYER_POOL && j->dir == 0)
+      evo_maxpool_forward(out, op->mask + lo * ys, in, m, op->h, op->w, op->c);
+    else if (op->kind == EVO_LAYER_POOL)
+      evo_maxpool_backward(out, in, op->mask + lo * ys, m, op->h, op->w,
+                           op->c);
+    else if (op->kind == EVO_LAYER_DROPOUT) /* its backward is its forward */
+      evo_dropout_forward(out, in, op->mask + lo * xs, m * xs, op->p);
+    else if (j->dir == 0)
+      evo_flatten_forward(out, in, m, op->h * op->w, op->c);
+    else
+      evo_flatten_backward(out, in, m, op->h * op->w, op->c);
+  }
+}
+
+static void per_image(evo_net *net, const net_op *op, int dir, float *out,
+                      const float *in) {
+  image_job j = {op, dir, out, in, net->n};
+  evo_workers_run(net->team, net->threads, image_task, &j);
+}
+
 static void layer_forward(evo_net *net, net_op *op, const float *in,
                           bool training, evo_rng *rng) {
   const float *prm = net->params;
   const size_t n = net->n, m = n * op->h * op->w;
   switch (op->kind) {
   case EVO_LAYER_CONV:
-    evo_conv_forward(&op->conv, op->out, in, prm + op->w_off,
-                     prm + op->b_off, n, net->ws);
+    evo_conv_forward(&op->conv, op->out, in, prm + op->w_off, prm + op->b_off,
+                     n, net->ws);
     break;
   case EVO_LAYER_BN:
     if (training)
-      evo_bn_forward_train(op->out, op->mean, op->rstd,
-                           net->stats + op->stat_off,
-                           net->stats + op->stat_off + op->c, in,
-                           prm + op->w_off, prm + op->b_off, m, op->c,
-                           op->relu, net->acc);
+      evo_bn_forward_train(
+          op->out, op->mean, op->rstd, net->stats + op->stat_off,
+          net->stats + op->stat_off + op->c, in, prm + op->w_off,
+          prm + op->b_off, m, op->c, op->relu, net->acc, net->team);
     else
       evo_bn_forward_eval(op->out, in, prm + op->w_off, prm + op->b_off,
                           net->stats + op->stat_off,
                           net->stats + op->stat_off + op->c, m, op->c,
-                          op->relu);
+                          op->relu, net->team);
     break;
   case EVO_LAYER_POOL:
-    evo_maxpool_forward(op->out, op->mask, in, n, op->h, op->w, op->c);
+  case EVO_LAYER_FLATTEN:
+    per_image(net, op, 0, op->out, in);
     break;
   case EVO_LAYER_DROPOUT:
     op->active = training && net->dropout && op->p > 0.0f;
-    if (op->active) {
+    if (op->active) { /* the mask in one stream, the product in slices */
       evo_dropout_mask(op->mask, m * op->c, op->p, rng);
-      evo_dropout_forward(op->out, in, op->mask, m * op->c, op->p);
+      per_image(net, op, 0, op->out, in);
     }
     break;
-  case EVO_LAYER_FLATTEN:
-    evo_flatten_forward(op->out, in, n, op->h * op->w, op->c);
-    break;
   default:
-    evo_linear_forward(op->out, in, prm + op->w_off, prm + op->b_off, n,
-                       op->c, op->oc, op->relu);
+    evo_linear_forward(op->out, in, prm + op->w_off, prm + op->b_off, n, op->c,
+                       op->oc, op->relu, net->team);
     break;
   }
 }
@@ -538,8 +669,8 @@ int evo_net_loss(evo_net *net, const uint8_t *labels, double *loss) {
     if (labels[i] >= net->def->classes)
       return evo_set_error(EVO_ERANGE,
                            "evo_net_loss: label %u of image %zu is not below "
-                           "%zu classes", (unsigned)labels[i], i,
-                           net->def->classes);
+                           "%zu classes",
+                           (unsigned)labels[i], i, net->def->classes);
   *loss = evo_softmax_ce(net->dlogits, evo_net_logits(net), labels, net->n,
                          net->def->classes);
   net->have_loss = true;
@@ -564,21 +695,19 @@ static float *layer_backward(evo_net *net, net_op *op, float *dx, float *dy,
   case EVO_LAYER_BN:
     evo_bn_backward(dx, grd + op->w_off, grd + op->b_off, dy, op->out, in,
                     op->mean, op->rstd, prm + op->w_off, m, op->c, op->relu,
-                    net->acc);
+                    net->acc, net->team);
     return dx;
   case EVO_LAYER_POOL:
-    evo_maxpool_backward(dx, dy, op->mask, n, op->h, op->w, op->c);
+  case EVO_LAYER_FLATTEN:
+    per_image(net, op, 1, dx, dy);
     return dx;
   case EVO_LAYER_DROPOUT:
     if (op->active)
-      evo_dropout_backward(dy, dy, op->mask, m * op->c, op->p);
+      per_image(net, op, 1, dy, dy);
     return dy;
-  case EVO_LAYER_FLATTEN:
-    evo_flatten_backward(dx, dy, n, op->h * op->w, op->c);
-    return dx;
   default:
-    evo_linear_backward(dx, grd + op->w_off, grd + op->b_off, dy, op->out,
-                        in, prm + op->w_off, n, op->c, op->oc, op->relu);
+    evo_linear_backward(dx, grd + op->w_off, grd + op->b_off, dy, op->out, in,
+                        prm + op->w_off, n, op->c, op->oc, op->relu, net->team);
     return dx;
   }
 }

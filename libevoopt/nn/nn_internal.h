@@ -23,8 +23,14 @@
  * ("conv1.weight", "bn1.bias", "fc2.weight"). Batch-norm running statistics
  * live in a third arena ("bn1.running_mean", "bn1.running_var").
  *
- * A net is not thread-safe; distinct nets are independent. Internally the
- * BLAS may use threads (OPENBLAS_NUM_THREADS or openblas_set_num_threads). */
+ * A net is not thread-safe; distinct nets are independent. Threads: a net
+ * runs its convolution and batch-norm loops on evo_net_set_threads threads
+ * (1 by default); the BLAS has its own (OPENBLAS_NUM_THREADS or
+ * openblas_set_num_threads), used by the linear layers' large products
+ * (the convolutions' per-chunk products are below OpenBLAS's threading
+ * size). Results do not depend on the number of net threads (fixed slices,
+ * partial sums added in a fixed order) nor, with OpenBLAS, on its threads
+ * (it splits products by rows and columns, never along the sums). */
 #ifndef EVOOPT_NN_INTERNAL_H
 #define EVOOPT_NN_INTERNAL_H
 
@@ -43,12 +49,12 @@ typedef enum evo_arch {
 } evo_arch;
 
 typedef enum evo_tensor_kind {
-  EVO_TENSOR_WEIGHT = 0,  /* conv or linear weight */
-  EVO_TENSOR_BIAS,        /* conv or linear bias */
-  EVO_TENSOR_BN_WEIGHT,   /* batch-norm γ */
-  EVO_TENSOR_BN_BIAS,     /* batch-norm β */
-  EVO_TENSOR_BN_MEAN,     /* running mean (statistics arena) */
-  EVO_TENSOR_BN_VAR       /* running variance (statistics arena) */
+  EVO_TENSOR_WEIGHT = 0, /* conv or linear weight */
+  EVO_TENSOR_BIAS,       /* conv or linear bias */
+  EVO_TENSOR_BN_WEIGHT,  /* batch-norm γ */
+  EVO_TENSOR_BN_BIAS,    /* batch-norm β */
+  EVO_TENSOR_BN_MEAN,    /* running mean (statistics arena) */
+  EVO_TENSOR_BN_VAR      /* running variance (statistics arena) */
 } evo_tensor_kind;
 
 /* One tensor of an arena: floats [offset, offset + size). */
@@ -74,9 +80,16 @@ void evo_net_free(evo_net *net);
 
 evo_arch evo_net_arch(const evo_net *net);
 size_t evo_net_max_batch(const evo_net *net);
-/* Bytes of the net's one allocation (parameters, gradients, activations,
- * workspaces), e.g. to size a pool of workers. */
+/* Bytes the net holds (parameters, gradients, activations, workspaces),
+ * e.g. to size a pool of workers. */
 size_t evo_net_memory(const evo_net *net);
+
+/* Runs the net's loops on @p threads threads (1 .. 8; 1 at creation):
+ * starts them and sizes the workspace now, so that no step allocates.
+ * Errors: EVO_ERANGE, EVO_ENOMEM, EVO_ETHREAD (the net keeps its previous
+ * setting). */
+int evo_net_set_threads(evo_net *net, size_t threads);
+size_t evo_net_threads(const evo_net *net);
 /* Input image shape (C, H, W); floats per image = c·h·w. */
 void evo_net_input_shape(const evo_net *net, size_t *c, size_t *h, size_t *w);
 size_t evo_net_input_size(const evo_net *net);

@@ -7,8 +7,8 @@
 
 /* One output pixel: the four input channel vectors of its window. */
 EVO_INLINE void pool_pixel(float *restrict y, uint8_t *restrict arg,
-                       const float *a0, const float *a1, const float *a2,
-                       const float *a3, size_t c) {
+                           const float *a0, const float *a1, const float *a2,
+                           const float *a3, size_t c) {
   for (size_t k = 0; k < c; k++) {
     float best = a0[k], v;
     uint8_t at = 0;
@@ -28,8 +28,9 @@ EVO_INLINE void pool_pixel(float *restrict y, uint8_t *restrict arg,
   }
 }
 
-EVO_VECTOR_CLONES void evo_maxpool_forward(float *y, uint8_t *arg, const float *x, size_t n,
-                         size_t h, size_t w, size_t c) {
+EVO_VECTOR_CLONES void evo_maxpool_forward(float *y, uint8_t *arg,
+                                           const float *x, size_t n, size_t h,
+                                           size_t w, size_t c) {
   const size_t oh = h / 2, ow = w / 2;
   for (size_t img = 0; img < n; img++)
     for (size_t i = 0; i < oh; i++)
@@ -42,15 +43,16 @@ EVO_VECTOR_CLONES void evo_maxpool_forward(float *y, uint8_t *arg, const float *
 
 /* d[k] = dy[k] where arg[k] == t, else 0 (both loaded: no branch). */
 EVO_INLINE void scatter(float *restrict d, const float *restrict dy,
-                    const uint8_t *restrict arg, uint8_t t, size_t c) {
+                        const uint8_t *restrict arg, uint8_t t, size_t c) {
   for (size_t k = 0; k < c; k++) {
     float g = dy[k];
     d[k] = arg[k] == t ? g : 0.0f;
   }
 }
 
-EVO_VECTOR_CLONES void evo_maxpool_backward(float *dx, const float *dy, const uint8_t *arg,
-                          size_t n, size_t h, size_t w, size_t c) {
+EVO_VECTOR_CLONES void evo_maxpool_backward(float *dx, const float *dy,
+                                            const uint8_t *arg, size_t n,
+                                            size_t h, size_t w, size_t c) {
   const size_t oh = h / 2, ow = w / 2;
   if (h % 2 || w % 2) /* floor mode: the last odd row/column gets nothing */
     memset(dx, 0, n * h * w * c * sizeof *dx);

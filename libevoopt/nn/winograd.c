@@ -43,17 +43,28 @@ size_t evo_wino_default_tiles(size_t cin, size_t cout) {
   return t ? t : 1;
 }
 
+static size_t round16(size_t n) { return (n + 15) / 16 * 16; }
+
 /* Floats between two ξ planes: one cache line more than a plane, so that
  * the 16 planes a transform writes never fall on the same cache sets (a
  * plane of 32 tiles of 32 channels is 4 KiB: measured 1.5x slower). */
 static size_t plane_stride(const evo_conv *c) {
-  return c->tiles * max_channels(c) + 16;
+  return round16(c->tiles * max_channels(c)) + 16;
 }
 
-/* U | U2 | A[XI][stride] | B[XI][stride] | zero[cmax] | sink[cmax] */
+/* Per thread: A[XI][stride] | B[XI][stride] | sink[cmax] */
+static size_t thread_floats(const evo_conv *c) {
+  return 2 * XI * plane_stride(c) + round16(max_channels(c));
+}
+
+/* Shared: U | U2 | du per slice | zero[cmax]; then one block per thread. */
+static size_t shared_floats(const evo_conv *c) {
+  return (2 + EVO_SLICES) * XI * c->cin * c->cout +
+         round16(max_channels(c));
+}
+
 size_t evo_wino_ws_floats(const evo_conv *c) {
-  size_t cm = max_channels(c);
-  return 2 * XI * c->cin * c->cout + 2 * XI * plane_stride(c) + 2 * cm;
+  return round16(shared_floats(c)) + c->threads * thread_floats(c);
 }
 
 /* ---- weight transforms -------------------------------------------------- */
@@ -77,8 +88,8 @@ static void weight_tile(float u[XI], const float g[9]) {
 
 /* Forward: u[ξ][ci][co] from w[co][ci][3][3]. Flipped (for dx): the kernel
  * rotated by 180° with in and out swapped, u[ξ][co][ci]. */
-static void transform_weights(float *u, const float *w, size_t cin,
-                              size_t cout, bool flip) {
+static void transform_weights(float *u, const float *w, size_t cin, size_t cout,
+                              bool flip) {
   for (size_t co = 0; co < cout; co++)
     for (size_t ci = 0; ci < cin; ci++) {
       const float *g = w + (co * cin + ci) * 9;
@@ -137,23 +148,24 @@ static const float *pixel_or(const float *a, const geom *g, size_t c,
 
 /* The 1-D transforms, on four values (or two) @p n apart. */
 /* Bᵀ = [1 0 -1 0; 0 1 1 0; 0 -1 1 0; 0 1 0 -1] */
-#define BT4(o, i, n)                                                         \
-  ((o)[0] = (i)[0] - (i)[2 * (n)], (o)[1] = (i)[n] + (i)[2 * (n)],           \
+#define BT4(o, i, n)                                                           \
+  ((o)[0] = (i)[0] - (i)[2 * (n)], (o)[1] = (i)[n] + (i)[2 * (n)],             \
    (o)[2] = (i)[2 * (n)] - (i)[n], (o)[3] = (i)[n] - (i)[3 * (n)])
 /* Aᵀ = [1 1 1 0; 0 1 -1 -1] */
-#define AT2(o, i, n)                                                         \
-  ((o)[0] = (i)[0] + (i)[n] + (i)[2 * (n)],                                 \
+#define AT2(o, i, n)                                                           \
+  ((o)[0] = (i)[0] + (i)[n] + (i)[2 * (n)],                                    \
    (o)[1] = (i)[n] - (i)[2 * (n)] - (i)[3 * (n)])
 /* A = [1 0; 1 1; 1 -1; 0 -1] */
-#define A4(o, i, n)                                                          \
-  ((o)[0] = (i)[0], (o)[1] = (i)[0] + (i)[n], (o)[2] = (i)[0] - (i)[n],     \
+#define A4(o, i, n)                                                            \
+  ((o)[0] = (i)[0], (o)[1] = (i)[0] + (i)[n], (o)[2] = (i)[0] - (i)[n],        \
    (o)[3] = -(i)[n])
 
 /* v[ξ][i][k] = (Bᵀ d B)_ξ for tiles t0 .. t0+nt-1 of a[n][h][w][c]; the ξ
  * planes lie @p stride floats apart (never overlapping: EVO_IVDEP). */
-EVO_VECTOR_CLONES static void input_transform(float *v, size_t stride, const float *a,
-                            const geom *g, size_t c, const float *zero,
-                            size_t t0, size_t nt) {
+EVO_VECTOR_CLONES static void input_transform(float *v, size_t stride,
+                                              const float *a, const geom *g,
+                                              size_t c, const float *zero,
+                                              size_t t0, size_t nt) {
   for (size_t i = 0; i < nt; i++) {
     size_t img, ty, tx;
     tile_at(g, t0 + i, &img, &ty, &tx);
@@ -179,9 +191,11 @@ EVO_VECTOR_CLONES static void input_transform(float *v, size_t stride, const flo
 }
 
 /* y tiles = Aᵀ m A (+ bias, ReLU); pixels past an odd edge go to @p sink. */
-EVO_VECTOR_CLONES static void output_transform(float *y, size_t c, const float *m, size_t stride,
-                             const geom *g, const float *bias, bool relu,
-                             float *sink, size_t t0, size_t nt) {
+EVO_VECTOR_CLONES static void output_transform(float *y, size_t c,
+                                               const float *m, size_t stride,
+                                               const geom *g, const float *bias,
+                                               bool relu, float *sink,
+                                               size_t t0, size_t nt) {
   const float lo = relu ? 0.0f : -INFINITY;
   for (size_t i = 0; i < nt; i++) {
     size_t img, ty, tx;
@@ -212,17 +226,18 @@ EVO_VECTOR_CLONES static void output_transform(float *y, size_t c, const float *
 
 /* dm[ξ][i][k] = (A dy Aᵀ)_ξ: the gradient of the transformed tile from its
  * 2x2 output gradient (zero past an edge). */
-EVO_VECTOR_CLONES static void grad_transform(float *dm, size_t stride, const float *dy,
-                           const geom *g, size_t c, const float *zero,
-                           size_t t0, size_t nt) {
+EVO_VECTOR_CLONES static void grad_transform(float *dm, size_t stride,
+                                             const float *dy, const geom *g,
+                                             size_t c, const float *zero,
+                                             size_t t0, size_t nt) {
   for (size_t i = 0; i < nt; i++) {
     size_t img, ty, tx;
     tile_at(g, t0 + i, &img, &ty, &tx);
     const float *p[4];
     for (int a = 0; a < 2; a++)
       for (int b = 0; b < 2; b++)
-        p[a * 2 + b] = pixel_or(dy, g, c, img, 2 * (long)ty + a,
-                                2 * (long)tx + b, zero);
+        p[a * 2 + b] =
+            pixel_or(dy, g, c, img, 2 * (long)ty + a, 2 * (long)tx + b, zero);
     float *out = dm + i * c;
     EVO_IVDEP
     for (size_t k = 0; k < c; k++) {
@@ -242,21 +257,22 @@ EVO_VECTOR_CLONES static void grad_transform(float *dm, size_t stride, const flo
 /* ---- the passes --------------------------------------------------------- */
 
 typedef struct wino_ws {
-  float *u, *u2, *a, *b, *zero, *sink;
-  size_t stride; /* floats between ξ planes of a and b */
+  float *u, *u2, *du, *zero; /* shared: du holds one partial per slice */
+  float *a, *b, *sink;       /* the calling thread's */
+  size_t stride;             /* floats between ξ planes of a and b */
 } wino_ws;
 
-static wino_ws carve_ws(const evo_conv *c, float *ws) {
-  size_t cm = max_channels(c), wsz = XI * c->cin * c->cout;
+static wino_ws carve_ws(const evo_conv *c, float *ws, size_t thread) {
+  size_t wsz = XI * c->cin * c->cout;
   wino_ws s;
   s.u = ws;
-  s.u2 = ws + wsz;
+  s.u2 = s.u + wsz;
+  s.du = s.u2 + wsz;
+  s.zero = s.du + EVO_SLICES * wsz;
   s.stride = plane_stride(c);
-  s.a = s.u2 + wsz;
+  s.a = ws + round16(shared_floats(c)) + thread * thread_floats(c);
   s.b = s.a + XI * s.stride;
-  s.zero = s.b + XI * s.stride;
-  s.sink = s.zero + cm;
-  memset(s.zero, 0, cm * sizeof *s.zero);
+  s.sink = s.b + XI * s.stride;
   return s;
 }
 
@@ -268,50 +284,98 @@ static void forward_chunk(const wino_ws *s, float *out, size_t cout,
                           size_t t0, size_t nt) {
   input_transform(s->a, s->stride, in, g, cin, s->zero, t0, nt);
   for (size_t x = 0; x < XI; x++)
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)nt,
-                (int)cout, (int)cin, 1.0f, s->a + x * s->stride, (int)cin,
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)nt, (int)cout,
+                (int)cin, 1.0f, s->a + x * s->stride, (int)cin,
                 u + x * cin * cout, (int)cout, 0.0f, s->b + x * s->stride,
                 (int)cout);
   output_transform(out, cout, s->b, s->stride, g, bias, relu, s->sink, t0, nt);
 }
 
+/* One pass over all tiles, cut into slices for the threads. */
+typedef struct wino_job {
+  const evo_conv *c;
+  geom g;
+  float *ws;
+  size_t tiles;
+  float *y, *dx, *dw;
+  const float *x, *dy, *bias;
+} wino_job;
+
+static void forward_task(void *p, size_t thread, size_t threads) {
+  const wino_job *j = p;
+  const evo_conv *c = j->c;
+  wino_ws s = carve_ws(c, j->ws, thread);
+  for (size_t sl = thread; sl < EVO_SLICES; sl += threads) {
+    size_t lo, hi;
+    evo_slice(j->tiles, sl, &lo, &hi);
+    for (size_t t0 = lo; t0 < hi; t0 += c->tiles) {
+      size_t nt = hi - t0 < c->tiles ? hi - t0 : c->tiles;
+      forward_chunk(&s, j->y, c->cout, j->x, c->cin, s.u, &j->g, j->bias,
+                    c->relu, t0, nt);
+    }
+  }
+}
+
+static size_t team_size(const evo_conv *c) {
+  size_t n = evo_workers_count(c->team);
+  return n < c->threads ? n : c->threads;
+}
+
 void evo_wino_forward(const evo_conv *c, float *y, const float *x,
                       const float *w, const float *b, size_t n, float *ws) {
-  wino_ws s = carve_ws(c, ws);
-  geom g = geom_of(c);
-  size_t tiles = n * g.th * g.tw;
+  wino_ws s = carve_ws(c, ws, 0);
+  memset(s.zero, 0, max_channels(c) * sizeof *s.zero);
   transform_weights(s.u, w, c->cin, c->cout, false);
-  for (size_t t0 = 0; t0 < tiles; t0 += c->tiles) {
-    size_t nt = tiles - t0 < c->tiles ? tiles - t0 : c->tiles;
-    forward_chunk(&s, y, c->cout, x, c->cin, s.u, &g, b, c->relu, t0, nt);
+  wino_job j = {c, geom_of(c), ws, 0, y, NULL, NULL, x, NULL, b};
+  j.tiles = n * j.g.th * j.g.tw;
+  evo_workers_run(c->team, team_size(c), forward_task, &j);
+}
+
+/* Per slice: its partial du[ξ][cin][cout] = Σ aᵀ b over its tiles, and the
+ * input gradient of its tiles. */
+static void backward_task(void *p, size_t thread, size_t threads) {
+  const wino_job *j = p;
+  const evo_conv *c = j->c;
+  const size_t cin = c->cin, cout = c->cout, wsz = XI * cin * cout;
+  wino_ws s = carve_ws(c, j->ws, thread);
+  for (size_t sl = thread; sl < EVO_SLICES; sl += threads) {
+    size_t lo, hi;
+    float *du = s.du + sl * wsz;
+    evo_slice(j->tiles, sl, &lo, &hi);
+    if (lo == hi)
+      memset(du, 0, wsz * sizeof *du);
+    for (size_t t0 = lo; t0 < hi; t0 += c->tiles) {
+      size_t nt = hi - t0 < c->tiles ? hi - t0 : c->tiles;
+      input_transform(s.a, s.stride, j->x, &j->g, cin, s.zero, t0, nt);
+      grad_transform(s.b, s.stride, j->dy, &j->g, cout, s.zero, t0, nt);
+      for (size_t k = 0; k < XI; k++)
+        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)cin,
+                    (int)cout, (int)nt, 1.0f, s.a + k * s.stride, (int)cin,
+                    s.b + k * s.stride, (int)cout, t0 > lo ? 1.0f : 0.0f,
+                    du + k * cin * cout, (int)cout);
+      if (j->dx)
+        forward_chunk(&s, j->dx, cin, j->dy, cout, s.u2, &j->g, NULL, false,
+                      t0, nt);
+    }
   }
 }
 
 /* dy already masked by the fused ReLU. dx (unless NULL) and dw are written
  * over. */
-void evo_wino_backward(const evo_conv *c, float *dx, float *dw,
-                       const float *dy, const float *x, const float *w,
-                       size_t n, float *ws) {
-  wino_ws s = carve_ws(c, ws);
-  geom g = geom_of(c);
-  const size_t cin = c->cin, cout = c->cout, tiles = n * g.th * g.tw;
-  float *du = s.u;
+void evo_wino_backward(const evo_conv *c, float *dx, float *dw, const float *dy,
+                       const float *x, const float *w, size_t n, float *ws) {
+  wino_ws s = carve_ws(c, ws, 0);
+  const size_t wsz = XI * c->cin * c->cout;
+  memset(s.zero, 0, max_channels(c) * sizeof *s.zero);
   if (dx)
-    transform_weights(s.u2, w, cin, cout, true);
-  for (size_t t0 = 0; t0 < tiles; t0 += c->tiles) {
-    size_t nt = tiles - t0 < c->tiles ? tiles - t0 : c->tiles;
-    input_transform(s.a, s.stride, x, &g, cin, s.zero, t0, nt);
-    grad_transform(s.b, s.stride, dy, &g, cout, s.zero, t0, nt);
-    for (size_t k = 0; k < XI; k++) /* du[ξ][cin][cout] += aᵀ b */
-      cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)cin,
-                  (int)cout, (int)nt, 1.0f, s.a + k * s.stride, (int)cin,
-                  s.b + k * s.stride, (int)cout, t0 ? 1.0f : 0.0f,
-                  du + k * cin * cout, (int)cout);
-    if (dx)
-      forward_chunk(&s, dx, cin, dy, cout, s.u2, &g, NULL, false, t0, nt);
-  }
-  if (tiles)
-    weight_grad(dw, du, cin, cout);
-  else
-    memset(dw, 0, cin * cout * 9 * sizeof *dw);
+    transform_weights(s.u2, w, c->cin, c->cout, true);
+  wino_job j = {c, geom_of(c), ws, 0, NULL, dx, dw, x, dy, NULL};
+  j.tiles = n * j.g.th * j.g.tw;
+  evo_workers_run(c->team, team_size(c), backward_task, &j);
+  /* The slices' partials, added in slice order into u. */
+  memcpy(s.u, s.du, wsz * sizeof *s.u);
+  for (size_t sl = 1; sl < EVO_SLICES; sl++)
+    for (size_t i = 0; i < wsz; i++)
+      s.u[i] += s.du[sl * wsz + i];
+  weight_grad(dw, s.u, c->cin, c->cout);
 }

@@ -1,0 +1,134 @@
+/* Helpers shared by the population's test suites (pop_testlib.h). */
+#define _POSIX_C_SOURCE 200809L
+#include "pop_testlib.h"
+
+#include <check.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "io_internal.h"
+#include "rng_internal.h"
+
+bool pt_same_bits(double a, double b) {
+  return memcmp(&a, &b, sizeof a) == 0;
+}
+
+void pt_assert_same_report(const evo_report *a, const evo_report *b) {
+  double fa, fb;
+  ck_assert_int_eq(evo_report_fitness(a, &fa), EVO_OK);
+  ck_assert_int_eq(evo_report_fitness(b, &fb), EVO_OK);
+  ck_assert(pt_same_bits(fa, fb));
+  ck_assert_uint_eq(evo_report_task_count(a), evo_report_task_count(b));
+  for (size_t i = 0; i < evo_report_task_count(a); i++) {
+    const char *na, *nb;
+    ck_assert_int_eq(evo_report_task(a, i, &na, &fa), EVO_OK);
+    ck_assert_int_eq(evo_report_task(b, i, &nb, &fb), EVO_OK);
+    ck_assert_str_eq(na, nb);
+    ck_assert(pt_same_bits(fa, fb));
+  }
+}
+
+static void assert_same_history(const evo_population *a,
+                                const evo_population *b, bool hits) {
+  ck_assert_uint_eq(evo_population_history_count(a),
+                    evo_population_history_count(b));
+  int last = hits ? EVO_HIST_CACHE_HITS : EVO_HIST_CACHE_HITS - 1;
+  for (size_t g = 0; g < evo_population_history_count(a); g++) {
+    for (int k = EVO_HIST_BEST; k <= last; k++) {
+      double va, vb;
+      ck_assert_int_eq(evo_population_history(a, g, (evo_history_key)k, &va),
+                       EVO_OK);
+      ck_assert_int_eq(evo_population_history(b, g, (evo_history_key)k, &vb),
+                       EVO_OK);
+      ck_assert_msg(pt_same_bits(va, vb),
+                    "generation %zu key %d: %.17g vs %.17g", g, k, va, vb);
+    }
+    const evo_genome *ga, *gb;
+    const evo_report *ra, *rb;
+    ck_assert_int_eq(evo_population_history_best(a, g, &ga, &ra), EVO_OK);
+    ck_assert_int_eq(evo_population_history_best(b, g, &gb, &rb), EVO_OK);
+    ck_assert(evo_genome_equal(ga, gb));
+    pt_assert_same_report(ra, rb);
+    uint32_t ta[EVO_TERM_COUNT], tb[EVO_TERM_COUNT];
+    ck_assert_int_eq(evo_population_history_terms(a, g, ta), EVO_OK);
+    ck_assert_int_eq(evo_population_history_terms(b, g, tb), EVO_OK);
+    ck_assert(memcmp(ta, tb, sizeof ta) == 0);
+  }
+}
+
+static void assert_same_hof(const evo_population *a, const evo_population *b) {
+  ck_assert_uint_eq(evo_population_hof_count(a), evo_population_hof_count(b));
+  for (size_t r = 0; r < evo_population_hof_count(a); r++) {
+    const evo_genome *ga, *gb;
+    double fa, fb;
+    size_t na, nb;
+    ck_assert_int_eq(evo_population_hof(a, r, &ga, &fa, &na), EVO_OK);
+    ck_assert_int_eq(evo_population_hof(b, r, &gb, &fb, &nb), EVO_OK);
+    ck_assert(evo_genome_equal(ga, gb));
+    ck_assert(pt_same_bits(fa, fb));
+    ck_assert_uint_eq(na, nb);
+  }
+}
+
+void pt_assert_same_run(const evo_population *a, const evo_population *b,
+                        bool hits) {
+  ck_assert(evo_population_finished(a) && evo_population_finished(b));
+  assert_same_history(a, b, hits);
+  assert_same_hof(a, b);
+  ck_assert_uint_eq(evo_population_size(a), evo_population_size(b));
+  for (size_t i = 0; i < evo_population_size(a); i++) {
+    const evo_genome *ga, *gb;
+    double fa, fb;
+    int sa, sb;
+    ck_assert_int_eq(evo_population_individual(a, i, &ga, &fa), EVO_OK);
+    ck_assert_int_eq(evo_population_individual(b, i, &gb, &fb), EVO_OK);
+    ck_assert(evo_genome_equal(ga, gb));
+    ck_assert(pt_same_bits(fa, fb));
+    ck_assert_int_eq(evo_population_individual_error(a, i, &sa, NULL), 0);
+    ck_assert_int_eq(evo_population_individual_error(b, i, &sb, NULL), 0);
+    ck_assert_int_eq(sa, sb);
+  }
+}
+
+void pt_tmp_make(pt_tmp *t) {
+  snprintf(t->dir, sizeof t->dir, "/tmp/evo_pop_XXXXXX");
+  ck_assert_ptr_nonnull(mkdtemp(t->dir));
+  snprintf(t->file, sizeof t->file, "%s/run.ckpt", t->dir);
+}
+
+void pt_tmp_remove(pt_tmp *t) {
+  unlink(t->file);
+  rmdir(t->dir);
+}
+
+void pt_fuzz_checkpoint(const char *path, const unsigned char *payload,
+                        size_t n, size_t from, uint32_t version, int trials,
+                        uint64_t seed) {
+  evo_rng r;
+  evo_rng_seed(&r, seed);
+  unsigned char *fuzz = malloc(n);
+  ck_assert_ptr_nonnull(fuzz);
+  ck_assert_uint_lt(from, n);
+  for (int trial = 0; trial < trials; trial++) {
+    memcpy(fuzz, payload, n);
+    for (int k = 0; k < 1 + trial % 4; k++)
+      fuzz[from + evo_rng_below(&r, n - from)] =
+          (unsigned char)evo_rng_below(&r, 256);
+    evo_wbuf w = {0};
+    evo_wbuf_bytes(&w, fuzz, n);
+    unsigned char *file;
+    size_t size;
+    ck_assert_int_eq(evo_frame_wrap("EVOOPTCK", version, &w, &file, &size),
+                     EVO_OK);
+    ck_assert_int_eq(evo_write_file_atomic(path, file, size), EVO_OK);
+    evo_population *pop = NULL;
+    int rc = evo_population_resume(&pop, path, NULL);
+    ck_assert(rc == EVO_OK || rc == EVO_EFORMAT);
+    evo_population_free(pop);
+    free(file);
+    evo_wbuf_free(&w);
+  }
+  free(fuzz);
+}
