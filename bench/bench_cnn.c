@@ -167,8 +167,7 @@ static void torch_img_s(const char *arch, int threads, double seconds,
   snprintf(cmd, sizeof cmd,
            "OMP_NUM_THREADS=%d OPENBLAS_NUM_THREADS=%d MKL_NUM_THREADS=%d "
            "/usr/bin/python3 %s/bench_cnn_torch.py %s %d %d %g 2>/dev/null",
-           threads, threads, threads, BENCH_DIR, arch, threads, BATCH,
-           seconds);
+           threads, threads, threads, BENCH_DIR, arch, threads, BATCH, seconds);
   FILE *p = popen(cmd, "r");
   *wall = *cpu = -1.0;
   if (!p)

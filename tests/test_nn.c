@@ -275,10 +275,10 @@ START_TEST(conv_threads_same_result) {
   for (int with_dx = 0; with_dx < 2; with_dx++) {
     memcpy(a.dy, a.r, ny * sizeof(float));
     memcpy(b.dy, b.r, ny * sizeof(float));
-    evo_conv_backward(&a.cv, with_dx ? a.dx : NULL, a.dw, a.db, a.dy, a.y,
-                      a.x, a.w, 3, a.ws);
-    evo_conv_backward(&b.cv, with_dx ? b.dx : NULL, b.dw, b.db, b.dy, b.y,
-                      b.x, b.w, 3, b.ws);
+    evo_conv_backward(&a.cv, with_dx ? a.dx : NULL, a.dw, a.db, a.dy, a.y, a.x,
+                      a.w, 3, a.ws);
+    evo_conv_backward(&b.cv, with_dx ? b.dx : NULL, b.dw, b.db, b.dy, b.y, b.x,
+                      b.w, 3, b.ws);
     if (with_dx)
       ck_assert_mem_eq(a.dx, b.dx, nx * sizeof(float));
     ck_assert_mem_eq(a.dw, b.dw, nw * sizeof(float));
@@ -309,8 +309,8 @@ static double lin_loss(void *p) {
 static void lin_backward_of_r(lin_ctx *c) {
   lin_loss(c);
   memcpy(c->dy, c->r, c->n * c->out * sizeof(float));
-  evo_linear_backward(c->dx, c->dw, c->db, c->dy, c->y, c->x, c->w, c->n,
-                      c->in, c->out, c->relu, c->team);
+  evo_linear_backward(c->dx, c->dw, c->db, c->dy, c->y, c->x, c->w, c->n, c->in,
+                      c->out, c->relu, c->team);
 }
 
 /* Loop index: bit 0 the fused ReLU, bit 1 a team of 3 threads (which must
@@ -319,8 +319,8 @@ static void lin_backward_of_r(lin_ctx *c) {
 START_TEST(linear_gradients_match_finite_differences) {
   evo_rng rng;
   evo_rng_seed(&rng, 41);
-  lin_ctx c = {3, 70, 65, _i & 1, NULL, NULL, NULL, NULL, NULL,
-               NULL, NULL, NULL, NULL, NULL};
+  lin_ctx c = {3,    70,   65,   _i & 1, NULL, NULL, NULL,
+               NULL, NULL, NULL, NULL,   NULL, NULL, NULL};
   size_t nx = c.n * c.in, nw = c.in * c.out, ny = c.n * c.out;
   c.x = fvec(nx), c.w = fvec(nw), c.b = fvec(c.out), c.y = fvec(ny);
   c.r = fvec(ny), c.dx = fvec(nx), c.dw = fvec(nw), c.db = fvec(c.out);
@@ -604,8 +604,8 @@ START_TEST(batchnorm_statistics_by_formula) {
   }
   /* Fused ReLU, both modes. */
   float *yr = fvec(c.m * c.c);
-  evo_bn_forward_eval(yr, c.x, c.gamma, c.beta, c.rmean, c.rvar, c.m, c.c,
-                      true, NULL);
+  evo_bn_forward_eval(yr, c.x, c.gamma, c.beta, c.rmean, c.rvar, c.m, c.c, true,
+                      NULL);
   for (size_t i = 0; i < c.m * c.c; i++)
     ck_assert_float_eq(yr[i], ye[i] > 0 ? ye[i] : 0.0f);
   free(ye), free(yr);
@@ -994,6 +994,10 @@ START_TEST(net_threads_same_result) {
                    evo_net_param_count(one) * sizeof(float));
   ck_assert_mem_eq(evo_net_stats(one), evo_net_stats(two),
                    evo_net_stats_count(one) * sizeof(float));
+  for (int i = 0; i < 2; i++) /* evaluation mode too */
+    ck_assert_int_eq(evo_net_forward(nets[i], x, 3, false, NULL), EVO_OK);
+  ck_assert_mem_eq(evo_net_logits(one), evo_net_logits(two),
+                   30 * sizeof(float));
   free(x), free(y);
   evo_net_free(one);
   evo_net_free(two);

@@ -35,8 +35,8 @@ EVO_VECTOR_CLONES void evo_bias_act(float *y, const float *b, size_t rows,
   }
 }
 
-EVO_VECTOR_CLONES void evo_col_sums_add(float *out, const float *x,
-                                        size_t rows, size_t cols) {
+EVO_VECTOR_CLONES void evo_col_sums_add(float *out, const float *x, size_t rows,
+                                        size_t cols) {
   /* Blocks of rows summed in float, blocks added in double: short float
    * chains, and the inner loop stays vectorisable. */
   enum { BLOCK = 64 };

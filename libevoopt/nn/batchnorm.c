@@ -164,17 +164,24 @@ EVO_VECTOR_CLONES static void grad_input(float *dx, const float *dy,
 
 /* ---- the passes over slices of rows ------------------------------------- */
 
-typedef enum bn_pass { SUM, SQ_DEV, AFFINE, EVAL, GRAD_SUMS, GRAD_INPUT } bn_pass;
+typedef enum bn_pass {
+  SUM,
+  SQ_DEV,
+  AFFINE,
+  EVAL,
+  GRAD_SUMS,
+  GRAD_INPUT
+} bn_pass;
 
 typedef struct bn_job {
   bn_pass pass;
   size_t m, c;
   bool relu;
-  float *out;                    /* y or dx */
-  const float *x, *dy, *y;       /* y: the fused ReLU's output */
+  float *out;              /* y or dx */
+  const float *x, *dy, *y; /* y: the fused ReLU's output */
   const float *mean, *rstd, *gamma, *beta, *rmean, *rvar;
-  double *acc;                   /* per slice: c (or 2c) partial sums */
-  const double *mu, *k;          /* the batch mean; grad_input's factors */
+  double *acc;          /* per slice: c (or 2c) partial sums */
+  const double *mu, *k; /* the batch mean; grad_input's factors */
 } bn_job;
 
 static void bn_task(void *p, size_t thread, size_t threads) {
@@ -194,8 +201,7 @@ static void bn_task(void *p, size_t thread, size_t threads) {
       affine(out, x, j->mean, j->rstd, j->gamma, j->beta, rows, c, j->relu);
       break;
     case EVAL:
-      eval_rows(out, x, j->gamma, j->beta, j->rmean, j->rvar, rows, c,
-                j->relu);
+      eval_rows(out, x, j->gamma, j->beta, j->rmean, j->rvar, rows, c, j->relu);
       break;
     case GRAD_SUMS:
       grad_sums(j->acc + 2 * sl * c, j->acc + (2 * sl + 1) * c, dy, y, x,
@@ -232,8 +238,8 @@ void evo_bn_forward_train(float *y, float *mean, float *rstd, float *rmean,
   /* acc: partials of slices 0..7 (c each), then the same for the squared
    * deviations; the mean goes where slice 0's partial was. */
   double *mu = acc, *ss = acc + EVO_SLICES * c;
-  bn_job j = {SUM, m, c, relu, y, x, NULL, NULL, mean, rstd, gamma, beta,
-              NULL, NULL, acc, mu, NULL};
+  bn_job j = {SUM,  m,     c,    relu, y,    x,   NULL, NULL, mean,
+              rstd, gamma, beta, NULL, NULL, acc, mu,   NULL};
   run(&j, SUM, team);
   add_slices(mu, acc, c, c);
   for (size_t i = 0; i < c; i++)
@@ -258,19 +264,20 @@ void evo_bn_forward_eval(float *y, const float *x, const float *gamma,
                          const float *beta, const float *rmean,
                          const float *rvar, size_t m, size_t c, bool relu,
                          evo_workers *team) {
-  bn_job j = {EVAL, m, c, relu, y, x, NULL, NULL, NULL, NULL, gamma, beta,
-              rmean, rvar, NULL, NULL, NULL};
+  bn_job j = {EVAL, m,     c,    relu,  y,    x,    NULL, NULL, NULL,
+              NULL, gamma, beta, rmean, rvar, NULL, NULL, NULL};
   run(&j, EVAL, team);
 }
 
 /* With xhat = (x - mean)·rstd and g the (ReLU-masked) incoming gradient:
- * dbeta = Σg, dgamma = Σg·xhat, dx = gamma·rstd·(g - dbeta/m - xhat·dgamma/m) */
+ * dbeta = Σg, dgamma = Σg·xhat, dx = gamma·rstd·(g - dbeta/m - xhat·dgamma/m)
+ */
 void evo_bn_backward(float *dx, float *dgamma, float *dbeta, const float *dy,
                      const float *y, const float *x, const float *mean,
                      const float *rstd, const float *gamma, size_t m, size_t c,
                      bool relu, double *acc, evo_workers *team) {
-  bn_job j = {GRAD_SUMS, m, c, relu, dx, x, dy, y, mean, rstd, gamma, NULL,
-              NULL, NULL, acc, NULL, NULL};
+  bn_job j = {GRAD_SUMS, m,     c,    relu, dx,   x,   dy,   y,   mean,
+              rstd,      gamma, NULL, NULL, NULL, acc, NULL, NULL};
   run(&j, GRAD_SUMS, team);
   /* Slice s holds Σg at acc[2sc], Σg·xhat at acc[(2s+1)c]; the totals go
    * to slice 0's places, then k1, k2, k3 after them. */

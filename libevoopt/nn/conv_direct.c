@@ -14,6 +14,10 @@
 
 #include "nn/layers_internal.h"
 
+#if !defined(__GNUC__)
+#error "conv_direct.c needs GCC's vector extension (GCC or Clang)"
+#endif
+
 #define TAPS 9
 #define CO 16     /* output channels per vector */
 #define PIX 4     /* pixels per block of the forward kernel */

@@ -8,8 +8,10 @@
  * order (PROTOCOL §3). Feature activations are [n][features].
  *
  * Conventions: backward functions OVERWRITE their gradient outputs (they
- * never accumulate); a fused ReLU's backward masks the incoming gradient in
- * place. No function allocates: workspaces are passed in. */
+ * never accumulate); a fused ReLU's backward may mask the incoming
+ * gradient in place (said per layer). No function allocates: workspaces
+ * are passed in. Functions that take a team (evo_workers) split their work
+ * into fixed slices for it; their results do not depend on its size. */
 #ifndef EVOOPT_NN_LAYERS_INTERNAL_H
 #define EVOOPT_NN_LAYERS_INTERNAL_H
 
@@ -32,8 +34,11 @@
 
 /* On a hot element-wise function: compiled again for AVX-512 and AVX2 and
  * chosen at load time by the CPU (GCC's function multiversioning; the
- * library itself is built for baseline x86-64). Elsewhere a no-op. */
-#if defined(__x86_64__) && defined(__GNUC__) && defined(__has_attribute)
+ * library itself is built for baseline x86-64). Elsewhere a no-op, and
+ * under ThreadSanitizer, whose instrumented ifunc resolvers would run
+ * before it is initialised (and crash at load time). */
+#if defined(__x86_64__) && defined(__GNUC__) && defined(__has_attribute) &&    \
+    !defined(__SANITIZE_THREAD__)
 #if __has_attribute(target_clones)
 #define EVO_VECTOR_CLONES                                                      \
   __attribute__((target_clones("avx512f", "avx2", "default")))
@@ -94,7 +99,7 @@ typedef struct evo_conv {
   evo_conv_algo algo;
   size_t chunk;      /* im2col: pixels per im2col + sgemm pass (>= 1) */
   size_t tiles;      /* Winograd: 2x2 tiles per transform + GEMM pass */
-  evo_workers *team; /* threads for the direct and Winograd loops, or NULL */
+  evo_workers *team; /* threads for the loops (im2col: one), or NULL */
   size_t threads;    /* threads the workspace has room for (>= 1) */
 } evo_conv;
 
@@ -103,9 +108,8 @@ typedef struct evo_conv {
  * threads (tests do) before sizing the workspace. */
 void evo_conv_setup(evo_conv *c, size_t cin, size_t cout, size_t h, size_t w,
                     bool relu);
-/* Floats of workspace a forward or backward pass needs (64-byte aligned:
- * evo_conv_ws_floats is a multiple of 16 and parts are carved in such
- * multiples). */
+/* Floats of workspace a forward or backward pass needs, for c->threads
+ * threads (a multiple of 16: give it 64-byte aligned for aligned parts). */
 size_t evo_conv_ws_floats(const evo_conv *c);
 /* FLOPs of one pass over @p n images: forward 2·Cout·Cin·9·H·W·n. */
 double evo_conv_flops(const evo_conv *c, size_t n);
@@ -113,7 +117,7 @@ double evo_conv_flops(const evo_conv *c, size_t n);
 /* x[n][h][w][cin], w[cout][cin][3][3], b[cout] -> y[n][h][w][cout] */
 void evo_conv_forward(const evo_conv *c, float *y, const float *x,
                       const float *w, const float *b, size_t n, float *ws);
-/* dy[n][h][w][cout] (masked in place when relu), y, x, w
+/* dy[n][h][w][cout] (may be masked in place when relu), y, x, w
  *   -> dx[n][h][w][cin] (skipped when NULL), dw[cout][cin][3][3], db[cout] */
 void evo_conv_backward(const evo_conv *c, float *dx, float *dw, float *db,
                        float *dy, const float *y, const float *x,
@@ -154,7 +158,7 @@ void evo_linear_backward(float *dx, float *dw, float *db, float *dy,
 
 /* ---- batch norm 2-D over the channels of x[m][c], m = n·h·w ------------- */
 
-#define EVO_BN_EPS 1e-5     /* PROTOCOL §3 */
+#define EVO_BN_EPS 1e-5 /* PROTOCOL §3 */
 #define EVO_BN_ACC_DOUBLES(c) (2 * EVO_SLICES * (c))
 #define EVO_BN_MOMENTUM 0.1 /* PROTOCOL §3 */
 

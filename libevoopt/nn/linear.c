@@ -13,7 +13,13 @@ static size_t slices_of(size_t d) {
   return s < 1 ? 1 : s > EVO_SLICES ? EVO_SLICES : s;
 }
 
-typedef enum lin_part { FORWARD, BIAS_ACT, MASK, WEIGHT_GRAD, INPUT_GRAD } lin_part;
+typedef enum lin_part {
+  FORWARD,
+  BIAS_ACT,
+  MASK,
+  WEIGHT_GRAD,
+  INPUT_GRAD
+} lin_part;
 
 typedef struct lin_job {
   lin_part part;

@@ -111,8 +111,8 @@ struct evo_net {
   float *input; /* NHWC copy of the batch */
   float *g[2];  /* ping-pong gradient buffers */
   float *dlogits;
-  float *ws;   /* conv workspace, shared by every conv (own block) */
-  double *acc; /* BN sums */
+  float *ws;         /* conv workspace, shared by every conv (own block) */
+  double *acc;       /* BN sums */
   evo_workers *team; /* NULL: one thread */
   size_t threads;
   void *block;
@@ -356,8 +356,10 @@ int evo_net_set_threads(evo_net *net, size_t threads) {
   size_t floats = ws_floats_for(net, threads);
   float *ws = aligned_alloc(ALIGN, floats * sizeof *ws);
   if (!ws)
-    return evo_set_error(EVO_ENOMEM, "evo_net_set_threads: cannot allocate "
-                         "%zu bytes of workspace", floats * sizeof *ws);
+    return evo_set_error(EVO_ENOMEM,
+                         "evo_net_set_threads: cannot allocate "
+                         "%zu bytes of workspace",
+                         floats * sizeof *ws);
   memset(ws, 0, floats * sizeof *ws);
   int rc = threads > 1 ? evo_workers_new(&team, threads) : EVO_OK;
   if (rc) {
@@ -574,8 +576,7 @@ static void image_task(void *p, size_t thread, size_t threads) {
     if (op->kind == EVO_LAYER_POOL && j->dir == 0)
       evo_maxpool_forward(out, op->mask + lo * ys, in, m, op->h, op->w, op->c);
     else if (op->kind == EVO_LAYER_POOL)
-      evo_maxpool_backward(out, in, op->mask + lo * ys, m, op->h, op->w,
-                           op->c);
+      evo_maxpool_backward(out, in, op->mask + lo * ys, m, op->h, op->w, op->c);
     else if (op->kind == EVO_LAYER_DROPOUT) /* its backward is its forward */
       evo_dropout_forward(out, in, op->mask + lo * xs, m * xs, op->p);
     else if (j->dir == 0)
@@ -609,13 +610,11 @@ static void layer_forward(evo_net *net, net_op *op, const float *in,
     else
       evo_bn_forward_eval(op->out, in, prm + op->w_off, prm + op->b_off,
                           net->stats + op->stat_off,
-                          net->stats + op->stat_off + op->c, m, op->c,
-                          op->relu, net->team);
+                          net->stats + op->stat_off + op->c, m, op->c, op->relu,
+                          net->team);
     break;
   case EVO_LAYER_POOL:
-  case EVO_LAYER_FLATTEN:
-    per_image(net, op, 0, op->out, in);
-    break;
+  case EVO_LAYER_FLATTEN: per_image(net, op, 0, op->out, in); break;
   case EVO_LAYER_DROPOUT:
     op->active = training && net->dropout && op->p > 0.0f;
     if (op->active) { /* the mask in one stream, the product in slices */
@@ -698,9 +697,7 @@ static float *layer_backward(evo_net *net, net_op *op, float *dx, float *dy,
                     net->acc, net->team);
     return dx;
   case EVO_LAYER_POOL:
-  case EVO_LAYER_FLATTEN:
-    per_image(net, op, 1, dx, dy);
-    return dx;
+  case EVO_LAYER_FLATTEN: per_image(net, op, 1, dx, dy); return dx;
   case EVO_LAYER_DROPOUT:
     if (op->active)
       per_image(net, op, 1, dy, dy);

@@ -24,13 +24,15 @@
  * live in a third arena ("bn1.running_mean", "bn1.running_var").
  *
  * A net is not thread-safe; distinct nets are independent. Threads: a net
- * runs its convolution and batch-norm loops on evo_net_set_threads threads
- * (1 by default); the BLAS has its own (OPENBLAS_NUM_THREADS or
- * openblas_set_num_threads), used by the linear layers' large products
- * (the convolutions' per-chunk products are below OpenBLAS's threading
- * size). Results do not depend on the number of net threads (fixed slices,
- * partial sums added in a fixed order) nor, with OpenBLAS, on its threads
- * (it splits products by rows and columns, never along the sums). */
+ * runs its layers' loops and matrix products on evo_net_set_threads threads
+ * (1 by default), each product or loop cut into fixed slices whose partial
+ * sums are added in a fixed order, so results do not depend on the number
+ * of threads. Keep the BLAS at one thread (OPENBLAS_NUM_THREADS=1 or
+ * openblas_set_num_threads(1); the library never sets it): the engine calls
+ * it with products already cut for its threads, and OpenBLAS's own idle
+ * threads busy-wait after each threaded call, taking cores the engine's
+ * threads (or other nets') need. Several nets trained at once on a machine
+ * with k cores: one thread each, k nets. */
 #ifndef EVOOPT_NN_INTERNAL_H
 #define EVOOPT_NN_INTERNAL_H
 

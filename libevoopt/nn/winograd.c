@@ -43,7 +43,9 @@ size_t evo_wino_default_tiles(size_t cin, size_t cout) {
   return t ? t : 1;
 }
 
-static size_t round16(size_t n) { return (n + 15) / 16 * 16; }
+static size_t round16(size_t n) {
+  return (n + 15) / 16 * 16;
+}
 
 /* Floats between two ξ planes: one cache line more than a plane, so that
  * the 16 planes a transform writes never fall on the same cache sets (a
@@ -59,8 +61,7 @@ static size_t thread_floats(const evo_conv *c) {
 
 /* Shared: U | U2 | du per slice | zero[cmax]; then one block per thread. */
 static size_t shared_floats(const evo_conv *c) {
-  return (2 + EVO_SLICES) * XI * c->cin * c->cout +
-         round16(max_channels(c));
+  return (2 + EVO_SLICES) * XI * c->cin * c->cout + round16(max_channels(c));
 }
 
 size_t evo_wino_ws_floats(const evo_conv *c) {
@@ -128,22 +129,23 @@ static void weight_grad(float *dw, const float *du, size_t cin, size_t cout) {
 
 /* ---- data transforms, one channel vector at a time ---------------------- */
 
-/* Tile t's image, row and column of tiles. */
-static void tile_at(const geom *g, size_t t, size_t *img, size_t *ty,
-                    size_t *tx) {
-  size_t per = g->th * g->tw;
-  *img = t / per;
-  *ty = (t % per) / g->tw;
-  *tx = t % g->tw;
-}
-
-/* The pixel (y, x) of image img as a channel vector, or @p other when the
- * pixel lies outside (padding, or past an odd edge). */
-static const float *pixel_or(const float *a, const geom *g, size_t c,
-                             size_t img, long y, long x, const float *other) {
-  if (y < 0 || x < 0 || y >= (long)g->h || x >= (long)g->w)
-    return other;
-  return a + ((img * g->h + (size_t)y) * g->w + (size_t)x) * c;
+/* The size x size pixels of tile t's window from offset `from` (-1: the
+ * 4x4 input patch, 0: the 2x2 outputs) as channel vectors of a[n][h][w][c],
+ * row-major into p; a pixel outside (padding, past an odd edge) is
+ * @p other. */
+static void tile_pixels(const float **p, const float *a, const geom *g,
+                        size_t c, size_t t, long from, int size,
+                        const float *other) {
+  size_t per = g->th * g->tw, img = t / per;
+  long y0 = 2 * (long)((t % per) / g->tw) + from;
+  long x0 = 2 * (long)(t % g->tw) + from;
+  for (int r = 0; r < size; r++)
+    for (int s = 0; s < size; s++) {
+      long y = y0 + r, x = x0 + s;
+      bool in = y >= 0 && x >= 0 && y < (long)g->h && x < (long)g->w;
+      p[r * size + s] =
+          in ? a + ((img * g->h + (size_t)y) * g->w + (size_t)x) * c : other;
+    }
 }
 
 /* The 1-D transforms, on four values (or two) @p n apart. */
@@ -167,13 +169,8 @@ EVO_VECTOR_CLONES static void input_transform(float *v, size_t stride,
                                               size_t c, const float *zero,
                                               size_t t0, size_t nt) {
   for (size_t i = 0; i < nt; i++) {
-    size_t img, ty, tx;
-    tile_at(g, t0 + i, &img, &ty, &tx);
     const float *p[XI];
-    for (int r = 0; r < 4; r++)
-      for (int s = 0; s < 4; s++)
-        p[r * 4 + s] = pixel_or(a, g, c, img, 2 * (long)ty - 1 + r,
-                                2 * (long)tx - 1 + s, zero);
+    tile_pixels(p, a, g, c, t0 + i, -1, 4, zero);
     float *out = v + i * c;
     EVO_IVDEP
     for (size_t k = 0; k < c; k++) {
@@ -198,13 +195,9 @@ EVO_VECTOR_CLONES static void output_transform(float *y, size_t c,
                                                size_t t0, size_t nt) {
   const float lo = relu ? 0.0f : -INFINITY;
   for (size_t i = 0; i < nt; i++) {
-    size_t img, ty, tx;
-    tile_at(g, t0 + i, &img, &ty, &tx);
-    float *o[4];
-    for (int a = 0; a < 2; a++)
-      for (int b = 0; b < 2; b++)
-        o[a * 2 + b] = (float *)pixel_or(y, g, c, img, 2 * (long)ty + a,
-                                         2 * (long)tx + b, sink);
+    const float *p[4];
+    tile_pixels(p, y, g, c, t0 + i, 0, 2, sink);
+    float *o[4] = {(float *)p[0], (float *)p[1], (float *)p[2], (float *)p[3]};
     const float *in = m + i * c;
     EVO_IVDEP
     for (size_t k = 0; k < c; k++) {
@@ -231,13 +224,8 @@ EVO_VECTOR_CLONES static void grad_transform(float *dm, size_t stride,
                                              size_t c, const float *zero,
                                              size_t t0, size_t nt) {
   for (size_t i = 0; i < nt; i++) {
-    size_t img, ty, tx;
-    tile_at(g, t0 + i, &img, &ty, &tx);
     const float *p[4];
-    for (int a = 0; a < 2; a++)
-      for (int b = 0; b < 2; b++)
-        p[a * 2 + b] =
-            pixel_or(dy, g, c, img, 2 * (long)ty + a, 2 * (long)tx + b, zero);
+    tile_pixels(p, dy, g, c, t0 + i, 0, 2, zero);
     float *out = dm + i * c;
     EVO_IVDEP
     for (size_t k = 0; k < c; k++) {
@@ -354,8 +342,8 @@ static void backward_task(void *p, size_t thread, size_t threads) {
                     s.b + k * s.stride, (int)cout, t0 > lo ? 1.0f : 0.0f,
                     du + k * cin * cout, (int)cout);
       if (j->dx)
-        forward_chunk(&s, j->dx, cin, j->dy, cout, s.u2, &j->g, NULL, false,
-                      t0, nt);
+        forward_chunk(&s, j->dx, cin, j->dy, cout, s.u2, &j->g, NULL, false, t0,
+                      nt);
     }
   }
 }

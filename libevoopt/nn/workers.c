@@ -84,8 +84,10 @@ int evo_workers_new(evo_workers **out, size_t count) {
     *a = (helper_arg){w, started + 1};
     if (pthread_create(&w->threads[started], NULL, helper_main, a) != 0) {
       free(a);
-      rc = evo_set_error(EVO_ETHREAD, "evo_workers_new: cannot start "
-                         "thread %zu of %zu", started + 1, w->count);
+      rc = evo_set_error(EVO_ETHREAD,
+                         "evo_workers_new: cannot start "
+                         "thread %zu of %zu",
+                         started + 1, w->count);
       break;
     }
   }
@@ -111,7 +113,9 @@ void evo_workers_free(evo_workers *w) {
   free(w);
 }
 
-size_t evo_workers_count(const evo_workers *w) { return w ? w->count : 1; }
+size_t evo_workers_count(const evo_workers *w) {
+  return w ? w->count : 1;
+}
 
 void evo_workers_run(evo_workers *w, size_t n, evo_task_fn fn, void *ctx) {
   if (!w || n <= 1 || w->count == 1) {
