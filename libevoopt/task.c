@@ -104,6 +104,7 @@ EVO_API int evo_task_open(evo_task **out, const char *name,
   t->opt[EVO_TASK_RECORD_CURVE] = 0;
   t->opt[EVO_TASK_DECAY_ALL] = 1;
   t->opt[EVO_TASK_REFUSE_NONFINITE] = 1;
+  t->opt[EVO_TASK_THREADS] = 1;
   int rc = evo_dataset_load(&t->data, name, data_folder);
   if (rc == EVO_OK)
     rc = draw_subset(t);
@@ -139,6 +140,8 @@ static int option_in_range(evo_task_option option, int64_t value) {
     return value >= 0;
   case EVO_TASK_DATA_SEED:
     return 1;
+  case EVO_TASK_THREADS:
+    return value >= 1 && value <= 64;
   case EVO_TASK_BATCH_SIZE:
     return value >= 1 && value <= 4096;
   case EVO_TASK_RECORD_CURVE:
@@ -271,6 +274,8 @@ static int run_setup(const evo_task *t, const evo_genome *g, uint64_t steps,
   size_t batch = (size_t)t->opt[EVO_TASK_BATCH_SIZE];
   size_t image = evo_dataset_image_size(t->data);
   int rc = evo_net_new(&b->net, (evo_arch)t->arch, batch);
+  if (rc == EVO_OK && t->opt[EVO_TASK_THREADS] > 1)
+    rc = evo_net_set_threads(b->net, (size_t)t->opt[EVO_TASK_THREADS]);
   if (rc != EVO_OK)
     return rc;
   evo_rng init;

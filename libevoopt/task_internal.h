@@ -7,7 +7,7 @@
 #include "rng_internal.h"
 #include "evoopt/task.h"
 
-#define EVO_TASK_OPTION_COUNT 7
+#define EVO_TASK_OPTION_COUNT 8
 
 struct evo_task {
   char name[32];

@@ -67,6 +67,12 @@ START_TEST(same_seed_same_result) {
   ck_assert_int_eq(evo_task_train(t, g, 40, 7, b), EVO_OK);
   double fa = get(a, EVO_RESULT_FITNESS), fb = get(b, EVO_RESULT_FITNESS);
   ck_assert_int_eq(memcmp(&fa, &fb, sizeof fa), 0);
+  /* The engine's threads never change a result. */
+  ck_assert_int_eq(evo_task_set_option(t, EVO_TASK_THREADS, 2), EVO_OK);
+  ck_assert_int_eq(evo_task_train(t, g, 40, 7, b), EVO_OK);
+  fb = get(b, EVO_RESULT_FITNESS);
+  ck_assert_int_eq(memcmp(&fa, &fb, sizeof fa), 0);
+  ck_assert_int_eq(evo_task_set_option(t, EVO_TASK_THREADS, 65), EVO_ERANGE);
   ck_assert_int_eq(evo_task_train(t, g, 40, 8, b), EVO_OK);
   ck_assert_double_ne(get(a, EVO_RESULT_MEAN_LOSS), get(b, EVO_RESULT_MEAN_LOSS));
   evo_train_result_free(a);

@@ -53,7 +53,11 @@ typedef enum evo_task_option {
   EVO_TASK_DECAY_ALL = 5,
   /** 1 (default): refuse optimizer steps on non-finite gradients, which
    *  counts as divergence (PROTOCOL §3, step 2). */
-  EVO_TASK_REFUSE_NONFINITE = 6
+  EVO_TASK_REFUSE_NONFINITE = 6,
+  /** Threads the CNN engine uses inside each training run (default 1;
+   *  1..64). Results are bit-identical for any value. Use 1 when many runs
+   *  go on at once (population workers), more to speed up a single run. */
+  EVO_TASK_THREADS = 7
 } evo_task_option;
 
 /** Values kept in an ::evo_train_result, read with
