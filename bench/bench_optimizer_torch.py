@@ -6,11 +6,14 @@ bench_optimizer.c, which runs this through popen and reads the last line:
 
 Each step is preceded by a triad a = b + s*c (torch.add(..., out=a)) on
 tensors of the same size, so that the C side can compare the two runs under
-the same machine load (the machine may be shared).
+the same machine load (the machine may be shared). The triad runs on
+torch's intra-op threads, as the step does: the C side compares it with its
+own triad on as many threads.
 
 Usage: bench_optimizer_torch.py N [STEPS] [THREADS]
 N parameters; STEPS timed steps after 2 warm-up steps (default 10); THREADS
-torch's intra-op thread count (default: torch's own choice).
+torch's intra-op thread count (default: torch's own choice). The caller
+also sets OMP_NUM_THREADS to THREADS, so that OpenMP starts no more.
 """
 import sys
 import time

@@ -6,6 +6,7 @@
  * evo_mpi_init() (MPI_THREAD_FUNNELED). It is the library's one global
  * besides the thread-local error message. */
 #include <sched.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -235,9 +236,9 @@ EVO_API int evo_mpi_finalize(void) {
   int silent = state.rank == 0 ? first_silent() : 0;
   if (silent != 0)
     return evo_set_error(EVO_ESTATE,
-                         "worker rank %d stopped answering: MPI_Finalize "
-                         "would wait for it forever; end the job with "
-                         "evo_mpi_abort()",
+                         "worker rank %d stopped answering, and "
+                         "MPI_Finalize would wait for it forever: end the "
+                         "job with evo_mpi_abort()",
                          silent);
   if (state.owns_mpi) {
     rc = MPI_Finalize();

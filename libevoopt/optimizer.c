@@ -244,33 +244,166 @@ static int check_schedule(const evo_optimizer *opt) {
   return EVO_OK;
 }
 
+/* ---- slicing a step across threads (EVO_OPT_THREADS) --------------------- */
+
+/* The tensors are laid end to end (tensor k's elements at offset_k ..
+ * offset_k + n_k - 1, W in all) and cut into m contiguous slices: slice i
+ * is [b(i), b(i+1)), b(j) being j·W/m moved to the nearer edge of its
+ * tensor when the tensor is small (not worth splitting), else down to a
+ * 64-byte boundary of the tensor's parameters (a slice starts on a cache
+ * line, so no line of parameters is written by two threads, and its loop
+ * runs whole vectors from the start). Each element's update is the same
+ * operations whichever thread runs it (no reduction), so the results do
+ * not depend on m. */
+#define SLICE_MIN ((size_t)1 << 16) /* elements: smaller tensors stay
+                                     * whole; no slice is planned smaller */
+#define SLICE_ALIGN 64              /* bytes */
+
+/* The number of slices of a step: one per thread, but none under
+ * SLICE_MIN elements (waking a thread costs more than it saves). */
+size_t evo_optimizer_slices(const evo_optimizer *opt) {
+  size_t m = opt->n_elements / SLICE_MIN;
+  return m < 1 ? 1 : (m < opt->threads ? m : opt->threads);
+}
+
+/* The tensor holding element @p e of the concatenation (e < W). */
+static size_t tensor_of(const evo_optimizer *opt, size_t e) {
+  size_t lo = 0, hi = opt->n_tensors; /* offset[lo] <= e < offset[hi] */
+  while (hi - lo > 1) {
+    size_t mid = lo + (hi - lo) / 2;
+    if (opt->tensors[mid].offset <= e)
+      lo = mid;
+    else
+      hi = mid;
+  }
+  return lo;
+}
+
+/* b(j) of a step cut into @p m slices; non-decreasing in j. */
+size_t evo_optimizer_boundary(const evo_optimizer *opt, size_t j, size_t m) {
+  size_t w = opt->n_elements;
+  if (j == 0 || j >= m)
+    return j == 0 ? 0 : w;
+  size_t e = (w / m) * j + (w % m) * j / m; /* j·W/m without overflow */
+  const evo_param_tensor *pt = &opt->tensors[tensor_of(opt, e)];
+  size_t o = e - pt->offset;
+  if (pt->n < SLICE_MIN) {
+    o = o < pt->n - o ? 0 : pt->n;
+  } else {
+    size_t back = (size_t)((uintptr_t)(pt->params + o) % SLICE_ALIGN) /
+                  sizeof(float);
+    o = o < back ? 0 : o - back;
+  }
+  return pt->offset + o;
+}
+
+/* Calls @p visit(ctx, k, lo, hi) for each tensor k that slice @p i of @p m
+ * covers, with the part [lo, hi) of its elements, in tensor order. */
+typedef void (*piece_fn)(void *ctx, size_t k, size_t lo, size_t hi);
+
+static void for_slice(const evo_optimizer *opt, size_t i, size_t m,
+                      piece_fn visit, void *ctx) {
+  size_t lo = evo_optimizer_boundary(opt, i, m),
+         hi = evo_optimizer_boundary(opt, i + 1, m);
+  if (lo >= hi)
+    return;
+  for (size_t k = tensor_of(opt, lo);
+       k < opt->n_tensors && opt->tensors[k].offset < hi; k++) {
+    const evo_param_tensor *pt = &opt->tensors[k];
+    size_t a = lo > pt->offset ? lo - pt->offset : 0;
+    size_t b = hi - pt->offset < pt->n ? hi - pt->offset : pt->n;
+    visit(ctx, k, a, b);
+  }
+}
+
 /* ---- the step ------------------------------------------------------------- */
 
-static bool all_finite(const float *x, size_t n) {
+/* The index of the first element of @p x that is not finite, or @p n. */
+static size_t first_nonfinite(const float *x, size_t n) {
   uint32_t bad = 0; /* branch-free, so that the scan vectorises */
   for (size_t i = 0; i < n; i++) {
     uint32_t u;
     memcpy(&u, &x[i], sizeof u);
     bad |= (uint32_t)((u & 0x7f800000u) == 0x7f800000u);
   }
-  return bad == 0;
+  size_t i = 0;
+  if (bad != 0)
+    while (isfinite(x[i]))
+      i++;
+  return bad != 0 ? i : n;
 }
 
-/* EVO_OPT_REFUSE_NONFINITE: scans before anything is written. */
-static int scan_gradients(const evo_optimizer *opt) {
-  for (size_t k = 0; k < opt->n_tensors; k++) {
-    const evo_param_tensor *pt = &opt->tensors[k];
-    if (all_finite(pt->grads, pt->n))
-      continue;
-    size_t i = 0;
-    while (isfinite(pt->grads[i]))
-      i++;
-    return evo_set_error(EVO_ENONFINITE,
-                         "gradient of tensor %zu, element %zu is %g: step "
-                         "refused, nothing changed",
-                         k, i, (double)pt->grads[i]);
-  }
-  return EVO_OK;
+/* EVO_OPT_REFUSE_NONFINITE's scan, one slice per thread: each slice keeps
+ * the concatenation index of its first non-finite gradient. */
+typedef struct scan_job {
+  const evo_optimizer *opt;
+  size_t first[EVO_OPT_MAX_THREADS]; /* per slice; SIZE_MAX: none */
+} scan_job;
+
+typedef struct scan_slice {
+  const evo_optimizer *opt;
+  size_t first;
+} scan_slice;
+
+static void scan_piece(void *ctx, size_t k, size_t lo, size_t hi) {
+  scan_slice *sl = ctx;
+  const evo_param_tensor *pt = &sl->opt->tensors[k];
+  if (sl->first != SIZE_MAX) /* an earlier piece had one */
+    return;
+  size_t i = first_nonfinite(pt->grads + lo, hi - lo);
+  if (i < hi - lo)
+    sl->first = pt->offset + lo + i;
+}
+
+static void scan_task(void *ctx, size_t i, size_t m) {
+  scan_job *j = ctx;
+  scan_slice sl = {j->opt, SIZE_MAX};
+  for_slice(j->opt, i, m, scan_piece, &sl);
+  j->first[i] = sl.first;
+}
+
+/* Scans before anything is written; reports the first non-finite element
+ * in tensor order, whatever the slicing. */
+static int scan_gradients(evo_optimizer *opt, size_t m) {
+  scan_job j;
+  j.opt = opt;
+  evo_workers_run(opt->team, m, scan_task, &j);
+  size_t e = SIZE_MAX;
+  for (size_t i = 0; i < m; i++)
+    e = j.first[i] < e ? j.first[i] : e;
+  if (e == SIZE_MAX)
+    return EVO_OK;
+  size_t k = tensor_of(opt, e), i = e - opt->tensors[k].offset;
+  return evo_set_error(EVO_ENONFINITE,
+                       "gradient of tensor %zu, element %zu is %g: step "
+                       "refused, nothing changed",
+                       k, i, (double)opt->tensors[k].grads[i]);
+}
+
+/* The update, one slice per thread. */
+typedef struct update_job {
+  const evo_optimizer *opt;
+  kernel_args genome; /* genome_args() */
+  kernel_fn fn;
+  double lr_s;
+} update_job;
+
+static void update_piece(void *ctx, size_t k, size_t lo, size_t hi) {
+  const update_job *j = ctx;
+  const evo_param_tensor *pt = &j->opt->tensors[k];
+  kernel_args a = j->genome;
+  tensor_args(&j->opt->genome, pt, j->lr_s, &a);
+  a.params += lo;
+  a.grads += lo;
+  if (a.state != NULL)
+    a.state += lo * evo_optimizer_moments(&j->opt->genome);
+  a.n = hi - lo;
+  j->fn(&a);
+}
+
+static void update_task(void *ctx, size_t i, size_t m) {
+  const update_job *j = ctx;
+  for_slice(j->opt, i, m, update_piece, ctx);
 }
 
 EVO_API int evo_optimizer_step(evo_optimizer *opt) {
@@ -278,22 +411,19 @@ EVO_API int evo_optimizer_step(evo_optimizer *opt) {
   if (opt->n_tensors == 0)
     return evo_set_error(EVO_ESTATE, "evo_optimizer_step: no tensors "
                                      "registered (evo_optimizer_add_params)");
+  const size_t m = evo_optimizer_slices(opt);
   int rc = check_schedule(opt);
   if (rc == EVO_OK && opt->refuse_nonfinite)
-    rc = scan_gradients(opt);
+    rc = scan_gradients(opt, m);
   if (rc != EVO_OK)
     return rc;
-  const evo_genome *g = &opt->genome;
-  double lr_s = schedule(opt, opt->step);
-  kernel_args a;
-  kernel_fn fn;
-  genome_args(g, &a, &fn);
-  for (size_t k = 0; k < opt->n_tensors; k++) {
-    evo_param_tensor *pt = &opt->tensors[k];
-    pt->t++;
-    tensor_args(g, pt, lr_s, &a);
-    fn(&a);
-  }
+  update_job j;
+  j.opt = opt;
+  j.lr_s = schedule(opt, opt->step);
+  genome_args(&opt->genome, &j.genome, &j.fn);
+  for (size_t k = 0; k < opt->n_tensors; k++)
+    opt->tensors[k].t++;
+  evo_workers_run(opt->team, m, update_task, &j);
   opt->step++;
   return EVO_OK;
 }
@@ -328,6 +458,7 @@ EVO_API int evo_optimizer_new(evo_optimizer **out, const evo_genome *g) {
     return EVO_ENOMEM;
   opt->genome = *g;
   opt->base_lr = pow(10.0, g->lr_log10);
+  opt->threads = 1;
   *out = opt;
   return EVO_OK;
 }
@@ -338,6 +469,7 @@ EVO_API void evo_optimizer_free(evo_optimizer *opt) {
   for (size_t k = 0; k < opt->n_tensors; k++)
     free(opt->tensors[k].state);
   free(opt->tensors);
+  evo_workers_free(opt->team);
   free(opt);
 }
 
@@ -356,9 +488,13 @@ static int check_buffers(const char *fn, const float *params,
 EVO_API int evo_optimizer_add_params(evo_optimizer *opt, float *params,
                                      const float *grads, size_t n) {
   EVO_CHECK_ARG(opt);
-  if (n == 0 || n > SIZE_MAX / (2 * sizeof(float)))
+  /* The bound keeps byte sizes and the step's slicing (Σ n) in range. */
+  const size_t max_elements = SIZE_MAX / (2 * sizeof(float));
+  if (n == 0 || n > max_elements - opt->n_elements)
     return evo_set_error(EVO_EINVAL,
-                         "evo_optimizer_add_params: n = %zu elements", n);
+                         "evo_optimizer_add_params: n = %zu elements (%zu "
+                         "registered before)",
+                         n, opt->n_elements);
   int rc = check_buffers(__func__, params, grads, n);
   if (rc != EVO_OK)
     return rc;
@@ -371,12 +507,14 @@ EVO_API int evo_optimizer_add_params(evo_optimizer *opt, float *params,
     opt->tensors = t;
     opt->cap_tensors = cap;
   }
-  evo_param_tensor pt = {params, grads, n, NULL, 0, 1.0, true};
+  evo_param_tensor pt = {params, grads, n, opt->n_elements, NULL, 0, 1.0,
+                         true};
   size_t moments = evo_optimizer_moments(&opt->genome);
   if (moments > 0 &&
       (pt.state = evo_calloc(n * moments, sizeof(float))) == NULL)
     return EVO_ENOMEM;
   opt->tensors[opt->n_tensors++] = pt;
+  opt->n_elements += n;
   return EVO_OK;
 }
 
@@ -457,6 +595,26 @@ EVO_API int evo_optimizer_get_param_option(const evo_optimizer *opt,
                        (int)option);
 }
 
+/* EVO_OPT_THREADS: a new team first, so that a failure keeps the old one. */
+static int set_threads(evo_optimizer *opt, double value) {
+  if (!(value >= 1.0 && value <= EVO_OPT_MAX_THREADS) || value != floor(value))
+    return evo_set_error(EVO_ERANGE,
+                         "EVO_OPT_THREADS must be an integer from 1 to %d, "
+                         "not %g",
+                         EVO_OPT_MAX_THREADS, value);
+  size_t n = (size_t)value;
+  if (n == opt->threads)
+    return EVO_OK;
+  evo_workers *team = NULL;
+  int rc = n > 1 ? evo_workers_new(&team, n) : EVO_OK;
+  if (rc != EVO_OK)
+    return evo_wrap_error(rc, "EVO_OPT_THREADS = %zu", n);
+  evo_workers_free(opt->team);
+  opt->team = team;
+  opt->threads = n;
+  return EVO_OK;
+}
+
 EVO_API int evo_optimizer_set_option(evo_optimizer *opt,
                                      evo_optimizer_option option,
                                      double value) {
@@ -476,6 +634,8 @@ EVO_API int evo_optimizer_set_option(evo_optimizer *opt,
                            value);
     opt->base_lr = value;
     return EVO_OK;
+  case EVO_OPT_THREADS:
+    return set_threads(opt, value);
   }
   return evo_set_error(EVO_EINVAL, "unknown optimizer option %d", (int)option);
 }
@@ -491,6 +651,9 @@ EVO_API int evo_optimizer_get_option(const evo_optimizer *opt,
     return EVO_OK;
   case EVO_OPT_BASE_LR:
     *out = opt->base_lr;
+    return EVO_OK;
+  case EVO_OPT_THREADS:
+    *out = (double)opt->threads;
     return EVO_OK;
   }
   return evo_set_error(EVO_EINVAL, "unknown optimizer option %d", (int)option);

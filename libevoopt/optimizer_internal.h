@@ -9,12 +9,19 @@
 
 #include "evoopt/optimizer.h"
 #include "genome_internal.h"
+#include "workers_internal.h"
+
+/* EVO_OPT_THREADS: the largest count accepted. */
+#define EVO_OPT_MAX_THREADS 256
 
 /* One registered tensor: the caller's memory plus the state kept for it. */
 typedef struct evo_param_tensor {
   float *params;       /* the caller's parameters, updated in place */
   const float *grads;  /* the caller's gradients, only read */
   size_t n;            /* element count, >= 1 */
+  size_t offset;       /* elements of the tensors added before it: where it
+                        * starts when the step lays them end to end to
+                        * split them across threads */
   /* The moments the genome keeps, interleaved per element: (m, v) pairs
    * when it keeps both, else m or v alone; NULL when it keeps neither. One
    * block instead of two separate arrays: three memory streams instead of
@@ -32,9 +39,19 @@ struct evo_optimizer {
   bool refuse_nonfinite;    /* EVO_OPT_REFUSE_NONFINITE */
   uint64_t step;            /* global step s of the next step */
   uint64_t total_steps;     /* S; 0 while unset */
+  size_t threads;           /* EVO_OPT_THREADS */
+  evo_workers *team;        /* its threads; NULL with one */
   evo_param_tensor *tensors;
   size_t n_tensors, cap_tensors;
+  size_t n_elements;        /* Σ n over the tensors */
 };
+
+/* The step's slicing across EVO_OPT_THREADS (optimizer.c; internal so that
+ * the tests can check it): the number of slices m a step uses now, and
+ * b(j), where slice i of m covers elements [b(i), b(i+1)) of the tensors
+ * laid end to end. */
+size_t evo_optimizer_slices(const evo_optimizer *opt);
+size_t evo_optimizer_boundary(const evo_optimizer *opt, size_t j, size_t m);
 
 /* The number of moments the genome keeps (0, 1 or 2): the stride of a
  * tensor's state block. */

@@ -2,7 +2,7 @@
 """End-to-end tests of the evoopt command-line program (issue 4).
 
 Usage: test_cli.py EVOOPT PART, PART one of basic, errors, resume, workers,
-mnist. Standard library only. Exit 0 pass, 1 fail, 77 skip (meson's code).
+cache, mnist. Standard library only. Exit 0 pass, 1 fail, 77 skip (meson's code).
 Expected values come from PROTOCOL.md (preset settings, §5's description,
 §6's table layout) and from the files' own invariants, never from a
 previous run of the program.
@@ -19,8 +19,11 @@ import tempfile
 import time
 import xml.etree.ElementTree as ET
 
+sys.dont_write_bytecode = True  # no __pycache__ in the source tree
+from run_testlib import (FAILURES, RUN_FILES, check, same_files,
+                         wait_for_saves)
+
 EVOOPT = None
-FAILURES = []
 # PROTOCOL §5 in words, as genome.h documents evo_genome_describe().
 PAPER_EVOLVED = ("0.734·sign + 3.635·adam | lr 1.20e-3 β 0.855/0.936 "
                  "wd 9.7e-4 | no bias-corr | warmup 100 | cosine")
@@ -30,13 +33,6 @@ BASELINES = {"sgd", "adam", "adamw", "rmsprop"}
 SMOKE = {"population": 6, "generations": 3, "elites": 2, "tournament": 3,
          "steps": 20, "seeds": 1, "seed": 42, "final_steps": 30,
          "final_seeds": 1}
-
-
-def check(cond, what):
-    if not cond:
-        FAILURES.append(what)
-        print("FAIL:", what)
-    return cond
 
 
 def run(*args, timeout=120):
@@ -282,29 +278,6 @@ def start(d):
                             stderr=subprocess.PIPE, text=True)
 
 
-def wait_for_saves(proc, ckpt, saves, limit=60.0):
-    """Polls the checkpoint until it has been rewritten @saves times."""
-    seen, last, t0 = 0, None, time.monotonic()
-    while seen < saves and time.monotonic() - t0 < limit:
-        if proc.poll() is not None:
-            return False
-        try:
-            m = os.stat(ckpt).st_mtime_ns
-        except FileNotFoundError:
-            m = None
-        if m is not None and m != last:
-            seen, last = seen + 1, m
-        time.sleep(0.01)
-    return seen >= saves
-
-
-def same_files(a, b, what):
-    for k in ("history.csv", "best.json", "hall_of_fame.json", "final.csv"):
-        with open(os.path.join(a, k), "rb") as x, \
-                open(os.path.join(b, k), "rb") as y:
-            check(x.read() == y.read(), f"{what}: {k} differs")
-
-
 def interrupted_run(tmp, name, sig, want_rc):
     d = os.path.join(tmp, name)
     p = start(d)
@@ -343,6 +316,50 @@ def part_workers(tmp):
     same_files(a, b, "--workers 1 vs 2")
 
 
+def history_split(path):
+    """history.csv's rows without the cache_hits column, and that column."""
+    header, rows = read_csv(path)
+    i = header.index("cache_hits")
+    return [r[:i] + r[i + 1:] for r in rows], [int(r[i]) for r in rows]
+
+
+def part_cache(tmp):
+    """The cache (on by default) changes no result, only the hit counts."""
+    on, off = os.path.join(tmp, "on"), os.path.join(tmp, "off")
+    out_on, _ = run_ok("evolve", "--preset", "smoke", "--out", on)
+    out_off, _ = run_ok("evolve", "--preset", "smoke", "--out", off,
+                        "--no-cache")
+    same_files(on, off, "--no-cache", RUN_FILES[1:])
+    rows_on, hits_on = history_split(os.path.join(on, "history.csv"))
+    rows_off, hits_off = history_split(os.path.join(off, "history.csv"))
+    check(rows_on == rows_off, "--no-cache changed history.csv")
+    check(hits_off == [0] * SMOKE["generations"], f"hits without: {hits_off}")
+    # PROTOCOL §4: the elites enter the next generation unchanged, and every
+    # evaluation uses seed 0: from generation 1 on each elite is a hit.
+    check(all(h >= SMOKE["elites"] for h in hits_on[1:]),
+          f"hits per generation {hits_on}, elites {SMOKE['elites']}")
+    for d, want in ((on, True), (off, False)):
+        with open(os.path.join(d, "settings.json"), encoding="utf-8") as f:
+            check(json.load(f)["cache"] is want, f"{d}: settings cache")
+    n = SMOKE["population"] * SMOKE["generations"]
+    total = sum(hits_on)
+    line = (f"Evaluation cache: {total} of {n} results were hits "
+            f"({100.0 * total / n:.1f}%)")
+    check(line in out_on, f"no '{line}' in {out_on}")
+    check("Evaluation cache: off" in out_off, f"summary: {out_off}")
+    expect_fail(2, ["--no-cache", "conflicts"], "evolve", "--resume", on,
+                "--no-cache")
+    out, _ = run_ok("evolve", "--preset", "smoke", "--out",
+                    os.path.join(tmp, "json"), "--json")
+    summary = [e for e in map(json.loads, out.splitlines())
+               if e["event"] == "summary"]
+    check(len(summary) == 1 and summary[0]["cache_hits"] == total
+          and summary[0]["results"] == n
+          and abs(summary[0]["hit_rate"] - total / n) < 1e-12
+          and summary[0]["evaluation_seconds"] > 0,
+          f"summary event {summary}")
+
+
 def part_mnist(tmp):
     del tmp
     rc, out, err = run("eval", "adam", "--tasks", "mnist", "--steps", "30",
@@ -357,7 +374,7 @@ def part_mnist(tmp):
 
 
 PARTS = {"basic": part_basic, "errors": part_errors, "resume": part_resume,
-         "workers": part_workers, "mnist": part_mnist}
+         "workers": part_workers, "cache": part_cache, "mnist": part_mnist}
 
 
 def main():

@@ -3,7 +3,8 @@
  * written here from the text (never with the library's own output), over
  * several steps and tensor sizes that leave vector tails; the `adamw` and
  * `adam-nowd` presets are compared with PyTorch trajectories stored by
- * tests/ref/adamw_reference.py.
+ * tests/ref/adamw_reference.py. With EVO_OPT_THREADS, every thread count
+ * must give bit for bit what one thread gives.
  * Usage: test_optimizer [path of tests/ref/adamw_reference.txt] */
 #define _POSIX_C_SOURCE 200809L
 #include <check.h>
@@ -882,6 +883,317 @@ START_TEST(test_arguments) {
 }
 END_TEST
 
+/* ---- threads (EVO_OPT_THREADS) ------------------------------------------- */
+
+/* optimizer.h: tensors under 65536 elements are never split and no slice is
+ * planned under 65536 elements. */
+#define SLICE_MIN 65536
+static const size_t thread_counts[] = {1, 2, 3, 8};
+#define N_THREAD_COUNTS (sizeof thread_counts / sizeof thread_counts[0])
+
+/* Sizes around the split threshold and odd ones: 589,843 elements, so up
+ * to 9 slices; each tensor also starts 0 to 3 floats past a 64-byte
+ * boundary (cuts are aligned to the parameters' addresses). */
+static const size_t thread_sizes[] = {65535, 1,      65536,  7,
+                                      65537, 262147, 131075, 17};
+#define N_THREAD_SIZES (sizeof thread_sizes / sizeof thread_sizes[0])
+
+/* One optimizer per thread count over its own parameters, sharing the
+ * gradients (only read). */
+typedef struct thread_runs {
+  evo_optimizer *opt[N_THREAD_COUNTS];
+  float *p_block[N_THREAD_COUNTS][N_THREAD_SIZES];
+  float *p[N_THREAD_COUNTS][N_THREAD_SIZES];
+  float *g[N_THREAD_SIZES];
+} thread_runs;
+
+/* 64-byte aligned room for n floats placed @p skew floats in. */
+static float *skewed(float **block, size_t n, size_t skew) {
+  size_t bytes = ((n + skew) * sizeof(float) + 63) / 64 * 64;
+  *block = aligned_alloc(64, bytes);
+  ck_assert_ptr_nonnull(*block);
+  return *block + skew;
+}
+
+static void runs_new(thread_runs *r, const evo_genome *g) {
+  memset(r, 0, sizeof *r);
+  float *gb;
+  for (size_t k = 0; k < N_THREAD_SIZES; k++) {
+    r->g[k] = skewed(&gb, thread_sizes[k], 0);
+    ck_assert_ptr_eq(gb, r->g[k]);
+  }
+  for (size_t c = 0; c < N_THREAD_COUNTS; c++) {
+    ck_assert_int_eq(evo_optimizer_new(&r->opt[c], g), EVO_OK);
+    ck_assert_int_eq(evo_optimizer_set_option(r->opt[c], EVO_OPT_THREADS,
+                                              (double)thread_counts[c]),
+                     EVO_OK);
+    ck_assert_int_eq(evo_optimizer_set_total_steps(r->opt[c], 3), EVO_OK);
+    for (size_t k = 0; k < N_THREAD_SIZES; k++) {
+      size_t n = thread_sizes[k];
+      float *p = r->p[c][k] = skewed(&r->p_block[c][k], n, k % 4);
+      for (size_t i = 0; i < n; i++)
+        p[i] = (float)init_param(k, i);
+      ck_assert_int_eq(evo_optimizer_add_params(r->opt[c], p, r->g[k], n),
+                       EVO_OK);
+    }
+  }
+}
+
+static void runs_free(thread_runs *r) {
+  for (size_t c = 0; c < N_THREAD_COUNTS; c++) {
+    evo_optimizer_free(r->opt[c]);
+    for (size_t k = 0; k < N_THREAD_SIZES; k++)
+      free(r->p_block[c][k]);
+  }
+  for (size_t k = 0; k < N_THREAD_SIZES; k++)
+    free(r->g[k]);
+}
+
+/* Every run's parameters and moments equal run 0's bit for bit. */
+static void runs_compare(const thread_runs *r, const char *ctx, int step) {
+  size_t moments = evo_optimizer_moments(&r->opt[0]->genome);
+  for (size_t c = 1; c < N_THREAD_COUNTS; c++)
+    for (size_t k = 0; k < N_THREAD_SIZES; k++) {
+      size_t n = thread_sizes[k];
+      ck_assert_msg(memcmp(r->p[c][k], r->p[0][k], n * sizeof(float)) == 0,
+                    "%s, step %d: parameters of tensor %zu differ with %zu "
+                    "threads",
+                    ctx, step, k, thread_counts[c]);
+      ck_assert_msg(moments == 0 ||
+                        memcmp(r->opt[c]->tensors[k].state,
+                               r->opt[0]->tensors[k].state,
+                               n * moments * sizeof(float)) == 0,
+                    "%s, step %d: moments of tensor %zu differ with %zu "
+                    "threads",
+                    ctx, step, k, thread_counts[c]);
+    }
+}
+
+/* Presets and a genome with every kernel group (linear, divisions, unit
+ * gradient) under clipping, warmup and cosine decay. */
+static evo_genome thread_genome(int which, char *name, size_t size) {
+  static const char *const presets[] = {"sgd", "adam", "adamw",
+                                        "paper-evolved", "sign-descent"};
+  if (which < 5) {
+    evo_genome *p;
+    ck_assert_int_eq(evo_genome_preset(&p, presets[which]), EVO_OK);
+    evo_genome g = *p;
+    evo_genome_free(p);
+    snprintf(name, size, "%s", presets[which]);
+    return g;
+  }
+  evo_genome g = test_genome(&flag_cases[14]);
+  g.n_terms = 4;
+  g.terms[0] = EVO_TERM_ADAM;
+  g.terms[1] = EVO_TERM_SIGN;
+  g.terms[2] = EVO_TERM_UNIT;
+  g.terms[3] = EVO_TERM_NESTEROV;
+  g.alphas[1] = g.alphas[2] = g.alphas[3] = 0.3;
+  snprintf(name, size, "all groups, clip, warmup, cosine");
+  return g;
+}
+#define N_THREAD_GENOMES 6
+
+/* Thread counts 1, 2, 3, 8 give bit-identical parameters and moments after
+ * every step, with EVO_OPT_REFUSE_NONFINITE off and on. */
+START_TEST(test_threads_identical) {
+  char name[64];
+  evo_genome g = thread_genome(_i, name, sizeof name);
+  thread_runs r;
+  runs_new(&r, &g);
+  for (int s = 0; s < 4; s++) {
+    for (size_t k = 0; k < N_THREAD_SIZES; k++)
+      for (size_t i = 0; i < thread_sizes[k]; i++)
+        r.g[k][i] = grad_value(k, i, (uint64_t)s);
+    for (size_t c = 0; c < N_THREAD_COUNTS; c++) {
+      ck_assert_int_eq(evo_optimizer_set_option(
+                           r.opt[c], EVO_OPT_REFUSE_NONFINITE, s % 2),
+                       EVO_OK);
+      ck_assert_msg(evo_optimizer_step(r.opt[c]) == EVO_OK, "%s: %s", name,
+                    evo_last_error());
+    }
+    runs_compare(&r, name, s);
+  }
+  /* The 589,843 elements make 9 slices at most. */
+  const size_t want_slices[] = {1, 2, 3, 8};
+  for (size_t c = 0; c < N_THREAD_COUNTS; c++)
+    ck_assert_uint_eq(evo_optimizer_slices(r.opt[c]), want_slices[c]);
+  runs_free(&r);
+}
+END_TEST
+
+/* An optimizer with @p threads over tensors of @p ns elements, tensor k
+ * starting skews[k] floats past a 64-byte boundary; checks the slices and
+ * the cuts b(1) .. b(m-1), worked out by hand from the rule of optimizer.h
+ * (cuts inside a tensor under 65536 elements go to its nearer edge, the
+ * far one on a tie; others move down to a 64-byte boundary of the
+ * parameters, i.e. to an element i with skew + i = 0 mod 16). */
+static void check_cuts(size_t threads, size_t nt, const size_t *ns,
+                       const size_t *skews, size_t want_m,
+                       const size_t *want_cuts) {
+  evo_genome g = test_genome(&flag_cases[3]);
+  evo_optimizer *opt;
+  float *blocks[4], *grads[4];
+  ck_assert_int_eq(evo_optimizer_new(&opt, &g), EVO_OK);
+  ck_assert_int_eq(
+      evo_optimizer_set_option(opt, EVO_OPT_THREADS, (double)threads),
+      EVO_OK);
+  size_t w = 0;
+  for (size_t k = 0; k < nt; k++) {
+    float *p = skewed(&blocks[k], ns[k], skews[k]);
+    grads[k] = calloc(ns[k], sizeof(float));
+    ck_assert_int_eq(evo_optimizer_add_params(opt, p, grads[k], ns[k]),
+                     EVO_OK);
+    w += ns[k];
+  }
+  ck_assert_uint_eq(evo_optimizer_slices(opt), want_m);
+  ck_assert_uint_eq(evo_optimizer_boundary(opt, 0, want_m), 0);
+  for (size_t j = 1; j < want_m; j++)
+    ck_assert_msg(evo_optimizer_boundary(opt, j, want_m) == want_cuts[j - 1],
+                  "%zu threads: cut %zu at %zu, want %zu", threads, j,
+                  evo_optimizer_boundary(opt, j, want_m), want_cuts[j - 1]);
+  ck_assert_uint_eq(evo_optimizer_boundary(opt, want_m, want_m), w);
+  evo_optimizer_free(opt);
+  for (size_t k = 0; k < nt; k++) {
+    free(blocks[k]);
+    free(grads[k]);
+  }
+}
+
+START_TEST(test_thread_slices) {
+  /* 200,000 elements, 1 float past a boundary: 200000 / 65536 = 3 slices
+   * even with 8 threads; j·W/3 = 66666 and 133333 move down to 66655 and
+   * 133327 (1 + 66655 = 16·4166, 1 + 133327 = 16·8333). */
+  const size_t one[] = {200000}, one_skew[] = {1};
+  check_cuts(8, 1, one, one_skew, 3, (const size_t[]){66655, 133327});
+  check_cuts(2, 1, one, one_skew, 2, (const size_t[]){99999}); /* 16·6250 */
+  check_cuts(1, 1, one, one_skew, 1, NULL);
+  /* 100,000 + 60,000 (small) + 100,000 (3 floats past a boundary). Two
+   * threads: 130000 is element 30000 of the small tensor, a tie: its far
+   * edge, 160000. Three: 86666 is in tensor 0 (aligned): 86656; 173333 is
+   * element 13333 of tensor 2: 3 + 13325 = 16·833, so 160000 + 13325. */
+  const size_t three[] = {100000, 60000, 100000}, three_skew[] = {0, 2, 3};
+  check_cuts(2, 3, three, three_skew, 2, (const size_t[]){160000});
+  check_cuts(3, 3, three, three_skew, 3, (const size_t[]){86656, 173325});
+  /* One element more in the small tensor: 130000 is element 30000 of
+   * 60001, nearer its start: 100000. */
+  const size_t three_b[] = {100000, 60001, 100000};
+  check_cuts(2, 3, three_b, three_skew, 2, (const size_t[]){100000});
+  /* 65535 (small) + 65540 (3 floats past a boundary): 131075 / 2 = 65537
+   * is element 2 of tensor 1, whose boundary below lies before its start:
+   * the cut stays at its start, 65535. */
+  const size_t two[] = {65535, 65540}, two_skew[] = {0, 3};
+  check_cuts(2, 2, two, two_skew, 2, (const size_t[]){65535});
+  /* Under 2 · 65536 elements in all: one slice whatever the count. */
+  const size_t small[] = {65535, 65536}, small_skew[] = {0, 0};
+  check_cuts(8, 2, small, small_skew, 1, NULL);
+}
+END_TEST
+
+/* With refusal on, the first non-finite gradient in tensor order is named
+ * whichever slice holds it, and nothing changes. */
+START_TEST(test_threads_refuse) {
+  evo_genome g = thread_genome(1, (char[16]){0}, 16);
+  thread_runs r;
+  runs_new(&r, &g);
+  for (size_t k = 0; k < N_THREAD_SIZES; k++)
+    for (size_t i = 0; i < thread_sizes[k]; i++)
+      r.g[k][i] = grad_value(k, i, 0);
+  /* Tensor 5 (262,147 elements) spans several slices with 8 threads; a
+   * later slice also holds a bad element. */
+  r.g[5][200001] = NAN;
+  r.g[6][3] = INFINITY;
+  r.g[5][250000] = -INFINITY;
+  for (size_t c = 0; c < N_THREAD_COUNTS; c++) {
+    ck_assert_int_eq(
+        evo_optimizer_set_option(r.opt[c], EVO_OPT_REFUSE_NONFINITE, 1),
+        EVO_OK);
+    ck_assert_int_eq(evo_optimizer_step(r.opt[c]), EVO_ENONFINITE);
+    ck_assert_msg(strstr(evo_last_error(), "tensor 5, element 200001") !=
+                      NULL,
+                  "%zu threads: %s", thread_counts[c], evo_last_error());
+    for (size_t k = 0; k < N_THREAD_SIZES; k++)
+      for (size_t i = 0; i < thread_sizes[k]; i++)
+        if (r.p[c][k][i] != (float)init_param(k, i))
+          ck_abort_msg("%zu threads: tensor %zu element %zu changed",
+                       thread_counts[c], k, i);
+    uint64_t steps;
+    ck_assert_int_eq(evo_optimizer_step_count(r.opt[c], &steps), EVO_OK);
+    ck_assert_uint_eq(steps, 0);
+  }
+  runs_compare(&r, "refused step", 0); /* the moments stayed zero alike */
+  runs_free(&r);
+}
+END_TEST
+
+/* The option's range, its value, its effect on the saved state (none), and
+ * an optimizer freed with its threads idle, after steps, or never used
+ * (ASan and the test's timeout catch leaks and hangs). */
+START_TEST(test_thread_option) {
+  evo_genome g = test_genome(&flag_cases[4]);
+  evo_optimizer *opt;
+  double v;
+  ck_assert_int_eq(evo_optimizer_new(&opt, &g), EVO_OK);
+  ck_assert_int_eq(evo_optimizer_get_option(opt, EVO_OPT_THREADS, &v),
+                   EVO_OK);
+  ck_assert(v == 1.0);
+  const double bad[] = {0, -1, 0.5, 1.5, 257, 1e300, NAN, INFINITY};
+  for (size_t b = 0; b < sizeof bad / sizeof bad[0]; b++) {
+    assert_error_names(evo_optimizer_set_option(opt, EVO_OPT_THREADS, bad[b]),
+                       EVO_ERANGE, "EVO_OPT_THREADS");
+    ck_assert_int_eq(evo_optimizer_get_option(opt, EVO_OPT_THREADS, &v),
+                     EVO_OK);
+    ck_assert(v == 1.0);
+  }
+  const double good[] = {256, 3, 3, 1, 2};
+  for (size_t k = 0; k < sizeof good / sizeof good[0]; k++) {
+    ck_assert_int_eq(evo_optimizer_set_option(opt, EVO_OPT_THREADS, good[k]),
+                     EVO_OK);
+    ck_assert_int_eq(evo_optimizer_get_option(opt, EVO_OPT_THREADS, &v),
+                     EVO_OK);
+    ck_assert(v == good[k]);
+  }
+  /* Two threads, 2^17 elements: two slices; a few steps. */
+  enum { N = 1 << 17 };
+  float *p = calloc(N, sizeof(float)), *dp = calloc(N, sizeof(float));
+  for (size_t i = 0; i < N; i++)
+    dp[i] = grad_value(0, i, 0);
+  ck_assert_int_eq(evo_optimizer_add_params(opt, p, dp, N), EVO_OK);
+  ck_assert_uint_eq(evo_optimizer_slices(opt), 2);
+  for (int s = 0; s < 3; s++)
+    ck_assert_int_eq(evo_optimizer_step(opt), EVO_OK);
+  /* The count is not saved: a state from 2 threads equals one from a
+   * single-threaded twin, and loading it keeps the loader's count. */
+  evo_optimizer *twin;
+  float *q = calloc(N, sizeof(float));
+  ck_assert_int_eq(evo_optimizer_new(&twin, &g), EVO_OK);
+  ck_assert_int_eq(evo_optimizer_add_params(twin, q, dp, N), EVO_OK);
+  for (int s = 0; s < 3; s++)
+    ck_assert_int_eq(evo_optimizer_step(twin), EVO_OK);
+  ck_assert(memcmp(p, q, N * sizeof(float)) == 0);
+  void *a, *b;
+  size_t na, nb;
+  ck_assert_int_eq(evo_optimizer_save_mem(opt, &a, &na), EVO_OK);
+  ck_assert_int_eq(evo_optimizer_save_mem(twin, &b, &nb), EVO_OK);
+  ck_assert(na == nb && memcmp(a, b, na) == 0);
+  ck_assert_int_eq(evo_optimizer_load_mem(twin, a, na), EVO_OK);
+  ck_assert_int_eq(evo_optimizer_get_option(twin, EVO_OPT_THREADS, &v),
+                   EVO_OK);
+  ck_assert(v == 1.0);
+  evo_free(a);
+  evo_free(b);
+  evo_optimizer_free(twin);
+  evo_optimizer_free(opt); /* threads idle after steps */
+  /* Threads started and never used. */
+  ck_assert_int_eq(evo_optimizer_new(&opt, &g), EVO_OK);
+  ck_assert_int_eq(evo_optimizer_set_option(opt, EVO_OPT_THREADS, 8), EVO_OK);
+  evo_optimizer_free(opt);
+  free(p);
+  free(q);
+  free(dp);
+}
+END_TEST
+
 /* ---- PyTorch reference trajectories -------------------------------------- */
 
 /* Reads the lines "<preset> <step> <n values>" of @p preset into
@@ -970,6 +1282,15 @@ static Suite *optimizer_suite(void) {
   tcase_add_test(c, test_arguments);
   tcase_add_loop_test(c, test_torch_reference, 0, 2);
   suite_add_tcase(s, c);
+  /* Larger tensors (sizes around the split threshold), more time under
+   * ASan; a hang ends in the timeout. */
+  TCase *t = tcase_create("threads");
+  tcase_set_timeout(t, 60);
+  tcase_add_loop_test(t, test_threads_identical, 0, N_THREAD_GENOMES);
+  tcase_add_test(t, test_thread_slices);
+  tcase_add_test(t, test_threads_refuse);
+  tcase_add_test(t, test_thread_option);
+  suite_add_tcase(s, t);
   return s;
 }
 

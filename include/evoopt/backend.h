@@ -172,6 +172,41 @@ EVO_API int evo_backend_threads_new(evo_backend **out, evo_fitness_fn fn,
                                     void *user, size_t workers);
 
 /**
+ * @brief Calls the back end's submit callback, for code that drives a back
+ * end without a population or wraps one in another (e.g. to time its
+ * evaluations). The rules of ::evo_backend_submit_fn hold: at most
+ * evo_backend_slots() jobs in flight, @p g valid until collected.
+ * @param b The back end.
+ * @param job The job's id, unique among the jobs in flight.
+ * @param g The genome.
+ * @param seed The evaluation seed.
+ * @return ::EVO_OK, ::EVO_EINVAL (NULL @p b or @p g), or the callback's
+ * negative status (a positive one becomes ::EVO_ECALLBACK). Not
+ * thread-safe: one call at a time per back end.
+ */
+EVO_API int evo_backend_submit(evo_backend *b, uint64_t job,
+                               const evo_genome *g, uint64_t seed);
+
+/**
+ * @brief Calls the back end's collect callback: waits for one of the jobs
+ * in flight and hands back its result (see ::evo_backend_collect_fn).
+ * @param b The back end.
+ * @param job Receives the finished job's id.
+ * @param report Receives its report (cleared first).
+ * @param status Receives the evaluation's status.
+ * @param message Receives a failed evaluation's message ("" otherwise).
+ * @param message_cap The room at @p message, at least
+ * ::EVO_BACKEND_MESSAGE_CAP bytes.
+ * @return ::EVO_OK, ::EVO_EINVAL (a NULL pointer), ::EVO_ERANGE
+ * (@p message_cap too small), or the callback's negative status (a
+ * positive one becomes ::EVO_ECALLBACK). Not thread-safe: one call at a
+ * time per back end.
+ */
+EVO_API int evo_backend_collect(evo_backend *b, uint64_t *job,
+                                evo_report *report, int *status,
+                                char *message, size_t message_cap);
+
+/**
  * @brief The most jobs the back end keeps in flight at once.
  * @param b The back end.
  * @return The slots given at creation, 0 for NULL.

@@ -23,5 +23,6 @@
 #include "task.h"
 #include "population.h"
 #include "backend.h"
+#include "mpi.h"
 
 #endif /* EVOOPT_EVOOPT_H */

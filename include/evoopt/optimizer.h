@@ -34,8 +34,15 @@
  *
  * @par Threads
  * An optimizer is not thread-safe: one thread at a time may use it. Distinct
- * optimizers are independent and may be used from different threads. The
- * step itself runs on the calling thread.
+ * optimizers are independent and may be used from different threads. By
+ * default the step runs on the calling thread alone; with
+ * ::EVO_OPT_THREADS = n it also uses n - 1 threads of the optimizer's own,
+ * started when the option is set and ended by evo_optimizer_free(). They
+ * touch only the registered tensors and the optimizer's state, and only
+ * while evo_optimizer_step() runs (it returns when they are done), so the
+ * rule above is unchanged: one caller thread at a time. A process made by
+ * fork() has no copy of them: it must not step an optimizer whose
+ * ::EVO_OPT_THREADS was above 1 before the fork.
  */
 #ifndef EVOOPT_OPTIMIZER_H
 #define EVOOPT_OPTIMIZER_H
@@ -75,7 +82,24 @@ typedef enum evo_optimizer_option {
   /** The base learning rate η (default 10^lr_log10 of the genome), e.g. for
    *  an external scheduler; any finite value ≥ 0. Warmup and cosine decay
    *  still scale it. */
-  EVO_OPT_BASE_LR = 1
+  EVO_OPT_BASE_LR = 1,
+  /** Threads for evo_optimizer_step() (default 1; an integer from 1 to
+   *  256), the calling thread included. Setting it starts the other
+   *  value - 1 threads at once (setting it again replaces them); they wait
+   *  between steps, and the step itself starts none and allocates nothing.
+   *  The step lays the tensors end to end and cuts them into one
+   *  contiguous slice per thread (fewer when that would leave a slice
+   *  under 65536 elements): a tensor under 65536 elements is never split,
+   *  and a cut inside a tensor falls on a 64-byte boundary of its
+   *  parameters. Results are bit-identical for every value (each element's
+   *  update is the same operations whichever thread runs it). Use it for a
+   *  large model on an otherwise idle machine: the step is memory-bound,
+   *  and threads help as far as one core cannot use the memory bandwidth
+   *  alone. Not part of the saved state (it belongs to the machine, not to
+   *  the run): evo_optimizer_load_mem() keeps the optimizer's count. Setting
+   *  it may also fail with ::EVO_ETHREAD or ::EVO_ENOMEM; the previous
+   *  count then stays. */
+  EVO_OPT_THREADS = 2
 } evo_optimizer_option;
 
 /**
@@ -164,8 +188,9 @@ EVO_API int evo_optimizer_get_param_option(const evo_optimizer *opt,
  * @param opt The optimizer.
  * @param option Which option.
  * @param value Its value (see ::evo_optimizer_option).
- * @return ::EVO_OK, ::EVO_EINVAL (NULL, unknown option) or ::EVO_ERANGE
- * (value not accepted).
+ * @return ::EVO_OK, ::EVO_EINVAL (NULL, unknown option), ::EVO_ERANGE
+ * (value not accepted), or for ::EVO_OPT_THREADS ::EVO_ETHREAD or
+ * ::EVO_ENOMEM (threads could not be started; nothing changed).
  */
 EVO_API int evo_optimizer_set_option(evo_optimizer *opt,
                                      evo_optimizer_option option,
@@ -197,8 +222,8 @@ EVO_API int evo_optimizer_set_total_steps(evo_optimizer *opt, uint64_t total);
 
 /**
  * @brief Applies one step of PROTOCOL §2 to every registered tensor: one
- * fused pass per tensor. Each tensor's step count t goes up by one and the
- * global step s by one.
+ * fused pass per tensor (split across threads by ::EVO_OPT_THREADS). Each
+ * tensor's step count t goes up by one and the global step s by one.
  *
  * In order, for global step s and each tensor (its t counted from 1): the
  * rate η_s = η·(s+1)/W while s < W with warmup, times 0.5·(1 + cos(π·s/S))
@@ -255,7 +280,8 @@ EVO_API int evo_optimizer_save_mem(const evo_optimizer *opt, void **out,
  * optimizer built with the same genome and the same tensor sizes, in the
  * same order. Parameters themselves are not part of the state. The
  * state's options (::EVO_OPT_REFUSE_NONFINITE, ::EVO_OPT_BASE_LR, the total
- * steps, each tensor's options) replace the optimizer's. Continuing after a
+ * steps, each tensor's options) replace the optimizer's; ::EVO_OPT_THREADS
+ * is not saved and stays as it is. Continuing after a
  * load gives bit-identical results to never having stopped.
  * @param opt The optimizer.
  * @param buf The saved state.

@@ -20,6 +20,7 @@
 #include <stdint.h>
 
 #include "rng_internal.h"
+#include "workers_internal.h"
 
 /* Before a loop whose iterations are independent although the compiler
  * cannot prove it (several output streams at run-time distances), so that
@@ -56,20 +57,7 @@
 #define EVO_INLINE static inline
 #endif
 
-/* ---- threads (workers.c) ------------------------------------------------ */
-
-/* A fixed team of threads (the caller is thread 0) for the layers' loops,
- * created once; running a loop allocates nothing. A NULL team is one
- * thread. */
-typedef struct evo_workers evo_workers;
-typedef void (*evo_task_fn)(void *ctx, size_t index, size_t count);
-
-int evo_workers_new(evo_workers **out, size_t count);
-void evo_workers_free(evo_workers *w);
-size_t evo_workers_count(const evo_workers *w);
-/* Runs fn(ctx, i, m) for i = 0 .. m-1 at once, m = min(n, count), i = 0 on
- * the calling thread; returns when all are done. */
-void evo_workers_run(evo_workers *w, size_t n, evo_task_fn fn, void *ctx);
+/* ---- threads (evo_workers: workers_internal.h) -------------------------- */
 
 /* Parallel loops cut their items into EVO_SLICES fixed slices; thread i of
  * m takes slices i, i + m, ...; partial sums are kept per slice and added

@@ -38,6 +38,44 @@ int cli_usage_error(const char *cmd, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 /* Prints "evoopt: <message>" to stderr (a note, not an error). */
 void cli_note(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* Under MPI, the process's rank: the messages of ranks > 0 say which rank
+ * they come from, and their usage errors are left to rank 0. */
+void cli_set_rank(int rank);
+
+/* --- MPI roles (mpi_role.c) --------------------------------------------- */
+
+typedef struct cli_mpi {
+  int active; /* MPI was started: call cli_mpi_end() */
+  int rank, size;
+} cli_mpi;
+
+/* Whether a launcher (mpirun, srun) started this process; its rank and
+ * the job's size from the launcher's variables (0 and 1 otherwise). */
+int cli_mpi_env(int *rank, int *size);
+/* Starts MPI when launched by mpirun (never as a singleton); ranks > 0
+ * lose stdout. Returns an exit code. */
+int cli_mpi_start(cli_mpi *m, int *argc, char ***argv);
+/* Stops the workers and finalizes MPI (rank 0 ends the whole job when a
+ * worker rank is silent); returns @p rc or an error's exit code. */
+int cli_mpi_end(const cli_mpi *m, int rc);
+
+/* --- timing evaluations (evalclock.c) ----------------------------------- */
+
+typedef struct cli_eval_clock {
+  evo_backend *inner;
+  double *started; /* per job id */
+  size_t n;
+  double seconds; /* summed over the collected jobs */
+  size_t count;
+} cli_eval_clock;
+
+/* A back end that passes everything to @p inner (which it then owns and
+ * frees) and times each job in @p c; job ids below @p max_jobs. Returns a
+ * status. */
+int cli_eval_clock_wrap(evo_backend **out, cli_eval_clock *c,
+                        evo_backend *inner, size_t max_jobs);
+/* Mean seconds per collected job, 0 when none. */
+double cli_eval_clock_mean(const cli_eval_clock *c);
 
 /* --- help texts (help.c) ------------------------------------------------ */
 
@@ -274,7 +312,12 @@ typedef struct evolve_cfg {
   uint64_t population, generations, elites, tournament, steps, seeds, seed,
       final_steps, final_seeds;
   char data[CLI_PATH_MAX]; /* "" when searched */
+  int cache;               /* the evaluation cache (EVO_POP_CACHE = 1) */
 } evolve_cfg;
+
+/* --eval-timeout's default: seconds before an evaluation sent to an MPI
+ * rank is sent to another one (a paper-preset evaluation takes minutes). */
+#define CLI_EVAL_TIMEOUT 3600.0
 
 /* Options of one invocation that are not stored with the run. */
 typedef struct evolve_opts {
@@ -282,6 +325,7 @@ typedef struct evolve_opts {
   int resume;
   unsigned workers; /* 0: the default */
   int json, quiet, verbose;
+  double eval_timeout; /* seconds, 0: none (MPI only) */
 } evolve_opts;
 
 /* Parses evolve's command line; for --resume reads the run's

@@ -1,6 +1,8 @@
 /* `evoopt evolve`: the genetic algorithm of PROTOCOL §4 over the chosen
  * tasks, checkpointed into a run folder after every evaluation, then the
- * final comparison table (PROTOCOL §4, last paragraph, and §6). */
+ * final comparison table (PROTOCOL §4, last paragraph, and §6). The
+ * evaluations run on threads, or under mpirun on the other ranks
+ * (mpi_role.c); the exact evaluation cache is on unless --no-cache. */
 #include <errno.h>
 #include <math.h>
 #include <stdlib.h>
@@ -14,6 +16,9 @@ typedef struct evolve_run {
   evolve_opts opts;
   evo_evaluator *evaluator;
   evo_population *pop;
+  evo_backend *backend; /* the clock around threads or MPI */
+  cli_eval_clock clock;
+  cli_mpi mpi;
   cli_progress progress;
   double best; /* best fitness seen, for the progress bar (NaN: none) */
   char checkpoint[CLI_PATH_MAX];
@@ -29,11 +34,35 @@ static void seeds_text(uint64_t n, char *buf, size_t size) {
     snprintf(buf, size, "seeds 0 to %llu", (unsigned long long)n - 1);
 }
 
+/* Results taken from the cache so far: the recorded generations' counts,
+ * plus the hits of the generation being evaluated (not yet recorded). */
+static size_t run_hits(const evo_population *pop) {
+  size_t hits = 0, recorded = evo_population_history_count(pop);
+  for (size_t g = 0; g < recorded; g++) {
+    double v = 0.0;
+    evo_population_history(pop, g, EVO_HIST_CACHE_HITS, &v);
+    hits += (size_t)v;
+  }
+  if (!evo_population_finished(pop) &&
+      recorded == evo_population_generation(pop))
+    for (size_t i = 0; i < evo_population_size(pop); i++) {
+      int cached = 0;
+      evo_population_individual_cached(pop, i, &cached);
+      hits += (size_t)cached;
+    }
+  return hits;
+}
+
 static void draw_bar(evolve_run *r, size_t generation) {
   char label[64];
   size_t per = (size_t)r->cfg.population;
-  snprintf(label, sizeof label, "generation %zu/%llu", generation + 1,
-           (unsigned long long)r->cfg.generations);
+  if (r->cfg.cache)
+    snprintf(label, sizeof label, "generation %zu/%llu, %zu hits",
+             generation + 1, (unsigned long long)r->cfg.generations,
+             run_hits(r->pop));
+  else
+    snprintf(label, sizeof label, "generation %zu/%llu", generation + 1,
+             (unsigned long long)r->cfg.generations);
   cli_progress_bar(&r->progress, label,
                    generation * per + evo_population_evaluated(r->pop),
                    (size_t)r->cfg.generations * per, r->best);
@@ -54,8 +83,10 @@ static void on_evaluation(evolve_run *r, size_t generation, size_t index) {
   int status = EVO_OK;
   const char *message = "";
   char *desc = NULL;
+  int cached = 0;
   evo_population_individual(r->pop, index, &g, &fitness);
   evo_population_individual_error(r->pop, index, &status, &message);
+  evo_population_individual_cached(r->pop, index, &cached);
   if (status == EVO_OK && !(fitness <= r->best))
     r->best = fitness; /* also replaces NaN */
   if (g != NULL)
@@ -66,16 +97,18 @@ static void on_evaluation(evolve_run *r, size_t generation, size_t index) {
                      generation + 1, index + 1,
                      message[0] != '\0' ? message : evo_status_str(status));
   else if (r->progress.verbose)
-    cli_progress_log(
-        &r->progress, "generation %zu, genome %zu: fitness %.4f  %s",
-        generation + 1, index + 1, fitness, desc != NULL ? desc : "");
+    cli_progress_log(&r->progress,
+                     "generation %zu, genome %zu: fitness %.4f%s  %s",
+                     generation + 1, index + 1, fitness,
+                     cached ? " (cache hit)" : "", desc != NULL ? desc : "");
   if (r->opts.json)
     cli_json_emit(json_pack(
-        "{s:s, s:I, s:I, s:f, s:s, s:s, s:s, s:o*}", "event", "evaluation",
-        "generation", (json_int_t)generation, "index", (json_int_t)index,
-        "fitness", fitness == fitness ? fitness : -1.0, "status",
-        status == EVO_OK ? "ok" : evo_status_str(status), "error", message,
-        "description", desc != NULL ? desc : "", "genome", genome_json(g)));
+        "{s:s, s:I, s:I, s:f, s:s, s:s, s:b, s:s, s:o*}", "event",
+        "evaluation", "generation", (json_int_t)generation, "index",
+        (json_int_t)index, "fitness", fitness == fitness ? fitness : -1.0,
+        "status", status == EVO_OK ? "ok" : evo_status_str(status), "error",
+        message, "cached", cached, "description", desc != NULL ? desc : "",
+        "genome", genome_json(g)));
   evo_free(desc);
   draw_bar(r, generation);
 }
@@ -104,9 +137,9 @@ static void on_generation(evolve_run *r, size_t generation) {
   cli_format_duration(cli_now() - r->progress.start, elapsed, sizeof elapsed);
   cli_progress_log(&r->progress,
                    "generation %zu/%llu: best %.4f mean %.4f median %.4f "
-                   "failed %.0f [%s]  %s",
+                   "failed %.0f hits %.0f [%s]  %s",
                    generation + 1, (unsigned long long)r->cfg.generations, v[0],
-                   v[1], v[2], v[4], elapsed, desc != NULL ? desc : "");
+                   v[1], v[2], v[4], v[5], elapsed, desc != NULL ? desc : "");
   if (r->opts.json)
     cli_json_emit(json_pack(
         "{s:s, s:I, s:I, s:f, s:f, s:f, s:f, s:I, s:I, s:o, s:s, s:o*}",
@@ -159,6 +192,8 @@ static int configure_new(evolve_run *r, const char *tag) {
       {EVO_POP_SIZE, c->population}, {EVO_POP_GENERATIONS, c->generations},
       {EVO_POP_ELITES, c->elites},   {EVO_POP_TOURNAMENT, c->tournament},
       {EVO_POP_RUN_SEED, c->seed},
+      {EVO_POP_CACHE, c->cache ? 1u : 0u}, /* canonical keys: the fitness
+                                              sees only the optimizer */
   };
   int rc = evo_population_new(&r->pop);
   for (size_t i = 0; rc == EVO_OK && i < sizeof settings / sizeof settings[0];
@@ -184,6 +219,7 @@ static int check_resumed(evolve_run *r) {
       {EVO_POP_ELITES, "elites", c->elites},
       {EVO_POP_TOURNAMENT, "tournament", c->tournament},
       {EVO_POP_RUN_SEED, "seed", c->seed},
+      {EVO_POP_CACHE, "cache", c->cache ? 1u : 0u},
   };
   for (size_t i = 0; i < sizeof settings / sizeof settings[0]; i++) {
     int64_t v = -1;
@@ -194,6 +230,29 @@ static int check_resumed(evolve_run *r) {
                        (unsigned long long)settings[i].value);
   }
   return CLI_EXIT_OK;
+}
+
+static int under_mpi(const evolve_run *r) {
+  return r->mpi.active && r->mpi.size > 1;
+}
+
+/* The back end: the other MPI ranks, or a thread pool that lives as long
+ * as the run; timed either way, to price the cache's hits. */
+static int open_backend(evolve_run *r, const char *tag) {
+  evo_backend *inner = NULL;
+  int st = under_mpi(r)
+               ? evo_backend_mpi_new(&inner, r->opts.eval_timeout, tag)
+               : evo_backend_threads_new(&inner, evo_evaluator_fitness,
+                                         r->evaluator, r->opts.workers);
+  if (st == EVO_OK)
+    st = cli_eval_clock_wrap(&r->backend, &r->clock, inner,
+                             (size_t)r->cfg.population);
+  if (st == EVO_OK)
+    st = evo_population_set_backend(r->pop, r->backend);
+  if (st == EVO_OK)
+    return CLI_EXIT_OK;
+  return cli_lib_error(st, under_mpi(r) ? "cannot use the MPI worker ranks"
+                                        : "cannot start the evaluations");
 }
 
 static int open_population(evolve_run *r) {
@@ -232,7 +291,7 @@ static int open_population(evolve_run *r) {
     st = evo_population_set_progress(r->pop, on_progress, r);
   if (st != EVO_OK)
     rc = cli_lib_error(st, "cannot set up the population");
-  return rc;
+  return rc == CLI_EXIT_OK ? open_backend(r, tag) : rc;
 }
 
 static int open_evaluator(evolve_run *r) {
@@ -390,18 +449,66 @@ static int final_table(evolve_run *r) {
   return rc;
 }
 
+/* The cache's share of the run's results, and the evaluation time it
+ * saved: hits x the mean evaluation time measured in this session (0 when
+ * this session evaluated nothing). */
+typedef struct cache_figures {
+  size_t hits, results;
+  double rate, mean, saved;
+} cache_figures;
+
+static cache_figures cache_summary(const evolve_run *r) {
+  cache_figures c = {run_hits(r->pop),
+                     (size_t)(r->cfg.generations * r->cfg.population), 0.0,
+                     cli_eval_clock_mean(&r->clock), 0.0};
+  c.rate = c.results > 0 ? (double)c.hits / (double)c.results : 0.0;
+  c.saved = (double)c.hits * c.mean;
+  return c;
+}
+
+static void print_cache(const evolve_run *r, const cache_figures *c) {
+  char saved[32];
+  if (!r->cfg.cache) {
+    printf("Evaluation cache: off (--no-cache)\n");
+    return;
+  }
+  printf("Evaluation cache: %zu of %zu results were hits (%.1f%%)", c->hits,
+         c->results, 100.0 * c->rate);
+  if (c->mean > 0.0) {
+    if (c->saved < 60.0)
+      snprintf(saved, sizeof saved, "%.1f s", c->saved);
+    else
+      cli_format_duration(c->saved, saved, sizeof saved);
+    printf(", which saved about %s of evaluation time (%zu x %.3f s, the "
+           "mean evaluation)",
+           saved, c->hits, c->mean);
+  }
+  printf("\n");
+}
+
 static void print_summary(const evolve_run *r) {
   const evo_genome *best = NULL;
   double fitness = 0.0;
   size_t gen = 0;
   char *desc = NULL;
-  if (r->opts.json ||
-      evo_population_hof(r->pop, 0, &best, &fitness, &gen) != EVO_OK ||
+  if (evo_population_hof(r->pop, 0, &best, &fitness, &gen) != EVO_OK ||
       evo_genome_describe(best, &desc) != EVO_OK)
     return;
-  printf("Best genome (fitness %.4f, generation %zu): %s\n", fitness, gen,
-         desc);
-  printf("Run folder: %s\n", r->opts.out);
+  cache_figures c = cache_summary(r);
+  if (r->opts.json)
+    cli_json_emit(json_pack(
+        "{s:s, s:f, s:I, s:s, s:b, s:I, s:I, s:f, s:f, s:f, s:s}", "event",
+        "summary", "fitness", fitness, "generation", (json_int_t)gen,
+        "description", desc, "cache", r->cfg.cache, "cache_hits",
+        (json_int_t)c.hits, "results", (json_int_t)c.results, "hit_rate",
+        c.rate, "evaluation_seconds", c.mean, "saved_seconds", c.saved, "run",
+        r->opts.out));
+  else {
+    printf("Best genome (fitness %.4f, generation %zu): %s\n", fitness, gen,
+           desc);
+    print_cache(r, &c);
+    printf("Run folder: %s\n", r->opts.out);
+  }
   evo_free(desc);
 }
 
@@ -429,16 +536,21 @@ static int evolve_body(evolve_run *r) {
     return rc;
   if (r->opts.workers > 1) /* one BLAS thread per worker: no oversubscribing */
     evo_blas_set_threads(1);
-  char tasks[1024], csv[CLI_PATH_MAX];
+  char tasks[1024], csv[CLI_PATH_MAX], where[128];
   cli_tasks_join(&r->cfg.tasks, tasks, sizeof tasks);
+  if (under_mpi(r))
+    snprintf(where, sizeof where, "%d MPI worker ranks with %zu slots",
+             r->mpi.size - 1, evo_backend_slots(r->backend));
+  else
+    snprintf(where, sizeof where, "%u workers", r->opts.workers);
   cli_progress_log(
       &r->progress,
       "run folder %s: preset %s, tasks %s, "
       "population %llu, generations %llu, %llu steps x %llu "
-      "seeds, %u workers",
+      "seeds, %s, cache %s",
       r->opts.out, r->cfg.preset, tasks, (unsigned long long)r->cfg.population,
       (unsigned long long)r->cfg.generations, (unsigned long long)r->cfg.steps,
-      (unsigned long long)r->cfg.seeds, r->opts.workers);
+      (unsigned long long)r->cfg.seeds, where, r->cfg.cache ? "on" : "off");
   rc = evolve_generations(r);
   if (rc != CLI_EXIT_OK)
     return rc;
@@ -449,22 +561,44 @@ static int evolve_body(evolve_run *r) {
   return r->cfg.final_seeds > 0 ? final_table(r) : CLI_EXIT_OK;
 }
 
+/* A worker rank under mpirun: the same tasks as rank 0 (data loaded once
+ * per rank), then evaluations until rank 0 is done. Its --workers (default
+ * 1) evaluations run at once, each with one BLAS thread. */
+static int evolve_serve(evolve_run *r) {
+  int rc = open_evaluator(r);
+  if (rc != CLI_EXIT_OK)
+    return rc;
+  char tag[2048];
+  evolve_tag(&r->cfg, tag, sizeof tag);
+  evo_blas_set_threads(1);
+  int st = evo_mpi_worker_run(evo_evaluator_fitness, r->evaluator,
+                              r->opts.workers > 0 ? r->opts.workers : 1, tag);
+  return st == EVO_OK ? CLI_EXIT_OK
+                      : cli_lib_error(st, "cannot serve evaluations");
+}
+
 int cli_cmd_evolve(int argc, char **argv) {
   evolve_run *r = calloc(1, sizeof *r);
   if (r == NULL)
     return cli_error("out of memory");
   r->best = NAN;
-  int rc = evolve_parse(argc, argv, &r->cfg, &r->opts);
+  int rc = cli_mpi_start(&r->mpi, &argc, &argv);
+  if (rc == CLI_EXIT_OK)
+    rc = evolve_parse(argc, argv, &r->cfg, &r->opts);
   if (rc == CLI_DONE)
     rc = CLI_EXIT_OK;
+  else if (rc == CLI_EXIT_OK && r->mpi.rank > 0)
+    rc = evolve_serve(r);
   else if (rc == CLI_EXIT_OK) {
     cli_signals_install();
     cli_progress_init(&r->progress, r->opts.quiet, r->opts.verbose);
     rc = evolve_body(r);
   }
   evo_population_free(r->pop);
+  evo_backend_free(r->backend); /* after the population that borrowed it */
   evo_evaluator_free(r->evaluator);
   cli_tasks_close(&r->cfg.tasks);
+  cli_mpi mpi = r->mpi;
   free(r);
-  return rc;
+  return cli_mpi_end(&mpi, rc);
 }

@@ -35,6 +35,8 @@ enum {
   OPT_JSON,
   OPT_QUIET,
   OPT_VERBOSE,
+  OPT_EVAL_TIMEOUT,
+  OPT_NO_CACHE,
   OPT_NUM /* the numeric settings follow: OPT_NUM + index */
 };
 
@@ -77,6 +79,8 @@ static const cli_opt evolve_opts_table[] = {
     {"json", 0, 0, OPT_JSON},
     {"quiet", 'q', 0, OPT_QUIET},
     {"verbose", 'v', 0, OPT_VERBOSE},
+    {"eval-timeout", 0, 1, OPT_EVAL_TIMEOUT},
+    {"no-cache", 0, 0, OPT_NO_CACHE},
     {"population", 0, 1, OPT_NUM + 0},
     {"generations", 0, 1, OPT_NUM + 1},
     {"elites", 0, 1, OPT_NUM + 2},
@@ -105,7 +109,8 @@ static int apply_preset(evolve_cfg *cfg, const char *name) {
 
 /* The options as given, before they are applied. */
 typedef struct given {
-  const char *preset, *tasks, *data, *out, *resume, *workers;
+  const char *preset, *tasks, *data, *out, *resume, *workers, *eval_timeout;
+  int no_cache;
   const char *num[N_NUM];
 } given;
 
@@ -128,6 +133,8 @@ static int collect(int argc, char **argv, given *gv, evolve_opts *opts) {
     case OPT_JSON: opts->json = 1; break;
     case OPT_QUIET: opts->quiet = 1; break;
     case OPT_VERBOSE: opts->verbose = 1; break;
+    case OPT_EVAL_TIMEOUT: gv->eval_timeout = v; break;
+    case OPT_NO_CACHE: gv->no_cache = 1; break;
     default: gv->num[id - OPT_NUM] = v; break;
     }
   }
@@ -148,6 +155,7 @@ static int apply_new(const given *gv, evolve_cfg *cfg) {
       return CLI_EXIT_USAGE;
   if (gv->data != NULL)
     snprintf(cfg->data, sizeof cfg->data, "%s", gv->data);
+  cfg->cache = !gv->no_cache;
   return CLI_EXIT_OK;
 }
 
@@ -193,6 +201,7 @@ int evolve_save_settings(const evolve_cfg *cfg, const char *dir) {
     json_object_set_new(root, "data",
                         cfg->data[0] != '\0' ? json_string(cfg->data)
                                              : json_null());
+    json_object_set_new(root, "cache", json_boolean(cfg->cache));
     json_object_set_new(root, "created", json_string(stamp));
   }
   char *text = root != NULL ? json_dumps(root, JSON_INDENT(2)) : NULL;
@@ -266,6 +275,8 @@ static int load_settings(evolve_cfg *cfg, const char *dir) {
   if (rc == CLI_EXIT_OK)
     rc = load_numbers(root, cfg, path);
   if (rc == CLI_EXIT_OK) {
+    /* Runs from before the cache was the default have no "cache" key. */
+    cfg->cache = json_is_true(json_object_get(root, "cache"));
     snprintf(cfg->preset, sizeof cfg->preset, "%s", preset);
     snprintf(cfg->data, sizeof cfg->data, "%s",
              json_is_string(data) ? json_string_value(data) : "");
@@ -317,8 +328,27 @@ static int apply_resume(const given *gv, evolve_cfg *cfg, const char *dir) {
                              num_settings[k].name, (unsigned long long)v,
                              (unsigned long long)num_value(cfg, k), dir);
   }
+  if (gv->no_cache && cfg->cache)
+    return cli_usage_error("evolve",
+                           "--no-cache conflicts with the run, which "
+                           "started with the evaluation cache (in "
+                           "%s/settings.json)",
+                           dir);
   if (gv->data != NULL)
     snprintf(cfg->data, sizeof cfg->data, "%s", gv->data);
+  return CLI_EXIT_OK;
+}
+
+/* --eval-timeout: seconds, a decimal number; 0 waits forever. */
+static int parse_timeout(const char *text, double *out) {
+  char *end = NULL;
+  double v = strtod(text, &end);
+  if (end == text || *end != '\0' || !(v >= 0.0 && v <= 1e7))
+    return cli_usage_error("evolve",
+                           "--eval-timeout '%s' is not a number of seconds "
+                           "in 0..10000000",
+                           text);
+  *out = v;
   return CLI_EXIT_OK;
 }
 
@@ -343,6 +373,10 @@ int evolve_parse(int argc, char **argv, evolve_cfg *cfg, evolve_opts *opts) {
       cli_parse_u64("evolve", "workers", gv.workers, 1, 256, &workers) != 0)
     return CLI_EXIT_USAGE;
   opts->workers = (unsigned)workers;
+  opts->eval_timeout = CLI_EVAL_TIMEOUT;
+  if (gv.eval_timeout != NULL &&
+      parse_timeout(gv.eval_timeout, &opts->eval_timeout) != CLI_EXIT_OK)
+    return CLI_EXIT_USAGE;
   if (gv.resume != NULL) {
     opts->resume = 1;
     snprintf(opts->out, sizeof opts->out, "%s", gv.resume);

@@ -36,6 +36,7 @@ static const char overview[] =
 static const char evolve_help[] =
     "usage: evoopt evolve [--preset paper|quick|smoke] [OPTIONS]\n"
     "       evoopt evolve --resume RUNDIR [--workers N] [--json] [--quiet]\n"
+    "       mpirun -np N evoopt evolve [OPTIONS]\n"
     "\n"
     "Runs the genetic algorithm (PROTOCOL §4) and writes a run folder:\n"
     "settings.json, checkpoint.evo, history.csv, best.json,\n"
@@ -65,11 +66,20 @@ static const char evolve_help[] =
     "  --data DIR           folder holding the data sets\n"
     "  -o, --out DIR        run folder (default evoopt-run-PRESET-DATE-TIME)\n"
     "  --resume DIR         continue the run in DIR with its stored settings\n"
-    "  -j, --workers N      evaluation threads (default: online CPUs)\n"
+    "  -j, --workers N      evaluation threads (default: online CPUs);\n"
+    "                       under mpirun: evaluations per worker rank\n"
+    "                       (default 1)\n"
+    "  --no-cache           evaluate every genome, even one already scored\n"
+    "                       (the exact cache never changes results)\n"
+    "  --eval-timeout S     under mpirun: seconds before an evaluation is\n"
+    "                       sent to another rank (default 3600; 0: never)\n"
     "  --json               JSON lines on stdout (evaluation, generation,\n"
-    "                       final events)\n"
+    "                       summary, final events)\n"
     "  -v, --verbose        a log line per evaluation\n"
-    "  -q, --quiet          no progress output\n";
+    "  -q, --quiet          no progress output\n"
+    "\n"
+    "Under mpirun, rank 0 runs the algorithm, writes the run folder and\n"
+    "prints; the other ranks evaluate. See evoopt(1), MPI.\n";
 
 static const char eval_help[] =
     "usage: evoopt eval GENOME... [--tasks A,B] [--steps N] [--seeds N]\n"

@@ -6,9 +6,18 @@
 
 #include "cli_internal.h"
 
+static int cli_rank = 0;
+
+void cli_set_rank(int rank) {
+  cli_rank = rank;
+}
+
 static void vprint(const char *prefix, const char *fmt, va_list ap) {
   fflush(stdout);
-  fprintf(stderr, "evoopt: %s", prefix);
+  if (cli_rank > 0)
+    fprintf(stderr, "evoopt[rank %d]: %s", cli_rank, prefix);
+  else
+    fprintf(stderr, "evoopt: %s", prefix);
   vfprintf(stderr, fmt, ap);
 }
 
@@ -33,6 +42,8 @@ int cli_lib_error(int status, const char *fmt, ...) {
 }
 
 int cli_usage_error(const char *cmd, const char *fmt, ...) {
+  if (cli_rank > 0) /* every rank parses the same line: rank 0 says it */
+    return CLI_EXIT_USAGE;
   va_list ap;
   va_start(ap, fmt);
   vprint("error: ", fmt, ap);
@@ -61,6 +72,22 @@ static const command commands[] = {
     {"plot", cli_cmd_plot},       {"help", cli_cmd_help},
 };
 
+/* Only evolve shares its work between MPI processes; any other command
+ * would run once per process. */
+static int not_under_mpi(const char *cmd) {
+  int rank = 0, size = 1;
+  if (strcmp(cmd, "evolve") == 0 || strcmp(cmd, "help") == 0 ||
+      !cli_mpi_env(&rank, &size) || size == 1)
+    return 0;
+  cli_set_rank(rank);
+  cli_usage_error(NULL,
+                  "'evoopt %s' does not use MPI: run it without mpirun "
+                  "(only 'evoopt evolve' shares its work between %d "
+                  "processes)",
+                  cmd, size);
+  return 1;
+}
+
 int main(int argc, char **argv) {
   if (argc < 2) {
     /* The README's main job: a few minutes on the bundled digits. */
@@ -79,7 +106,8 @@ int main(int argc, char **argv) {
   }
   for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
     if (strcmp(cmd, commands[i].name) == 0)
-      return commands[i].run(argc - 1, argv + 1);
+      return not_under_mpi(cmd) ? CLI_EXIT_USAGE
+                                : commands[i].run(argc - 1, argv + 1);
   if (cmd[0] == '-')
     return cli_usage_error(NULL, "unknown option '%s' (a command comes first)",
                            cmd);

@@ -1,11 +1,12 @@
-/* A fixed team of threads for the engine's parallel loops (workers.h in
- * layers_internal.h): created with the net, woken per loop through one
- * mutex and two condition variables, so a loop costs no allocation. */
+/* A fixed team of threads for the library's parallel loops (declared in
+ * workers_internal.h): created at set-up (a net, an optimizer), woken per
+ * loop through one mutex and two condition variables, so a loop costs no
+ * allocation. */
 #include <pthread.h>
 #include <stdlib.h>
 
 #include "common_internal.h"
-#include "nn/layers_internal.h"
+#include "workers_internal.h"
 
 struct evo_workers {
   size_t count; /* threads including the caller */
