@@ -73,9 +73,9 @@ void evo_mpi_keep_buffer(unsigned char *buf, MPI_Request *req);
 /* Seconds on a monotonic clock. */
 double evo_mpi_now(void);
 /* Waiting between two polls: a few yields, then sleeps that double from
- * 10 µs up to 1 ms, so that a quick answer is seen at once and a long
- * wait costs no CPU. *idle counts the polls that found nothing; set it to
- * 0 when one finds something. */
+ * 10 µs up to 160 µs, so that a quick answer is seen at once and a long
+ * wait costs little CPU. *idle counts the polls that found nothing; set it
+ * to 0 when one finds something. */
 void evo_mpi_backoff(unsigned *idle);
 
 /* A receive buffer that grows to the largest message seen. */
