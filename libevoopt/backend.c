@@ -37,8 +37,8 @@ EVO_API int evo_backend_submit(evo_backend *b, uint64_t job,
 }
 
 EVO_API int evo_backend_collect(evo_backend *b, uint64_t *job,
-                                evo_report *report, int *status,
-                                char *message, size_t message_cap) {
+                                evo_report *report, int *status, char *message,
+                                size_t message_cap) {
   EVO_CHECK_ARG(b);
   EVO_CHECK_ARG(job);
   EVO_CHECK_ARG(report);

@@ -43,14 +43,15 @@ typedef struct mpi_backend {
   double timeout; /* 0: none */
   size_t n_slots;
   mpi_slot *slots;
-  mpi_job *jobs;    /* n_slots records: the population keeps no more */
-  size_t *pending;  /* job records to send, oldest first */
+  mpi_job *jobs;   /* n_slots records: the population keeps no more */
+  size_t *pending; /* job records to send, oldest first */
   size_t n_pending;
-  size_t *busy;     /* busy slots per rank */
+  size_t *busy; /* busy slots per rank */
   evo_mpi_inbox in;
 } mpi_backend;
 
-/* ---- scheduling ------------------------------------------------------------ */
+/* ---- scheduling ------------------------------------------------------------
+ */
 
 /* An idle slot of the answering rank with the fewest busy slots, or
  * NO_JOB. */
@@ -165,7 +166,8 @@ static bool all_silent(void) {
   return true;
 }
 
-/* ---- results ----------------------------------------------------------------- */
+/* ---- results
+ * ----------------------------------------------------------------- */
 
 /* The busy slot of @p rank that holds @p ticket, or NULL (a late answer to
  * a job given to an earlier back end). */
@@ -209,8 +211,8 @@ static int take_result(mpi_backend *b, size_t *job, uint64_t *id,
                        size_t message_cap) {
   uint64_t ticket = 0;
   *job = NO_JOB;
-  int rc = evo_mpi_get_result(&b->in, &ticket, status, report, message,
-                              message_cap);
+  int rc =
+      evo_mpi_get_result(&b->in, &ticket, status, report, message, message_cap);
   if (rc != EVO_OK)
     return rc;
   mpi_slot *sl = slot_of(b, b->in.source, ticket);
@@ -240,7 +242,8 @@ static int fail_silent(const mpi_backend *b) {
                        b->timeout);
 }
 
-/* ---- callbacks ------------------------------------------------------------ */
+/* ---- callbacks ------------------------------------------------------------
+ */
 
 static int mpi_submit(void *user, uint64_t job, const evo_genome *g,
                       uint64_t seed) {
@@ -249,8 +252,10 @@ static int mpi_submit(void *user, uint64_t job, const evo_genome *g,
   while (j < b->n_slots && b->jobs[j].used)
     j++;
   if (j == b->n_slots)
-    return evo_set_error(EVO_ESTATE, "MPI back end: more than %zu jobs "
-                         "submitted at once", b->n_slots);
+    return evo_set_error(EVO_ESTATE,
+                         "MPI back end: more than %zu jobs "
+                         "submitted at once",
+                         b->n_slots);
   b->jobs[j] = (mpi_job){true, false, job, g, seed};
   queue_job(b, j);
   return dispatch(b);
@@ -309,7 +314,8 @@ static void mpi_close(void *user) {
   evo_mpi_get()->backend_live = false;
 }
 
-/* ---- creation ---------------------------------------------------------------- */
+/* ---- creation
+ * ---------------------------------------------------------------- */
 
 /* Records one HELLO; EVO_EMISMATCH when the worker's tag is not ours. */
 static int take_hello(const evo_mpi_inbox *in, const char *tag) {
@@ -321,13 +327,16 @@ static int take_hello(const evo_mpi_inbox *in, const char *tag) {
     return rc;
   if (protocol != EVO_MPI_PROTOCOL || threads < 1 ||
       threads > EVO_MPI_MAX_THREADS)
-    rc = evo_set_error(EVO_EIO, "rank %d speaks protocol %u with %u threads; "
+    rc = evo_set_error(EVO_EIO,
+                       "rank %d speaks protocol %u with %u threads; "
                        "rank 0 expects protocol %d, 1 to %d threads",
                        in->source, protocol, threads, EVO_MPI_PROTOCOL,
                        EVO_MPI_MAX_THREADS);
   else if (strcmp(their, tag) != 0)
-    rc = evo_set_error(EVO_EMISMATCH, "rank %d evaluates with the setup "
-                       "'%s', rank 0 with '%s'", in->source, their, tag);
+    rc = evo_set_error(EVO_EMISMATCH,
+                       "rank %d evaluates with the setup "
+                       "'%s', rank 0 with '%s'",
+                       in->source, their, tag);
   if (rc != EVO_OK) {
     free(their);
     return rc;
@@ -352,8 +361,10 @@ static int await_workers(double timeout, const char *tag) {
   evo_mpi_state *s = evo_mpi_get();
   for (int r = 1; r < s->size; r++)
     if (s->threads[r] != 0 && strcmp(s->tags[r], tag) != 0)
-      return evo_set_error(EVO_EMISMATCH, "rank %d evaluates with the setup "
-                           "'%s', rank 0 with '%s'", r, s->tags[r], tag);
+      return evo_set_error(EVO_EMISMATCH,
+                           "rank %d evaluates with the setup "
+                           "'%s', rank 0 with '%s'",
+                           r, s->tags[r], tag);
   evo_mpi_inbox in = {0};
   unsigned idle = 0;
   double t0 = evo_mpi_now();
@@ -364,7 +375,8 @@ static int await_workers(double timeout, const char *tag) {
     if (rc == EVO_OK && got)
       rc = take_hello(&in, tag);
     else if (rc == EVO_OK && timeout > 0.0 && evo_mpi_now() - t0 > timeout)
-      rc = evo_set_error(EVO_EIO, "%d of %d worker ranks did not call "
+      rc = evo_set_error(EVO_EIO,
+                         "%d of %d worker ranks did not call "
                          "evo_mpi_worker_run() within %g s",
                          missing_hellos(), s->size - 1, timeout);
     else if (rc == EVO_OK)
@@ -395,8 +407,8 @@ static int alloc_backend(mpi_backend **out, double timeout) {
   size_t i = 0;
   for (int r = 1; r < s->size; r++)
     for (uint32_t t = 0; t < s->threads[r]; t++, i++)
-      b->slots[i] = (mpi_slot){.rank = r, .job = NO_JOB,
-                               .send = MPI_REQUEST_NULL};
+      b->slots[i] =
+          (mpi_slot){.rank = r, .job = NO_JOB, .send = MPI_REQUEST_NULL};
   *out = b;
   return EVO_OK;
 }
@@ -410,12 +422,13 @@ static int check_new(double timeout_seconds) {
     return evo_set_error(EVO_ERANGE, "MPI timeout = %g s is outside 0..%g",
                          timeout_seconds, MAX_TIMEOUT);
   if (s->rank != 0 || s->size < 2)
-    return evo_set_error(EVO_ESTATE, "evo_backend_mpi_new: runs on rank 0 "
+    return evo_set_error(EVO_ESTATE,
+                         "evo_backend_mpi_new: runs on rank 0 "
                          "of at least 2 processes (this is rank %d of %d)",
                          s->rank, s->size);
   if (s->backend_live)
     return evo_set_error(EVO_ESTATE, "evo_backend_mpi_new: an MPI back end "
-                         "exists already");
+                                     "exists already");
   return EVO_OK;
 }
 

@@ -70,18 +70,20 @@ void evo_mpi_backoff(unsigned *idle) {
     (*idle)++;
 }
 
-/* ---- receiving ------------------------------------------------------------ */
+/* ---- receiving ------------------------------------------------------------
+ */
 
 static int inbox_reserve(evo_mpi_inbox *in, size_t n) {
   if (n > EVO_MPI_MAX_MESSAGE)
-    return evo_set_error(EVO_EIO, "a message of %zu bytes from rank %d is "
-                         "larger than %zu", n, in->source, EVO_MPI_MAX_MESSAGE);
+    return evo_set_error(EVO_EIO,
+                         "a message of %zu bytes from rank %d is "
+                         "larger than %zu",
+                         n, in->source, EVO_MPI_MAX_MESSAGE);
   if (n <= in->cap)
     return EVO_OK;
   unsigned char *p = realloc(in->data, n);
   if (p == NULL)
-    return evo_set_error(EVO_ENOMEM, "out of memory for a %zu-byte message",
-                         n);
+    return evo_set_error(EVO_ENOMEM, "out of memory for a %zu-byte message", n);
   in->data = p;
   in->cap = n;
   return EVO_OK;
@@ -132,7 +134,8 @@ void evo_mpi_keep_buffer(unsigned char *buf, MPI_Request *req) {
   state.kept[state.n_kept++] = buf;
 }
 
-/* ---- set-up and tear-down -------------------------------------------------- */
+/* ---- set-up and tear-down --------------------------------------------------
+ */
 
 static void free_state(void) {
   for (int r = 0; state.tags != NULL && r < state.size; r++)
@@ -207,9 +210,8 @@ static void stop_workers(void) {
   if (req == NULL)
     return;
   for (int r = 1; r < state.size; r++)
-    if (!state.dead[r] &&
-        MPI_Isend(NULL, 0, MPI_BYTE, r, EVO_MPI_TAG_STOP, MPI_COMM_WORLD,
-                  &req[n]) == MPI_SUCCESS)
+    if (!state.dead[r] && MPI_Isend(NULL, 0, MPI_BYTE, r, EVO_MPI_TAG_STOP,
+                                    MPI_COMM_WORLD, &req[n]) == MPI_SUCCESS)
       n++;
   unsigned idle = 0;
   int done = 0;

@@ -108,8 +108,7 @@ void evo_mpi_put_result(evo_wbuf *w, uint64_t ticket, int status,
                         const evo_report *rep, const char *message);
 /* Fills @p rep (cleared first) and @p message (NUL-terminated, cut to
  * @p message_cap). */
-int evo_mpi_get_result(const evo_mpi_inbox *in, uint64_t *ticket,
-                       int *status, evo_report *rep, char *message,
-                       size_t message_cap);
+int evo_mpi_get_result(const evo_mpi_inbox *in, uint64_t *ticket, int *status,
+                       evo_report *rep, char *message, size_t message_cap);
 
 #endif

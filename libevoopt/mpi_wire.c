@@ -92,9 +92,8 @@ static bool get_task(evo_rbuf *r, evo_report *rep, size_t i) {
   return true;
 }
 
-int evo_mpi_get_result(const evo_mpi_inbox *in, uint64_t *ticket,
-                       int *status, evo_report *rep, char *message,
-                       size_t message_cap) {
+int evo_mpi_get_result(const evo_mpi_inbox *in, uint64_t *ticket, int *status,
+                       evo_report *rep, char *message, size_t message_cap) {
   evo_rbuf r = reader(in);
   evo_report_clear(rep);
   *ticket = evo_rbuf_u64(&r);

@@ -77,8 +77,10 @@ static int start_threads(worker *w, thread_arg *args) {
     args[w->started] = (thread_arg){w, w->started};
     if (pthread_create(&w->tids[w->started], NULL, thread_main,
                        &args[w->started]) != 0)
-      return evo_set_error(EVO_ETHREAD, "cannot start evaluation thread %zu "
-                           "of %zu", w->started + 1, w->threads);
+      return evo_set_error(EVO_ETHREAD,
+                           "cannot start evaluation thread %zu "
+                           "of %zu",
+                           w->started + 1, w->threads);
   }
   return EVO_OK;
 }
@@ -92,13 +94,14 @@ static void stop_threads(worker *w) {
     pthread_join(w->tids[i], NULL);
 }
 
-/* ---- messages ---------------------------------------------------------------- */
+/* ---- messages
+ * ---------------------------------------------------------------- */
 
 static int send_message(worker *w, int tag) {
   if (w->out.status != EVO_OK)
     return w->out.status;
-  int rc = MPI_Send(w->out.data, (int)w->out.size, MPI_BYTE, 0, tag,
-                    MPI_COMM_WORLD);
+  int rc =
+      MPI_Send(w->out.data, (int)w->out.size, MPI_BYTE, 0, tag, MPI_COMM_WORLD);
   w->out.size = 0;
   return rc == MPI_SUCCESS ? EVO_OK : evo_mpi_error(rc, "sending to rank 0");
 }
@@ -119,8 +122,7 @@ static int take_job(worker *w, wslot *sl) {
 }
 
 static int send_result(worker *w, wslot *sl) {
-  evo_mpi_put_result(&w->out, sl->ticket, sl->status, &sl->report,
-                     sl->message);
+  evo_mpi_put_result(&w->out, sl->ticket, sl->status, &sl->report, sl->message);
   evo_genome_free(sl->g);
   sl->g = NULL;
   sl->state = SLOT_FREE;
@@ -201,18 +203,21 @@ static int serve(worker *w) {
   }
 }
 
-/* ---- set-up ---------------------------------------------------------------- */
+/* ---- set-up ----------------------------------------------------------------
+ */
 
 static int check_worker(size_t threads) {
   int rc = evo_mpi_check_ready("evo_mpi_worker_run");
   if (rc != EVO_OK)
     return rc;
   if (threads < 1 || threads > EVO_MPI_MAX_THREADS)
-    return evo_set_error(EVO_ERANGE, "MPI worker threads = %zu is outside "
-                         "1..%d", threads, EVO_MPI_MAX_THREADS);
+    return evo_set_error(EVO_ERANGE,
+                         "MPI worker threads = %zu is outside "
+                         "1..%d",
+                         threads, EVO_MPI_MAX_THREADS);
   if (evo_mpi_get()->rank == 0)
     return evo_set_error(EVO_ESTATE, "evo_mpi_worker_run: rank 0 runs the "
-                         "population, not a worker");
+                                     "population, not a worker");
   return EVO_OK;
 }
 

@@ -54,7 +54,8 @@ static int fitness(void *user, const evo_genome *g, uint64_t seed,
   return evo_report_set_fitness(report, f);
 }
 
-/* ---- messages ---------------------------------------------------------------- */
+/* ---- messages
+ * ---------------------------------------------------------------- */
 
 static void inbox_from(evo_mpi_inbox *in, const evo_wbuf *w, size_t size) {
   in->data = w->data;
@@ -106,9 +107,9 @@ START_TEST(test_result_round_trip) {
   uint64_t ticket = 0;
   int status = 0;
   char message[EVO_BACKEND_MESSAGE_CAP];
-  ck_assert_int_eq(evo_mpi_get_result(&in, &ticket, &status, &back, message,
-                                      sizeof message),
-                   EVO_OK);
+  ck_assert_int_eq(
+      evo_mpi_get_result(&in, &ticket, &status, &back, message, sizeof message),
+      EVO_OK);
   ck_assert_uint_eq(ticket, 9);
   ck_assert_int_eq(status, EVO_EDIVERGED);
   ck_assert_str_eq(message, "lost at step 12");
@@ -116,14 +117,15 @@ START_TEST(test_result_round_trip) {
   ck_assert(pt_same_bits(back.task_fitness[1], -0.0));
   /* A garbled task count is refused, not trusted. */
   w.data[8 + 4 + 8] = 0xff;
-  ck_assert_int_eq(evo_mpi_get_result(&in, &ticket, &status, &back, message,
-                                      sizeof message),
-                   EVO_EIO);
+  ck_assert_int_eq(
+      evo_mpi_get_result(&in, &ticket, &status, &back, message, sizeof message),
+      EVO_EIO);
   evo_wbuf_free(&w);
 }
 END_TEST
 
-/* ---- the back end ------------------------------------------------------------ */
+/* ---- the back end
+ * ------------------------------------------------------------ */
 
 static evo_population *small_population(uint64_t seed) {
   evo_population *pop = NULL;

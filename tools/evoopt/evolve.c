@@ -103,12 +103,12 @@ static void on_evaluation(evolve_run *r, size_t generation, size_t index) {
                      cached ? " (cache hit)" : "", desc != NULL ? desc : "");
   if (r->opts.json)
     cli_json_emit(json_pack(
-        "{s:s, s:I, s:I, s:f, s:s, s:s, s:b, s:s, s:o*}", "event",
-        "evaluation", "generation", (json_int_t)generation, "index",
-        (json_int_t)index, "fitness", fitness == fitness ? fitness : -1.0,
-        "status", status == EVO_OK ? "ok" : evo_status_str(status), "error",
-        message, "cached", cached, "description", desc != NULL ? desc : "",
-        "genome", genome_json(g)));
+        "{s:s, s:I, s:I, s:f, s:s, s:s, s:b, s:s, s:o*}", "event", "evaluation",
+        "generation", (json_int_t)generation, "index", (json_int_t)index,
+        "fitness", fitness == fitness ? fitness : -1.0, "status",
+        status == EVO_OK ? "ok" : evo_status_str(status), "error", message,
+        "cached", cached, "description", desc != NULL ? desc : "", "genome",
+        genome_json(g)));
   evo_free(desc);
   draw_bar(r, generation);
 }
@@ -189,8 +189,10 @@ static int configure_new(evolve_run *r, const char *tag) {
     evo_pop_setting key;
     uint64_t value;
   } settings[] = {
-      {EVO_POP_SIZE, c->population}, {EVO_POP_GENERATIONS, c->generations},
-      {EVO_POP_ELITES, c->elites},   {EVO_POP_TOURNAMENT, c->tournament},
+      {EVO_POP_SIZE, c->population},
+      {EVO_POP_GENERATIONS, c->generations},
+      {EVO_POP_ELITES, c->elites},
+      {EVO_POP_TOURNAMENT, c->tournament},
       {EVO_POP_RUN_SEED, c->seed},
       {EVO_POP_CACHE, c->cache ? 1u : 0u}, /* canonical keys: the fitness
                                               sees only the optimizer */
