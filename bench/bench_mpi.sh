@@ -5,9 +5,10 @@
 #
 # The fixed setting: the bundled digits, population 16, 3 generations,
 # 300 steps x 1 seed, no cache (every individual is trained), no final
-# table; 48 evaluations. With 1 process evoopt evaluates on 1 thread; with
+# table; 48 evaluations, one BLAS thread each. The reference: the same run
+# on 1 and 2 threads. With 1 process evoopt evaluates on 1 thread; with
 # N > 1, rank 0 runs the algorithm and N - 1 ranks evaluate, one
-# evaluation each. Wall time is mpirun's whole run (start-up included).
+# evaluation each. Wall time is the whole run (mpirun's start-up included).
 #
 # Usage: bench/bench_mpi.sh BUILD_DIR   (e.g. build)
 set -eu
@@ -16,31 +17,39 @@ evoopt=$build/tools/evoopt
 bench=$build/bench/bench_mpi
 command -v mpirun >/dev/null || { echo "mpirun not found (openmpi-bin)"; exit 1; }
 [ -x "$bench" ] || { echo "$bench not built: libevoopt without MPI?"; exit 1; }
-mpi="mpirun --allow-run-as-root --oversubscribe \
+# --bind-to none: mpirun pins up to 2 ranks to one core each, which on a
+# machine shared with other work stops a rank from moving to a free core.
+mpi="mpirun --allow-run-as-root --oversubscribe --bind-to none \
   --mca btl_tcp_if_include lo --mca oob_tcp_if_include lo"
 tmp=$(mktemp -d)
+export OPENBLAS_NUM_THREADS=1 # one core per evaluation, as worker ranks use
 trap 'rm -rf "$tmp"' EXIT
 evals=48
 now() { date +%s.%N; }
 
 echo "evoopt evolve, digits, population 16 x 3 generations, 300 steps x 1 seed,"
 echo "--no-cache, --final-seeds 0 ($evals evaluations), $(nproc) cores, load $(cut -d" " -f1-3 /proc/loadavg):"
-printf "%10s %10s %14s %10s\n" processes "wall (s)" "evaluations/s" speed-up
+printf "%-26s %9s %14s %9s\n" "" "wall (s)" "evaluations/s" "vs first"
 base=
-for np in 1 2 3; do
+# One run: its label, its folder, then the command up to its own options;
+# prints its line and checks its history against the first run's.
+row() {
+  label=$1; out=$2; shift 2
   t0=$(now)
-  $mpi -np $np "$evoopt" evolve --preset smoke --population 16 \
-    --generations 3 --steps 300 --final-seeds 0 --no-cache --workers 1 \
-    --out "$tmp/np$np" -q >/dev/null
+  "$@" --preset smoke --population 16 --generations 3 --steps 300 \
+    --final-seeds 0 --no-cache --out "$tmp/$out" -q >/dev/null
   t1=$(now)
   rate=$(awk -v a="$t0" -v b="$t1" -v n=$evals 'BEGIN { print n / (b - a) }')
   [ -n "$base" ] || base=$rate
-  awk -v a="$t0" -v b="$t1" -v r="$rate" -v base="$base" -v np=$np 'BEGIN {
-    printf "%10d %10.2f %14.1f %10.2f\n", np, b - a, r, r / base }'
-done
+  awk -v a="$t0" -v b="$t1" -v r="$rate" -v base="$base" -v l="$label" \
+    'BEGIN { printf "%-26s %9.2f %14.1f %9.2f\n", l, b - a, r, r / base }'
+  cmp -s "$tmp/threads1/history.csv" "$tmp/$out/history.csv" ||
+    echo "warning: history.csv of '$label' differs from the first run"
+}
+row "threads, 1 worker" threads1 "$evoopt" evolve --workers 1
+row "threads, 2 workers" threads2 "$evoopt" evolve --workers 2
 for np in 1 2 3; do
-  cmp -s "$tmp/np1/history.csv" "$tmp/np$np/history.csv" ||
-    echo "warning: history.csv of $np processes differs from 1 process"
+  row "mpirun -np $np (1 per rank)" np$np $mpi -np $np "$evoopt" evolve --workers 1
 done
 echo
 for np in 2 3; do

@@ -2,6 +2,8 @@
 test_mpi.py): failures collected rather than raised, polling a run's
 checkpoint, comparing two run folders. Standard library only."""
 import os
+import shutil
+import tempfile
 import time
 
 FAILURES = []
@@ -39,3 +41,16 @@ def same_files(a, b, what, files=RUN_FILES):
         with open(os.path.join(a, k), "rb") as x, \
                 open(os.path.join(b, k), "rb") as y:
             check(x.read() == y.read(), f"{what}: {k} differs")
+
+
+def run_part(name, part, prefix):
+    """Runs @part in a fresh temporary folder and prints the tally; the
+    exit code (0 pass, 1 fail)."""
+    tmp = tempfile.mkdtemp(prefix=prefix)
+    t0 = time.monotonic()
+    try:
+        part(tmp)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    print(f"{name}: {len(FAILURES)} failures, {time.monotonic() - t0:.1f} s")
+    return 1 if FAILURES else 0

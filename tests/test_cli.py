@@ -15,12 +15,10 @@ import shutil
 import signal
 import subprocess
 import sys
-import tempfile
-import time
 import xml.etree.ElementTree as ET
 
 sys.dont_write_bytecode = True  # no __pycache__ in the source tree
-from run_testlib import (FAILURES, RUN_FILES, check, same_files,
+from run_testlib import (RUN_FILES, check, run_part, same_files,
                          wait_for_saves)
 
 EVOOPT = None
@@ -383,15 +381,7 @@ def main():
         print(__doc__)
         return 2
     EVOOPT = os.path.abspath(sys.argv[1])
-    tmp = tempfile.mkdtemp(prefix="evoopt-cli-")
-    t0 = time.monotonic()
-    try:
-        PARTS[sys.argv[2]](tmp)
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
-    print(f"{sys.argv[2]}: {len(FAILURES)} failures, "
-          f"{time.monotonic() - t0:.1f} s")
-    return 1 if FAILURES else 0
+    return run_part(sys.argv[2], PARTS[sys.argv[2]], "evoopt-cli-")
 
 
 if __name__ == "__main__":

@@ -17,11 +17,10 @@ import shutil
 import signal
 import subprocess
 import sys
-import tempfile
 import time
 
 sys.dont_write_bytecode = True  # no __pycache__ in the source tree
-from run_testlib import FAILURES, check, same_files, wait_for_saves
+from run_testlib import check, run_part, same_files, wait_for_saves
 
 EVOOPT = None
 MPIRUN = shutil.which("mpirun")
@@ -195,15 +194,7 @@ def main():
         print("SKIP: mpirun not found (Debian package openmpi-bin)")
         return 77
     EVOOPT = os.path.abspath(sys.argv[1])
-    tmp = tempfile.mkdtemp(prefix="evoopt-mpi-")
-    t0 = time.monotonic()
-    try:
-        PARTS[sys.argv[3]](tmp)
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
-    print(f"{sys.argv[3]}: {len(FAILURES)} failures, "
-          f"{time.monotonic() - t0:.1f} s")
-    return 1 if FAILURES else 0
+    return run_part(sys.argv[3], PARTS[sys.argv[3]], "evoopt-mpi-")
 
 
 if __name__ == "__main__":

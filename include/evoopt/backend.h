@@ -3,9 +3,10 @@
  * @brief Evaluation back ends: where a population's evaluations run. A back
  * end takes evaluations (submit) and hands back results (collect); the
  * population decides what to evaluate, records the results and writes the
- * checkpoints. The library ships one back end, a thread pool
- * (evo_backend_threads_new(), also what a population uses by default); a
- * user plugs in another engine (processes, MPI ranks, a cluster queue) with
+ * checkpoints. The library ships two back ends: a thread pool
+ * (evo_backend_threads_new(), also what a population uses by default) and
+ * MPI ranks (evo_backend_mpi_new(), mpi.h, in builds with MPI); a user
+ * plugs in another engine (processes, a cluster queue) with
  * evo_backend_new() and evo_population_set_backend().
  *
  * @par The protocol
