@@ -11,7 +11,7 @@ from .genome import Genome
 __all__ = ["Optimizer"]
 
 _LR_SCALE, _WEIGHT_DECAY = 0, 1          # evo_param_option
-_REFUSE_NONFINITE, _BASE_LR = 0, 1       # evo_optimizer_option
+_REFUSE_NONFINITE, _BASE_LR, _THREADS = 0, 1, 2  # evo_optimizer_option
 
 
 def _check_array(a, what, writable):
@@ -57,7 +57,7 @@ class Optimizer(_lib.Handle):
     _free_name = "evo_optimizer_free"
 
     def __init__(self, genome="adam", total_steps=None,
-                 refuse_nonfinite=False, base_lr=None):
+                 refuse_nonfinite=False, base_lr=None, threads=None):
         self._arrays = []  # (params, grads) per tensor: keeps them alive
         g = Genome.coerce(genome)
         self._adopt(_lib.new_handle(lib.evo_optimizer_new, g.handle))
@@ -67,6 +67,8 @@ class Optimizer(_lib.Handle):
             self.refuse_nonfinite = True
         if base_lr is not None:
             self.base_lr = base_lr
+        if threads is not None:
+            self.threads = threads
 
     # --- tensors ------------------------------------------------------------
     def add(self, params, grads, lr_scale=None, weight_decay=None):
@@ -149,6 +151,10 @@ class Optimizer(_lib.Handle):
         _REFUSE_NONFINITE, c_double, "When true, a step on a NaN or "
         "infinite gradient raises NonFiniteError and changes nothing.",
         bool, lambda v: float(_lib.as_flag(v)))
+    threads = _lib.keyed_property(
+        lib.evo_optimizer_get_option, lib.evo_optimizer_set_option, _THREADS,
+        c_double, "Threads a step uses (1 to 256); results are "
+        "bit-identical for any count.", int, float)
     total_steps = _lib.stored_property(
         lib.evo_optimizer_set_total_steps, "total_steps", int,
         "The planned number of steps S for cosine decay (None if unset).")

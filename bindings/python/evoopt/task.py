@@ -13,7 +13,7 @@ __all__ = ["Task", "TrainResult", "Evaluator", "set_blas_threads"]
 
 _TASK_OPTIONS = {"train_subset": 0, "data_seed": 1, "batch_size": 2,
                  "test_limit": 3, "record_curve": 4, "decay_all": 5,
-                 "refuse_nonfinite": 6}
+                 "refuse_nonfinite": 6, "threads": 7}
 _RESULT_KEYS = {"fitness": 0, "accuracy": 1, "mean_loss": 2, "diverged": 3,
                 "diverged_step": 4, "steps": 5, "seconds": 6}
 

@@ -228,3 +228,24 @@ def test_rebind_keeps_moments(no_leaks):
             opt.rebind(0, np.zeros(3, np.float32), np.zeros(3, np.float32))
     np.testing.assert_allclose(p1, -1e-2 * 0.1, rtol=1e-6)
     np.testing.assert_allclose(p2, -1e-2 * 0.19, rtol=1e-6)
+
+
+def test_threads_give_identical_results(no_leaks):
+    # EVO_OPT_THREADS splits the tensors; an element-wise update must give
+    # the same bits for any thread count.
+    n = 300_001
+    results = []
+    for threads in (1, 2):
+        p = np.linspace(-1, 1, n).astype(np.float32)
+        g = np.zeros_like(p)
+        with Optimizer("paper-evolved", total_steps=5, threads=threads) as opt:
+            assert opt.threads == threads
+            opt.add(p, g)
+            for grad in grads_sequence(n, 5, seed=3):
+                g[:] = grad
+                opt.step()
+        results.append(p.copy())
+    assert np.array_equal(results[0], results[1])
+    with Optimizer("adam") as opt:
+        with pytest.raises(evoopt.OutOfRangeError):
+            opt.threads = 0
