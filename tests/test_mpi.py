@@ -83,9 +83,9 @@ def rank_pid(tag, rank):
     return None
 
 
-def reference(tmp):
+def reference(tmp, args=()):
     ref = os.path.join(tmp, "ref")
-    evoopt(*LONG, "--out", ref)
+    evoopt(*LONG, *args, "--out", ref)
     return ref
 
 
@@ -166,15 +166,17 @@ def part_slow(tmp):
     """A rank that stops answering for longer than the timeout (SIGSTOP)
     loses its evaluation to rank 2; when it answers again (SIGCONT) its late
     result is dropped, it gets work again, and the job ends normally."""
-    ref = reference(tmp)
+    longer = ["--steps", "600"]  # rank 2 alone needs well over 5 s
+    ref = reference(tmp, longer)
     d, proc, pid = signal_rank(tmp, "slow", signal.SIGSTOP,
-                               args=["--eval-timeout", "2"])
+                               args=[*longer, "--eval-timeout", "3"])
     if pid is not None:
-        time.sleep(4.5)
+        time.sleep(5)
+        check(proc.poll() is None, "the run ended while rank 1 was stopped")
         os.kill(pid, signal.SIGCONT)
     rc, _, err = finish(proc)
     check(rc == 0, f"mpirun with a slow rank: exit {rc}: {err}")
-    same_files(ref, d, "rank 1 stopped for 4.5 s")
+    same_files(ref, d, "rank 1 stopped for 5 s")
 
 
 PARTS = {"same": part_same, "kill": part_kill, "requeue": part_requeue,
