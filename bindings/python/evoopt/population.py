@@ -19,7 +19,7 @@ __all__ = ["Population", "Event", "Individual", "HallOfFameEntry"]
 
 _SETTINGS = {"size": 0, "generations": 1, "elites": 2, "tournament": 3,
              "run_seed": 4, "workers": 5, "fresh_seeds": 6,
-             "hall_of_fame_size": 7}
+             "hall_of_fame_size": 7, "cache": 8}
 _HISTORY_KEYS = ("best", "mean", "median", "worst", "failed", "cache_hits")
 _EVO_ECALLBACK = -11
 
@@ -153,7 +153,10 @@ class Population(_lib.Handle):
             of the four baselines; [] for a fully random start.
         checkpoint, tag: checkpoint file written after every evaluation.
         size, generations, elites, tournament, run_seed, workers,
-        fresh_seeds, hall_of_fame_size: the settings (PROTOCOL §4;
+        fresh_seeds, hall_of_fame_size, cache: the settings (PROTOCOL §4;
+            cache: 0 off, 1 keyed by the genome's canonical form — only for
+            a fitness that sees the genome through the library's optimizer
+            —, 2 keyed by the exact genome, for any pure fitness;
             defaults are the paper's), also readable and writable as
             attributes before the first step (workers at any time).
 

@@ -255,3 +255,28 @@ def test_ctrl_c_stops_the_run(no_leaks, workers):
         assert not pop.finished
         # Python's own handler is back.
         assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+
+
+def test_exact_cache_changes_nothing_but_the_calls(no_leaks):
+    # cache = 2 (exact genome + seed) suits any pure fitness: the run is the
+    # same, the elites of every later generation are not evaluated again.
+    calls = []
+
+    def fitness(genome, seed):
+        calls.append(1)
+        return synthetic(genome, seed)
+
+    runs, counts = [], []
+    for cache in (0, 2):
+        calls.clear()
+        with Population(fitness, size=10, generations=4, run_seed=3,
+                        cache=cache) as pop:
+            assert pop.cache == cache
+            pop.run()
+            runs.append(summary(pop))
+            hits = sum(h["cache_hits"] for h in pop.history)
+        counts.append((len(calls), hits))
+    assert runs[0] == runs[1]
+    assert counts[0] == (40, 0)
+    # The 3 elites hit in each of generations 1..3 at least.
+    assert counts[1][1] >= 9 and counts[1][0] == 40 - counts[1][1]
