@@ -92,14 +92,29 @@ int cli_is_file(const char *path) {
   return stat(path, &st) == 0 && S_ISREG(st.st_mode);
 }
 
+/* Grows the buffer to hold at least @p need more bytes. */
+static int cli_buf_reserve(cli_buf *b, size_t need) {
+  if (b->cap - b->len > need)
+    return 1;
+  size_t cap = b->cap * 2 + need + 256;
+  char *grown = realloc(b->data, cap);
+  if (grown == NULL) {
+    b->failed = 1;
+    return 0;
+  }
+  b->data = grown;
+  b->cap = cap;
+  return 1;
+}
+
 void cli_buf_printf(cli_buf *b, const char *fmt, ...) {
-  if (b->failed)
+  if (fmt == NULL || b->failed || !cli_buf_reserve(b, 0))
     return;
   for (;;) {
     va_list ap;
     va_start(ap, fmt);
     size_t room = b->cap - b->len;
-    int n = vsnprintf(b->data != NULL ? b->data + b->len : NULL, room, fmt, ap);
+    int n = vsnprintf(b->data + b->len, room, fmt, ap);
     va_end(ap);
     if (n < 0) {
       b->failed = 1;
@@ -109,14 +124,8 @@ void cli_buf_printf(cli_buf *b, const char *fmt, ...) {
       b->len += (size_t)n;
       return;
     }
-    size_t cap = b->cap * 2 + (size_t)n + 256;
-    char *grown = realloc(b->data, cap);
-    if (grown == NULL) {
-      b->failed = 1;
+    if (!cli_buf_reserve(b, (size_t)n + 1))
       return;
-    }
-    b->data = grown;
-    b->cap = cap;
   }
 }
 

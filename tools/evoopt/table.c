@@ -21,11 +21,12 @@ void cli_table_from_grid(cli_table *t, const cli_grid *g,
   for (size_t i = 0; i < n_genomes; i++) {
     double overall = cli_grid_overall(g, i);
     size_t at = t->n_rows;
-    while (at > 0 && t->cells[at - 1][t->n_tasks] > overall) {
-      memcpy(t->cells[at], t->cells[at - 1], sizeof t->cells[at]);
-      memcpy(t->row_names[at], t->row_names[at - 1], sizeof t->row_names[at]);
+    while (at > 0 && t->cells[at - 1][t->n_tasks] > overall)
       at--;
-    }
+    size_t moved = t->n_rows - at; /* rows [at, n_rows) move down one */
+    memmove(&t->cells[at + 1], &t->cells[at], moved * sizeof t->cells[0]);
+    memmove(&t->row_names[at + 1], &t->row_names[at],
+            moved * sizeof t->row_names[0]);
     snprintf(t->row_names[at], sizeof t->row_names[at], "%s", names[i]);
     for (size_t j = 0; j < tasks->n; j++)
       t->cells[at][j] = cli_grid_task_fitness(g, i, j);
