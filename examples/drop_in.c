@@ -266,16 +266,25 @@ static int train(const char *preset, const digits *d, outcome *out) {
 
 /* ---- main ------------------------------------------------------------------ */
 
+/* The bundled copy baked in by meson, else the first folder of the
+ * colon-separated EVOOPT_DATA_PATH that holds digits/digits.csv.gz. */
 static const char *default_path(char *buf, size_t size) {
 #ifdef DIGITS_CSV
   (void)buf, (void)size;
   return DIGITS_CSV;
 #else
-  const char *dir = getenv("EVOOPT_DATA_PATH");
-  if (dir == NULL)
-    return NULL;
-  snprintf(buf, size, "%s/digits/digits.csv.gz", dir);
-  return buf;
+  const char *list = getenv("EVOOPT_DATA_PATH");
+  while (list != NULL && *list != '\0') {
+    size_t len = strcspn(list, ":");
+    snprintf(buf, size, "%.*s/digits/digits.csv.gz", (int)len, list);
+    FILE *f = fopen(buf, "rb");
+    if (f != NULL) {
+      fclose(f);
+      return buf;
+    }
+    list += len + (list[len] == ':');
+  }
+  return NULL;
 #endif
 }
 
