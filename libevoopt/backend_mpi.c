@@ -122,7 +122,7 @@ static int send_job(mpi_backend *b, mpi_slot *sl, size_t j) {
   sl->busy = true;
   sl->overdue = false;
   sl->job = j;
-  sl->sent_at = evo_mpi_now();
+  sl->sent_at = evo_now_seconds();
   b->busy[sl->rank]++;
   return EVO_OK;
 }
@@ -146,7 +146,7 @@ static void check_timeouts(mpi_backend *b) {
   if (b->timeout <= 0.0)
     return;
   evo_mpi_state *s = evo_mpi_get();
-  double now = evo_mpi_now();
+  double now = evo_now_seconds();
   for (size_t i = 0; i < b->n_slots; i++) {
     mpi_slot *sl = &b->slots[i];
     if (!sl->busy || sl->overdue || now - sl->sent_at <= b->timeout)
@@ -367,14 +367,14 @@ static int await_workers(double timeout, const char *tag) {
                            r, s->tags[r], tag);
   evo_mpi_inbox in = {0};
   unsigned idle = 0;
-  double t0 = evo_mpi_now();
+  double t0 = evo_now_seconds();
   int rc = EVO_OK;
   while (rc == EVO_OK && missing_hellos() > 0) {
     bool got = false;
     rc = evo_mpi_poll(&in, MPI_ANY_SOURCE, EVO_MPI_TAG_HELLO, &got);
     if (rc == EVO_OK && got)
       rc = take_hello(&in, tag);
-    else if (rc == EVO_OK && timeout > 0.0 && evo_mpi_now() - t0 > timeout)
+    else if (rc == EVO_OK && timeout > 0.0 && evo_now_seconds() - t0 > timeout)
       rc = evo_set_error(EVO_EIO,
                          "%d of %d worker ranks did not call "
                          "evo_mpi_worker_run() within %g s",

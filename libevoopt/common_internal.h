@@ -29,6 +29,9 @@ void *evo_calloc(size_t count, size_t size);
 /* Checked duplicate of a string (NULL and error message on failure). */
 char *evo_strdup(const char *s);
 
+/* Seconds on the monotonic clock, for timing runs and timeouts. */
+double evo_now_seconds(void);
+
 /* Checks a non-NULL argument; returns EVO_EINVAL naming it otherwise. */
 #define EVO_CHECK_ARG(p)                                                    \
   do {                                                                      \

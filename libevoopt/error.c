@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "common_internal.h"
 
@@ -52,6 +53,12 @@ char *evo_strdup(const char *s) {
   if (d != NULL)
     memcpy(d, s, n);
   return d;
+}
+
+double evo_now_seconds(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
 EVO_API const char *evo_last_error(void) { return last_error; }

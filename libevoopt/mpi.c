@@ -46,12 +46,6 @@ bool evo_mpi_rank_silent(const evo_mpi_state *s, int r) {
   return s->overdue[r] > 0 || s->dead[r];
 }
 
-double evo_mpi_now(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
 /* Both sides of a job wait for each other in turn, each with a sleep that
  * grew while the other worked: the longest sleep bounds the latency added
  * to every evaluation (twice 160 µs at worst), and costs a few thousand
@@ -215,9 +209,9 @@ static void stop_workers(void) {
       n++;
   unsigned idle = 0;
   int done = 0;
-  double t0 = evo_mpi_now();
+  double t0 = evo_now_seconds();
   while (MPI_Testall(n, req, &done, MPI_STATUSES_IGNORE) == MPI_SUCCESS &&
-         !done && evo_mpi_now() - t0 < STOP_SEND_SECONDS)
+         !done && evo_now_seconds() - t0 < STOP_SEND_SECONDS)
     evo_mpi_backoff(&idle);
   for (int i = 0; i < n && !done; i++)
     if (req[i] != MPI_REQUEST_NULL)

@@ -70,8 +70,6 @@ bool evo_mpi_rank_silent(const evo_mpi_state *s, int r);
  * from it, may still be in progress. */
 void evo_mpi_keep_buffer(unsigned char *buf, MPI_Request *req);
 
-/* Seconds on a monotonic clock. */
-double evo_mpi_now(void);
 /* Waiting between two polls: a few yields, then sleeps that double from
  * 10 µs up to 160 µs, so that a quick answer is seen at once and a long
  * wait costs little CPU. *idle counts the polls that found nothing; set it

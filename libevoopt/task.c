@@ -4,7 +4,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "common_internal.h"
 #include "data/data_internal.h"
@@ -423,12 +422,6 @@ static int keep_curve(evo_train_result *r, const double *losses, size_t n) {
   return EVO_OK;
 }
 
-static double now_seconds(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
 static void score(evo_train_result *r, const double *losses, uint64_t n,
                   double acc) {
   size_t tail = n < EVO_LOSS_TAIL ? (size_t)n : EVO_LOSS_TAIL;
@@ -450,7 +443,7 @@ EVO_API int evo_task_train(const evo_task *task, const evo_genome *g,
   if (steps == 0 || steps > ((uint64_t)1 << 32))
     return evo_set_error(EVO_ERANGE, "steps must be in 1..2^32, got %llu",
                          (unsigned long long)steps);
-  double start = now_seconds();
+  double start = evo_now_seconds();
   run_buffers b = {0};
   uint64_t recorded = 0;
   int64_t diverged_at = -1;
@@ -473,7 +466,7 @@ EVO_API int evo_task_train(const evo_task *task, const evo_genome *g,
     result->accuracy = 0.0;
     result->mean_loss = NAN;
   }
-  result->seconds = now_seconds() - start;
+  result->seconds = evo_now_seconds() - start;
   run_buffers_free(&b);
   return rc;
 }

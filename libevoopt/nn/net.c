@@ -6,7 +6,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "common_internal.h"
 #include "nn/layers_internal.h"
@@ -508,12 +507,6 @@ void evo_net_init(evo_net *net, evo_rng *rng) {
 
 /* ---- timing ------------------------------------------------------------- */
 
-static double now_seconds(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
 void evo_net_set_timing(evo_net *net, bool enabled) {
   net->timing = enabled;
   memset(&net->times, 0, sizeof net->times);
@@ -542,7 +535,7 @@ static double layer_flops(const net_op *op, size_t n, int dir, bool first) {
 
 static void record(evo_net *net, const net_op *op, int dir, double t0,
                    bool first) {
-  net->times.seconds[op->kind][dir] += now_seconds() - t0;
+  net->times.seconds[op->kind][dir] += evo_now_seconds() - t0;
   net->times.flops[op->kind][dir] += layer_flops(op, net->n, dir, first);
 }
 
@@ -646,7 +639,7 @@ int evo_net_forward(evo_net *net, const float *x, size_t n, bool training,
   net->have_loss = false;
   evo_nchw_to_nhwc(net->input, x, n, d->h * d->w, d->c);
   for (size_t i = 0; i < net->n_ops; i++) {
-    double t0 = net->timing ? now_seconds() : 0.0;
+    double t0 = net->timing ? evo_now_seconds() : 0.0;
     layer_forward(net, &net->ops[i], input_of(net, i), training, rng);
     if (net->timing)
       record(net, &net->ops[i], 0, t0, i == 0);
@@ -719,7 +712,7 @@ int evo_net_backward(evo_net *net) {
   for (size_t i = net->n_ops; i-- > 0;) {
     /* The other ping-pong buffer than the one dy is in. */
     float *dx = i == 0 ? NULL : (dy == net->g[0] ? net->g[1] : net->g[0]);
-    double t0 = net->timing ? now_seconds() : 0.0;
+    double t0 = net->timing ? evo_now_seconds() : 0.0;
     dy = layer_backward(net, &net->ops[i], dx, dy, input_of(net, i));
     if (net->timing)
       record(net, &net->ops[i], 1, t0, i == 0);
