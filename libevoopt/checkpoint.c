@@ -18,10 +18,8 @@
  *                order: key genome, u64 seed, report
  * Version 1 (no cache setting, flag nor section) is refused with a
  * message naming both versions.
- * genome: u32 term count, 4 × u32 codes, 4 × f64 alphas, f64 lr_log10,
- *   beta1, beta2, eps_log10, wd_log10, clip_value, u64 warmup_steps, u8
- *   flags (bit k = evo_flag k); all four term slots, so a genome comes back
- *   bit for bit.
+ * genome: evo_genome_write's binary form (genome_internal.h): all four
+ *   term slots, so a genome comes back bit for bit.
  * report: f64 fitness, u32 task count, each: str name, f64 fitness. */
 #include <math.h>
 #include <stdlib.h>
@@ -35,35 +33,8 @@ static const char CKPT_MAGIC[8] = {'E', 'V', 'O', 'O', 'P', 'T', 'C', 'K'};
 #define CKPT_VERSION 2u
 #define CKPT_WHAT "population checkpoint"
 #define CKPT_LIMIT ((size_t)1 << 30)
-#define N_FLAGS 6
-/* A serialized genome: count, 4 codes, 4 alphas, 6 reals, steps, flags. */
-#define GENOME_BYTES (4 + 4 * 4 + 4 * 8 + 6 * 8 + 8 + 1)
 
 /* ---- writer ------------------------------------------------------------- */
-
-static uint8_t flag_bits(const evo_genome *g) {
-  const bool f[N_FLAGS] = {g->use_m, g->use_v, g->use_bias_correction,
-                           g->use_gradient_clipping, g->use_warmup,
-                           g->use_cosine_decay};
-  uint8_t bits = 0;
-  for (unsigned k = 0; k < N_FLAGS; k++)
-    bits = (uint8_t)(bits | (f[k] ? 1u << k : 0u));
-  return bits;
-}
-
-static void put_genome(evo_wbuf *w, const evo_genome *g) {
-  evo_wbuf_u32(w, (uint32_t)g->n_terms);
-  for (size_t i = 0; i < EVO_MAX_TERMS; i++)
-    evo_wbuf_u32(w, (uint32_t)g->terms[i]);
-  for (size_t i = 0; i < EVO_MAX_TERMS; i++)
-    evo_wbuf_f64(w, g->alphas[i]);
-  const double reals[] = {g->lr_log10,  g->beta1,    g->beta2,
-                          g->eps_log10, g->wd_log10, g->clip_value};
-  for (size_t i = 0; i < sizeof reals / sizeof reals[0]; i++)
-    evo_wbuf_f64(w, reals[i]);
-  evo_wbuf_u64(w, (uint64_t)g->warmup_steps);
-  evo_wbuf_u8(w, flag_bits(g));
-}
 
 static void put_report(evo_wbuf *w, const evo_report *rep) {
   evo_wbuf_f64(w, rep->fitness);
@@ -75,7 +46,7 @@ static void put_report(evo_wbuf *w, const evo_report *rep) {
 }
 
 static void put_individual(evo_wbuf *w, const evo_individual *ind) {
-  put_genome(w, &ind->genome);
+  evo_genome_write(w, &ind->genome);
   evo_wbuf_u8(w, ind->evaluated);
   if (!ind->evaluated) /* a worker may be writing the result fields */
     return;
@@ -89,7 +60,7 @@ static void put_individual(evo_wbuf *w, const evo_individual *ind) {
 static void put_record(evo_wbuf *w, const evo_gen_record *rec) {
   for (size_t k = 0; k <= EVO_HIST_CACHE_HITS; k++)
     evo_wbuf_f64(w, rec->values[k]);
-  put_genome(w, &rec->best);
+  evo_genome_write(w, &rec->best);
   put_report(w, &rec->best_report);
   for (size_t k = 0; k < EVO_TERM_COUNT; k++)
     evo_wbuf_u32(w, rec->terms[k]);
@@ -101,7 +72,7 @@ static void put_population(evo_wbuf *w, const evo_population *pop) {
   evo_wbuf_str(w, pop->ckpt_tag ? pop->ckpt_tag : "");
   evo_wbuf_u32(w, (uint32_t)pop->n_initial);
   for (size_t i = 0; i < pop->n_initial; i++)
-    put_genome(w, &pop->initial[i]);
+    evo_genome_write(w, &pop->initial[i]);
   evo_wbuf_u64(w, (uint64_t)pop->generation);
   evo_wbuf_u32(w, (uint32_t)pop->n_ind);
   for (size_t i = 0; i < pop->n_ind; i++)
@@ -111,7 +82,7 @@ static void put_population(evo_wbuf *w, const evo_population *pop) {
     put_record(w, pop->history[i]);
   evo_wbuf_u32(w, (uint32_t)pop->n_hof);
   for (size_t i = 0; i < pop->n_hof; i++) {
-    put_genome(w, &pop->hof[i].genome);
+    evo_genome_write(w, &pop->hof[i].genome);
     evo_wbuf_f64(w, pop->hof[i].fitness);
     evo_wbuf_u64(w, pop->hof[i].generation);
   }
@@ -121,7 +92,7 @@ static void put_population(evo_wbuf *w, const evo_population *pop) {
     const evo_cache_entry *e = &cache->entries[i];
     evo_report rep;
     evo_cache_get_report(cache, e, &rep);
-    put_genome(w, &e->genome);
+    evo_genome_write(w, &e->genome);
     evo_wbuf_u64(w, e->seed);
     put_report(w, &rep);
   }
@@ -168,31 +139,9 @@ static size_t get_count(ckpt_reader *c, size_t max, const char *what) {
 static double get_f64(ckpt_reader *c) { return evo_rbuf_f64(&c->r); }
 
 static void get_genome(ckpt_reader *c, evo_genome *g) {
-  evo_genome_init_defaults(g);
-  g->n_terms = get_count(c, EVO_MAX_TERMS, "genome term count");
-  for (size_t i = 0; i < EVO_MAX_TERMS; i++) {
-    uint32_t bits = evo_rbuf_u32(&c->r);
-    int32_t code;
-    memcpy(&code, &bits, sizeof code); /* two's complement, as written */
-    g->terms[i] = (int)code;
-  }
-  for (size_t i = 0; i < EVO_MAX_TERMS; i++)
-    g->alphas[i] = get_f64(c);
-  double *reals[] = {&g->lr_log10,  &g->beta1,    &g->beta2,
-                     &g->eps_log10, &g->wd_log10, &g->clip_value};
-  for (size_t i = 0; i < sizeof reals / sizeof reals[0]; i++)
-    *reals[i] = get_f64(c);
-  g->warmup_steps = (int64_t)evo_rbuf_u64(&c->r);
-  uint8_t bits = evo_rbuf_u8(&c->r);
-  bool *flags[N_FLAGS] = {&g->use_m, &g->use_v, &g->use_bias_correction,
-                          &g->use_gradient_clipping, &g->use_warmup,
-                          &g->use_cosine_decay};
-  for (unsigned k = 0; k < N_FLAGS; k++)
-    *flags[k] = ((unsigned)bits >> k) & 1u;
-  if (bits >> N_FLAGS)
-    fault(c, "genome flags");
-  if (reading(c) && evo_genome_validate(g) != EVO_OK)
-    fault(c, "genome");
+  const char *bad = evo_genome_read(&c->r, g);
+  if (bad != NULL)
+    fault(c, bad);
 }
 
 static void get_report(ckpt_reader *c, evo_report *rep) {
@@ -309,7 +258,7 @@ static void get_hof(ckpt_reader *c, evo_population *pop) {
  * with the cache on. */
 static int get_cache(ckpt_reader *c, evo_population *pop) {
   /* A genome, a seed, a report: never fewer bytes than this. */
-  size_t min_entry = GENOME_BYTES + 8 + 8 + 4;
+  size_t min_entry = EVO_GENOME_BYTES + 8 + 8 + 4;
   size_t n = get_count(c, (c->r.size - c->r.pos) / min_entry, "cache count");
   if (n > 0 && pop->settings[EVO_POP_CACHE] == EVO_CACHE_OFF)
     fault(c, "cache count");
@@ -358,7 +307,7 @@ static int get_population(ckpt_reader *c, evo_population *pop,
   /* Allocate only what the payload can fill: a damaged size must not ask
    * for gigabytes. */
   if ((size_t)pop->settings[EVO_POP_SIZE] >
-      (c->r.size - c->r.pos) / GENOME_BYTES)
+      (c->r.size - c->r.pos) / EVO_GENOME_BYTES)
     fault(c, "population size");
   if (!reading(c) || (rc = evo_population_alloc_run(pop)) != EVO_OK)
     return rc;

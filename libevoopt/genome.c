@@ -571,3 +571,59 @@ EVO_API int evo_genome_describe(const evo_genome *g, char **out) {
   *out = s;
   return EVO_OK;
 }
+
+/* ---- binary form (genome_internal.h) ---------------------------------- */
+
+#define N_FLAGS 6
+
+void evo_genome_write(evo_wbuf *w, const evo_genome *g) {
+  const bool f[N_FLAGS] = {g->use_m, g->use_v, g->use_bias_correction,
+                           g->use_gradient_clipping, g->use_warmup,
+                           g->use_cosine_decay};
+  uint8_t bits = 0;
+  for (unsigned k = 0; k < N_FLAGS; k++)
+    bits = (uint8_t)(bits | (f[k] ? 1u << k : 0u));
+  evo_wbuf_u32(w, (uint32_t)g->n_terms);
+  for (size_t i = 0; i < EVO_MAX_TERMS; i++)
+    evo_wbuf_u32(w, (uint32_t)g->terms[i]);
+  for (size_t i = 0; i < EVO_MAX_TERMS; i++)
+    evo_wbuf_f64(w, g->alphas[i]);
+  const double reals[] = {g->lr_log10,  g->beta1,    g->beta2,
+                          g->eps_log10, g->wd_log10, g->clip_value};
+  for (size_t i = 0; i < sizeof reals / sizeof reals[0]; i++)
+    evo_wbuf_f64(w, reals[i]);
+  evo_wbuf_u64(w, (uint64_t)g->warmup_steps);
+  evo_wbuf_u8(w, bits);
+}
+
+const char *evo_genome_read(evo_rbuf *r, evo_genome *g) {
+  evo_genome_init_defaults(g);
+  uint32_t n = evo_rbuf_u32(r);
+  if (n > EVO_MAX_TERMS)
+    return r->ok ? "genome term count" : NULL;
+  g->n_terms = n;
+  for (size_t i = 0; i < EVO_MAX_TERMS; i++) {
+    uint32_t bits = evo_rbuf_u32(r);
+    int32_t code;
+    memcpy(&code, &bits, sizeof code); /* two's complement, as written */
+    g->terms[i] = (int)code;
+  }
+  for (size_t i = 0; i < EVO_MAX_TERMS; i++)
+    g->alphas[i] = evo_rbuf_f64(r);
+  double *reals[] = {&g->lr_log10,  &g->beta1,    &g->beta2,
+                     &g->eps_log10, &g->wd_log10, &g->clip_value};
+  for (size_t i = 0; i < sizeof reals / sizeof reals[0]; i++)
+    *reals[i] = evo_rbuf_f64(r);
+  g->warmup_steps = (int64_t)evo_rbuf_u64(r);
+  uint8_t bits = evo_rbuf_u8(r);
+  bool *flags[N_FLAGS] = {&g->use_m, &g->use_v, &g->use_bias_correction,
+                          &g->use_gradient_clipping, &g->use_warmup,
+                          &g->use_cosine_decay};
+  for (unsigned k = 0; k < N_FLAGS; k++)
+    *flags[k] = ((unsigned)bits >> k) & 1u;
+  if (!r->ok)
+    return NULL;
+  if (bits >> N_FLAGS)
+    return "genome flags";
+  return evo_genome_validate(g) == EVO_OK ? NULL : "genome";
+}

@@ -7,6 +7,7 @@
 #include <stdint.h>
 
 #include "evoopt/genome.h"
+#include "io_internal.h"
 
 struct evo_genome {
   size_t n_terms;                /* 1..EVO_MAX_TERMS */
@@ -36,5 +37,17 @@ int evo_genome_check_gene(evo_gene gene, double value, const char *key);
 
 /* Checks a whole genome (term count, codes, every gene). */
 int evo_genome_validate(const evo_genome *g);
+
+/* The genome's binary form, bit-exact, shared by the optimizer state and
+ * the population checkpoint: u32 term count, 4 × u32 codes, 4 × f64
+ * alphas (all four slots), f64 lr_log10, beta1, beta2, eps_log10,
+ * wd_log10, clip_value, u64 warmup_steps, u8 flags (bit k = evo_flag k). */
+#define EVO_GENOME_BYTES (4 + 4 * 4 + 4 * 8 + 6 * 8 + 8 + 1)
+void evo_genome_write(evo_wbuf *w, const evo_genome *g);
+/* Reads what evo_genome_write wrote. Returns NULL when it is a valid
+ * genome, else the name of the first value that makes no sense ("genome
+ * term count", "genome flags", "genome"); a short input leaves r->ok false
+ * (and returns NULL if nothing else was wrong before the end). */
+const char *evo_genome_read(evo_rbuf *r, evo_genome *g);
 
 #endif

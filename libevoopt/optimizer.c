@@ -670,10 +670,7 @@ EVO_API int evo_optimizer_set_total_steps(evo_optimizer *opt,
 
 /* ---- state save and load ---------------------------------------------------
  * Payload of format version 1 (little-endian; framing in io_internal.h):
- *   genome: u32 n_terms, n_terms × (u32 code, f64 alpha), f64 lr_log10,
- *           beta1, beta2, eps_log10, wd_log10, clip_value, u64 warmup_steps,
- *           u8 × 6 flags (use_m, use_v, bias correction, clipping, warmup,
- *           cosine decay)
+ *   genome: evo_genome_write's binary form (genome_internal.h)
  *   options: u8 refuse_nonfinite, f64 base_lr
  *   schedule: u64 global step, u64 total steps (0: unset)
  *   u64 tensor count, then per tensor: u64 n, f64 lr_scale, u8 weight
@@ -686,61 +683,13 @@ static const char state_magic[8] = {'E', 'V', 'O', 'O', 'P', 'T', 'S', '\0'};
 #define STATE_VERSION 1u
 #define STATE_WHAT "optimizer state"
 
-static void write_genome(evo_wbuf *w, const evo_genome *g) {
-  evo_wbuf_u32(w, (uint32_t)g->n_terms);
-  for (size_t k = 0; k < g->n_terms; k++) {
-    evo_wbuf_u32(w, (uint32_t)g->terms[k]);
-    evo_wbuf_f64(w, g->alphas[k]);
-  }
-  const double reals[] = {g->lr_log10,  g->beta1,    g->beta2,
-                          g->eps_log10, g->wd_log10, g->clip_value};
-  for (size_t k = 0; k < sizeof reals / sizeof reals[0]; k++)
-    evo_wbuf_f64(w, reals[k]);
-  evo_wbuf_u64(w, (uint64_t)g->warmup_steps);
-  const bool flags[] = {g->use_m,                 g->use_v,
-                        g->use_bias_correction,   g->use_gradient_clipping,
-                        g->use_warmup,            g->use_cosine_decay};
-  for (size_t k = 0; k < sizeof flags / sizeof flags[0]; k++)
-    evo_wbuf_u8(w, flags[k] ? 1 : 0);
-}
-
-/* Reads what write_genome() wrote; false when the bytes cannot be a genome
- * (the caller reports EVO_EFORMAT). */
-static bool read_genome(evo_rbuf *r, evo_genome *g) {
-  memset(g, 0, sizeof *g);
-  g->n_terms = evo_rbuf_u32(r);
-  if (g->n_terms < 1 || g->n_terms > EVO_MAX_TERMS)
-    return false;
-  bool ok = true;
-  for (size_t k = 0; k < g->n_terms; k++) {
-    uint32_t code = evo_rbuf_u32(r);
-    ok = ok && code < EVO_TERM_COUNT;
-    g->terms[k] = (int)code;
-    g->alphas[k] = evo_rbuf_f64(r);
-  }
-  double *reals[] = {&g->lr_log10,  &g->beta1,    &g->beta2,
-                     &g->eps_log10, &g->wd_log10, &g->clip_value};
-  for (size_t k = 0; k < sizeof reals / sizeof reals[0]; k++)
-    *reals[k] = evo_rbuf_f64(r);
-  g->warmup_steps = (int64_t)evo_rbuf_u64(r);
-  bool *flags[] = {&g->use_m,               &g->use_v,
-                   &g->use_bias_correction, &g->use_gradient_clipping,
-                   &g->use_warmup,          &g->use_cosine_decay};
-  for (size_t k = 0; k < sizeof flags / sizeof flags[0]; k++) {
-    uint8_t b = evo_rbuf_u8(r);
-    ok = ok && b <= 1;
-    *flags[k] = b == 1;
-  }
-  return ok && r->ok;
-}
-
 EVO_API int evo_optimizer_save_mem(const evo_optimizer *opt, void **out,
                                    size_t *size) {
   EVO_CHECK_ARG(opt);
   EVO_CHECK_ARG(out);
   EVO_CHECK_ARG(size);
   evo_wbuf w = {0};
-  write_genome(&w, &opt->genome);
+  evo_genome_write(&w, &opt->genome);
   evo_wbuf_u8(&w, opt->refuse_nonfinite ? 1 : 0);
   evo_wbuf_f64(&w, opt->base_lr);
   evo_wbuf_u64(&w, opt->step);
@@ -834,7 +783,7 @@ static int read_tensor(evo_optimizer *opt, size_t k, evo_rbuf *r,
  * fail) stores it. */
 static int read_state(evo_optimizer *opt, evo_rbuf *r, bool apply) {
   evo_genome saved;
-  if (!read_genome(r, &saved))
+  if (evo_genome_read(r, &saved) != NULL || !r->ok)
     return state_corrupt("damaged genome record");
   if (!evo_genome_equal(&saved, &opt->genome))
     return genome_mismatch(&saved, &opt->genome);

@@ -748,10 +748,11 @@ START_TEST(test_load_damaged) {
   for (size_t len = 0; len < size; len++)
     load_fails(&dst, buf, len, EVO_EFORMAT, "");
   free(bad);
-  /* Well framed (valid checksum) but wrong inside. The genome record of
-   * state_pair(): u32 count, 3 × (u32, f64), 6 × f64, u64, then flags. */
-  const size_t flags_at = 4 + 3 * 12 + 6 * 8 + 8;
-  const size_t tensor0_wd_at = flags_at + 6 + 1 + 8 + 8 + 8 + 8 + 8 + 8;
+  /* Well framed (valid checksum) but wrong inside. The genome record
+   * (genome_internal.h): u32 count, 4 × u32 codes, 4 × f64 alphas,
+   * 6 × f64, u64, then one byte of flag bits. */
+  const size_t flags_at = 4 + 4 * 4 + 4 * 8 + 6 * 8 + 8;
+  const size_t tensor0_wd_at = flags_at + 1 + 1 + 8 + 8 + 8 + 8 + 8 + 8;
   const struct {
     uint32_t version;
     size_t at; /* payload byte to set, or SIZE_MAX to append one */
@@ -760,7 +761,7 @@ START_TEST(test_load_damaged) {
   } edits[] = {
       {2, 0, 3, "version 2"},
       {1, 0, 9, "damaged genome"},             /* 9 terms */
-      {1, flags_at, 2, "damaged genome"},      /* a flag of 2 */
+      {1, flags_at, 0x40, "damaged genome"},   /* a 7th flag bit */
       {1, tensor0_wd_at, 7, "per-tensor option"},
       {1, SIZE_MAX, 0, "trailing bytes"},
   };
