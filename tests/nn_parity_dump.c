@@ -13,8 +13,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "common_internal.h"
-#include "io_internal.h"
+#include "core/common_internal.h"
+#include "core/io_internal.h"
 #include "nn/nn_internal.h"
 
 static void put(evo_wbuf *w, const char *name, const float *p, size_t n) {

@@ -8,8 +8,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "io_internal.h"
-#include "rng_internal.h"
+#include "core/io_internal.h"
+#include "core/rng_internal.h"
 
 bool pt_same_bits(double a, double b) {
   return memcmp(&a, &b, sizeof a) == 0;

@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "breed_internal.h"
+#include "genome/breed_internal.h"
 #include "evoopt/population.h"
 
 /* ---- statistics helpers ------------------------------------------------- */

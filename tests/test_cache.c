@@ -11,13 +11,13 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "cache_internal.h"
+#include "evolve/cache_internal.h"
 #include "evoopt/optimizer.h"
 #include "evoopt/population.h"
-#include "io_internal.h"
+#include "core/io_internal.h"
 #include "pop_testlib.h"
-#include "population_internal.h"
-#include "rng_internal.h"
+#include "evolve/population_internal.h"
+#include "core/rng_internal.h"
 
 /* ---- genomes ------------------------------------------------------------ */
 

@@ -21,7 +21,7 @@
 #include <unistd.h>
 #include <zlib.h>
 
-#include "common_internal.h"
+#include "core/common_internal.h"
 #include "data/data_internal.h"
 
 static const char *g_digits_csv; /* argv[2] */

@@ -14,14 +14,14 @@
 #include <string.h>
 #include <time.h>
 
-#include "common_internal.h"
+#include "core/common_internal.h"
 #include "evoopt/mpi.h"
 #include "evoopt/population.h"
 #include "pop_testlib.h"
 
 #ifdef EVO_TEST_MPI
-#include "mpi_internal.h"
-#include "report_internal.h"
+#include "dist/mpi_internal.h"
+#include "train/report_internal.h"
 
 #define TAG "test_mpi: fitness v1"
 #define WORKER_THREADS 2

@@ -16,8 +16,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "io_internal.h"
-#include "optimizer_internal.h"
+#include "core/io_internal.h"
+#include "optimizer/optimizer_internal.h"
 
 static const char *reference_path;
 

@@ -12,10 +12,10 @@
 #include <unistd.h>
 
 #include "evoopt/population.h"
-#include "io_internal.h"
+#include "core/io_internal.h"
 #include "pop_testlib.h"
-#include "population_internal.h"
-#include "report_internal.h"
+#include "evolve/population_internal.h"
+#include "train/report_internal.h"
 
 /* ---- synthetic fitness -------------------------------------------------- */
 

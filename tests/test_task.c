@@ -8,7 +8,7 @@
 #include <string.h>
 
 #include "evoopt/evoopt.h"
-#include "task_internal.h"
+#include "train/task_internal.h"
 
 static evo_genome *preset(const char *name) {
   evo_genome *g = NULL;

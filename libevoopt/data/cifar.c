@@ -7,9 +7,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "common_internal.h"
-#include "data_internal.h"
-#include "io_internal.h"
+#include "core/common_internal.h"
+#include "data/data_internal.h"
+#include "core/io_internal.h"
 
 #define IMAGE 3072
 #define RECORD (1 + IMAGE)

@@ -7,8 +7,8 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "common_internal.h"
-#include "data_internal.h"
+#include "core/common_internal.h"
+#include "data/data_internal.h"
 
 /* Writes "a/b" (a's trailing slashes dropped; b may be empty, then "a")
  * with at most @p alen bytes of @p a. False when it does not fit. */

@@ -3,8 +3,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "common_internal.h"
-#include "data_internal.h"
+#include "core/common_internal.h"
+#include "data/data_internal.h"
 
 /* clang-format off */
 #define IDX_FILES                                                          \

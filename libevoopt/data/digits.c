@@ -7,10 +7,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "common_internal.h"
-#include "data_internal.h"
-#include "digits_csv_internal.h"
-#include "io_internal.h"
+#include "core/common_internal.h"
+#include "data/data_internal.h"
+#include "data/digits_csv_internal.h"
+#include "core/io_internal.h"
 
 #define CSV_LIMIT (1u << 20) /* the CSV is about 270 kB */
 

@@ -4,7 +4,7 @@
 #include <stdbool.h>
 #include <stdio.h>
 
-#include "digits_csv_internal.h"
+#include "data/digits_csv_internal.h"
 
 #define FIELDS (EVO_DIGITS_PIXELS + 1)
 

@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <zlib.h>
 
-#include "digits_csv_internal.h"
+#include "data/digits_csv_internal.h"
 
 /* The CSV is about 270 kB; anything much larger is not the right file. */
 #define TEXT_CAP (4u << 20)

@@ -4,9 +4,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "common_internal.h"
-#include "data_internal.h"
-#include "io_internal.h"
+#include "core/common_internal.h"
+#include "data/data_internal.h"
+#include "core/io_internal.h"
 
 #define IDX_IMAGES 0x00000803u /* unsigned bytes, 3 dims */
 #define IDX_LABELS 0x00000801u /* unsigned bytes, 1 dim */

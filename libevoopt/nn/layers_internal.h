@@ -19,8 +19,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "rng_internal.h"
-#include "workers_internal.h"
+#include "core/rng_internal.h"
+#include "core/workers_internal.h"
 
 /* Before a loop whose iterations are independent although the compiler
  * cannot prove it (several output streams at run-time distances), so that

@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "common_internal.h"
+#include "core/common_internal.h"
 #include "nn/layers_internal.h"
 #include "nn/nn_internal.h"
 

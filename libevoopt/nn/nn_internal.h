@@ -40,7 +40,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "rng_internal.h"
+#include "core/rng_internal.h"
 
 /* The networks of PROTOCOL §3. */
 typedef enum evo_arch {

@@ -1,0 +1,373 @@
+/* Population checkpoints (population.h): the whole state of a run in the
+ * library's framed format (io_internal.h: magic, version, size, payload,
+ * CRC-32), written atomically after every evaluation and generation, and
+ * read back by evo_population_resume().
+ *
+ * Payload, version 2, little-endian (u32/u64 integers, f64 as IEEE bits):
+ *   settings     9 × u64, indexed by evo_pop_setting
+ *   tag          str (u32 length + bytes)
+ *   initial      u32 count, then genomes
+ *   generation   u64
+ *   individuals  u32 count (= size), each: genome, u8 evaluated, and when
+ *                evaluated: f64 fitness, u32 status (two's complement),
+ *                str error, report, u8 cached (a cache hit)
+ *   history      u32 count (= generation), each: 6 × f64 values, genome,
+ *                report, 7 × u32 term counts
+ *   hall of fame u32 count, each: genome, f64 fitness, u64 generation
+ *   cache        u32 count (0 without EVO_POP_CACHE), each in insertion
+ *                order: key genome, u64 seed, report
+ * Version 1 (no cache setting, flag nor section) is refused with a
+ * message naming both versions.
+ * genome: evo_genome_write's binary form (genome_internal.h): all four
+ *   term slots, so a genome comes back bit for bit.
+ * report: f64 fitness, u32 task count, each: str name, f64 fitness. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/common_internal.h"
+#include "core/io_internal.h"
+#include "evolve/population_internal.h"
+
+static const char CKPT_MAGIC[8] = {'E', 'V', 'O', 'O', 'P', 'T', 'C', 'K'};
+#define CKPT_VERSION 2u
+#define CKPT_WHAT "population checkpoint"
+#define CKPT_LIMIT ((size_t)1 << 30)
+
+/* ---- writer ------------------------------------------------------------- */
+
+static void put_report(evo_wbuf *w, const evo_report *rep) {
+  evo_wbuf_f64(w, rep->fitness);
+  evo_wbuf_u32(w, (uint32_t)rep->n_tasks);
+  for (size_t i = 0; i < rep->n_tasks; i++) {
+    evo_wbuf_str(w, rep->names[i]);
+    evo_wbuf_f64(w, rep->task_fitness[i]);
+  }
+}
+
+static void put_individual(evo_wbuf *w, const evo_individual *ind) {
+  evo_genome_write(w, &ind->genome);
+  evo_wbuf_u8(w, ind->evaluated);
+  if (!ind->evaluated) /* a worker may be writing the result fields */
+    return;
+  evo_wbuf_f64(w, ind->fitness);
+  evo_wbuf_u32(w, (uint32_t)ind->status);
+  evo_wbuf_str(w, ind->error);
+  put_report(w, &ind->report);
+  evo_wbuf_u8(w, ind->cached);
+}
+
+static void put_record(evo_wbuf *w, const evo_gen_record *rec) {
+  for (size_t k = 0; k <= EVO_HIST_CACHE_HITS; k++)
+    evo_wbuf_f64(w, rec->values[k]);
+  evo_genome_write(w, &rec->best);
+  put_report(w, &rec->best_report);
+  for (size_t k = 0; k < EVO_TERM_COUNT; k++)
+    evo_wbuf_u32(w, rec->terms[k]);
+}
+
+static void put_population(evo_wbuf *w, const evo_population *pop) {
+  for (size_t k = 0; k < EVO_POP_SETTING_COUNT; k++)
+    evo_wbuf_u64(w, (uint64_t)pop->settings[k]);
+  evo_wbuf_str(w, pop->ckpt_tag ? pop->ckpt_tag : "");
+  evo_wbuf_u32(w, (uint32_t)pop->n_initial);
+  for (size_t i = 0; i < pop->n_initial; i++)
+    evo_genome_write(w, &pop->initial[i]);
+  evo_wbuf_u64(w, (uint64_t)pop->generation);
+  evo_wbuf_u32(w, (uint32_t)pop->n_ind);
+  for (size_t i = 0; i < pop->n_ind; i++)
+    put_individual(w, &pop->ind[i]);
+  evo_wbuf_u32(w, (uint32_t)pop->n_history);
+  for (size_t i = 0; i < pop->n_history; i++)
+    put_record(w, pop->history[i]);
+  evo_wbuf_u32(w, (uint32_t)pop->n_hof);
+  for (size_t i = 0; i < pop->n_hof; i++) {
+    evo_genome_write(w, &pop->hof[i].genome);
+    evo_wbuf_f64(w, pop->hof[i].fitness);
+    evo_wbuf_u64(w, pop->hof[i].generation);
+  }
+  const evo_cache *cache = &pop->cache;
+  evo_wbuf_u32(w, (uint32_t)cache->n);
+  for (size_t i = 0; i < cache->n; i++) {
+    const evo_cache_entry *e = &cache->entries[i];
+    evo_report rep;
+    evo_cache_get_report(cache, e, &rep);
+    evo_genome_write(w, &e->genome);
+    evo_wbuf_u64(w, e->seed);
+    put_report(w, &rep);
+  }
+}
+
+int evo_checkpoint_write(const evo_population *pop) {
+  evo_wbuf w = {0};
+  unsigned char *file = NULL;
+  size_t size = 0;
+  put_population(&w, pop);
+  int rc = evo_frame_wrap(CKPT_MAGIC, CKPT_VERSION, &w, &file, &size);
+  evo_wbuf_free(&w);
+  if (rc == EVO_OK)
+    rc = evo_write_file_atomic(pop->ckpt_path, file, size);
+  free(file);
+  return rc;
+}
+
+/* ---- reader -------------------------------------------------------------- */
+
+/* Reading stops at the first fault: the reader's ok flag covers a short
+ * payload, `bad` names the first value that makes no sense. */
+typedef struct ckpt_reader {
+  evo_rbuf r;
+  const char *bad;
+} ckpt_reader;
+
+static bool reading(const ckpt_reader *c) { return c->r.ok && !c->bad; }
+
+/* A short payload is reported as such, not as the value it cut off. */
+static void fault(ckpt_reader *c, const char *what) {
+  if (c->bad == NULL && c->r.ok)
+    c->bad = what;
+}
+
+/* A u32 count that must not exceed @p max. */
+static size_t get_count(ckpt_reader *c, size_t max, const char *what) {
+  uint32_t n = evo_rbuf_u32(&c->r);
+  if (n > max)
+    fault(c, what);
+  return reading(c) ? n : 0;
+}
+
+static double get_f64(ckpt_reader *c) { return evo_rbuf_f64(&c->r); }
+
+static void get_genome(ckpt_reader *c, evo_genome *g) {
+  const char *bad = evo_genome_read(&c->r, g);
+  if (bad != NULL)
+    fault(c, bad);
+}
+
+static void get_report(ckpt_reader *c, evo_report *rep) {
+  evo_report_clear(rep);
+  rep->fitness = get_f64(c);
+  rep->n_tasks = get_count(c, EVO_REPORT_MAX_TASKS, "report task count");
+  for (size_t i = 0; i < rep->n_tasks && reading(c); i++) {
+    char *name = evo_rbuf_str(&c->r, EVO_REPORT_NAME_CAP - 1);
+    if (name != NULL)
+      memcpy(rep->names[i], name, strlen(name) + 1);
+    free(name);
+    rep->task_fitness[i] = get_f64(c);
+  }
+  if (reading(c) && !isfinite(rep->fitness))
+    fault(c, "report fitness");
+}
+
+static void get_individual(ckpt_reader *c, evo_individual *ind) {
+  get_genome(c, &ind->genome);
+  ind->evaluated = evo_rbuf_u8(&c->r) != 0;
+  ind->fitness = NAN;
+  ind->status = EVO_OK;
+  ind->error[0] = 0;
+  evo_report_clear(&ind->report);
+  if (!ind->evaluated)
+    return;
+  ind->fitness = get_f64(c);
+  uint32_t status = evo_rbuf_u32(&c->r);
+  memcpy(&ind->status, &status, sizeof status);
+  char *err = evo_rbuf_str(&c->r, EVO_POP_ERROR_CAP - 1);
+  if (err != NULL)
+    memcpy(ind->error, err, strlen(err) + 1);
+  free(err);
+  get_report(c, &ind->report);
+  uint8_t cached = evo_rbuf_u8(&c->r);
+  ind->cached = cached == 1;
+  if (reading(c) && (!isfinite(ind->fitness) || ind->status > 0 ||
+                     cached > 1 || (ind->cached && ind->status != EVO_OK)))
+    fault(c, "individual result");
+}
+
+static void get_record(ckpt_reader *c, evo_gen_record *rec) {
+  for (size_t k = 0; k <= EVO_HIST_CACHE_HITS; k++)
+    rec->values[k] = get_f64(c);
+  get_genome(c, &rec->best);
+  get_report(c, &rec->best_report);
+  for (size_t k = 0; k < EVO_TERM_COUNT; k++)
+    rec->terms[k] = evo_rbuf_u32(&c->r);
+}
+
+static void get_settings(ckpt_reader *c, evo_population *pop) {
+  for (size_t k = 0; k < EVO_POP_SETTING_COUNT; k++) {
+    pop->settings[k] = (int64_t)evo_rbuf_u64(&c->r);
+    if (reading(c) &&
+        evo_population_check_setting((evo_pop_setting)k, pop->settings[k]))
+      fault(c, "settings");
+  }
+}
+
+static int get_initial(ckpt_reader *c, evo_population *pop) {
+  size_t n = get_count(c, (size_t)pop->settings[EVO_POP_SIZE],
+                       "initial genome count");
+  free(pop->initial);
+  pop->initial = evo_calloc(n, sizeof *pop->initial);
+  pop->n_initial = 0;
+  if (pop->initial == NULL)
+    return EVO_ENOMEM;
+  for (size_t i = 0; i < n && reading(c); i++)
+    get_genome(c, &pop->initial[i]);
+  pop->n_initial = n;
+  if (reading(c) && evo_population_check_settings(pop) != EVO_OK)
+    fault(c, "settings");
+  return EVO_OK;
+}
+
+static void get_individuals(ckpt_reader *c, evo_population *pop) {
+  if (get_count(c, pop->n_ind, "individual count") != pop->n_ind)
+    fault(c, "individual count");
+  for (size_t i = 0; i < pop->n_ind && reading(c); i++) {
+    get_individual(c, &pop->ind[i]);
+    pop->n_evaluated += pop->ind[i].evaluated;
+  }
+  if (evo_population_finished(pop) && pop->n_evaluated != pop->n_ind)
+    fault(c, "individuals of the last generation");
+}
+
+static int get_history(ckpt_reader *c, evo_population *pop) {
+  size_t n = get_count(c, pop->generation, "history count");
+  if (reading(c) && n != pop->generation)
+    fault(c, "history count");
+  for (size_t i = 0; i < n && reading(c); i++) {
+    evo_gen_record *rec = NULL;
+    int rc = evo_population_add_record(pop, &rec);
+    if (rc != EVO_OK)
+      return rc;
+    get_record(c, rec);
+  }
+  return EVO_OK;
+}
+
+static void get_hof(ckpt_reader *c, evo_population *pop) {
+  size_t cap = (size_t)pop->settings[EVO_POP_HALL_OF_FAME];
+  pop->n_hof = get_count(c, cap, "hall-of-fame count");
+  for (size_t i = 0; i < pop->n_hof && reading(c); i++) {
+    get_genome(c, &pop->hof[i].genome);
+    pop->hof[i].fitness = get_f64(c);
+    pop->hof[i].generation = evo_rbuf_u64(&c->r);
+    if (reading(c) && pop->hof[i].generation >= pop->generation)
+      fault(c, "hall-of-fame generation");
+  }
+}
+
+/* The cache entries, each checked as a genome and a report; entries only
+ * with the cache on. */
+static int get_cache(ckpt_reader *c, evo_population *pop) {
+  /* A genome, a seed, a report: never fewer bytes than this. */
+  size_t min_entry = EVO_GENOME_BYTES + 8 + 8 + 4;
+  size_t n = get_count(c, (c->r.size - c->r.pos) / min_entry, "cache count");
+  if (n > 0 && pop->settings[EVO_POP_CACHE] == EVO_CACHE_OFF)
+    fault(c, "cache count");
+  evo_genome key;
+  evo_report rep;
+  for (size_t i = 0; i < n && reading(c); i++) {
+    get_genome(c, &key);
+    uint64_t seed = evo_rbuf_u64(&c->r);
+    get_report(c, &rep);
+    if (!reading(c))
+      break;
+    if (evo_cache_find(&pop->cache, &key, seed) != NULL)
+      fault(c, "cache entry (twice)");
+    int rc = evo_cache_insert(&pop->cache, &key, seed, &rep);
+    if (rc != EVO_OK)
+      return rc;
+  }
+  return EVO_OK;
+}
+
+/* Reads the tag and checks it against @p want (NULL: any). */
+static int get_tag(ckpt_reader *c, evo_population *pop, const char *want) {
+  pop->ckpt_tag = evo_rbuf_str(&c->r, CKPT_LIMIT);
+  if (pop->ckpt_tag == NULL)
+    return reading(c) ? EVO_ENOMEM : EVO_OK; /* truncation is found later */
+  if (want != NULL && strcmp(want, pop->ckpt_tag) != 0)
+    return evo_set_error(EVO_EMISMATCH,
+                         "the checkpoint's tag '%.200s' differs from the "
+                         "expected '%.200s' (another fitness setup)",
+                         pop->ckpt_tag, want);
+  return EVO_OK;
+}
+
+/* Fills a fresh population from a payload. */
+static int get_population(ckpt_reader *c, evo_population *pop,
+                          const char *tag) {
+  get_settings(c, pop);
+  int rc = reading(c) ? get_tag(c, pop, tag) : EVO_OK;
+  if (rc == EVO_OK && reading(c))
+    rc = get_initial(c, pop);
+  if (rc != EVO_OK || !reading(c))
+    return rc;
+  pop->generation = (size_t)evo_rbuf_u64(&c->r);
+  if ((int64_t)pop->generation > pop->settings[EVO_POP_GENERATIONS])
+    fault(c, "generation");
+  /* Allocate only what the payload can fill: a damaged size must not ask
+   * for gigabytes. */
+  if ((size_t)pop->settings[EVO_POP_SIZE] >
+      (c->r.size - c->r.pos) / EVO_GENOME_BYTES)
+    fault(c, "population size");
+  if (!reading(c) || (rc = evo_population_alloc_run(pop)) != EVO_OK)
+    return rc;
+  get_individuals(c, pop);
+  rc = get_history(c, pop);
+  if (rc == EVO_OK)
+    get_hof(c, pop);
+  if (rc == EVO_OK && reading(c))
+    rc = get_cache(c, pop);
+  return rc;
+}
+
+static int parse_checkpoint(evo_population *pop, const unsigned char *file,
+                            size_t size, const char *path, const char *tag) {
+  const unsigned char *payload;
+  size_t n;
+  uint32_t version;
+  int rc = evo_frame_open(CKPT_MAGIC, CKPT_WHAT, file, size, &version,
+                          &payload, &n);
+  if (rc != EVO_OK)
+    return evo_wrap_error(rc, "'%s'", path);
+  if (version != CKPT_VERSION)
+    return evo_set_error(EVO_EFORMAT,
+                         "'%s': checkpoint format version %u, this library "
+                         "reads version %u",
+                         path, version, CKPT_VERSION);
+  ckpt_reader c = {.r = {payload, n, 0, true}, .bad = NULL};
+  rc = get_population(&c, pop, tag);
+  if (rc != EVO_OK)
+    return evo_wrap_error(rc, "'%s'", path);
+  if (c.bad != NULL)
+    return evo_set_error(EVO_EFORMAT, "'%s': invalid %s in the checkpoint",
+                         path, c.bad);
+  if (!c.r.ok || c.r.pos != c.r.size)
+    return evo_set_error(EVO_EFORMAT, "'%s': the checkpoint's payload is %s",
+                         path, c.r.ok ? "followed by extra bytes"
+                                      : "shorter than its contents");
+  pop->started = true;
+  pop->ckpt_path = evo_strdup(path);
+  return pop->ckpt_path ? EVO_OK : EVO_ENOMEM;
+}
+
+EVO_API int evo_population_resume(evo_population **out, const char *path,
+                                  const char *tag) {
+  EVO_CHECK_ARG(out);
+  *out = NULL;
+  EVO_CHECK_ARG(path);
+  unsigned char *file = NULL;
+  size_t size = 0;
+  evo_population *pop = NULL;
+  int rc = evo_read_file(path, CKPT_LIMIT, &file, &size);
+  if (rc == EVO_OK)
+    rc = evo_population_new(&pop);
+  if (rc == EVO_OK)
+    rc = parse_checkpoint(pop, file, size, path, tag);
+  free(file);
+  if (rc != EVO_OK) {
+    evo_population_free(pop);
+    return rc;
+  }
+  *out = pop;
+  return EVO_OK;
+}

@@ -1,0 +1,692 @@
+/* The genetic algorithm (PROTOCOL §4): settings, generation 0, the
+ * generation loop (evaluate, record history and hall of fame, breed) and
+ * the getters. Evaluation and its worker threads live in
+ * population_eval.c, the checkpoint format in checkpoint.c. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/common_internal.h"
+#include "evolve/population_internal.h"
+
+/* Tags mixed into evo_seed_derive so that the streams of generation 0
+ * (run seed, "init", index) and of breeding (run seed, generation,
+ * "breed") never meet the evaluation seeds (run seed, generation, index):
+ * ASCII "init" and "breed", both far above any index. */
+#define SEED_TAG_INIT UINT64_C(0x696e6974)
+#define SEED_TAG_BREED UINT64_C(0x6272656564)
+
+#define MAX_SIZE 1000000
+#define MAX_HALL_OF_FAME 1000000
+
+/* ---- settings ----------------------------------------------------------- */
+
+static const char *const setting_names[EVO_POP_SETTING_COUNT] = {
+    "size", "generations", "elites", "tournament",
+    "run seed", "workers", "fresh seeds", "hall of fame", "cache"};
+
+/* The `paper` settings (PROTOCOL §4), indexed by evo_pop_setting. */
+static const int64_t setting_defaults[EVO_POP_SETTING_COUNT] = {
+    50, 50, 3, 4, 42, 1, 0, 10, 0};
+
+static bool setting_known(evo_pop_setting s) {
+  return (unsigned)s < EVO_POP_SETTING_COUNT;
+}
+
+int evo_population_check_setting(evo_pop_setting setting, int64_t value) {
+  int64_t lo = INT64_MIN, hi = INT64_MAX;
+  switch (setting) {
+  case EVO_POP_SIZE: lo = 2; hi = MAX_SIZE; break;
+  case EVO_POP_GENERATIONS: lo = 1; hi = UINT32_MAX; break;
+  case EVO_POP_ELITES: lo = 0; hi = MAX_SIZE - 1; break;
+  case EVO_POP_TOURNAMENT: lo = 1; hi = MAX_SIZE; break;
+  case EVO_POP_RUN_SEED: break; /* any value: its 64 bits seed the GA */
+  case EVO_POP_WORKERS: lo = 1; hi = 256; break;
+  case EVO_POP_FRESH_SEEDS: lo = 0; hi = 1; break;
+  case EVO_POP_HALL_OF_FAME: lo = 1; hi = MAX_HALL_OF_FAME; break;
+  case EVO_POP_CACHE: lo = EVO_CACHE_OFF; hi = EVO_CACHE_EXACT; break;
+  default: return evo_set_error(EVO_EINVAL, "unknown population setting %d",
+                                (int)setting);
+  }
+  if (value < lo || value > hi)
+    return evo_set_error(EVO_ERANGE,
+                         "population %s = %lld is outside %lld..%lld",
+                         setting_names[setting], (long long)value,
+                         (long long)lo, (long long)hi);
+  return EVO_OK;
+}
+
+int evo_population_check_settings(const evo_population *pop) {
+  const int64_t *s = pop->settings;
+  if (s[EVO_POP_ELITES] >= s[EVO_POP_SIZE])
+    return evo_set_error(EVO_ERANGE,
+                         "population elites = %lld must be below the size "
+                         "%lld",
+                         (long long)s[EVO_POP_ELITES],
+                         (long long)s[EVO_POP_SIZE]);
+  if (s[EVO_POP_TOURNAMENT] > s[EVO_POP_SIZE])
+    return evo_set_error(EVO_ERANGE,
+                         "population tournament = %lld exceeds the size %lld",
+                         (long long)s[EVO_POP_TOURNAMENT],
+                         (long long)s[EVO_POP_SIZE]);
+  if ((int64_t)pop->n_initial > s[EVO_POP_SIZE])
+    return evo_set_error(EVO_ERANGE,
+                         "%zu initial genomes exceed the population size "
+                         "%lld",
+                         pop->n_initial, (long long)s[EVO_POP_SIZE]);
+  return EVO_OK;
+}
+
+static int check_idle(const evo_population *pop, const char *what) {
+  if (pop->busy)
+    return evo_set_error(EVO_ESTATE, "%s: not allowed from a callback "
+                         "during a step", what);
+  return EVO_OK;
+}
+
+static int check_not_started(const evo_population *pop, const char *what) {
+  int rc = check_idle(pop, what);
+  if (rc == EVO_OK && pop->started)
+    rc = evo_set_error(EVO_ESTATE, "%s: the run has started", what);
+  return rc;
+}
+
+/* ---- creation ----------------------------------------------------------- */
+
+static const char *const baselines[] = {"sgd", "adam", "adamw", "rmsprop"};
+#define N_BASELINES (sizeof baselines / sizeof baselines[0])
+
+static int load_baselines(evo_population *pop) {
+  pop->initial = evo_calloc(N_BASELINES, sizeof *pop->initial);
+  if (pop->initial == NULL)
+    return EVO_ENOMEM;
+  for (size_t i = 0; i < N_BASELINES; i++) {
+    evo_genome *g = NULL;
+    int rc = evo_genome_preset(&g, baselines[i]);
+    if (rc != EVO_OK)
+      return rc;
+    pop->initial[i] = *g;
+    evo_genome_free(g);
+  }
+  pop->n_initial = N_BASELINES;
+  return EVO_OK;
+}
+
+EVO_API int evo_population_new(evo_population **out) {
+  EVO_CHECK_ARG(out);
+  *out = NULL;
+  evo_population *pop = evo_calloc(1, sizeof *pop);
+  if (pop == NULL)
+    return EVO_ENOMEM;
+  memcpy(pop->settings, setting_defaults, sizeof pop->settings);
+  int rc = load_baselines(pop);
+  if (rc != EVO_OK) {
+    evo_population_free(pop);
+    return rc;
+  }
+  *out = pop;
+  return EVO_OK;
+}
+
+/* Frees what evo_population_alloc_run() made (all NULL-safe). */
+static void free_run(evo_population *pop) {
+  evo_pop_scratch *s = &pop->scratch;
+  free(pop->ind);
+  free(pop->hof);
+  free(s->next);
+  free(s->fitness);
+  free(s->ranked);
+  free(s->perm);
+  free(s->todo);
+  free(s->plan);
+  free(s->group_next);
+  free(s->group_tail);
+  free(s->keyed);
+  free(s->keys);
+  free(s->hashes);
+  free(s->table);
+  free(s->report);
+  free(s->message);
+  memset(s, 0, sizeof *s);
+  pop->ind = NULL;
+  pop->hof = NULL;
+  pop->n_ind = 0;
+}
+
+EVO_API void evo_population_free(evo_population *pop) {
+  if (pop == NULL)
+    return;
+  free(pop->initial);
+  free(pop->ckpt_path);
+  free(pop->ckpt_tag);
+  for (size_t i = 0; i < pop->n_history; i++)
+    free(pop->history[i]);
+  free(pop->history);
+  evo_cache_free(&pop->cache);
+  free_run(pop);
+  free(pop);
+}
+
+/* The evaluation plan's scratch (population_eval.c); keys, hashes and
+ * the group table only with the cache. */
+static bool alloc_plan(evo_pop_scratch *s, size_t n, bool cache) {
+  s->todo = evo_calloc(n, sizeof *s->todo);
+  s->plan = evo_calloc(n, sizeof *s->plan);
+  s->group_next = evo_calloc(n, sizeof *s->group_next);
+  s->group_tail = evo_calloc(n, sizeof *s->group_tail);
+  s->keyed = evo_calloc(n, sizeof *s->keyed);
+  s->report = evo_calloc(1, sizeof *s->report);
+  s->message = evo_calloc(EVO_POP_ERROR_CAP, 1);
+  bool ok = s->todo && s->plan && s->group_next && s->group_tail &&
+            s->keyed && s->report && s->message;
+  if (!ok || !cache)
+    return ok;
+  for (s->table_size = 16; s->table_size < 2 * n;)
+    s->table_size *= 2;
+  s->keys = evo_calloc(n, sizeof *s->keys);
+  s->hashes = evo_calloc(n, sizeof *s->hashes);
+  s->table = evo_calloc(s->table_size, sizeof *s->table);
+  return s->keys && s->hashes && s->table;
+}
+
+int evo_population_alloc_run(evo_population *pop) {
+  size_t n = (size_t)pop->settings[EVO_POP_SIZE];
+  evo_pop_scratch *s = &pop->scratch;
+  free_run(pop); /* a start that failed half-way may have left some */
+  pop->ind = evo_calloc(n, sizeof *pop->ind);
+  pop->hof = evo_calloc((size_t)pop->settings[EVO_POP_HALL_OF_FAME],
+                        sizeof *pop->hof);
+  s->next = evo_calloc(n, sizeof *s->next);
+  s->fitness = evo_calloc(n, sizeof *s->fitness);
+  s->ranked = evo_calloc(n, sizeof *s->ranked);
+  s->perm = evo_calloc(n, sizeof *s->perm);
+  bool plan = alloc_plan(s, n, pop->settings[EVO_POP_CACHE] != 0);
+  if (!pop->ind || !pop->hof || !s->next || !s->fitness || !s->ranked ||
+      !s->perm || !plan)
+    return EVO_ENOMEM; /* freed by the next attempt or the population's
+                          free */
+  pop->n_ind = n;
+  return EVO_OK;
+}
+
+int evo_population_add_record(evo_population *pop, evo_gen_record **out) {
+  if (pop->n_history == pop->cap_history) {
+    size_t cap = pop->cap_history ? 2 * pop->cap_history : 16;
+    evo_gen_record **h = realloc(pop->history, cap * sizeof *h);
+    if (h == NULL)
+      return evo_set_error(EVO_ENOMEM, "out of memory growing the history");
+    pop->history = h;
+    pop->cap_history = cap;
+  }
+  evo_gen_record *rec = evo_calloc(1, sizeof *rec);
+  if (rec == NULL)
+    return EVO_ENOMEM;
+  pop->history[pop->n_history++] = rec;
+  *out = rec;
+  return EVO_OK;
+}
+
+/* ---- configuration ------------------------------------------------------ */
+
+EVO_API int evo_population_set(evo_population *pop, evo_pop_setting setting,
+                               int64_t value) {
+  EVO_CHECK_ARG(pop);
+  int rc = evo_population_check_setting(setting, value);
+  if (rc != EVO_OK)
+    return rc;
+  /* Workers never change results, so they may change between steps. */
+  rc = setting == EVO_POP_WORKERS ? check_idle(pop, "evo_population_set")
+                                  : check_not_started(pop,
+                                                      "evo_population_set");
+  if (rc != EVO_OK)
+    return rc;
+  pop->settings[setting] = value;
+  return EVO_OK;
+}
+
+EVO_API int evo_population_get(const evo_population *pop,
+                               evo_pop_setting setting, int64_t *out) {
+  EVO_CHECK_ARG(pop);
+  EVO_CHECK_ARG(out);
+  if (!setting_known(setting))
+    return evo_set_error(EVO_EINVAL, "unknown population setting %d",
+                         (int)setting);
+  *out = pop->settings[setting];
+  return EVO_OK;
+}
+
+EVO_API int evo_population_set_initial(evo_population *pop,
+                                       const evo_genome *const *genomes,
+                                       size_t n) {
+  EVO_CHECK_ARG(pop);
+  if (n > 0)
+    EVO_CHECK_ARG(genomes);
+  int rc = check_not_started(pop, "evo_population_set_initial");
+  if (rc != EVO_OK)
+    return rc;
+  if ((int64_t)n > pop->settings[EVO_POP_SIZE])
+    return evo_set_error(EVO_ERANGE,
+                         "%zu initial genomes exceed the population size "
+                         "%lld",
+                         n, (long long)pop->settings[EVO_POP_SIZE]);
+  for (size_t i = 0; i < n; i++)
+    if (genomes[i] == NULL)
+      return evo_set_error(EVO_EINVAL, "initial genome %zu is NULL", i);
+  evo_genome *copy = evo_calloc(n, sizeof *copy);
+  if (copy == NULL)
+    return EVO_ENOMEM;
+  for (size_t i = 0; i < n; i++)
+    copy[i] = *genomes[i];
+  free(pop->initial);
+  pop->initial = copy;
+  pop->n_initial = n;
+  return EVO_OK;
+}
+
+EVO_API int evo_population_set_fitness(evo_population *pop, evo_fitness_fn fn,
+                                       void *user) {
+  EVO_CHECK_ARG(pop);
+  EVO_CHECK_ARG(fn);
+  int rc = check_idle(pop, "evo_population_set_fitness");
+  if (rc != EVO_OK)
+    return rc;
+  pop->fitness_fn = fn;
+  pop->fitness_user = user;
+  return EVO_OK;
+}
+
+EVO_API int evo_population_set_backend(evo_population *pop,
+                                       evo_backend *backend) {
+  EVO_CHECK_ARG(pop);
+  int rc = check_idle(pop, "evo_population_set_backend");
+  if (rc == EVO_OK)
+    pop->backend = backend;
+  return rc;
+}
+
+EVO_API int evo_population_set_progress(evo_population *pop,
+                                        evo_progress_fn fn, void *user) {
+  EVO_CHECK_ARG(pop);
+  int rc = check_idle(pop, "evo_population_set_progress");
+  if (rc != EVO_OK)
+    return rc;
+  pop->progress_fn = fn;
+  pop->progress_user = user;
+  return EVO_OK;
+}
+
+EVO_API int evo_population_set_checkpoint(evo_population *pop,
+                                          const char *path, const char *tag) {
+  EVO_CHECK_ARG(pop);
+  int rc = check_idle(pop, "evo_population_set_checkpoint");
+  if (rc != EVO_OK)
+    return rc;
+  char *p = NULL, *t = NULL;
+  if (path != NULL) {
+    p = evo_strdup(path);
+    t = evo_strdup(tag ? tag : "");
+    if (p == NULL || t == NULL) {
+      free(p);
+      free(t);
+      return EVO_ENOMEM;
+    }
+  }
+  free(pop->ckpt_path);
+  free(pop->ckpt_tag);
+  pop->ckpt_path = p;
+  pop->ckpt_tag = t;
+  return EVO_OK;
+}
+
+/* ---- the generation loop ------------------------------------------------ */
+
+static void clear_result(evo_individual *ind) {
+  ind->evaluated = false;
+  ind->cached = false;
+  ind->fitness = NAN;
+  ind->status = EVO_OK;
+  ind->error[0] = 0;
+  evo_report_clear(&ind->report);
+}
+
+/* Generation 0 (PROTOCOL §4, "Initial population"): the initial genomes,
+ * then random genomes seeded by (run seed, "init", index). */
+static int start_run(evo_population *pop) {
+  int rc = evo_population_check_settings(pop);
+  if (rc == EVO_OK)
+    rc = evo_population_alloc_run(pop);
+  if (rc != EVO_OK)
+    return rc;
+  uint64_t run_seed = (uint64_t)pop->settings[EVO_POP_RUN_SEED];
+  for (size_t i = 0; i < pop->n_ind; i++) {
+    if (i < pop->n_initial) {
+      pop->ind[i].genome = pop->initial[i];
+    } else {
+      evo_rng r;
+      evo_rng_seed(&r, evo_seed_derive(run_seed, SEED_TAG_INIT, i));
+      evo_breed_random(&pop->ind[i].genome, &r);
+    }
+    clear_result(&pop->ind[i]);
+  }
+  pop->started = true;
+  return EVO_OK;
+}
+
+/* Ranks the current generation into scratch (fitness, ranked). */
+static void rank_generation(evo_population *pop) {
+  for (size_t i = 0; i < pop->n_ind; i++)
+    pop->scratch.fitness[i] = pop->ind[i].fitness;
+  evo_breed_rank(pop->scratch.fitness, pop->n_ind, pop->scratch.ranked);
+}
+
+static void hof_bubble_up(evo_hof_entry *hof, size_t j) {
+  for (; j > 0 && hof[j].fitness > hof[j - 1].fitness; j--) {
+    evo_hof_entry t = hof[j];
+    hof[j] = hof[j - 1];
+    hof[j - 1] = t;
+  }
+}
+
+/* Offers a genome to the hall of fame: a genome already there keeps its
+ * first-seen generation and the best fitness it has had; a new one enters
+ * when there is room or when it beats the last entry. Equal fitness never
+ * overtakes, so earlier entries stay ahead. */
+static void hof_offer(evo_population *pop, const evo_genome *g,
+                      double fitness) {
+  evo_hof_entry *hof = pop->hof;
+  size_t cap = (size_t)pop->settings[EVO_POP_HALL_OF_FAME], j;
+  for (j = 0; j < pop->n_hof; j++) {
+    if (evo_genome_equal(&hof[j].genome, g)) {
+      if (fitness > hof[j].fitness) {
+        hof[j].fitness = fitness;
+        hof_bubble_up(hof, j);
+      }
+      return;
+    }
+  }
+  if (pop->n_hof < cap)
+    j = pop->n_hof++;
+  else if (fitness > hof[cap - 1].fitness)
+    j = cap - 1;
+  else
+    return;
+  hof[j] = (evo_hof_entry){*g, fitness, (uint64_t)pop->generation};
+  hof_bubble_up(hof, j);
+}
+
+static double median_of_ranked(const evo_ranked *r, size_t n) {
+  return n % 2 ? r[n / 2].fitness
+               : 0.5 * (r[n / 2 - 1].fitness + r[n / 2].fitness);
+}
+
+/* Fills a history entry from the ranked, fully evaluated generation. */
+static void fill_record(const evo_population *pop, evo_gen_record *rec) {
+  const evo_ranked *ranked = pop->scratch.ranked;
+  size_t n = pop->n_ind, failed = 0, hits = 0;
+  double sum = 0.0;
+  for (size_t i = 0; i < n; i++) {
+    const evo_individual *ind = &pop->ind[i];
+    sum += ind->fitness; /* index order: the same sum for any worker count */
+    failed += ind->status != EVO_OK;
+    hits += ind->cached;
+    for (size_t t = 0; t < ind->genome.n_terms; t++)
+      rec->terms[ind->genome.terms[t]]++;
+  }
+  rec->values[EVO_HIST_BEST] = ranked[0].fitness;
+  rec->values[EVO_HIST_MEAN] = sum / (double)n;
+  rec->values[EVO_HIST_MEDIAN] = median_of_ranked(ranked, n);
+  rec->values[EVO_HIST_WORST] = ranked[n - 1].fitness;
+  rec->values[EVO_HIST_FAILED] = (double)failed;
+  rec->values[EVO_HIST_CACHE_HITS] = (double)hits;
+  const evo_individual *best = &pop->ind[ranked[0].index];
+  rec->best = best->genome;
+  evo_report_copy(&rec->best_report, &best->report);
+}
+
+/* Records the evaluated generation in the history and hall of fame. */
+static int record_generation(evo_population *pop) {
+  evo_gen_record *rec = NULL;
+  int rc = evo_population_add_record(pop, &rec);
+  if (rc != EVO_OK)
+    return rc;
+  rank_generation(pop);
+  fill_record(pop, rec);
+  for (size_t i = 0; i < pop->n_ind; i++)
+    if (pop->ind[i].status == EVO_OK) /* failures have no real fitness */
+      hof_offer(pop, &pop->ind[i].genome, pop->ind[i].fitness);
+  return EVO_OK;
+}
+
+/* Breeds the next generation in place of the current one, which
+ * record_generation() has just ranked into scratch (PROTOCOL §4, "One
+ * generation", steps 2 and 3). Mutation follows the schedule of the
+ * generation just evaluated: the children of generation g get d = 1 -
+ * 0.5·g/G. */
+static void breed_generation(evo_population *pop) {
+  evo_pop_scratch *s = &pop->scratch;
+  size_t n = pop->n_ind, elites = (size_t)pop->settings[EVO_POP_ELITES];
+  size_t k = (size_t)pop->settings[EVO_POP_TOURNAMENT];
+  uint32_t gen = (uint32_t)pop->generation;
+  uint32_t total = (uint32_t)pop->settings[EVO_POP_GENERATIONS];
+  evo_rng r;
+  evo_rng_seed(&r, evo_seed_derive((uint64_t)pop->settings[EVO_POP_RUN_SEED],
+                                   gen, SEED_TAG_BREED));
+  for (size_t i = 0; i < elites; i++) /* the best, in rank order */
+    s->next[i] = pop->ind[s->ranked[i].index].genome;
+  for (size_t i = elites; i < n; i++) {
+    size_t a = evo_breed_tournament(s->fitness, n, k, s->perm, &r);
+    size_t b = evo_breed_tournament(s->fitness, n, k, s->perm, &r);
+    evo_breed_crossover(&s->next[i], &pop->ind[a].genome,
+                        &pop->ind[b].genome, &r);
+    evo_breed_mutate(&s->next[i], gen, total, &r);
+  }
+  for (size_t i = 0; i < n; i++) {
+    pop->ind[i].genome = s->next[i];
+    clear_result(&pop->ind[i]);
+  }
+  pop->n_evaluated = 0;
+}
+
+static bool is_last_generation(const evo_population *pop) {
+  return (int64_t)pop->generation + 1 >= pop->settings[EVO_POP_GENERATIONS];
+}
+
+/* Closes a fully evaluated generation: history, hall of fame, the
+ * generation event, breeding (unless it was the last), checkpoint. The
+ * event comes before breeding so that the callback still sees the
+ * evaluated individuals. */
+static int close_generation(evo_population *pop) {
+  int rc = record_generation(pop);
+  if (rc != EVO_OK)
+    return rc;
+  bool stop = pop->progress_fn != NULL &&
+              pop->progress_fn(pop->progress_user, EVO_EVENT_GENERATION, pop,
+                               pop->generation, 0) != 0;
+  if (!is_last_generation(pop))
+    breed_generation(pop);
+  pop->generation++;
+  if (pop->ckpt_path != NULL && (rc = evo_checkpoint_write(pop)) != EVO_OK)
+    return rc;
+  if (stop)
+    return evo_set_error(EVO_ECANCELED, "the progress callback stopped the "
+                         "run after generation %zu",
+                         pop->generation - 1);
+  return EVO_OK;
+}
+
+EVO_API int evo_population_step(evo_population *pop) {
+  EVO_CHECK_ARG(pop);
+  int rc = check_idle(pop, "evo_population_step");
+  if (rc != EVO_OK)
+    return rc;
+  if (pop->fitness_fn == NULL && pop->backend == NULL)
+    return evo_set_error(EVO_ESTATE, "evo_population_step: no fitness "
+                         "callback (evo_population_set_fitness) and no "
+                         "back end (evo_population_set_backend)");
+  if (evo_population_finished(pop))
+    return evo_set_error(EVO_ESTATE, "evo_population_step: the run is "
+                         "finished (%zu generations)",
+                         pop->generation);
+  if (!pop->started && (rc = start_run(pop)) != EVO_OK)
+    return rc;
+  pop->busy = true;
+  rc = evo_population_evaluate(pop);
+  if (rc == EVO_OK)
+    rc = close_generation(pop);
+  pop->busy = false;
+  return rc;
+}
+
+EVO_API int evo_population_run(evo_population *pop) {
+  EVO_CHECK_ARG(pop);
+  int rc = EVO_OK;
+  while (rc == EVO_OK && !evo_population_finished(pop))
+    rc = evo_population_step(pop);
+  return rc;
+}
+
+/* ---- getters ------------------------------------------------------------ */
+
+EVO_API size_t evo_population_generation(const evo_population *pop) {
+  return pop ? pop->generation : 0;
+}
+
+EVO_API int evo_population_finished(const evo_population *pop) {
+  return pop != NULL &&
+         (int64_t)pop->generation >= pop->settings[EVO_POP_GENERATIONS];
+}
+
+EVO_API size_t evo_population_size(const evo_population *pop) {
+  return pop ? pop->n_ind : 0;
+}
+
+static int check_individual(const evo_population *pop, size_t index) {
+  if (index >= pop->n_ind)
+    return evo_set_error(EVO_ERANGE, "no individual %zu: the generation "
+                         "holds %zu",
+                         index, pop->n_ind);
+  return EVO_OK;
+}
+
+EVO_API int evo_population_individual(const evo_population *pop, size_t index,
+                                      const evo_genome **g, double *fitness) {
+  EVO_CHECK_ARG(pop);
+  int rc = check_individual(pop, index);
+  if (rc != EVO_OK)
+    return rc;
+  const evo_individual *ind = &pop->ind[index];
+  if (g != NULL)
+    *g = &ind->genome;
+  if (fitness != NULL) /* result fields are a worker's until evaluated */
+    *fitness = ind->evaluated ? ind->fitness : NAN;
+  return EVO_OK;
+}
+
+EVO_API int evo_population_individual_error(const evo_population *pop,
+                                            size_t index, int *status,
+                                            const char **message) {
+  EVO_CHECK_ARG(pop);
+  int rc = check_individual(pop, index);
+  if (rc != EVO_OK)
+    return rc;
+  const evo_individual *ind = &pop->ind[index];
+  if (status != NULL)
+    *status = ind->evaluated ? ind->status : EVO_OK;
+  if (message != NULL)
+    *message = ind->evaluated ? ind->error : "";
+  return EVO_OK;
+}
+
+EVO_API int evo_population_individual_cached(const evo_population *pop,
+                                             size_t index, int *cached) {
+  EVO_CHECK_ARG(pop);
+  EVO_CHECK_ARG(cached);
+  int rc = check_individual(pop, index);
+  if (rc == EVO_OK)
+    *cached = pop->ind[index].evaluated && pop->ind[index].cached;
+  return rc;
+}
+
+EVO_API size_t evo_population_cache_count(const evo_population *pop) {
+  return pop ? pop->cache.n : 0;
+}
+
+EVO_API size_t evo_population_evaluated(const evo_population *pop) {
+  return pop ? pop->n_evaluated : 0;
+}
+
+EVO_API size_t evo_population_history_count(const evo_population *pop) {
+  return pop ? pop->n_history : 0;
+}
+
+static int get_record(const evo_population *pop, size_t generation,
+                      const evo_gen_record **out) {
+  EVO_CHECK_ARG(pop);
+  if (generation >= pop->n_history)
+    return evo_set_error(EVO_ERANGE, "generation %zu is not recorded (%zu "
+                         "are)",
+                         generation, pop->n_history);
+  *out = pop->history[generation];
+  return EVO_OK;
+}
+
+EVO_API int evo_population_history(const evo_population *pop,
+                                   size_t generation, evo_history_key key,
+                                   double *out) {
+  EVO_CHECK_ARG(out);
+  if ((unsigned)key > EVO_HIST_CACHE_HITS)
+    return evo_set_error(EVO_EINVAL, "unknown history key %d", (int)key);
+  const evo_gen_record *rec = NULL;
+  int rc = get_record(pop, generation, &rec);
+  if (rc == EVO_OK)
+    *out = rec->values[key];
+  return rc;
+}
+
+EVO_API int evo_population_history_best(const evo_population *pop,
+                                        size_t generation,
+                                        const evo_genome **g,
+                                        const evo_report **report) {
+  const evo_gen_record *rec = NULL;
+  int rc = get_record(pop, generation, &rec);
+  if (rc != EVO_OK)
+    return rc;
+  if (g != NULL)
+    *g = &rec->best;
+  if (report != NULL)
+    *report = &rec->best_report;
+  return EVO_OK;
+}
+
+EVO_API int evo_population_history_terms(const evo_population *pop,
+                                         size_t generation,
+                                         uint32_t counts[EVO_TERM_COUNT]) {
+  EVO_CHECK_ARG(counts);
+  const evo_gen_record *rec = NULL;
+  int rc = get_record(pop, generation, &rec);
+  if (rc == EVO_OK)
+    memcpy(counts, rec->terms, sizeof rec->terms);
+  return rc;
+}
+
+EVO_API size_t evo_population_hof_count(const evo_population *pop) {
+  return pop ? pop->n_hof : 0;
+}
+
+EVO_API int evo_population_hof(const evo_population *pop, size_t rank,
+                               const evo_genome **g, double *fitness,
+                               size_t *generation) {
+  EVO_CHECK_ARG(pop);
+  if (rank >= pop->n_hof)
+    return evo_set_error(EVO_ERANGE, "no hall-of-fame rank %zu (%zu "
+                         "entries)",
+                         rank, pop->n_hof);
+  const evo_hof_entry *e = &pop->hof[rank];
+  if (g != NULL)
+    *g = &e->genome;
+  if (fitness != NULL)
+    *fitness = e->fitness;
+  if (generation != NULL)
+    *generation = (size_t)e->generation;
+  return EVO_OK;
+}

@@ -1,0 +1,472 @@
+/* Tasks: a data set with its network, and one training run scored by the
+ * paper's fitness (PROTOCOL §3, "One evaluation of a genome"). */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/common_internal.h"
+#include "data/data_internal.h"
+#include "evoopt/optimizer.h"
+#include "nn/nn_internal.h"
+#include "train/task_internal.h"
+
+/* Divergence threshold on the batch loss (PROTOCOL §3, step 2). */
+#define EVO_LOSS_LIMIT 50.0
+/* Losses averaged into L (PROTOCOL §3, step 3). */
+#define EVO_LOSS_TAIL 50
+/* Independent streams derived from the run's seed. */
+enum { STREAM_INIT = 1, STREAM_ORDER = 2, STREAM_DROPOUT = 3, STREAM_AUGMENT = 4 };
+
+struct evo_train_result {
+  double fitness, accuracy, mean_loss, seconds;
+  int diverged;
+  int64_t diverged_step;
+  uint64_t steps;
+  float *curve; /* capacity curve_cap, steps valid when recorded */
+  size_t curve_cap, curve_len;
+};
+
+static const struct task_kind {
+  const char *name;
+  evo_arch arch;
+  int augment; /* CIFAR-10 flip and pad-4 crop (PROTOCOL §3) */
+} task_kinds[] = {
+    {"mnist", EVO_ARCH_SMALL_CNN, 0},
+    {"fashion_mnist", EVO_ARCH_SMALL_CNN, 0},
+    {"cifar10", EVO_ARCH_CIFAR10_CNN, 1},
+    {"digits", EVO_ARCH_DIGITS_CNN, 0},
+};
+
+/* ---- opening and options ---- */
+
+static int draw_subset(evo_task *t) {
+  size_t n = t->data->n_train;
+  size_t want = t->opt[EVO_TASK_TRAIN_SUBSET] == 0
+                    ? n
+                    : (size_t)t->opt[EVO_TASK_TRAIN_SUBSET];
+  if (want > n)
+    want = n;
+  size_t *idx = evo_calloc(n, sizeof *idx);
+  if (idx == NULL)
+    return EVO_ENOMEM;
+  for (size_t i = 0; i < n; i++)
+    idx[i] = i;
+  /* A partial Fisher-Yates shuffle: the first `want` entries are a uniform
+   * draw without replacement (PROTOCOL §3, training subset). */
+  evo_rng rng;
+  evo_rng_seed(&rng, (uint64_t)t->opt[EVO_TASK_DATA_SEED]);
+  for (size_t i = 0; i < want && want < n; i++) {
+    size_t j = i + (size_t)evo_rng_below(&rng, (uint64_t)(n - i));
+    size_t tmp = idx[i];
+    idx[i] = idx[j];
+    idx[j] = tmp;
+  }
+  free(t->subset);
+  t->subset = idx;
+  t->subset_n = want;
+  return EVO_OK;
+}
+
+static void task_update_description(evo_task *t) {
+  snprintf(t->description, sizeof t->description,
+           "%s: %zu training images (%zu used per run), %zu test images, "
+           "from %s%s%s",
+           t->name, t->data->n_train, t->subset_n, t->data->n_test,
+           t->data->source, t->data->detail[0] ? "; " : "", t->data->detail);
+}
+
+EVO_API int evo_task_open(evo_task **out, const char *name,
+                          const char *data_folder) {
+  EVO_CHECK_ARG(out);
+  *out = NULL;
+  EVO_CHECK_ARG(name);
+  const struct task_kind *kind = NULL;
+  for (size_t i = 0; i < sizeof task_kinds / sizeof *task_kinds; i++)
+    if (strcmp(task_kinds[i].name, name) == 0)
+      kind = &task_kinds[i];
+  if (kind == NULL)
+    return evo_set_error(EVO_ENOTFOUND,
+                         "unknown task '%s' (known: mnist, fashion_mnist, "
+                         "cifar10, digits)",
+                         name);
+  evo_task *t = evo_calloc(1, sizeof *t);
+  if (t == NULL)
+    return EVO_ENOMEM;
+  snprintf(t->name, sizeof t->name, "%s", name);
+  t->arch = (int)kind->arch;
+  t->augment = kind->augment;
+  t->opt[EVO_TASK_TRAIN_SUBSET] = 15000;
+  t->opt[EVO_TASK_DATA_SEED] = 0;
+  t->opt[EVO_TASK_BATCH_SIZE] = 128;
+  t->opt[EVO_TASK_TEST_LIMIT] = 0;
+  t->opt[EVO_TASK_RECORD_CURVE] = 0;
+  t->opt[EVO_TASK_DECAY_ALL] = 1;
+  t->opt[EVO_TASK_REFUSE_NONFINITE] = 1;
+  t->opt[EVO_TASK_THREADS] = 1;
+  int rc = evo_dataset_load(&t->data, name, data_folder);
+  if (rc == EVO_OK)
+    rc = draw_subset(t);
+  if (rc != EVO_OK) {
+    evo_task_free(t);
+    return rc;
+  }
+  task_update_description(t);
+  *out = t;
+  return EVO_OK;
+}
+
+EVO_API void evo_task_free(evo_task *task) {
+  if (task == NULL)
+    return;
+  evo_dataset_free(task->data);
+  free(task->subset);
+  free(task);
+}
+
+EVO_API const char *evo_task_name(const evo_task *task) {
+  return task ? task->name : NULL;
+}
+
+EVO_API const char *evo_task_describe(const evo_task *task) {
+  return task ? task->description : NULL;
+}
+
+static int option_in_range(evo_task_option option, int64_t value) {
+  switch (option) {
+  case EVO_TASK_TRAIN_SUBSET:
+  case EVO_TASK_TEST_LIMIT:
+    return value >= 0;
+  case EVO_TASK_DATA_SEED:
+    return 1;
+  case EVO_TASK_THREADS:
+    return value >= 1 && value <= 64;
+  case EVO_TASK_BATCH_SIZE:
+    return value >= 1 && value <= 4096;
+  case EVO_TASK_RECORD_CURVE:
+  case EVO_TASK_DECAY_ALL:
+  case EVO_TASK_REFUSE_NONFINITE:
+    return value == 0 || value == 1;
+  }
+  return 0;
+}
+
+EVO_API int evo_task_set_option(evo_task *task, evo_task_option option,
+                                int64_t value) {
+  EVO_CHECK_ARG(task);
+  if ((unsigned)option >= EVO_TASK_OPTION_COUNT)
+    return evo_set_error(EVO_EINVAL, "unknown task option %d", (int)option);
+  if (!option_in_range(option, value))
+    return evo_set_error(EVO_ERANGE, "task option %d: value %lld not accepted",
+                         (int)option, (long long)value);
+  int64_t old = task->opt[option];
+  task->opt[option] = value;
+  if (option == EVO_TASK_TRAIN_SUBSET || option == EVO_TASK_DATA_SEED) {
+    int rc = draw_subset(task);
+    if (rc != EVO_OK) {
+      task->opt[option] = old;
+      return rc;
+    }
+    task_update_description(task);
+  }
+  return EVO_OK;
+}
+
+EVO_API int evo_task_get_option(const evo_task *task, evo_task_option option,
+                                int64_t *out) {
+  EVO_CHECK_ARG(task);
+  EVO_CHECK_ARG(out);
+  if ((unsigned)option >= EVO_TASK_OPTION_COUNT)
+    return evo_set_error(EVO_EINVAL, "unknown task option %d", (int)option);
+  *out = task->opt[option];
+  return EVO_OK;
+}
+
+/* ---- results ---- */
+
+EVO_API int evo_train_result_new(evo_train_result **out) {
+  EVO_CHECK_ARG(out);
+  *out = evo_calloc(1, sizeof **out);
+  if (*out == NULL)
+    return EVO_ENOMEM;
+  (*out)->fitness = -1.0;
+  (*out)->diverged_step = -1;
+  return EVO_OK;
+}
+
+EVO_API void evo_train_result_free(evo_train_result *r) {
+  if (r == NULL)
+    return;
+  free(r->curve);
+  free(r);
+}
+
+EVO_API int evo_train_result_get(const evo_train_result *r,
+                                 evo_result_key key, double *out) {
+  EVO_CHECK_ARG(r);
+  EVO_CHECK_ARG(out);
+  switch (key) {
+  case EVO_RESULT_FITNESS: *out = r->fitness; return EVO_OK;
+  case EVO_RESULT_ACCURACY: *out = r->accuracy; return EVO_OK;
+  case EVO_RESULT_MEAN_LOSS: *out = r->mean_loss; return EVO_OK;
+  case EVO_RESULT_DIVERGED: *out = r->diverged; return EVO_OK;
+  case EVO_RESULT_DIVERGED_STEP: *out = (double)r->diverged_step; return EVO_OK;
+  case EVO_RESULT_STEPS: *out = (double)r->steps; return EVO_OK;
+  case EVO_RESULT_SECONDS: *out = r->seconds; return EVO_OK;
+  }
+  return evo_set_error(EVO_EINVAL, "unknown result key %d", (int)key);
+}
+
+EVO_API int evo_train_result_curve(const evo_train_result *r,
+                                   const float **losses, size_t *n) {
+  EVO_CHECK_ARG(r);
+  EVO_CHECK_ARG(losses);
+  EVO_CHECK_ARG(n);
+  *losses = r->curve_len ? r->curve : NULL;
+  *n = r->curve_len;
+  return EVO_OK;
+}
+
+/* ---- one training run ---- */
+
+/* Everything a run allocates, once, before its first step. */
+typedef struct run_buffers {
+  evo_net *net;
+  evo_optimizer *opt;
+  float *x;       /* batch × image floats */
+  uint8_t *y;     /* batch labels */
+  size_t *order;  /* a permutation of the training subset */
+  double *losses; /* every step's loss */
+} run_buffers;
+
+static void run_buffers_free(run_buffers *b) {
+  evo_net_free(b->net);
+  evo_optimizer_free(b->opt);
+  free(b->x);
+  free(b->y);
+  free(b->order);
+  free(b->losses);
+}
+
+static int register_params(const evo_task *t, run_buffers *b,
+                           uint64_t steps) {
+  float *params = evo_net_params(b->net);
+  float *grads = evo_net_grads(b->net);
+  for (size_t i = 0; i < evo_net_tensor_count(b->net); i++) {
+    const evo_net_tensor *ten = evo_net_tensor_at(b->net, i);
+    int rc = evo_optimizer_add_params(b->opt, params + ten->offset,
+                                      grads + ten->offset, ten->size);
+    if (rc == EVO_OK && !t->opt[EVO_TASK_DECAY_ALL] &&
+        ten->kind != EVO_TENSOR_WEIGHT)
+      rc = evo_optimizer_set_param_option(b->opt, i, EVO_PARAM_WEIGHT_DECAY, 0);
+    if (rc != EVO_OK)
+      return rc;
+  }
+  int rc = evo_optimizer_set_total_steps(b->opt, steps);
+  if (rc == EVO_OK && t->opt[EVO_TASK_REFUSE_NONFINITE])
+    rc = evo_optimizer_set_option(b->opt, EVO_OPT_REFUSE_NONFINITE, 1);
+  return rc;
+}
+
+static int run_setup(const evo_task *t, const evo_genome *g, uint64_t steps,
+                     uint64_t seed, run_buffers *b) {
+  size_t batch = (size_t)t->opt[EVO_TASK_BATCH_SIZE];
+  size_t image = evo_dataset_image_size(t->data);
+  int rc = evo_net_new(&b->net, (evo_arch)t->arch, batch);
+  if (rc == EVO_OK && t->opt[EVO_TASK_THREADS] > 1)
+    rc = evo_net_set_threads(b->net, (size_t)t->opt[EVO_TASK_THREADS]);
+  if (rc != EVO_OK)
+    return rc;
+  evo_rng init;
+  evo_rng_seed(&init, evo_seed_derive(seed, STREAM_INIT, 0));
+  evo_net_init(b->net, &init);
+  rc = evo_optimizer_new(&b->opt, g);
+  if (rc != EVO_OK)
+    return rc;
+  rc = register_params(t, b, steps);
+  if (rc != EVO_OK)
+    return rc;
+  b->x = evo_calloc(batch * image, sizeof *b->x);
+  b->y = evo_calloc(batch, sizeof *b->y);
+  b->order = evo_calloc(t->subset_n, sizeof *b->order);
+  b->losses = evo_calloc((size_t)steps, sizeof *b->losses);
+  if (!b->x || !b->y || !b->order || !b->losses)
+    return EVO_ENOMEM;
+  memcpy(b->order, t->subset, t->subset_n * sizeof *b->order);
+  return EVO_OK;
+}
+
+/* Reshuffles the epoch's order (PROTOCOL §3: reshuffled every epoch). */
+static void shuffle(size_t *order, size_t n, evo_rng *rng) {
+  for (size_t i = n; i > 1; i--) {
+    size_t j = (size_t)evo_rng_below(rng, (uint64_t)i);
+    size_t tmp = order[i - 1];
+    order[i - 1] = order[j];
+    order[j] = tmp;
+  }
+}
+
+/* One CIFAR-10 training image: random horizontal flip (p = 0.5), then a
+ * random 32×32 crop of the image zero-padded by 4 (padding value: pixel 0,
+ * i.e. before normalisation), then normalisation (PROTOCOL §3). */
+void evo_task_augment_image(const evo_dataset *d, const uint8_t *src,
+                            float *dst, evo_rng *rng) {
+  const int pad = 4;
+  int flip = evo_rng_bernoulli(rng, 0.5);
+  int dy = (int)evo_rng_below(rng, (uint64_t)(2 * pad + 1)) - pad;
+  int dx = (int)evo_rng_below(rng, (uint64_t)(2 * pad + 1)) - pad;
+  int h = d->height, w = d->width;
+  for (int c = 0; c < d->channels; c++) {
+    const float *lut = d->lut[c];
+    const uint8_t *plane = src + (size_t)c * (size_t)(h * w);
+    for (int y = 0; y < h; y++) {
+      int sy = y + dy;
+      for (int x = 0; x < w; x++) {
+        int fx = x + dx; /* column in the flipped, padded image */
+        int sx = flip ? w - 1 - fx : fx;
+        int inside = sy >= 0 && sy < h && fx >= 0 && fx < w;
+        *dst++ = inside ? lut[plane[sy * w + sx]] : lut[0];
+      }
+    }
+  }
+}
+
+static void load_batch(const evo_task *t, const size_t *idx, size_t n,
+                       run_buffers *b, evo_rng *aug) {
+  const evo_dataset *d = t->data;
+  size_t image = evo_dataset_image_size(d);
+  for (size_t i = 0; i < n; i++) {
+    const uint8_t *src = d->train_x + idx[i] * image;
+    if (t->augment)
+      evo_task_augment_image(d, src, b->x + i * image, aug);
+    else
+      evo_dataset_to_float(d, src, 1, b->x + i * image);
+    b->y[i] = d->train_y[idx[i]];
+  }
+}
+
+static int test_accuracy(const evo_task *t, run_buffers *b, double *acc) {
+  const evo_dataset *d = t->data;
+  size_t n = d->n_test, batch = (size_t)t->opt[EVO_TASK_BATCH_SIZE];
+  if (t->opt[EVO_TASK_TEST_LIMIT] > 0 && (size_t)t->opt[EVO_TASK_TEST_LIMIT] < n)
+    n = (size_t)t->opt[EVO_TASK_TEST_LIMIT];
+  size_t image = evo_dataset_image_size(d), total = 0;
+  for (size_t i = 0; i < n; i += batch) {
+    size_t m = n - i < batch ? n - i : batch, correct = 0;
+    evo_dataset_to_float(d, d->test_x + i * image, m, b->x);
+    int rc = evo_net_count_correct(b->net, b->x, d->test_y + i, m, &correct);
+    if (rc != EVO_OK)
+      return rc;
+    total += correct;
+  }
+  *acc = n ? (double)total / (double)n : 0.0;
+  return EVO_OK;
+}
+
+/* The training loop of PROTOCOL §3, step 2. Returns the number of recorded
+ * losses; *diverged_at is the step that diverged, or -1. */
+static int train_loop(const evo_task *t, uint64_t steps, uint64_t seed,
+                      run_buffers *b, uint64_t *recorded,
+                      int64_t *diverged_at) {
+  evo_rng order, dropout, aug;
+  evo_rng_seed(&order, evo_seed_derive(seed, STREAM_ORDER, 0));
+  evo_rng_seed(&dropout, evo_seed_derive(seed, STREAM_DROPOUT, 0));
+  evo_rng_seed(&aug, evo_seed_derive(seed, STREAM_AUGMENT, 0));
+  size_t batch = (size_t)t->opt[EVO_TASK_BATCH_SIZE], pos = t->subset_n;
+  *recorded = 0;
+  *diverged_at = -1;
+  for (uint64_t s = 0; s < steps; s++) {
+    if (pos >= t->subset_n) { /* a new epoch; the last batch is the rest */
+      shuffle(b->order, t->subset_n, &order);
+      pos = 0;
+    }
+    size_t n = t->subset_n - pos < batch ? t->subset_n - pos : batch;
+    load_batch(t, b->order + pos, n, b, &aug);
+    pos += n;
+    double loss;
+    int rc = evo_net_forward(b->net, b->x, n, true, &dropout);
+    if (rc == EVO_OK)
+      rc = evo_net_loss(b->net, b->y, &loss);
+    if (rc != EVO_OK)
+      return rc;
+    if (!isfinite(loss) || loss > EVO_LOSS_LIMIT) {
+      *diverged_at = (int64_t)s;
+      return EVO_OK;
+    }
+    b->losses[(*recorded)++] = loss;
+    rc = evo_net_backward(b->net);
+    if (rc != EVO_OK)
+      return rc;
+    rc = evo_optimizer_step(b->opt);
+    if (rc == EVO_ENONFINITE) { /* a refused step counts as divergence */
+      *diverged_at = (int64_t)s;
+      return EVO_OK;
+    }
+    if (rc != EVO_OK)
+      return rc;
+  }
+  return EVO_OK;
+}
+
+static int keep_curve(evo_train_result *r, const double *losses, size_t n) {
+  if (n > r->curve_cap) {
+    float *c = realloc(r->curve, n * sizeof *c);
+    if (c == NULL)
+      return evo_set_error(EVO_ENOMEM, "out of memory keeping the loss curve");
+    r->curve = c;
+    r->curve_cap = n;
+  }
+  for (size_t i = 0; i < n; i++)
+    r->curve[i] = (float)losses[i];
+  r->curve_len = n;
+  return EVO_OK;
+}
+
+static void score(evo_train_result *r, const double *losses, uint64_t n,
+                  double acc) {
+  size_t tail = n < EVO_LOSS_TAIL ? (size_t)n : EVO_LOSS_TAIL;
+  double sum = 0.0;
+  for (size_t i = (size_t)n - tail; i < (size_t)n; i++)
+    sum += losses[i];
+  r->accuracy = acc;
+  r->mean_loss = tail ? sum / (double)tail : 0.0;
+  /* PROTOCOL §3, step 4. */
+  r->fitness = acc + 0.05 * fmax(0.0, 1.0 - r->mean_loss);
+}
+
+EVO_API int evo_task_train(const evo_task *task, const evo_genome *g,
+                           uint64_t steps, uint64_t seed,
+                           evo_train_result *result) {
+  EVO_CHECK_ARG(task);
+  EVO_CHECK_ARG(g);
+  EVO_CHECK_ARG(result);
+  if (steps == 0 || steps > ((uint64_t)1 << 32))
+    return evo_set_error(EVO_ERANGE, "steps must be in 1..2^32, got %llu",
+                         (unsigned long long)steps);
+  double start = evo_now_seconds();
+  run_buffers b = {0};
+  uint64_t recorded = 0;
+  int64_t diverged_at = -1;
+  int rc = run_setup(task, g, steps, seed, &b);
+  if (rc == EVO_OK)
+    rc = train_loop(task, steps, seed, &b, &recorded, &diverged_at);
+  result->steps = recorded;
+  result->diverged = diverged_at >= 0;
+  result->diverged_step = diverged_at;
+  result->curve_len = 0;
+  if (rc == EVO_OK && task->opt[EVO_TASK_RECORD_CURVE])
+    rc = keep_curve(result, b.losses, (size_t)recorded);
+  if (rc == EVO_OK && !result->diverged) {
+    double acc = 0.0;
+    rc = test_accuracy(task, &b, &acc);
+    if (rc == EVO_OK)
+      score(result, b.losses, recorded, acc);
+  } else if (rc == EVO_OK) {
+    result->fitness = -1.0; /* PROTOCOL §3: diverged ⇒ exactly -1 */
+    result->accuracy = 0.0;
+    result->mean_loss = NAN;
+  }
+  result->seconds = evo_now_seconds() - start;
+  run_buffers_free(&b);
+  return rc;
+}
