@@ -6,6 +6,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "evoopt/evoopt.h"
 #include "train/task_internal.h"
@@ -98,6 +101,112 @@ START_TEST(divergence_scores_minus_one) {
   evo_train_result_free(r);
   evo_genome_free(g);
   evo_task_free(t);
+}
+END_TEST
+
+/* Issue 14, item 2: the step count has a documented maximum, refused with
+ * its value in the message at set time and at train time. */
+START_TEST(steps_bound) {
+  ck_assert_uint_eq(EVO_MAX_STEPS, 10000000u); /* task.h: 10^7 */
+  evo_task *t = NULL;
+  evo_evaluator *e = NULL;
+  evo_train_result *r = NULL;
+  evo_genome *g = preset("adam");
+  ck_assert_int_eq(evo_task_open(&t, "digits", NULL), EVO_OK);
+  ck_assert_int_eq(evo_evaluator_new(&e), EVO_OK);
+  ck_assert_int_eq(evo_train_result_new(&r), EVO_OK);
+  ck_assert_int_eq(evo_evaluator_set_steps(e, EVO_MAX_STEPS), EVO_OK);
+  ck_assert_int_eq(evo_evaluator_set_steps(e, EVO_MAX_STEPS + 1), EVO_ERANGE);
+  ck_assert_ptr_nonnull(strstr(evo_last_error(), "1..10000000"));
+  ck_assert_int_eq(evo_evaluator_set_steps(e, (uint64_t)1 << 32), EVO_ERANGE);
+  ck_assert_int_eq(evo_task_train(t, g, EVO_MAX_STEPS + 1, 0, r), EVO_ERANGE);
+  ck_assert_ptr_nonnull(strstr(evo_last_error(), "1..10000000"));
+  ck_assert_int_eq(evo_task_train(t, g, UINT64_MAX, 0, r), EVO_ERANGE);
+  /* Fewer than 50 steps: L is the mean of all of them (PROTOCOL §3). */
+  ck_assert_int_eq(evo_task_set_option(t, EVO_TASK_RECORD_CURVE, 1), EVO_OK);
+  ck_assert_int_eq(evo_task_train(t, g, 37, 3, r), EVO_OK);
+  const float *curve = NULL;
+  size_t n = 0;
+  ck_assert_int_eq(evo_train_result_curve(r, &curve, &n), EVO_OK);
+  ck_assert_uint_eq(n, 37);
+  double sum = 0;
+  for (size_t i = 0; i < n; i++)
+    sum += curve[i];
+  double L = get(r, EVO_RESULT_MEAN_LOSS);
+  ck_assert_double_eq_tol(L, sum / 37, 1e-6 * (1 + L));
+  evo_train_result_free(r);
+  evo_evaluator_free(e);
+  evo_genome_free(g);
+  evo_task_free(t);
+}
+END_TEST
+
+#if defined(__SANITIZE_ADDRESS__)
+#define UNDER_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define UNDER_ASAN 1
+#endif
+#endif
+
+/* The process's address space in bytes (/proc/self/statm, first field). */
+static size_t address_space(void) {
+  FILE *f = fopen("/proc/self/statm", "r");
+  unsigned long pages = 0;
+  if (f != NULL && fscanf(f, "%lu", &pages) != 1)
+    pages = 0;
+  if (f != NULL)
+    fclose(f);
+  return (size_t)pages * (size_t)sysconf(_SC_PAGESIZE);
+}
+
+/* In a child whose address space may grow by 48 MB only: a run planned for
+ * EVO_MAX_STEPS steps that diverges early. A run that allocated 8 bytes a
+ * planned step (80 MB here) fails with EVO_ENOMEM (issue 14, item 2). */
+static int bounded_child(void) {
+  evo_task *t = NULL;
+  evo_train_result *r = NULL;
+  evo_genome *g = NULL;
+  if (evo_genome_preset(&g, "plain-sgd") != EVO_OK ||
+      evo_genome_set(g, EVO_GENE_LR_LOG10, 1.0) != EVO_OK || /* lr 10 */
+      evo_task_open(&t, "digits", NULL) != EVO_OK ||
+      evo_train_result_new(&r) != EVO_OK ||
+      evo_task_train(t, g, 5, 0, r) != EVO_OK) /* warms up the BLAS */
+    return 2;
+  struct rlimit lim = {address_space() + ((size_t)48 << 20), RLIM_INFINITY};
+  lim.rlim_max = lim.rlim_cur;
+  if (setrlimit(RLIMIT_AS, &lim) != 0)
+    return 3;
+  /* The limit bites: 8 bytes a planned step would not fit. */
+  void *per_step = malloc((size_t)EVO_MAX_STEPS * sizeof(double));
+  free(per_step);
+  if (per_step != NULL)
+    return 4;
+  int rc = evo_task_train(t, g, EVO_MAX_STEPS, 0, r);
+  double diverged = 0;
+  evo_train_result_get(r, EVO_RESULT_DIVERGED, &diverged);
+  if (rc != EVO_OK)
+    fprintf(stderr, "train: %s\n", evo_last_error());
+  return rc == EVO_OK && diverged == 1 ? 0 : 1;
+}
+
+START_TEST(memory_does_not_grow_with_steps) {
+#ifdef UNDER_ASAN
+  printf("memory_does_not_grow_with_steps: skipped under ASan (its shadow "
+         "memory defeats RLIMIT_AS)\n");
+#else
+  fflush(NULL);
+  pid_t pid = fork();
+  ck_assert_int_ge(pid, 0);
+  if (pid == 0)
+    _exit(bounded_child());
+  int status = 0;
+  ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+  ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0,
+                "a run planned for %llu steps needed more than 48 MB "
+                "(child status %d)",
+                (unsigned long long)EVO_MAX_STEPS, status);
+#endif
 }
 END_TEST
 
@@ -271,6 +380,8 @@ int main(int argc, char **argv) {
   tcase_add_test(tc, same_seed_same_result);
   tcase_add_test(tc, divergence_scores_minus_one);
   tcase_add_test(tc, evaluator_means);
+  tcase_add_test(tc, steps_bound);
+  tcase_add_test(tc, memory_does_not_grow_with_steps);
   tcase_add_test(tc, errors);
   tcase_add_test(tc, cifar_augmentation);
   suite_add_tcase(s, tc);

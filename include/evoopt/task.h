@@ -32,6 +32,15 @@ typedef struct evo_report evo_report;
 /** A set of tasks × seeds evaluated together (PROTOCOL §3, multi-task). */
 typedef struct evo_evaluator evo_evaluator;
 
+/**
+ * The most training steps one run may take: 10^7, for evo_task_train(),
+ * evo_evaluator_set_steps() and every caller that takes a step count from
+ * a user (the command-line program reads it from here). A run's memory does
+ * not grow with its steps (it keeps the last 50 losses), except the loss
+ * curve of ::EVO_TASK_RECORD_CURVE, 4 bytes a step (40 MB at this bound).
+ */
+#define EVO_MAX_STEPS UINT64_C(10000000)
+
 /** Task options, set with evo_task_set_option() before the task is shared
  *  between threads. */
 typedef enum evo_task_option {
@@ -46,7 +55,8 @@ typedef enum evo_task_option {
   /** Test images used for accuracy; default 0 = the whole test set. */
   EVO_TASK_TEST_LIMIT = 3,
   /** 1: keep every step's training loss in the result (see
-   *  evo_train_result_curve()); default 0. */
+   *  evo_train_result_curve()), 4 bytes a step allocated before the run;
+   *  default 0. */
   EVO_TASK_RECORD_CURVE = 4,
   /** 1: apply the genome to every tensor, as the paper does (default);
    *  0: biases and batch-norm parameters get no weight decay. */
@@ -160,10 +170,11 @@ EVO_API int evo_train_result_curve(const evo_train_result *r,
  * Thread-safe: many threads may train on the same task at once.
  * @param task The task.
  * @param g The genome.
- * @param steps Training steps, at least 1.
+ * @param steps Training steps, 1 to ::EVO_MAX_STEPS.
  * @param seed The run's seed.
  * @param result Receives the outcome (overwritten).
- * @return ::EVO_OK, ::EVO_EINVAL, ::EVO_ERANGE (steps = 0) or ::EVO_ENOMEM.
+ * @return ::EVO_OK, ::EVO_EINVAL, ::EVO_ERANGE (steps = 0 or above
+ * ::EVO_MAX_STEPS; the message gives the bound) or ::EVO_ENOMEM.
  */
 EVO_API int evo_task_train(const evo_task *task, const evo_genome *g,
                            uint64_t steps, uint64_t seed,
@@ -241,7 +252,8 @@ EVO_API int evo_evaluator_add_task(evo_evaluator *e, const evo_task *task);
 
 /**
  * @brief Sets the training steps per run (default 500).
- * @return ::EVO_OK, ::EVO_EINVAL or ::EVO_ERANGE (0).
+ * @return ::EVO_OK, ::EVO_EINVAL or ::EVO_ERANGE (0 or above
+ * ::EVO_MAX_STEPS).
  */
 EVO_API int evo_evaluator_set_steps(evo_evaluator *e, uint64_t steps);
 

@@ -41,8 +41,10 @@ EVO_API int evo_evaluator_add_task(evo_evaluator *e, const evo_task *task) {
 
 EVO_API int evo_evaluator_set_steps(evo_evaluator *e, uint64_t steps) {
   EVO_CHECK_ARG(e);
-  if (steps == 0 || steps > ((uint64_t)1 << 32))
-    return evo_set_error(EVO_ERANGE, "steps must be in 1..2^32, got %llu",
+  if (steps == 0 || steps > EVO_MAX_STEPS)
+    return evo_set_error(EVO_ERANGE,
+                         "steps must be in 1..%llu (EVO_MAX_STEPS), got %llu",
+                         (unsigned long long)EVO_MAX_STEPS,
                          (unsigned long long)steps);
   e->steps = steps;
   return EVO_OK;

@@ -236,7 +236,8 @@ typedef struct run_buffers {
   float *x;       /* batch × image floats */
   uint8_t *y;     /* batch labels */
   size_t *order;  /* a permutation of the training subset */
-  double *losses; /* every step's loss */
+  double losses[EVO_LOSS_TAIL]; /* the last losses, a ring: step s at s % 50 */
+  float *curve;   /* every loss (the result's), only when recorded */
 } run_buffers;
 
 static void run_buffers_free(run_buffers *b) {
@@ -245,7 +246,6 @@ static void run_buffers_free(run_buffers *b) {
   free(b->x);
   free(b->y);
   free(b->order);
-  free(b->losses);
 }
 
 static int register_params(const evo_task *t, run_buffers *b,
@@ -289,8 +289,7 @@ static int run_setup(const evo_task *t, const evo_genome *g, uint64_t steps,
   b->x = evo_calloc(batch * image, sizeof *b->x);
   b->y = evo_calloc(batch, sizeof *b->y);
   b->order = evo_calloc(t->subset_n, sizeof *b->order);
-  b->losses = evo_calloc((size_t)steps, sizeof *b->losses);
-  if (!b->x || !b->y || !b->order || !b->losses)
+  if (!b->x || !b->y || !b->order)
     return EVO_ENOMEM;
   memcpy(b->order, t->subset, t->subset_n * sizeof *b->order);
   return EVO_OK;
@@ -393,7 +392,10 @@ static int train_loop(const evo_task *t, uint64_t steps, uint64_t seed,
       *diverged_at = (int64_t)s;
       return EVO_OK;
     }
-    b->losses[(*recorded)++] = loss;
+    b->losses[*recorded % EVO_LOSS_TAIL] = loss;
+    if (b->curve != NULL)
+      b->curve[*recorded] = (float)loss;
+    (*recorded)++;
     rc = evo_net_backward(b->net);
     if (rc != EVO_OK)
       return rc;
@@ -408,26 +410,29 @@ static int train_loop(const evo_task *t, uint64_t steps, uint64_t seed,
   return EVO_OK;
 }
 
-static int keep_curve(evo_train_result *r, const double *losses, size_t n) {
-  if (n > r->curve_cap) {
-    float *c = realloc(r->curve, n * sizeof *c);
+/* Room for a whole curve of @p steps losses in the result, before the run
+ * (4 bytes a step, only when the task records curves). */
+static int reserve_curve(evo_train_result *r, uint64_t steps) {
+  if (steps > r->curve_cap) {
+    float *c = realloc(r->curve, (size_t)steps * sizeof *c);
     if (c == NULL)
-      return evo_set_error(EVO_ENOMEM, "out of memory keeping the loss curve");
+      return evo_set_error(EVO_ENOMEM, "out of memory keeping the loss "
+                           "curve of %llu steps",
+                           (unsigned long long)steps);
     r->curve = c;
-    r->curve_cap = n;
+    r->curve_cap = (size_t)steps;
   }
-  for (size_t i = 0; i < n; i++)
-    r->curve[i] = (float)losses[i];
-  r->curve_len = n;
   return EVO_OK;
 }
 
+/* @p losses: the ring of the last EVO_LOSS_TAIL of @p n losses. */
 static void score(evo_train_result *r, const double *losses, uint64_t n,
                   double acc) {
   size_t tail = n < EVO_LOSS_TAIL ? (size_t)n : EVO_LOSS_TAIL;
-  double sum = 0.0;
-  for (size_t i = (size_t)n - tail; i < (size_t)n; i++)
-    sum += losses[i];
+  size_t oldest = (size_t)((n - tail) % EVO_LOSS_TAIL);
+  double sum = 0.0; /* oldest first, as the losses came */
+  for (size_t i = 0; i < tail; i++)
+    sum += losses[(oldest + i) % EVO_LOSS_TAIL];
   r->accuracy = acc;
   r->mean_loss = tail ? sum / (double)tail : 0.0;
   /* PROTOCOL §3, step 4. */
@@ -440,22 +445,30 @@ EVO_API int evo_task_train(const evo_task *task, const evo_genome *g,
   EVO_CHECK_ARG(task);
   EVO_CHECK_ARG(g);
   EVO_CHECK_ARG(result);
-  if (steps == 0 || steps > ((uint64_t)1 << 32))
-    return evo_set_error(EVO_ERANGE, "steps must be in 1..2^32, got %llu",
+  if (steps == 0 || steps > EVO_MAX_STEPS)
+    return evo_set_error(EVO_ERANGE,
+                         "steps must be in 1..%llu (EVO_MAX_STEPS), got %llu",
+                         (unsigned long long)EVO_MAX_STEPS,
                          (unsigned long long)steps);
   double start = evo_now_seconds();
   run_buffers b = {0};
   uint64_t recorded = 0;
   int64_t diverged_at = -1;
-  int rc = run_setup(task, g, steps, seed, &b);
+  result->curve_len = 0;
+  int rc = EVO_OK;
+  if (task->opt[EVO_TASK_RECORD_CURVE]) {
+    rc = reserve_curve(result, steps);
+    b.curve = result->curve;
+  }
+  if (rc == EVO_OK)
+    rc = run_setup(task, g, steps, seed, &b);
   if (rc == EVO_OK)
     rc = train_loop(task, steps, seed, &b, &recorded, &diverged_at);
   result->steps = recorded;
   result->diverged = diverged_at >= 0;
   result->diverged_step = diverged_at;
-  result->curve_len = 0;
-  if (rc == EVO_OK && task->opt[EVO_TASK_RECORD_CURVE])
-    rc = keep_curve(result, b.losses, (size_t)recorded);
+  if (rc == EVO_OK && b.curve != NULL)
+    result->curve_len = (size_t)recorded;
   if (rc == EVO_OK && !result->diverged) {
     double acc = 0.0;
     rc = test_accuracy(task, &b, &acc);
