@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""PyTorch's training throughput on the networks of PROTOCOL §3, the
+"""PyTorch's training throughput on the networks of doc/algorithm.md §3, the
 reference for bench_cnn.c (issue 3).
 
 Usage: bench_cnn_torch.py ARCH THREADS [BATCH [SECONDS]]

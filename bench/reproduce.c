@@ -1,5 +1,5 @@
-/* Reproduces PROTOCOL §6's final table through the public API: each genome
- * trained on each task for each seed, fitness per seed, the mean over
+/* Reproduces doc/algorithm.md §6's final table through the public API: each
+ * genome trained on each task for each seed, fitness per seed, the mean over
  * seeds, then over tasks.
  *
  *   reproduce [--steps 1000] [--seeds 3] [--workers 2] [--tasks a,b,c]

@@ -1,7 +1,7 @@
-/* The genetic operators of PROTOCOL §4, called with explicit generators:
- * their distributions are measured over many draws and compared with the
- * protocol's numbers (binomial bounds of 5 standard deviations; the seeds
- * are fixed, so the outcome is reproducible). */
+/* The genetic operators of doc/algorithm.md §4, called with explicit
+ * generators: their distributions are measured over many draws and compared
+ * with the protocol's numbers (binomial bounds of 5 standard deviations; the
+ * seeds are fixed, so the outcome is reproducible). */
 #include <check.h>
 #include <math.h>
 #include <stdlib.h>
@@ -72,7 +72,7 @@ static evo_genome preset(const char *name) {
 /* ---- schedule ----------------------------------------------------------- */
 
 START_TEST(test_rates) {
-  /* PROTOCOL §4: d = 1 - 0.5 gen/G; at gen 0 d = 1, at gen 9 of 10
+  /* doc/algorithm.md §4: d = 1 - 0.5 gen/G; at gen 0 d = 1, at gen 9 of 10
    * d = 0.55. */
   evo_mutation_rates m = evo_breed_rates(0, 10);
   ck_assert_double_eq_tol(m.d, 1.0, 1e-15);
@@ -152,7 +152,7 @@ START_TEST(test_random_distribution) {
     evo_breed_random(&g, &r);
     tally_random(&s, &g);
   }
-  /* PROTOCOL §4, "Random genome". */
+  /* doc/algorithm.md §4, "Random genome". */
   for (int k = 1; k <= 3; k++)
     check_freq("K", s.k[k], N_RANDOM, 1.0 / 3.0);
   for (int c = 0; c < EVO_TERM_COUNT; c++)
@@ -502,9 +502,10 @@ static void tally_mutation(mut_stats *s, const evo_genome *before,
 }
 
 static void check_mutation_at(uint32_t gen) {
-  double d = 1.0 - 0.5 * (double)gen / (double)G; /* PROTOCOL §4 */
+  double d = 1.0 - 0.5 * (double)gen / (double)G; /* doc/algorithm.md §4 */
   double p_num = 0.35 * d, p_flag = 0.1 * d, sigma = 0.3 * d;
-  /* σ of lr, β1, β2, eps, wd (PROTOCOL §4) and of log|α| (α·exp(N(0,σ))) */
+  /* σ of lr, β1, β2, eps, wd (doc/algorithm.md §4) and of log|α|
+   * (α·exp(N(0,σ))) */
   const double sig[6] = {sigma, 0.2 * sigma, 0.1 * sigma, sigma, sigma,
                          sigma};
   const char *names[6] = {"lr", "beta1", "beta2", "eps", "wd", "alpha"};
@@ -578,7 +579,7 @@ static bool within_clamps(const evo_genome *g) {
 }
 
 START_TEST(test_mutation_clamps) {
-  /* Long mutation chains random-walk into every clamp (PROTOCOL §1). */
+  /* Long mutation chains random-walk into every clamp (doc/algorithm.md §1). */
   evo_rng r;
   evo_rng_seed(&r, 31);
   size_t at_bound = 0;

@@ -1,10 +1,10 @@
 #!/usr/bin/python3
 """End-to-end tests of the evoopt command-line program (issue 4).
 
-Usage: test_cli.py EVOOPT PART, PART one of basic, errors, resume, workers,
-cache, mnist. Standard library only. Exit 0 pass, 1 fail, 77 skip (meson's code).
-Expected values come from PROTOCOL.md (preset settings, §5's description,
-§6's table layout) and from the files' own invariants, never from a
+Usage: test_cli.py EVOOPT PART, PART one of basic, errors, folders, resume,
+workers, cache, mnist. Standard library only. Exit 0 pass, 1 fail, 77 skip (meson's code).
+Expected values come from doc/algorithm.md (preset settings, §5's
+description, §6's table layout) and from the files' own invariants, never from a
 previous run of the program.
 """
 import csv
@@ -22,7 +22,7 @@ from run_testlib import (RUN_FILES, check, run_part, same_files,
                          wait_for_saves)
 
 EVOOPT = None
-# PROTOCOL §5 in words, as genome.h documents evo_genome_describe().
+# doc/algorithm.md §5 in words, as genome.h documents evo_genome_describe().
 PAPER_EVOLVED = ("0.734·sign + 3.635·adam | lr 1.20e-3 β 0.855/0.936 "
                  "wd 9.7e-4 | no bias-corr | warmup 100 | cosine")
 TERMS = ["grad", "momentum", "rms", "adam", "sign", "unit", "nesterov"]
@@ -145,7 +145,7 @@ def part_basic(tmp):
         best = json.load(f)[0]
     check(best["description"] in out, "show best.json")
     # eval's own threads must score exactly as the library's evaluator did
-    # during the run (same seeds 0..n-1, PROTOCOL §3).
+    # during the run (same seeds 0..n-1, doc/algorithm.md §3).
     out, _ = run_ok("eval", d, "--steps", str(SMOKE["steps"]), "--seeds",
                     str(SMOKE["seeds"]), "--json", "--workers", "2")
     check(json.loads(out)["fitness"] == best["fitness"],
@@ -264,6 +264,49 @@ def part_errors(tmp):
     expect_fail(1, ["nothing"], "plot", os.path.join(tmp, "nothing"))
 
 
+def snapshot(d):
+    """Every file under @d with its bytes and modification time."""
+    out = {}
+    for name in sorted(os.listdir(d)):
+        path = os.path.join(d, name)
+        with open(path, "rb") as f:
+            out[name] = (f.read(), os.stat(path).st_mtime_ns)
+    return out
+
+
+def part_folders(tmp):
+    """--out refuses a folder that holds anything but an evoopt run
+    (issue 14 item 1), before writing anything, and names what is there."""
+    user = os.path.join(tmp, "mine")
+    os.mkdir(user)
+    for name in ("best.json", "history.csv", "notes.txt", "final.csv"):
+        with open(os.path.join(user, name), "w", encoding="utf-8") as f:
+            f.write(f"the user's own {name}\n")
+    before = snapshot(user)
+    # Byte order: the first three names, then a count of the rest.
+    expect_fail(1, [user, "not empty", "'best.json', 'final.csv', "
+                    "'history.csv' and 1 more"],
+                "evolve", "--preset", "smoke", "--out", user, "-q")
+    check(snapshot(user) == before, f"{user} changed: {os.listdir(user)}")
+    hidden = os.path.join(tmp, "hidden")
+    os.mkdir(hidden)
+    open(os.path.join(hidden, ".keep"), "w", encoding="utf-8").close()
+    expect_fail(1, ["'.keep'"], "evolve", "--preset", "smoke", "--out",
+                hidden, "-q")
+    check(os.listdir(hidden) == [".keep"], f"{hidden}: {os.listdir(hidden)}")
+    afile = os.path.join(tmp, "afile")
+    open(afile, "w", encoding="utf-8").close()
+    expect_fail(1, ["not a folder"], "evolve", "--preset", "smoke", "--out",
+                afile, "-q")
+    # An empty existing folder is used.
+    empty = os.path.join(tmp, "empty")
+    os.mkdir(empty)
+    run_ok("evolve", "--preset", "smoke", "--out", empty, "--final-seeds",
+           "0", "-q")
+    check(os.path.isfile(os.path.join(empty, "checkpoint.evo")),
+          f"no run in the empty folder: {os.listdir(empty)}")
+
+
 # --- kill and resume --------------------------------------------------------
 
 RESUME_ARGS = ["evolve", "--preset", "smoke", "--steps", "100",
@@ -332,8 +375,8 @@ def part_cache(tmp):
     rows_off, hits_off = history_split(os.path.join(off, "history.csv"))
     check(rows_on == rows_off, "--no-cache changed history.csv")
     check(hits_off == [0] * SMOKE["generations"], f"hits without: {hits_off}")
-    # PROTOCOL §4: the elites enter the next generation unchanged, and every
-    # evaluation uses seed 0: from generation 1 on each elite is a hit.
+    # doc/algorithm.md §4: the elites enter the next generation unchanged, and
+    # every evaluation uses seed 0: from generation 1 on each elite is a hit.
     check(all(h >= SMOKE["elites"] for h in hits_on[1:]),
           f"hits per generation {hits_on}, elites {SMOKE['elites']}")
     for d, want in ((on, True), (off, False)):
@@ -371,7 +414,8 @@ def part_mnist(tmp):
     check(m is not None and float(m.group(1)) > 0.5, f"mnist: {out}")
 
 
-PARTS = {"basic": part_basic, "errors": part_errors, "resume": part_resume,
+PARTS = {"basic": part_basic, "errors": part_errors, "folders": part_folders,
+         "resume": part_resume,
          "workers": part_workers, "cache": part_cache, "mnist": part_mnist}
 
 

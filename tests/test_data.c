@@ -9,7 +9,7 @@
  *                  loaded once and compared with an independent read of
  *                  the files here; exit 77 (skip) when the data is missing.
  * Expected values are stated by hand (first labels, the CSV's first row,
- * PROTOCOL §3's constants) or recomputed here from the files. */
+ * doc/algorithm.md §3's constants) or recomputed here from the files. */
 #include <check.h>
 #include <ftw.h>
 #include <math.h>
@@ -317,7 +317,7 @@ START_TEST(t_idx_small) {
   ck_assert_ptr_nonnull(strstr(d->source, "/mnist"));
   ck_assert_float_eq(d->mean[0], 0.1307f);
   ck_assert_float_eq(d->std[0], 0.3081f);
-  /* x/255 then (x - 0.1307)/0.3081, PROTOCOL §3. */
+  /* x/255 then (x - 0.1307)/0.3081, doc/algorithm.md §3. */
   ck_assert_double_eq_tol(d->lut[0][255], (1.0 - 0.1307) / 0.3081, 1e-6);
   ck_assert_double_eq_tol(d->lut[0][0], -0.1307 / 0.3081, 1e-6);
   evo_dataset_free(d);
@@ -519,7 +519,7 @@ START_TEST(t_cifar_small) {
   ck_assert_uint_eq(img[1024], 11);       /* G plane */
   ck_assert_uint_eq(img[2048 + 500], 21); /* B plane */
   ck_assert_uint_eq(d->test_y[2], 2);
-  /* PROTOCOL §3's constants, per channel. */
+  /* doc/algorithm.md §3's constants, per channel. */
   ck_assert_double_eq_tol(d->lut[2][0], -0.4465 / 0.2616, 1e-6);
   ck_assert_double_eq_tol(d->lut[1][255], (1 - 0.4822) / 0.2435, 1e-6);
   float out[3072];
@@ -606,7 +606,7 @@ START_TEST(t_mnist_like) {
               g_set->train_y, 60000);
   compare_idx(g_set->source, idx_names[2], idx_names[3], g_set->test_x,
               g_set->test_y, 10000);
-  /* PROTOCOL §3's constants are these training pixels' mean and std. */
+  /* doc/algorithm.md §3's constants are these training pixels' mean and std. */
   double mean, std;
   pixel_stats(g_set, 0, &mean, &std);
   ck_assert_double_eq_tol(mean, fashion ? 0.2860 : 0.1307, 1e-4);
@@ -639,7 +639,7 @@ START_TEST(t_cifar10) {
     ck_assert_mem_eq(g_set->test_x + i * 3072, raw + i * 3073 + 1, 3072);
   }
   free(raw);
-  /* PROTOCOL §3's means and stds are over all 50,000 training images; a
+  /* doc/algorithm.md §3's means and stds are over all 50,000 training images; a
    * subset of the batches comes close. */
   static const double mean[3] = {0.4914, 0.4822, 0.4465},
                       std[3] = {0.2470, 0.2435, 0.2616};

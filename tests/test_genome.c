@@ -1,7 +1,8 @@
 /* Check suite for the genome (genome.h): defaults and presets against
- * PROTOCOL §1, §4, §5 (numbers written here, not read from the library),
- * JSON round trips, every malformed input, range checks and describe().
- * Usage: test_genome [path of tests/fixtures/genome/paper-evolved.json] */
+ * doc/algorithm.md §1, §4, §5 (numbers written here, not read from the
+ * library), JSON round trips, every malformed input, range checks and
+ * describe(). Usage: test_genome [path of
+ * tests/fixtures/genome/paper-evolved.json] */
 #define _POSIX_C_SOURCE 200809L
 #include <check.h>
 #include <jansson.h>
@@ -17,7 +18,7 @@
 
 static const char *fixture_path;
 
-/* PROTOCOL §5, verbatim. */
+/* doc/algorithm.md §5, verbatim. */
 static const char paper_json[] =
     "{\"term_types\": [4, 4, 3, 3],\n"
     " \"alphas\": [0.41205802174892475, 0.32238621456272765,\n"
@@ -29,7 +30,7 @@ static const char paper_json[] =
     " \"clip_value\": 1.0, \"use_warmup\": true, \"warmup_steps\": 100,\n"
     " \"use_cosine_decay\": true}";
 
-/* PROTOCOL §1's keys in the order of its table. */
+/* doc/algorithm.md §1's keys in the order of its table. */
 static const char *const json_keys[15] = {
     "term_types", "alphas", "lr_log10", "beta1", "beta2",
     "eps_log10", "wd_log10", "use_m", "use_v", "use_bias_correction",
@@ -95,7 +96,7 @@ static double uniform(uint64_t *s, double lo, double hi) {
   return lo + (hi - lo) * ((double)(mix(s) >> 11) * 0x1.0p-53);
 }
 
-/* ---- defaults and presets (PROTOCOL §1, §4, §5) ------------------------- */
+/* ---- defaults and presets (doc/algorithm.md §1, §4, §5) ------------------ */
 
 START_TEST(test_defaults) {
   static const expect e = {"defaults", 1, {EVO_TERM_GRAD}, {1.0},
@@ -323,7 +324,7 @@ END_TEST
 
 /* ---- malformed JSON -------------------------------------------------------- */
 
-/* PROTOCOL §5's genome with @p key replaced by @p value (JSON text), or
+/* doc/algorithm.md §5's genome with @p key replaced by @p value (JSON text), or
  * removed when @p value is NULL; a key not in it is added. */
 static char *mutated(const char *key, const char *value) {
   json_t *root = json_loads(paper_json, 0, NULL);
@@ -625,8 +626,8 @@ static void assert_preset_describes(const char *name, const char *want) {
 }
 
 START_TEST(test_describe) {
-  /* PROTOCOL §5 "in words": 0.412 + 0.322 = 0.734, 2.003 + 1.632 = 3.635,
-   * 10^-2.9199 = 1.2025e-3, 10^-3.0112 = 9.745e-4. */
+  /* doc/algorithm.md §5 "in words": 0.412 + 0.322 = 0.734, 2.003 + 1.632 =
+   * 3.635, 10^-2.9199 = 1.2025e-3, 10^-3.0112 = 9.745e-4. */
   assert_preset_describes("paper-evolved",
                           "0.734·sign + 3.635·adam | lr 1.20e-3 "
                           "β 0.855/0.936 wd 9.7e-4 | no bias-corr | "

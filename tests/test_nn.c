@@ -4,9 +4,9 @@
  * loss L = Σ r·y (r random, L summed in double) taken through its forward;
  * the conv forward with a direct double-precision convolution written here;
  * batch norm's running statistics, dropout's scaling and the loss with
- * their formulas from PROTOCOL §3 written here; a whole network's gradient
- * with finite differences of its loss. Parity with PyTorch itself is the
- * separate test nn_parity (tests/ref/nn_parity.py). */
+ * their formulas from doc/algorithm.md §3 written here; a whole network's
+ * gradient with finite differences of its loss. Parity with PyTorch itself is
+ * the separate test nn_parity (tests/ref/nn_parity.py). */
 #include <check.h>
 #include <math.h>
 #include <stdbool.h>
@@ -129,7 +129,7 @@ static void conv_backward_of_r(conv_ctx *c, bool want_dx) {
                     c->x, c->w, c->n, c->ws);
 }
 
-/* Direct convolution in double, NHWC, from the definition (PROTOCOL §3:
+/* Direct convolution in double, NHWC, from the definition (doc/algorithm.md §3:
  * 3x3, stride 1, zero padding 1). */
 static double conv_ref_at(const conv_ctx *c, size_t img, size_t y, size_t x,
                           size_t co) {
@@ -556,8 +556,8 @@ START_TEST(batchnorm_train_gradients_match_finite_differences) {
 }
 END_TEST
 
-/* Output statistics and the running-statistics update against PROTOCOL §3's
- * formulas, computed here in double. */
+/* Output statistics and the running-statistics update against doc/algorithm.md
+ * §3's formulas, computed here in double. */
 START_TEST(batchnorm_statistics_by_formula) {
   evo_rng rng;
   evo_rng_seed(&rng, 81);
@@ -768,7 +768,7 @@ static evo_net *make_net(evo_arch arch, size_t batch, uint64_t seed) {
 }
 
 START_TEST(net_tensor_tables) {
-  /* PyTorch's parameter counts of the PROTOCOL §3 networks, by hand. */
+  /* PyTorch's parameter counts of the doc/algorithm.md §3 networks, by hand. */
   static const size_t counts[EVO_ARCH_COUNT] = {
       (32 * 9 + 32) + (64 * 32 * 9 + 64) + (3136 * 256 + 256) + (2560 + 10),
       (32 * 27 + 32) + 64 + (32 * 288 + 32) + (64 * 288 + 64) + 128 +
@@ -808,8 +808,8 @@ START_TEST(net_tensor_tables) {
 }
 END_TEST
 
-/* PROTOCOL §3: weights and biases U[-1/√fan_in, 1/√fan_in]; BN γ 1, β 0,
- * running mean 0, variance 1. */
+/* doc/algorithm.md §3: weights and biases U[-1/√fan_in, 1/√fan_in]; BN γ 1, β
+ * 0, running mean 0, variance 1. */
 START_TEST(net_init_ranges) {
   for (int a = 0; a < EVO_ARCH_COUNT; a++) {
     evo_net *net = make_net((evo_arch)a, 1, 7);
@@ -936,9 +936,9 @@ static void check_net_gradient(evo_arch arch, size_t n, size_t samples) {
   evo_net_free(net);
 }
 
-/* The whole-net check on the digits net; the two PROTOCOL networks, whose
- * many kinks make differences of their loss too rough in float, are
- * compared with PyTorch instead (nn_parity). */
+/* The whole-net check on the digits net; the two networks of
+ * doc/algorithm.md §3.1, whose many kinks make differences of their loss
+ * too rough in float, are compared with PyTorch instead (nn_parity). */
 START_TEST(net_gradient_digits) {
   check_net_gradient(EVO_ARCH_DIGITS_CNN, 4, 24);
 }

@@ -1,5 +1,5 @@
 /* Check suite for the drop-in optimizer (optimizer.h). Every update is
- * compared with a scalar double-precision implementation of PROTOCOL §2
+ * compared with a scalar double-precision implementation of doc/algorithm.md §2
  * written here from the text (never with the library's own output), over
  * several steps and tensor sizes that leave vector tails; the `adamw` and
  * `adam-nowd` presets are compared with PyTorch trajectories stored by
@@ -30,7 +30,8 @@ static const char *reference_path;
 #define RTOL 1e-6
 #define ATOL 5e-7
 
-/* ---- the reference: PROTOCOL §2, in double, one element at a time -------- */
+/* ---- the reference: doc/algorithm.md §2, in double, one element at a time
+ * -------- */
 
 typedef struct ref_tensor {
   size_t n;
@@ -58,7 +59,7 @@ static double ref_rate(const ref_opt *r) {
   return lr;
 }
 
-/* The term table of PROTOCOL §2. */
+/* The term table of doc/algorithm.md §2. */
 static double ref_term(int code, double g, double mh, double vh, double eps) {
   switch (code) {
   case EVO_TERM_GRAD: return g;
@@ -226,7 +227,7 @@ static void pair_free(pair *pr) {
 
 /* ---- genomes -------------------------------------------------------------- */
 
-/* Flag combinations of PROTOCOL §1 (λ = 0 exactly where wd is -inf). */
+/* Flag combinations of doc/algorithm.md §1 (λ = 0 exactly where wd is -inf). */
 typedef struct flags_case {
   const char *name;
   bool m, v, bc, clip, warmup, cosine;
@@ -373,7 +374,7 @@ END_TEST
 /* ---- schedule ------------------------------------------------------------- */
 
 START_TEST(test_schedule_values) {
-  /* η = 1e-2, W = 4, S = 10, written out by hand from PROTOCOL §2. */
+  /* η = 1e-2, W = 4, S = 10, written out by hand from doc/algorithm.md §2. */
   evo_genome g = test_genome(&flag_cases[14]);
   g.warmup_steps = 4;
   const double expect[21] = {
@@ -1227,7 +1228,7 @@ static int read_trajectory(const char *preset, size_t n, float traj[][64],
   return count;
 }
 
-/* PROTOCOL §4: `adamw` equals torch.optim.AdamW(lr=1e-3, betas=(0.9,
+/* doc/algorithm.md §4: `adamw` equals torch.optim.AdamW(lr=1e-3, betas=(0.9,
  * 0.999), eps=1e-8, weight_decay=1e-2); `adam-nowd` torch.optim.Adam(lr=
  * 1e-3). Same tensor, same gradients (formulas shared with the script). */
 START_TEST(test_torch_reference) {

@@ -1,5 +1,5 @@
-/* The generation loop (population.h, PROTOCOL §4) with a cheap synthetic
- * fitness function: settings, generation 0, history, elites, hall of
+/* The generation loop (population.h, doc/algorithm.md §4) with a cheap
+ * synthetic fitness function: settings, generation 0, history, elites, hall of
  * fame, failing callbacks, determinism across worker counts, checkpoints
  * (cancel + resume identity, refusal of damaged or foreign files). */
 #define _POSIX_C_SOURCE 200809L
@@ -195,7 +195,7 @@ static void write_all(const char *path, const void *data, size_t size) {
 START_TEST(test_defaults) {
   evo_population *pop = NULL;
   ck_assert_int_eq(evo_population_new(&pop), EVO_OK);
-  /* PROTOCOL §4, "The paper settings" */
+  /* doc/algorithm.md §4, "The paper settings" */
   const int64_t want[] = {50, 50, 3, 4, 42, 1, 0, 10};
   for (int s = 0; s < 8; s++) {
     int64_t v;
@@ -884,20 +884,23 @@ START_TEST(test_checkpoint_foreign) {
   /* the same payload under another format's magic (e.g. optimizer state) */
   expect_frame_refused(&t, "EVOOPTST", 1, payload, n, EVO_EFORMAT);
   /* a later format version, and version 1 (before the cache) */
-  expect_frame_refused(&t, "EVOOPTCK", 3, payload, n, EVO_EFORMAT);
-  ck_assert_ptr_nonnull(strstr(evo_last_error(), "version 3"));
+  expect_frame_refused(&t, "EVOOPTCK", 4, payload, n, EVO_EFORMAT);
+  ck_assert_ptr_nonnull(strstr(evo_last_error(), "version 4"));
   expect_frame_refused(&t, "EVOOPTCK", 1, payload, n, EVO_EFORMAT);
   ck_assert_ptr_nonnull(strstr(evo_last_error(), "version 1"));
-  ck_assert_ptr_nonnull(strstr(evo_last_error(), "version 2"));
+  ck_assert_ptr_nonnull(strstr(evo_last_error(), "versions 2 and 3"));
+  /* a version 3 payload under the version 2 frame: read as version 2, it
+   * does not parse */
+  expect_frame_refused(&t, "EVOOPTCK", 2, payload, n, EVO_EFORMAT);
   /* a valid frame around a short, padded or garbage payload */
-  expect_frame_refused(&t, "EVOOPTCK", 2, payload, n / 2, EVO_EFORMAT);
+  expect_frame_refused(&t, "EVOOPTCK", 3, payload, n / 2, EVO_EFORMAT);
   unsigned char *padded = calloc(n + 3, 1);
   ck_assert_ptr_nonnull(padded);
   memcpy(padded, payload, n);
-  expect_frame_refused(&t, "EVOOPTCK", 2, padded, n + 3, EVO_EFORMAT);
+  expect_frame_refused(&t, "EVOOPTCK", 3, padded, n + 3, EVO_EFORMAT);
   free(padded);
   /* a few bytes changed under a correct checksum */
-  pt_fuzz_checkpoint(t.file, payload, n, 0, 2, 300, 2);
+  pt_fuzz_checkpoint(t.file, payload, n, 0, 3, 300, 2);
   free(good);
   pt_tmp_remove(&t);
 }

@@ -37,7 +37,8 @@ START_TEST(digits_adam_learns) {
   ck_assert_double_eq(get(r, EVO_RESULT_DIVERGED), 0);
   ck_assert_double_eq(get(r, EVO_RESULT_STEPS), 150);
   ck_assert_msg(acc > 0.8, "digits accuracy %g after 150 steps", acc);
-  /* L is the mean of the last 50 recorded losses (PROTOCOL §3, step 3). */
+  /* L is the mean of the last 50 recorded losses (doc/algorithm.md §3, step
+   * 3). */
   const float *curve = NULL;
   size_t n = 0;
   ck_assert_int_eq(evo_train_result_curve(r, &curve, &n), EVO_OK);
@@ -48,8 +49,8 @@ START_TEST(digits_adam_learns) {
   ck_assert_double_eq_tol(L, sum / 50, 1e-6 * (1 + L));
   ck_assert_msg(curve[149] < curve[0], "loss did not fall: %g -> %g",
                 curve[0], curve[149]);
-  /* Fitness = acc + 0.05 max(0, 1 - L) (PROTOCOL §3, step 4); accuracy is a
-   * whole number of the 360 test images. */
+  /* Fitness = acc + 0.05 max(0, 1 - L) (doc/algorithm.md §3, step 4); accuracy
+   * is a whole number of the 360 test images. */
   ck_assert_double_eq_tol(get(r, EVO_RESULT_FITNESS),
                           acc + 0.05 * fmax(0.0, 1.0 - L), 1e-12);
   ck_assert_double_eq_tol(acc * 360, round(acc * 360), 1e-9);
@@ -122,7 +123,7 @@ START_TEST(steps_bound) {
   ck_assert_int_eq(evo_task_train(t, g, EVO_MAX_STEPS + 1, 0, r), EVO_ERANGE);
   ck_assert_ptr_nonnull(strstr(evo_last_error(), "1..10000000"));
   ck_assert_int_eq(evo_task_train(t, g, UINT64_MAX, 0, r), EVO_ERANGE);
-  /* Fewer than 50 steps: L is the mean of all of them (PROTOCOL §3). */
+  /* Fewer than 50 steps: L is the mean of all of them (doc/algorithm.md §3). */
   ck_assert_int_eq(evo_task_set_option(t, EVO_TASK_RECORD_CURVE, 1), EVO_OK);
   ck_assert_int_eq(evo_task_train(t, g, 37, 3, r), EVO_OK);
   const float *curve = NULL;
@@ -265,7 +266,7 @@ START_TEST(errors) {
   ck_assert_int_eq(evo_task_set_option(t, EVO_TASK_RECORD_CURVE, 2), EVO_ERANGE);
   int64_t v = 0;
   ck_assert_int_eq(evo_task_get_option(t, EVO_TASK_TRAIN_SUBSET, &v), EVO_OK);
-  ck_assert_int_eq(v, 15000); /* PROTOCOL §3 */
+  ck_assert_int_eq(v, 15000); /* doc/algorithm.md §3 */
   ck_assert_int_eq(evo_task_get_option(t, EVO_TASK_BATCH_SIZE, &v), EVO_OK);
   ck_assert_int_eq(v, 128);
   evo_genome *g = preset("adam");
@@ -283,8 +284,8 @@ START_TEST(errors) {
 }
 END_TEST
 
-/* Flip and pad-4 crop (PROTOCOL §3): every augmented image equals one of
- * the 2 × 9 × 9 flips and shifts of the original, computed here directly,
+/* Flip and pad-4 crop (doc/algorithm.md §3): every augmented image equals one
+ * of the 2 × 9 × 9 flips and shifts of the original, computed here directly,
  * with lut[0] where the crop leaves the image; all occur, flips about half
  * the time. */
 START_TEST(cifar_augmentation) {

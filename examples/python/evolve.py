@@ -5,7 +5,7 @@ The fitness of a genome is how well it trains two small problems, each
 with the library's NumPy optimizer (evoopt.Optimizer):
 
 - "digits": softmax regression on the UCI 8×8 digits (validation accuracy
-  plus the protocol's loss bonus, PROTOCOL §3);
+  plus the protocol's loss bonus, doc/algorithm.md §3);
 - "valley": an ill-conditioned quadratic, scored by how far the loss falls.
 
 The genome's fitness is the mean of the two, and the per-task breakdown is
@@ -64,7 +64,7 @@ def digits_fitness(genome, seed):
             idx = rng.integers(0, DIGITS_TRAIN, BATCH)
             loss = softmax_loss(w, b, IMAGES[idx], LABELS[idx], gw, gb)
             if not math.isfinite(loss) or loss > 50:
-                return -1.0  # diverged (PROTOCOL §3)
+                return -1.0  # diverged (doc/algorithm.md §3)
             losses.append(loss)
             try:
                 opt.step()

@@ -1,7 +1,7 @@
 /**
  * @file genome.h
  * @brief The genome: an optimizer described as a weighted sum of primitive
- * update terms plus hyperparameters, flags and schedules (PROTOCOL §1).
+ * update terms plus hyperparameters, flags and schedules (doc/algorithm.md §1).
  *
  * A genome is a small value object. All functions here may be called from
  * several threads at once as long as no two threads use the same genome
@@ -10,9 +10,9 @@
  * @par Accepted ranges
  * Setters and the JSON reader check every gene and return ::EVO_ERANGE, with
  * a message naming the gene, for a value outside these bounds. They are
- * wider than the mutation clamps of PROTOCOL §1 where a wider value makes
- * sense to a user (e.g. a learning rate of 1 or 10); the genetic algorithm
- * itself always stays within the clamps.
+ * wider than the mutation clamps of doc/algorithm.md §1 where a wider value
+ * makes sense to a user (e.g. a learning rate of 1 or 10); the genetic
+ * algorithm itself always stays within the clamps.
  *
  * | gene | accepted | mutation clamp |
  * |---|---|---|
@@ -41,10 +41,11 @@ extern "C" {
  *  evo_genome_free(). */
 typedef struct evo_genome evo_genome;
 
-/** The most terms a genome holds (PROTOCOL §1). */
+/** The most terms a genome holds (doc/algorithm.md §1). */
 #define EVO_MAX_TERMS 4
 
-/** Primitive update terms (PROTOCOL §2); the values are the paper's codes.
+/** Primitive update terms (doc/algorithm.md §2); the values are the paper's
+ * codes.
  *  `m̂`, `v̂` are the (optionally bias-corrected) moments, `g` the (optionally
  *  clipped) gradient. */
 typedef enum evo_term {
@@ -85,8 +86,8 @@ typedef enum evo_flag {
 } evo_flag;
 
 /**
- * @brief Creates a genome with PROTOCOL §1's defaults: one GRAD term with
- * α = 1, lr 1e-3, β 0.9/0.999, ε 1e-8, weight decay 1e-4, use_m, use_v and
+ * @brief Creates a genome with doc/algorithm.md §1's defaults: one GRAD term
+ * with α = 1, lr 1e-3, β 0.9/0.999, ε 1e-8, weight decay 1e-4, use_m, use_v and
  * bias correction on, every other flag off, clip 1.0, warmup 100.
  * @param out Receives the genome.
  * @return ::EVO_OK, ::EVO_EINVAL (out is NULL) or ::EVO_ENOMEM.
@@ -96,9 +97,10 @@ EVO_API int evo_genome_new(evo_genome **out);
 /**
  * @brief Creates a named preset genome.
  *
- * Presets (PROTOCOL §4 and §5; `lr` means 10^lr_log10, unlisted genes have
- * their defaults; the update is `p -= η_s Σ α_k T_k` after decoupled decay):
- * - `sgd`: PROTOCOL's "SGD (momentum)": MOMENTUM, lr 1e-2, β1 0.9, no v, no
+ * Presets (doc/algorithm.md §4 and §5; `lr` means 10^lr_log10, unlisted genes
+ * have their defaults; the update is `p -= η_s Σ α_k T_k` after decoupled
+ * decay):
+ * - `sgd`: the paper's "SGD (momentum)": MOMENTUM, lr 1e-2, β1 0.9, no v, no
  *   bias correction; `m = 0.9 m + 0.1 g; p -= 1e-2 m` (PyTorch SGD momentum
  *   0.9 with lr 1e-3), plus decoupled decay 1e-4.
  * - `adam`: ADAM_TERM, lr 1e-3, β 0.9/0.999, bias correction, decay 1e-4.
@@ -106,7 +108,7 @@ EVO_API int evo_genome_new(evo_genome **out);
  *   betas=(0.9, 0.999), eps=1e-8, weight_decay=1e-2).
  * - `rmsprop`: RMS_NORM, lr 1e-3, β2 0.99, no m, no bias correction:
  *   `v = 0.99 v + 0.01 g²; p -= 1e-3 g / (sqrt(v) + ε)`.
- * - `paper-evolved`: the paper's evolved genome (PROTOCOL §5).
+ * - `paper-evolved`: the paper's evolved genome (doc/algorithm.md §5).
  * - `plain-sgd`: GRAD, lr 1e-2, no moments, no decay: `p -= 1e-2 g`.
  * - `sgd-nesterov`: NESTEROV, lr 1e-2, β1 0.9, no v, no bias correction,
  *   no decay: `m = 0.9 m + 0.1 g; p -= 1e-2 (m + 0.9 (g - m))`.
@@ -262,9 +264,10 @@ EVO_API const char *evo_term_name(evo_term type);
 
 /**
  * @brief Writes a genome as JSON with the reference notebook's keys
- * (PROTOCOL §1).
+ * (doc/algorithm.md §1).
  *
- * One line, exactly the 15 keys in the order of PROTOCOL §1's table, e.g.
+ * One line, exactly the 15 keys in the order of doc/algorithm.md §1's table,
+ * e.g.
  * `{"term_types": [3], "alphas": [1.0], "lr_log10": -3.0, ...}`. Doubles are
  * printed with 17 significant digits (so 0.9 appears as
  * 0.90000000000000002) so that evo_genome_from_json() gives back the same
@@ -279,7 +282,7 @@ EVO_API int evo_genome_to_json(const evo_genome *g, char **out);
 /**
  * @brief Reads a genome from JSON text with the reference notebook's keys.
  *
- * The text must be one JSON object with every key of PROTOCOL §1 and no
+ * The text must be one JSON object with every key of doc/algorithm.md §1 and no
  * other, each key once:
  * - `term_types`: an array of 1 to ::EVO_MAX_TERMS JSON integers, each a term
  *   code 0 to 6;

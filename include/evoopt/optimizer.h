@@ -1,7 +1,7 @@
 /**
  * @file optimizer.h
- * @brief The drop-in optimizer: applies a genome's update rule (PROTOCOL §2)
- * to parameter tensors that live in the caller's memory.
+ * @brief The drop-in optimizer: applies a genome's update rule
+ * (doc/algorithm.md §2) to parameter tensors that live in the caller's memory.
  *
  * Typical use from a training loop:
  * @code
@@ -208,8 +208,8 @@ EVO_API int evo_optimizer_get_option(const evo_optimizer *opt,
 
 /**
  * @brief Sets the planned number of steps S used by cosine decay
- * (PROTOCOL §2). Required before the first step when the genome uses cosine
- * decay; may be changed later.
+ * (doc/algorithm.md §2). Required before the first step when the genome uses
+ * cosine decay; may be changed later.
  *
  * Past S the formula is kept, as PyTorch's CosineAnnealingLR keeps it: the
  * factor 0.5·(1 + cos(π·s/S)) reaches 0 at s = S and climbs back to 1 at
@@ -221,8 +221,8 @@ EVO_API int evo_optimizer_get_option(const evo_optimizer *opt,
 EVO_API int evo_optimizer_set_total_steps(evo_optimizer *opt, uint64_t total);
 
 /**
- * @brief Applies one step of PROTOCOL §2 to every registered tensor: one
- * fused pass per tensor (split across threads by ::EVO_OPT_THREADS). Each
+ * @brief Applies one step of doc/algorithm.md §2 to every registered tensor:
+ * one fused pass per tensor (split across threads by ::EVO_OPT_THREADS). Each
  * tensor's step count t goes up by one and the global step s by one.
  *
  * In order, for global step s and each tensor (its t counted from 1): the

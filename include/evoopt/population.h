@@ -1,8 +1,8 @@
 /**
  * @file population.h
- * @brief The genetic algorithm over genomes (PROTOCOL §4) with a pluggable
- * fitness callback or evaluation back end (backend.h), worker threads, an
- * exact evaluation cache, checkpoints and history.
+ * @brief The genetic algorithm over genomes (doc/algorithm.md §4) with a
+ * pluggable fitness callback or evaluation back end (backend.h), worker
+ * threads, an exact evaluation cache, checkpoints and history.
  *
  * @par Threads
  * A population is used by one thread at a time. During
@@ -22,6 +22,19 @@
  * back end, with or without the cache (but for ::EVO_HIST_CACHE_HITS), and
  * across checkpoint/resume.
  *
+ * @par Multi-fidelity search
+ * With ::EVO_POP_RUNGS = R > 1 a generation is evaluated in R rounds
+ * (successive halving, doc/algorithm.md §9): every individual at rung 0
+ * (the cheapest), then the best ceil(n/η) of the n just evaluated at rung
+ * r (η = ::EVO_POP_PROMOTE; failed evaluations never go on) at rung r + 1,
+ * up to rung R - 1, the full evaluation. Selection (elites, tournaments,
+ * the generation's best) ranks a genome that reached a higher rung above
+ * every genome that did not, and genomes of one rung by their fitness
+ * there; the hall of fame holds only full evaluations. The fitness
+ * callback learns the rung through evo_population_set_fitness_rung() (or a
+ * back end made with evo_backend_new_rung()). R = 1 is the paper's
+ * algorithm, bit for bit.
+ *
  * @par The evaluation cache
  * With ::EVO_POP_CACHE on, the result of every successful evaluation is
  * kept under a key made of the genome and the evaluation seed; an
@@ -39,7 +52,7 @@
  * fitness setup, which the checkpoint's tag pins down on resume.
  *
  * With ::EVO_POP_CACHE = 1 the key is the genome's canonical form: genes
- * that cannot change the update of PROTOCOL §2 are set to fixed values
+ * that cannot change the update of doc/algorithm.md §2 are set to fixed values
  * (β1 when m̂ is not read or not kept, β2 likewise for v̂, use_m and use_v
  * when nothing reads them, bias correction when no kept moment is read, ε
  * when no term divides by it, the clip value without clipping, the warmup
@@ -97,7 +110,8 @@ typedef int (*evo_progress_fn)(void *user, evo_event event,
 /** Settings, read and written with evo_population_get() and
  *  evo_population_set() before the first step (::EVO_POP_WORKERS, which
  *  never changes results, also between steps and after a resume).
- *  Defaults are the `paper` settings (PROTOCOL §4); ranges in parentheses.
+ *  Defaults are the `paper` settings (doc/algorithm.md §4); ranges in
+ * parentheses.
  *  Settings that depend on each other (elites and tournament against the
  *  size, the number of initial genomes) are checked by the first step. */
 typedef enum evo_pop_setting {
@@ -115,12 +129,37 @@ typedef enum evo_pop_setting {
                                 from (run seed, generation, index) */
   EVO_POP_HALL_OF_FAME = 7, /**< best distinct genomes kept (10;
                                 1..10^6) */
-  EVO_POP_CACHE = 8 /**< the exact evaluation cache (0; 0..2): 0 off; 1 on,
+  EVO_POP_CACHE = 8, /**< the exact evaluation cache (0; 0..2): 0 off; 1 on,
                          keyed by the genome's canonical form (a fitness
                          that sees the genome only through the optimizer);
                          2 on, keyed by the genome as it is (any pure
                          fitness); see the file's notes */
+  EVO_POP_ALGORITHM = 9, /**< the search method, an ::evo_algorithm (0, the
+                              paper's genetic algorithm; 0..1) @since 0.2 */
+  EVO_POP_RUNGS = 10,    /**< evaluation rungs of multi-fidelity search
+                              (1: off, every genome gets the full
+                              evaluation; 1..8); rung R-1 is the full one
+                              (doc/algorithm.md §9) @since 0.2 */
+  EVO_POP_PROMOTE = 11,   /**< promotion divisor η (3; 2..1000): of the
+                              genomes a generation evaluated at a rung, the
+                              best ceil(n/η) go on to the next @since 0.2 */
+  EVO_POP_BUDGET = 12   /**< compute budget in CPU core-seconds (0: none;
+                              0..2^40): once the evaluations recorded have
+                              cost this much (evo_report_set_cost()), the
+                              run stops at the end of the generation and
+                              evo_population_finished() says so; may be
+                              raised between steps and after a resume to
+                              go on @since 0.2 */
 } evo_pop_setting;
+
+/** Search methods (::EVO_POP_ALGORITHM; doc/algorithm.md §4 and §9). */
+typedef enum evo_algorithm {
+  EVO_ALGO_GA = 0,    /**< the paper's generational genetic algorithm */
+  EVO_ALGO_RANDOM = 1 /**< random search: every generation after the first
+                           is fresh random genomes (the baselines of
+                           generation 0 included), with the same
+                           accounting, history and hall of fame */
+} evo_algorithm;
 
 /** Values of one generation's history, read with
  *  evo_population_history(). */
@@ -131,8 +170,14 @@ typedef enum evo_history_key {
                                values for an even size) */
   EVO_HIST_WORST = 3,     /**< worst fitness */
   EVO_HIST_FAILED = 4,    /**< evaluations whose callback failed */
-  EVO_HIST_CACHE_HITS = 5 /**< results taken from the evaluation cache
+  EVO_HIST_CACHE_HITS = 5, /**< results taken from the evaluation cache
                                (::EVO_POP_CACHE) instead of evaluated */
+  EVO_HIST_COMPUTE = 6,    /**< compute spent by the run up to the end of
+                                this generation, CPU core-seconds (the
+                                reports' costs) @since 0.2 */
+  EVO_HIST_EVALUATIONS = 7 /**< evaluations run (not cache hits) up to the
+                                end of this generation, every rung
+                                counted @since 0.2 */
 } evo_history_key;
 
 /**
@@ -197,6 +242,20 @@ EVO_API int evo_population_set_fitness(evo_population *pop, evo_fitness_fn fn,
                                        void *user);
 
 /**
+ * @brief Sets a fitness callback that takes the evaluation rung, which
+ * multi-fidelity search (::EVO_POP_RUNGS > 1) needs; replaces one set with
+ * evo_population_set_fitness(). Not used when a back end is set.
+ * @param pop The population.
+ * @param fn The callback (required).
+ * @param user Passed to every call.
+ * @return ::EVO_OK, ::EVO_EINVAL or ::EVO_ESTATE (from a callback).
+ * @since 0.2
+ */
+EVO_API int evo_population_set_fitness_rung(evo_population *pop,
+                                            evo_fitness_rung_fn fn,
+                                            void *user);
+
+/**
  * @brief Sets the back end that runs the evaluations (backend.h) instead of
  * the default thread pool (the fitness callback on ::EVO_POP_WORKERS
  * threads). The back end is borrowed: it must outlive its use by the
@@ -257,7 +316,7 @@ EVO_API int evo_population_resume(evo_population **out, const char *path,
 /**
  * @brief Runs one generation: evaluates the individuals not yet evaluated,
  * records the history, then (unless it was the last generation) breeds the
- * next one (elites, tournament, crossover, mutation; PROTOCOL §4).
+ * next one (elites, tournament, crossover, mutation; doc/algorithm.md §4).
  *
  * The first step builds generation 0: the initial genomes, then random
  * genomes (evo_genome_random() with seeds derived from the run seed and
@@ -291,7 +350,10 @@ EVO_API int evo_population_run(evo_population *pop);
 EVO_API size_t evo_population_generation(const evo_population *pop);
 
 /**
- * @brief Whether every generation has been evaluated.
+ * @brief Whether the run is over: every generation has been evaluated, or
+ * the compute budget (::EVO_POP_BUDGET) is spent at the end of a
+ * generation. Raising the budget (evo_population_set()) lets a run that
+ * stopped on its budget go on.
  * @param pop The population.
  * @return 1 when finished, else 0 (also for NULL).
  */
@@ -360,6 +422,27 @@ EVO_API size_t evo_population_cache_count(const evo_population *pop);
  * @return The count, 0 for NULL.
  */
 EVO_API size_t evo_population_evaluated(const evo_population *pop);
+
+/**
+ * @brief The rung of an individual's result, or the rung it waits for
+ * (0 without multi-fidelity search).
+ * @param pop The population.
+ * @param index The individual, 0 to evo_population_size() - 1.
+ * @param rung Receives the rung.
+ * @return ::EVO_OK, ::EVO_EINVAL or ::EVO_ERANGE.
+ * @since 0.2
+ */
+EVO_API int evo_population_individual_rung(const evo_population *pop,
+                                           size_t index, uint32_t *rung);
+
+/**
+ * @brief The compute the run has spent so far: the costs of every
+ * evaluation recorded (evo_report_set_cost()), in CPU core-seconds.
+ * @param pop The population.
+ * @return The total, 0 for NULL.
+ * @since 0.2
+ */
+EVO_API double evo_population_compute(const evo_population *pop);
 
 /**
  * @brief The number of generations recorded in the history.
@@ -434,7 +517,7 @@ EVO_API int evo_population_hof(const evo_population *pop, size_t rank,
 
 /**
  * @brief Creates a random genome as the initial population does
- * (PROTOCOL §4, "Random genome"). The same seed gives the same genome.
+ * (doc/algorithm.md §4, "Random genome"). The same seed gives the same genome.
  * @param out Receives the genome.
  * @param seed Its seed.
  * @return ::EVO_OK, ::EVO_EINVAL or ::EVO_ENOMEM.
@@ -442,7 +525,7 @@ EVO_API int evo_population_hof(const evo_population *pop, size_t rank,
 EVO_API int evo_genome_random(evo_genome **out, uint64_t seed);
 
 /**
- * @brief Crossover then mutation, as breeding does (PROTOCOL §4), for
+ * @brief Crossover then mutation, as breeding does (doc/algorithm.md §4), for
  * users who drive their own loop. A structural mutation that is not
  * allowed (adding a fifth term, removing the only one) leaves the terms
  * unchanged, as the reference notebook does.

@@ -1,8 +1,8 @@
 /**
  * @file task.h
  * @brief Training tasks (a data set with its network) and the paper's
- * fitness protocol (PROTOCOL §3): train a genome, score it, and evaluate it
- * over several tasks and seeds.
+ * fitness protocol (doc/algorithm.md §3): train a genome, score it, and
+ * evaluate it over several tasks and seeds.
  *
  * Data flows one way: a task owns a read-only data set loaded once; every
  * training run allocates its own network, optimizer and buffers. So one task
@@ -29,7 +29,8 @@ typedef struct evo_train_result evo_train_result;
  *  breakdown. Also what a user fitness callback fills in. */
 typedef struct evo_report evo_report;
 
-/** A set of tasks × seeds evaluated together (PROTOCOL §3, multi-task). */
+/** A set of tasks × seeds evaluated together (doc/algorithm.md §3,
+ * multi-task). */
 typedef struct evo_evaluator evo_evaluator;
 
 /**
@@ -45,7 +46,7 @@ typedef struct evo_evaluator evo_evaluator;
  *  between threads. */
 typedef enum evo_task_option {
   /** Training images drawn (once, from the data seed) from the training
-   *  split; default 15000 (PROTOCOL §3), capped at the split's size;
+   *  split; default 15000 (doc/algorithm.md §3), capped at the split's size;
    *  0 means the whole split. */
   EVO_TASK_TRAIN_SUBSET = 0,
   /** Seed of the training-subset draw; default 0. */
@@ -62,7 +63,7 @@ typedef enum evo_task_option {
    *  0: biases and batch-norm parameters get no weight decay. */
   EVO_TASK_DECAY_ALL = 5,
   /** 1 (default): refuse optimizer steps on non-finite gradients, which
-   *  counts as divergence (PROTOCOL §3, step 2). */
+   *  counts as divergence (doc/algorithm.md §3, step 2). */
   EVO_TASK_REFUSE_NONFINITE = 6,
   /** Threads the CNN engine uses inside each training run (default 1;
    *  1..64). Results are bit-identical for any value. Use 1 when many runs
@@ -162,8 +163,8 @@ EVO_API int evo_train_result_curve(const evo_train_result *r,
 
 /**
  * @brief Trains a genome on a task for @p steps steps and scores it
- * (PROTOCOL §3, "one evaluation"). The seed fixes the initial weights, the
- * data order, the dropout masks and the augmentation: the same arguments
+ * (doc/algorithm.md §3, "one evaluation"). The seed fixes the initial weights,
+ * the data order, the dropout masks and the augmentation: the same arguments
  * give bit-identical results. Divergence is not an error: the result says
  * so and its fitness is -1.
  *
@@ -233,8 +234,29 @@ EVO_API int evo_report_task(const evo_report *rep, size_t index,
                             const char **name, double *fitness);
 
 /**
+ * @brief Records the compute an evaluation cost, in CPU core-seconds (for
+ * user fitness callbacks; the library's evaluator sets it itself from the
+ * training runs' time × engine threads). A population adds it up for its
+ * compute budget (::EVO_POP_BUDGET) and its history (::EVO_HIST_COMPUTE).
+ * @param rep The report.
+ * @param core_seconds The cost, finite and at least 0 (0 by default).
+ * @return ::EVO_OK, ::EVO_EINVAL or ::EVO_ERANGE.
+ * @since 0.2
+ */
+EVO_API int evo_report_set_cost(evo_report *rep, double core_seconds);
+
+/**
+ * @brief The compute recorded with evo_report_set_cost().
+ * @param rep The report.
+ * @param out Receives the cost in core-seconds.
+ * @return ::EVO_OK or ::EVO_EINVAL.
+ * @since 0.2
+ */
+EVO_API int evo_report_cost(const evo_report *rep, double *out);
+
+/**
  * @brief Creates an evaluator with no tasks, 500 steps and 2 seeds
- * (PROTOCOL §4, the `paper` settings).
+ * (doc/algorithm.md §4, the `paper` settings).
  * @return ::EVO_OK, ::EVO_EINVAL or ::EVO_ENOMEM.
  */
 EVO_API int evo_evaluator_new(evo_evaluator **out);
@@ -260,15 +282,72 @@ EVO_API int evo_evaluator_set_steps(evo_evaluator *e, uint64_t steps);
 /**
  * @brief Sets the number of seeds per task (default 2). A genome evaluated
  * with base seed b is trained with seeds b, b+1, …, b+n-1 on every task
- * (PROTOCOL §3: the paper uses b = 0 for every genome).
+ * (doc/algorithm.md §3: the paper uses b = 0 for every genome).
  * @return ::EVO_OK, ::EVO_EINVAL or ::EVO_ERANGE (0 or more than 1000).
  */
 EVO_API int evo_evaluator_set_seeds(evo_evaluator *e, uint32_t n);
 
 /**
+ * @brief Defines a cheap evaluation rung for multi-fidelity search
+ * (doc/algorithm.md §9): rung @p rung trains @p steps steps on each of
+ * @p seeds seeds and scores on the first @p test_limit test images of each
+ * task (0: all). Rungs are numbered from the cheapest, 0; the evaluator's
+ * own steps and seeds (evo_evaluator_set_steps(), evo_evaluator_set_seeds())
+ * with the whole test set are the rung after the last one defined, the
+ * full evaluation. Define them in order: @p rung must be at most the
+ * number already defined (equal appends, less redefines).
+ * @param e The evaluator.
+ * @param rung 0 to 6.
+ * @param steps 1 to ::EVO_MAX_STEPS.
+ * @param seeds 1 to 1000.
+ * @param test_limit 0 (all) or the number of test images.
+ * @return ::EVO_OK, ::EVO_EINVAL or ::EVO_ERANGE. Not while the evaluator
+ * is in use.
+ * @since 0.2
+ */
+EVO_API int evo_evaluator_set_rung(evo_evaluator *e, uint32_t rung,
+                                   uint64_t steps, uint32_t seeds,
+                                   uint64_t test_limit);
+
+/**
+ * @brief The number of rungs: the cheap ones defined plus the full
+ * evaluation (1 when none is defined).
+ * @param e The evaluator.
+ * @return The count, 0 for NULL.
+ * @since 0.2
+ */
+EVO_API size_t evo_evaluator_rungs(const evo_evaluator *e);
+
+/**
+ * @brief evo_evaluator_run() at rung @p rung (evo_evaluator_set_rung());
+ * rungs at or beyond the last one defined are the full evaluation.
+ * @param e The evaluator.
+ * @param g The genome.
+ * @param seed_base The first seed.
+ * @param rung The rung.
+ * @param report Receives the fitness, breakdown and cost.
+ * @return As evo_evaluator_run(). Thread-safe for concurrent calls.
+ * @since 0.2
+ */
+EVO_API int evo_evaluator_run_rung(const evo_evaluator *e,
+                                   const evo_genome *g, uint64_t seed_base,
+                                   uint32_t rung, evo_report *report);
+
+/**
+ * @brief evo_evaluator_run_rung() shaped as ::evo_fitness_rung_fn (pass the
+ * evaluator as @p user), for evo_population_set_fitness_rung() and
+ * evo_backend_threads_new_rung().
+ * @return As evo_evaluator_run_rung().
+ * @since 0.2
+ */
+EVO_API int evo_evaluator_fitness_rung(void *user, const evo_genome *g,
+                                       uint64_t seed, uint32_t rung,
+                                       evo_report *report);
+
+/**
  * @brief Evaluates a genome: for each task the mean fitness over the seeds,
- * then the mean over the tasks (PROTOCOL §3, multi-task fitness). A run that
- * diverges scores -1 and counts in the mean, as in the paper.
+ * then the mean over the tasks (doc/algorithm.md §3, multi-task fitness). A run
+ * that diverges scores -1 and counts in the mean, as in the paper.
  *
  * Thread-safe: many threads may evaluate with the same evaluator at once.
  * @param e The evaluator (at least one task).

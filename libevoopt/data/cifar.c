@@ -1,7 +1,7 @@
 /* CIFAR-10: the binary batches, each a run of records of 1 label byte then
  * 1024 R, 1024 G, 1024 B bytes (row-major, so already CHW), gzip-compressed
- * or not (PROTOCOL §3 "Data"). The test batch is required; training uses
- * whichever of the five training batches are present (shared/data holds
+ * or not (doc/algorithm.md §3 "Data"). The test batch is required; training
+ * uses whichever of the five training batches are present (shared/data holds
  * two of them). */
 #include <stdio.h>
 #include <stdlib.h>

@@ -1,7 +1,7 @@
 /* Data sets: readers for MNIST and Fashion-MNIST (IDX files), CIFAR-10
  * (binary batches) and the bundled UCI digits, plus the search for where
- * the files live (PROTOCOL §3 "Data"). Never installed; the public task API
- * is built on top of this.
+ * the files live (doc/algorithm.md §3 "Data"). Never installed; the public task
+ * API is built on top of this.
  *
  * A loaded evo_dataset is read-only: any number of threads may read it at
  * the same time; only evo_dataset_free must be called once, by one thread,
@@ -27,10 +27,11 @@ typedef struct evo_dataset {
                                  0..9 */
   uint8_t *test_x, *test_y;
   int pixel_max;         /* 255, or 16 for digits */
-  float mean[3], std[3]; /* per channel, on pixel/pixel_max (PROTOCOL §3) */
+  /* per channel, on pixel/pixel_max (doc/algorithm.md §3) */
+  float mean[3], std[3];
   /* lut[c][p] = (p/pixel_max - mean[c]) / std[c] in float, as torchvision's
    * ToTensor + Normalize compute it; lut[c][0] is also the value of
-   * CIFAR-10's zero padding (PROTOCOL §3). */
+   * CIFAR-10's zero padding (doc/algorithm.md §3). */
   float lut[3][256];
   char source[EVO_DATA_PATH_CAP]; /* folder it was loaded from, or
                                      EVO_DATA_BUNDLED */
@@ -106,7 +107,7 @@ struct evo_dataset_kind {
   bool bundled;           /* a NULL folder means the copy in the library */
   evo_dataset_reader read;
   int channels, height, width, pixel_max;
-  float mean[3], std[3]; /* PROTOCOL §3; digits computes its own */
+  float mean[3], std[3]; /* doc/algorithm.md §3; digits computes its own */
 };
 
 /* The search of evo_dataset_locate for one kind (datapath.c). */

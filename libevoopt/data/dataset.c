@@ -1,4 +1,5 @@
-/* The known data sets, loading, and normalisation (PROTOCOL §3 "Data"). */
+/* The known data sets, loading, and normalisation (doc/algorithm.md §3
+ * "Data"). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,7 +12,7 @@
   {"train-images-idx3-ubyte", "train-labels-idx1-ubyte",                   \
    "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte", NULL}
 
-/* Shapes and normalisation constants are PROTOCOL §3's. */
+/* Shapes and normalisation constants are doc/algorithm.md §3's. */
 static const evo_dataset_kind kinds[] = {
     {.name = "mnist",
      .subdirs = {"mnist", NULL},
@@ -100,8 +101,8 @@ int evo_dataset_locate(char out[EVO_DATA_PATH_CAP], const char *name,
   return rc;
 }
 
-/* PROTOCOL §3: x/pixel_max, then (x - mean)/std, in float like torchvision's
- * ToTensor and Normalize. */
+/* doc/algorithm.md §3: x/pixel_max, then (x - mean)/std, in float like
+ * torchvision's ToTensor and Normalize. */
 static void fill_lut(evo_dataset *d) {
   for (int c = 0; c < d->channels; c++)
     for (int p = 0; p < 256; p++) {

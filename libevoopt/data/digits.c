@@ -1,5 +1,5 @@
-/* digits: the UCI 8x8 optical digits (PROTOCOL §3), 1797 images of 17 grey
- * levels. The copy compiled into the library (DIGITS.md) needs no file; a
+/* digits: the UCI 8x8 optical digits (doc/algorithm.md §3), 1797 images of 17
+ * grey levels. The copy compiled into the library (DIGITS.md) needs no file; a
  * folder holding digits.csv(.gz) may be given instead. Fixed split: the
  * first 1437 rows train, the last 360 test. */
 #include <math.h>
@@ -14,7 +14,7 @@
 
 #define CSV_LIMIT (1u << 20) /* the CSV is about 270 kB */
 
-/* Normalisation by the set's own statistics (PROTOCOL §3): mean and
+/* Normalisation by the set's own statistics (doc/algorithm.md §3): mean and
  * population standard deviation (divided by N, not N - 1) of pixel/16 over
  * every pixel of all 1797 images, train and test alike. The integer sums
  * are exact. */

@@ -8,7 +8,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define EVO_DIGITS_ROWS 1797  /* PROTOCOL §3: 1,797 images */
+#define EVO_DIGITS_ROWS 1797  /* doc/algorithm.md §3: 1,797 images */
 #define EVO_DIGITS_TRAIN 1437 /* the first 1,437 rows train, the rest test */
 #define EVO_DIGITS_SIDE 8
 #define EVO_DIGITS_PIXELS 64

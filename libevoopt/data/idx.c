@@ -1,5 +1,5 @@
 /* MNIST and Fashion-MNIST: the IDX format (big-endian magic and dims, then
- * the bytes), gzip-compressed or not (PROTOCOL §3 "Data"). */
+ * the bytes), gzip-compressed or not (doc/algorithm.md §3 "Data"). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>

@@ -18,7 +18,7 @@ static bool has_term(const evo_genome *g, unsigned kinds) {
 }
 
 #define KIND(t) (1u << (t))
-/* PROTOCOL §2's table: the terms that read m̂, v̂, and ε. */
+/* doc/algorithm.md §2's table: the terms that read m̂, v̂, and ε. */
 #define READS_M                                                                \
   (KIND(EVO_TERM_MOMENTUM) | KIND(EVO_TERM_ADAM) | KIND(EVO_TERM_NESTEROV))
 #define READS_V (KIND(EVO_TERM_RMS_NORM) | KIND(EVO_TERM_ADAM))
@@ -110,8 +110,8 @@ static uint64_t bits_of(double x) {
   return u;
 }
 
-uint64_t evo_cache_hash(const evo_genome *g, uint64_t seed) {
-  uint64_t h = evo_seed_derive(seed, (uint64_t)g->n_terms, 0);
+uint64_t evo_cache_hash(const evo_genome *g, uint64_t seed, uint32_t rung) {
+  uint64_t h = evo_seed_derive(seed, (uint64_t)g->n_terms, rung);
   for (size_t i = 0; i < g->n_terms; i++)
     h = evo_seed_derive(h, (uint64_t)g->terms[i], bits_of(g->alphas[i]));
   const double reals[] = {g->lr_log10,  g->beta1,    g->beta2,
@@ -126,23 +126,25 @@ uint64_t evo_cache_hash(const evo_genome *g, uint64_t seed) {
   return evo_seed_derive(h, (uint64_t)g->warmup_steps, flags);
 }
 
-/* The slot holding (key, seed), or the empty slot where it would go. */
+/* The slot holding (key, seed, rung), or the empty slot where it would
+ * go. */
 static size_t probe(const evo_cache *c, const evo_genome *key, uint64_t seed,
-                    uint64_t hash) {
+                    uint32_t rung, uint64_t hash) {
   size_t mask = c->n_slots - 1, s = (size_t)hash & mask;
   for (; c->slots[s] != 0; s = (s + 1) & mask) {
     const evo_cache_entry *e = &c->entries[c->slots[s] - 1];
-    if (e->hash == hash && e->seed == seed && evo_genome_equal(&e->genome, key))
+    if (e->hash == hash && e->seed == seed && e->rung == rung &&
+        evo_genome_equal(&e->genome, key))
       break;
   }
   return s;
 }
 
 const evo_cache_entry *evo_cache_find(const evo_cache *c, const evo_genome *key,
-                                      uint64_t seed) {
+                                      uint64_t seed, uint32_t rung) {
   if (c->n == 0)
     return NULL;
-  size_t s = probe(c, key, seed, evo_cache_hash(key, seed));
+  size_t s = probe(c, key, seed, rung, evo_cache_hash(key, seed, rung));
   return c->slots[s] ? &c->entries[c->slots[s] - 1] : NULL;
 }
 
@@ -156,7 +158,7 @@ static int rehash(evo_cache *c, size_t n_slots) {
   c->n_slots = n_slots;
   for (size_t i = 0; i < c->n; i++) {
     const evo_cache_entry *e = &c->entries[i];
-    c->slots[probe(c, &e->genome, e->seed, e->hash)] = i + 1;
+    c->slots[probe(c, &e->genome, e->seed, e->rung, e->hash)] = i + 1;
   }
   return EVO_OK;
 }
@@ -187,21 +189,26 @@ static int reserve(evo_cache *c, size_t n_tasks) {
 }
 
 int evo_cache_insert(evo_cache *c, const evo_genome *key, uint64_t seed,
-                     const evo_report *rep) {
-  if (evo_cache_find(c, key, seed) != NULL)
+                     uint32_t rung, const evo_report *rep) {
+  if (evo_cache_find(c, key, seed, rung) != NULL)
     return EVO_OK;
   int rc = reserve(c, rep->n_tasks);
   if (rc != EVO_OK)
     return rc;
   evo_cache_entry *e = &c->entries[c->n];
-  *e = (evo_cache_entry){*key,         seed,         evo_cache_hash(key, seed),
-                         rep->fitness, rep->n_tasks, c->n_tasks};
+  *e = (evo_cache_entry){.genome = *key,
+                         .seed = seed,
+                         .rung = rung,
+                         .hash = evo_cache_hash(key, seed, rung),
+                         .fitness = rep->fitness,
+                         .n_tasks = rep->n_tasks,
+                         .first_task = c->n_tasks};
   for (size_t i = 0; i < rep->n_tasks; i++) {
     evo_cache_task *t = &c->tasks[c->n_tasks++];
     memcpy(t->name, rep->names[i], sizeof t->name);
     t->fitness = rep->task_fitness[i];
   }
-  c->slots[probe(c, key, seed, e->hash)] = ++c->n;
+  c->slots[probe(c, key, seed, rung, e->hash)] = ++c->n;
   return EVO_OK;
 }
 

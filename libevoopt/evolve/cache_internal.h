@@ -15,9 +15,9 @@
 /* The values of EVO_POP_CACHE. */
 enum { EVO_CACHE_OFF = 0, EVO_CACHE_CANONICAL = 1, EVO_CACHE_EXACT = 2 };
 
-/* The canonical form of @p g (valid): a genome whose update (PROTOCOL §2,
- * as libevoopt/optimizer/optimizer.c computes it, so keep the two in step) is bit
- * for bit that of @p g, with
+/* The canonical form of @p g (valid): a genome whose update (doc/algorithm.md
+ * §2, as libevoopt/optimizer/optimizer.c computes it, so keep the two in step)
+ * is bit for bit that of @p g, with
  * every gene that cannot change that update set to a fixed value, so that
  * genomes differing only in such genes get the same form:
  * - terms stably sorted by kind: the optimizer sums the weights of each
@@ -29,7 +29,7 @@ enum { EVO_CACHE_OFF = 0, EVO_CACHE_CANONICAL = 1, EVO_CACHE_EXACT = 2 };
  * - a weight of -0 as +0 (+0 + -0 = +0, so the sums are never -0). Not
  *   rounded to float: the sums are taken before rounding;
  * - use_m when no term reads m̂ (MOMENTUM, ADAM_TERM, NESTEROV), use_v when
- *   none reads v̂ (RMS_NORM, ADAM_TERM): PROTOCOL §1's default (true);
+ *   none reads v̂ (RMS_NORM, ADAM_TERM): doc/algorithm.md §1's default (true);
  * - β1 unless m̂ is read and use_m is on, β2 unless v̂ is read and use_v
  *   is on, bias correction unless one of those two holds: their defaults;
  * - ε unless RMS_NORM, ADAM_TERM or UNIT_GRAD is present: its default;
@@ -57,6 +57,7 @@ typedef struct evo_cache_task {
 typedef struct evo_cache_entry {
   evo_genome genome; /* the key genome */
   uint64_t seed;
+  uint32_t rung; /* the evaluation rung (doc/algorithm.md §9) */
   uint64_t hash;
   double fitness;
   size_t n_tasks, first_task; /* into evo_cache.tasks */
@@ -72,18 +73,18 @@ typedef struct evo_cache {
 } evo_cache;
 
 /* A hash of (@p key, @p seed) over what evo_genome_equal() compares. */
-uint64_t evo_cache_hash(const evo_genome *key, uint64_t seed);
+uint64_t evo_cache_hash(const evo_genome *key, uint64_t seed, uint32_t rung);
 
 /* Frees what the cache holds and empties it (NULL-safe fields). */
 void evo_cache_free(evo_cache *c);
 
 /* The entry for (@p key, @p seed), or NULL. */
 const evo_cache_entry *evo_cache_find(const evo_cache *c, const evo_genome *key,
-                                      uint64_t seed);
+                                      uint64_t seed, uint32_t rung);
 
 /* Adds a result under (@p key, @p seed); an existing entry is kept. */
 int evo_cache_insert(evo_cache *c, const evo_genome *key, uint64_t seed,
-                     const evo_report *rep);
+                     uint32_t rung, const evo_report *rep);
 
 /* Copies entry @p e's result into @p rep. */
 void evo_cache_get_report(const evo_cache *c, const evo_cache_entry *e,

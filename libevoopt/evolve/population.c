@@ -1,4 +1,4 @@
-/* The genetic algorithm (PROTOCOL §4): settings, generation 0, the
+/* The genetic algorithm (doc/algorithm.md §4): settings, generation 0, the
  * generation loop (evaluate, record history and hall of fame, breed) and
  * the getters. Evaluation and its worker threads live in
  * population_eval.c, the checkpoint format in checkpoint.c. */
@@ -15,6 +15,13 @@
  * ASCII "init" and "breed", both far above any index. */
 #define SEED_TAG_INIT UINT64_C(0x696e6974)
 #define SEED_TAG_BREED UINT64_C(0x6272656564)
+/* Random search's genomes: (run seed, generation, "random") then index. */
+#define SEED_TAG_RANDOM UINT64_C(0x72616e646f6d)
+
+/* Selection ranks a genome that reached a higher rung above every genome
+ * that did not: its score is its fitness (in [-1, 2)) plus this much per
+ * rung (doc/algorithm.md §9). With one rung the score is the fitness. */
+#define RUNG_SCORE_STEP 4.0
 
 #define MAX_SIZE 1000000
 #define MAX_HALL_OF_FAME 1000000
@@ -23,11 +30,12 @@
 
 static const char *const setting_names[EVO_POP_SETTING_COUNT] = {
     "size", "generations", "elites", "tournament",
-    "run seed", "workers", "fresh seeds", "hall of fame", "cache"};
+    "run seed", "workers", "fresh seeds", "hall of fame", "cache",
+    "algorithm", "rungs", "promote", "budget"};
 
-/* The `paper` settings (PROTOCOL §4), indexed by evo_pop_setting. */
+/* The `paper` settings (doc/algorithm.md §4), indexed by evo_pop_setting. */
 static const int64_t setting_defaults[EVO_POP_SETTING_COUNT] = {
-    50, 50, 3, 4, 42, 1, 0, 10, 0};
+    50, 50, 3, 4, 42, 1, 0, 10, 0, EVO_ALGO_GA, 1, 3, 0};
 
 static bool setting_known(evo_pop_setting s) {
   return (unsigned)s < EVO_POP_SETTING_COUNT;
@@ -45,6 +53,10 @@ int evo_population_check_setting(evo_pop_setting setting, int64_t value) {
   case EVO_POP_FRESH_SEEDS: lo = 0; hi = 1; break;
   case EVO_POP_HALL_OF_FAME: lo = 1; hi = MAX_HALL_OF_FAME; break;
   case EVO_POP_CACHE: lo = EVO_CACHE_OFF; hi = EVO_CACHE_EXACT; break;
+  case EVO_POP_ALGORITHM: lo = EVO_ALGO_GA; hi = EVO_ALGO_RANDOM; break;
+  case EVO_POP_RUNGS: lo = 1; hi = EVO_POP_MAX_RUNGS; break;
+  case EVO_POP_PROMOTE: lo = 2; hi = 1000; break;
+  case EVO_POP_BUDGET: lo = 0; hi = INT64_C(1) << 40; break;
   default: return evo_set_error(EVO_EINVAL, "unknown population setting %d",
                                 (int)setting);
   }
@@ -234,10 +246,11 @@ EVO_API int evo_population_set(evo_population *pop, evo_pop_setting setting,
   int rc = evo_population_check_setting(setting, value);
   if (rc != EVO_OK)
     return rc;
-  /* Workers never change results, so they may change between steps. */
-  rc = setting == EVO_POP_WORKERS ? check_idle(pop, "evo_population_set")
-                                  : check_not_started(pop,
-                                                      "evo_population_set");
+  /* Workers never change results, and the budget only where the run
+   * stops, so they may change between steps. */
+  rc = setting == EVO_POP_WORKERS || setting == EVO_POP_BUDGET
+           ? check_idle(pop, "evo_population_set")
+           : check_not_started(pop, "evo_population_set");
   if (rc != EVO_OK)
     return rc;
   pop->settings[setting] = value;
@@ -291,6 +304,21 @@ EVO_API int evo_population_set_fitness(evo_population *pop, evo_fitness_fn fn,
   if (rc != EVO_OK)
     return rc;
   pop->fitness_fn = fn;
+  pop->fitness_rung_fn = NULL;
+  pop->fitness_user = user;
+  return EVO_OK;
+}
+
+EVO_API int evo_population_set_fitness_rung(evo_population *pop,
+                                            evo_fitness_rung_fn fn,
+                                            void *user) {
+  EVO_CHECK_ARG(pop);
+  EVO_CHECK_ARG(fn);
+  int rc = check_idle(pop, "evo_population_set_fitness_rung");
+  if (rc != EVO_OK)
+    return rc;
+  pop->fitness_fn = NULL;
+  pop->fitness_rung_fn = fn;
   pop->fitness_user = user;
   return EVO_OK;
 }
@@ -343,14 +371,15 @@ EVO_API int evo_population_set_checkpoint(evo_population *pop,
 static void clear_result(evo_individual *ind) {
   ind->evaluated = false;
   ind->cached = false;
+  ind->rung = 0;
   ind->fitness = NAN;
   ind->status = EVO_OK;
   ind->error[0] = 0;
   evo_report_clear(&ind->report);
 }
 
-/* Generation 0 (PROTOCOL §4, "Initial population"): the initial genomes,
- * then random genomes seeded by (run seed, "init", index). */
+/* Generation 0 (doc/algorithm.md §4, "Initial population"): the initial
+ * genomes, then random genomes seeded by (run seed, "init", index). */
 static int start_run(evo_population *pop) {
   int rc = evo_population_check_settings(pop);
   if (rc == EVO_OK)
@@ -372,10 +401,16 @@ static int start_run(evo_population *pop) {
   return EVO_OK;
 }
 
-/* Ranks the current generation into scratch (fitness, ranked). */
+static uint32_t top_rung(const evo_population *pop) {
+  return (uint32_t)pop->settings[EVO_POP_RUNGS] - 1;
+}
+
+/* Ranks the current generation into scratch (selection scores, ranked):
+ * by rung reached, then fitness (doc/algorithm.md §9). */
 static void rank_generation(evo_population *pop) {
   for (size_t i = 0; i < pop->n_ind; i++)
-    pop->scratch.fitness[i] = pop->ind[i].fitness;
+    pop->scratch.fitness[i] =
+        pop->ind[i].fitness + RUNG_SCORE_STEP * (double)pop->ind[i].rung;
   evo_breed_rank(pop->scratch.fitness, pop->n_ind, pop->scratch.ranked);
 }
 
@@ -414,9 +449,15 @@ static void hof_offer(evo_population *pop, const evo_genome *g,
   hof_bubble_up(hof, j);
 }
 
-static double median_of_ranked(const evo_ranked *r, size_t n) {
-  return n % 2 ? r[n / 2].fitness
-               : 0.5 * (r[n / 2 - 1].fitness + r[n / 2].fitness);
+/* The fitness of the individual ranked @p rank (not its score). */
+static double ranked_fitness(const evo_population *pop, size_t rank) {
+  return pop->ind[pop->scratch.ranked[rank].index].fitness;
+}
+
+static double median_of_ranked(const evo_population *pop, size_t n) {
+  return n % 2 ? ranked_fitness(pop, n / 2)
+               : 0.5 * (ranked_fitness(pop, n / 2 - 1) +
+                        ranked_fitness(pop, n / 2));
 }
 
 /* Fills a history entry from the ranked, fully evaluated generation. */
@@ -432,12 +473,14 @@ static void fill_record(const evo_population *pop, evo_gen_record *rec) {
     for (size_t t = 0; t < ind->genome.n_terms; t++)
       rec->terms[ind->genome.terms[t]]++;
   }
-  rec->values[EVO_HIST_BEST] = ranked[0].fitness;
+  rec->values[EVO_HIST_BEST] = ranked_fitness(pop, 0);
   rec->values[EVO_HIST_MEAN] = sum / (double)n;
-  rec->values[EVO_HIST_MEDIAN] = median_of_ranked(ranked, n);
-  rec->values[EVO_HIST_WORST] = ranked[n - 1].fitness;
+  rec->values[EVO_HIST_MEDIAN] = median_of_ranked(pop, n);
+  rec->values[EVO_HIST_WORST] = ranked_fitness(pop, n - 1);
   rec->values[EVO_HIST_FAILED] = (double)failed;
   rec->values[EVO_HIST_CACHE_HITS] = (double)hits;
+  rec->values[EVO_HIST_COMPUTE] = (double)pop->compute_us * 1e-6;
+  rec->values[EVO_HIST_EVALUATIONS] = (double)pop->evaluations;
   const evo_individual *best = &pop->ind[ranked[0].index];
   rec->best = best->genome;
   evo_report_copy(&rec->best_report, &best->report);
@@ -451,14 +494,15 @@ static int record_generation(evo_population *pop) {
     return rc;
   rank_generation(pop);
   fill_record(pop, rec);
-  for (size_t i = 0; i < pop->n_ind; i++)
-    if (pop->ind[i].status == EVO_OK) /* failures have no real fitness */
+  for (size_t i = 0; i < pop->n_ind; i++) /* failures have no real fitness;
+                                             the hall holds full ones */
+    if (pop->ind[i].status == EVO_OK && pop->ind[i].rung == top_rung(pop))
       hof_offer(pop, &pop->ind[i].genome, pop->ind[i].fitness);
   return EVO_OK;
 }
 
 /* Breeds the next generation in place of the current one, which
- * record_generation() has just ranked into scratch (PROTOCOL §4, "One
+ * record_generation() has just ranked into scratch (doc/algorithm.md §4, "One
  * generation", steps 2 and 3). Mutation follows the schedule of the
  * generation just evaluated: the children of generation g get d = 1 -
  * 0.5·g/G. */
@@ -468,11 +512,23 @@ static void breed_generation(evo_population *pop) {
   size_t k = (size_t)pop->settings[EVO_POP_TOURNAMENT];
   uint32_t gen = (uint32_t)pop->generation;
   uint32_t total = (uint32_t)pop->settings[EVO_POP_GENERATIONS];
+  uint64_t run_seed = (uint64_t)pop->settings[EVO_POP_RUN_SEED];
   evo_rng r;
-  evo_rng_seed(&r, evo_seed_derive((uint64_t)pop->settings[EVO_POP_RUN_SEED],
-                                   gen, SEED_TAG_BREED));
-  for (size_t i = 0; i < elites; i++) /* the best, in rank order */
-    s->next[i] = pop->ind[s->ranked[i].index].genome;
+  if (pop->settings[EVO_POP_ALGORITHM] == EVO_ALGO_RANDOM) {
+    /* Random search: generation g + 1 is drawn from (run seed, g + 1,
+     * "random", index), whatever came before. */
+    uint64_t base = evo_seed_derive(run_seed, (uint64_t)gen + 1,
+                                    SEED_TAG_RANDOM);
+    for (size_t i = 0; i < n; i++) {
+      evo_rng_seed(&r, evo_seed_derive(base, i, 0));
+      evo_breed_random(&s->next[i], &r);
+    }
+    elites = n;
+  } else {
+    evo_rng_seed(&r, evo_seed_derive(run_seed, gen, SEED_TAG_BREED));
+    for (size_t i = 0; i < elites; i++) /* the best, in rank order */
+      s->next[i] = pop->ind[s->ranked[i].index].genome;
+  }
   for (size_t i = elites; i < n; i++) {
     size_t a = evo_breed_tournament(s->fitness, n, k, s->perm, &r);
     size_t b = evo_breed_tournament(s->fitness, n, k, s->perm, &r);
@@ -485,6 +541,7 @@ static void breed_generation(evo_population *pop) {
     clear_result(&pop->ind[i]);
   }
   pop->n_evaluated = 0;
+  pop->phase = 0;
 }
 
 static bool is_last_generation(const evo_population *pop) {
@@ -514,6 +571,65 @@ static int close_generation(evo_population *pop) {
   return EVO_OK;
 }
 
+bool evo_population_budget_spent(const evo_population *pop) {
+  int64_t budget = pop->settings[EVO_POP_BUDGET];
+  return budget > 0 && pop->compute_us >= (uint64_t)budget * 1000000u;
+}
+
+/* Multi-fidelity search needs the rung to reach the fitness. */
+static int check_rungs(const evo_population *pop) {
+  if (pop->settings[EVO_POP_RUNGS] == 1)
+    return EVO_OK;
+  bool ok = pop->backend != NULL ? evo_backend_has_rungs(pop->backend)
+                                 : pop->fitness_rung_fn != NULL;
+  if (!ok)
+    return evo_set_error(EVO_EUNSUPPORTED,
+                         "evo_population_step: %lld rungs need a fitness "
+                         "callback that takes the rung "
+                         "(evo_population_set_fitness_rung) or a back end "
+                         "made with evo_backend_new_rung",
+                         (long long)pop->settings[EVO_POP_RUNGS]);
+  return EVO_OK;
+}
+
+/* Sends the best ceil(n/η) of the n individuals evaluated at the current
+ * rung on to the next (doc/algorithm.md §9); failures never go on, ties go
+ * to the lower index. */
+static void promote(evo_population *pop) {
+  evo_pop_scratch *s = &pop->scratch;
+  size_t n = 0, m = 0;
+  for (size_t i = 0; i < pop->n_ind; i++) {
+    const evo_individual *ind = &pop->ind[i];
+    if (ind->rung != pop->phase)
+      continue;
+    n++;
+    if (ind->status == EVO_OK)
+      s->fitness[m] = ind->fitness, s->perm[m++] = i;
+  }
+  size_t eta = (size_t)pop->settings[EVO_POP_PROMOTE];
+  size_t k = (n + eta - 1) / eta;
+  evo_breed_rank(s->fitness, m, s->ranked);
+  for (size_t r = 0; r < k && r < m; r++) {
+    evo_individual *ind = &pop->ind[s->perm[s->ranked[r].index]];
+    ind->rung = (uint8_t)(pop->phase + 1);
+    ind->evaluated = false;
+    pop->n_evaluated--;
+  }
+  pop->phase++;
+}
+
+/* Evaluates the generation rung by rung, up to the full evaluation, or
+ * until the budget is spent (the generation then stays open). */
+static int evaluate_rungs(evo_population *pop) {
+  for (;;) {
+    int rc = evo_population_evaluate(pop);
+    if (rc != EVO_OK || pop->n_evaluated < pop->n_ind ||
+        pop->phase == top_rung(pop))
+      return rc;
+    promote(pop);
+  }
+}
+
 EVO_API int evo_population_step(evo_population *pop) {
   EVO_CHECK_ARG(pop);
   int rc = check_idle(pop, "evo_population_step");
@@ -529,9 +645,12 @@ EVO_API int evo_population_step(evo_population *pop) {
                          pop->generation);
   if (!pop->started && (rc = start_run(pop)) != EVO_OK)
     return rc;
+  if ((rc = check_rungs(pop)) != EVO_OK)
+    return rc;
   pop->busy = true;
-  rc = evo_population_evaluate(pop);
-  if (rc == EVO_OK)
+  rc = evaluate_rungs(pop);
+  if (rc == EVO_OK && pop->n_evaluated == pop->n_ind &&
+      pop->phase == top_rung(pop))
     rc = close_generation(pop);
   pop->busy = false;
   return rc;
@@ -553,8 +672,14 @@ EVO_API size_t evo_population_generation(const evo_population *pop) {
 
 EVO_API int evo_population_finished(const evo_population *pop) {
   return pop != NULL &&
-         (int64_t)pop->generation >= pop->settings[EVO_POP_GENERATIONS];
+         ((int64_t)pop->generation >= pop->settings[EVO_POP_GENERATIONS] ||
+          evo_population_budget_spent(pop));
 }
+
+EVO_API double evo_population_compute(const evo_population *pop) {
+  return pop ? (double)pop->compute_us * 1e-6 : 0.0;
+}
+
 
 EVO_API size_t evo_population_size(const evo_population *pop) {
   return pop ? pop->n_ind : 0;
@@ -634,7 +759,7 @@ EVO_API int evo_population_history(const evo_population *pop,
                                    size_t generation, evo_history_key key,
                                    double *out) {
   EVO_CHECK_ARG(out);
-  if ((unsigned)key > EVO_HIST_CACHE_HITS)
+  if ((unsigned)key >= EVO_HIST_COUNT)
     return evo_set_error(EVO_EINVAL, "unknown history key %d", (int)key);
   const evo_gen_record *rec = NULL;
   int rc = get_record(pop, generation, &rec);
@@ -689,4 +814,14 @@ EVO_API int evo_population_hof(const evo_population *pop, size_t rank,
   if (generation != NULL)
     *generation = (size_t)e->generation;
   return EVO_OK;
+}
+
+EVO_API int evo_population_individual_rung(const evo_population *pop,
+                                           size_t index, uint32_t *rung) {
+  EVO_CHECK_ARG(pop);
+  EVO_CHECK_ARG(rung);
+  int rc = check_individual(pop, index);
+  if (rc == EVO_OK)
+    *rung = pop->ind[index].rung;
+  return rc;
 }

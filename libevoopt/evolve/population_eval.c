@@ -35,8 +35,8 @@ typedef struct eval_state {
   char message[EVO_POP_ERROR_CAP]; /* rc's, kept while the jobs drain */
 } eval_state;
 
-/* The evaluation seed (PROTOCOL §4, "The paper settings"): the common seed
- * 0, or (run seed, generation, index) with EVO_POP_FRESH_SEEDS. */
+/* The evaluation seed (doc/algorithm.md §4, "The paper settings"): the common
+ * seed 0, or (run seed, generation, index) with EVO_POP_FRESH_SEEDS. */
 static uint64_t evaluation_seed(const evo_population *pop, size_t index) {
   if (pop->settings[EVO_POP_FRESH_SEEDS] == 0)
     return 0;
@@ -149,8 +149,9 @@ static void plan_cached(eval_state *st, size_t index) {
     queue_job(st, index); /* an invalid genome is never cached */
     return;
   }
-  s->hashes[index] = evo_cache_hash(&s->keys[index], seed);
-  if (evo_cache_find(&pop->cache, &s->keys[index], seed) != NULL) {
+  uint32_t rung = pop->ind[index].rung;
+  s->hashes[index] = evo_cache_hash(&s->keys[index], seed, rung);
+  if (evo_cache_find(&pop->cache, &s->keys[index], seed, rung) != NULL) {
     s->plan[index] = PLAN_HIT;
     return;
   }
@@ -188,8 +189,9 @@ static void record_planned_hits(eval_state *st) {
   for (size_t i = 0; i < pop->n_ind && !st->stopping; i++) {
     if (pop->scratch.plan[i] != PLAN_HIT)
       continue;
-    const evo_cache_entry *e = evo_cache_find(
-        &pop->cache, &pop->scratch.keys[i], evaluation_seed(pop, i));
+    const evo_cache_entry *e =
+        evo_cache_find(&pop->cache, &pop->scratch.keys[i],
+                       evaluation_seed(pop, i), pop->ind[i].rung);
     evo_cache_get_report(&pop->cache, e, pop->scratch.report);
     merge_status(st, record_hit(st, i, pop->scratch.report));
   }
@@ -225,12 +227,14 @@ static int backend_failed(int rc, const char *call) {
 static void submit_jobs(eval_state *st) {
   evo_population *pop = st->pop;
   while (!st->stopping && st->head < st->tail &&
-         st->in_flight < st->be->slots) {
+         st->in_flight < st->be->slots &&
+         !evo_population_budget_spent(pop)) {
     size_t index = pop->scratch.todo[st->head++];
     evo_set_error(EVO_OK, "%s", "");
-    int rc =
-        st->be->submit(st->be->user, (uint64_t)index, &pop->ind[index].genome,
-                       evaluation_seed(pop, index));
+    int rc = evo_backend_call_submit(st->be, (uint64_t)index,
+                                     &pop->ind[index].genome,
+                                     evaluation_seed(pop, index),
+                                     pop->ind[index].rung);
     if (rc != EVO_OK) {
       merge_status(st, backend_failed(rc, "submit"));
       st->failed = true;
@@ -239,6 +243,15 @@ static void submit_jobs(eval_state *st) {
     pop->scratch.plan[index] = PLAN_FLYING;
     st->in_flight++;
   }
+}
+
+/* Adds an evaluation's cost to the run's compute, in whole
+ * core-microseconds so that the total is the same in any order. */
+static void add_cost(evo_population *pop, const evo_report *rep) {
+  double us = rep->cost * 1e6;
+  if (isfinite(us) && us > 0.0)
+    pop->compute_us += us < 1e18 ? (uint64_t)llround(us) : UINT64_C(1) << 60;
+  pop->evaluations++;
 }
 
 /* Collects one result and records it (and its group). False when the back
@@ -263,12 +276,14 @@ static bool collect_one(eval_state *st) {
   }
   size_t index = (size_t)job;
   st->in_flight--;
+  add_cost(pop, s->report);
   s->plan[index] = PLAN_DONE;
   s->message[EVO_POP_ERROR_CAP - 1] = 0;
   take_result(&pop->ind[index], s->report, status, s->message);
   if (s->keyed[index] && pop->ind[index].status == EVO_OK)
     merge_status(st, evo_cache_insert(&pop->cache, &s->keys[index],
                                       evaluation_seed(pop, index),
+                                      pop->ind[index].rung,
                                       &pop->ind[index].report));
   merge_status(st, record_evaluation(pop, index, st->stopping));
   settle_group(st, index);
@@ -293,6 +308,10 @@ static int default_backend(evo_population *pop, size_t n_jobs,
   size_t workers = (size_t)pop->settings[EVO_POP_WORKERS];
   if (workers > n_jobs)
     workers = n_jobs;
+  if (pop->fitness_rung_fn != NULL)
+    return evo_backend_threads_new_rung(out, pop->fitness_rung_fn,
+                                        pop->fitness_user,
+                                        workers ? workers : 1);
   return evo_backend_threads_new(out, pop->fitness_fn, pop->fitness_user,
                                  workers ? workers : 1);
 }

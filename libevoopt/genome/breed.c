@@ -1,4 +1,4 @@
-/* The genetic operators (PROTOCOL §4): random genome, tournament,
+/* The genetic operators (doc/algorithm.md §4): random genome, tournament,
  * crossover, mutation and ranking; plus the public evo_genome_random() and
  * evo_genome_breed() built on them. Every draw comes from the evo_rng the
  * caller passes, in a fixed order, so a seed fixes the outcome. */
@@ -12,7 +12,7 @@
 /* ---- schedule --------------------------------------------------------- */
 
 evo_mutation_rates evo_breed_rates(uint32_t gen, uint32_t generations) {
-  /* PROTOCOL §4, "Mutation at generation gen (0-based) of G". */
+  /* doc/algorithm.md §4, "Mutation at generation gen (0-based) of G". */
   double d = 1.0 - 0.5 * (double)gen / (double)generations;
   return (evo_mutation_rates){.d = d,
                               .p_num = 0.35 * d,
@@ -28,7 +28,7 @@ static int random_code(evo_rng *r) {
 }
 
 void evo_breed_random(evo_genome *g, evo_rng *r) {
-  /* PROTOCOL §4, "Random genome (initial population)", gene by gene. */
+  /* doc/algorithm.md §4, "Random genome (initial population)", gene by gene. */
   evo_genome_init_defaults(g);
   g->n_terms = 1 + (size_t)evo_rng_below(r, 3);
   for (size_t i = 0; i < g->n_terms; i++) {
@@ -61,7 +61,7 @@ size_t evo_breed_tournament(const double *fitness, size_t n, size_t k,
   for (size_t i = 0; i < n; i++)
     perm[i] = i;
   size_t best = 0;
-  /* PROTOCOL §4, "Tournament": k distinct draws (a partial Fisher-Yates
+  /* doc/algorithm.md §4, "Tournament": k distinct draws (a partial Fisher-Yates
    * shuffle); strict '>' keeps the first drawn among equals. */
   for (size_t i = 0; i < k; i++) {
     size_t j = i + (size_t)evo_rng_below(r, (uint64_t)(n - i));
@@ -107,7 +107,7 @@ static void splice_terms(evo_genome *c, const evo_genome *a, size_t cut_a,
     c->alphas[n] = b->alphas[i];
   }
   c->n_terms = n;
-  if (n == 0) { /* PROTOCOL §4: "(if empty: [GRAD], [1.0])" */
+  if (n == 0) { /* doc/algorithm.md §4: "(if empty: [GRAD], [1.0])" */
     c->terms[0] = EVO_TERM_GRAD;
     c->alphas[0] = 1.0;
     c->n_terms = 1;
@@ -118,7 +118,7 @@ void evo_breed_crossover(evo_genome *child, const evo_genome *a,
                          const evo_genome *b, evo_rng *r) {
   evo_genome c;
   evo_genome_init_defaults(&c);
-  /* PROTOCOL §4, "Crossover": a in 1..len(A) (1 when A has one term),
+  /* doc/algorithm.md §4, "Crossover": a in 1..len(A) (1 when A has one term),
    * b in 0..len(B)-1. The guards only matter for term-less parents. */
   size_t cut_a = a->n_terms ? 1 + (size_t)evo_rng_below(r, a->n_terms) : 0;
   size_t cut_b = b->n_terms ? (size_t)evo_rng_below(r, b->n_terms) : 0;
@@ -147,7 +147,8 @@ static double clamp(double x, double lo, double hi) {
   return x < lo ? lo : x > hi ? hi : x;
 }
 
-/* With probability @p p: x += N(0, sigma), then clamped (PROTOCOL §4). */
+/* With probability @p p: x += N(0, sigma), then clamped (doc/algorithm.md
+ * §4). */
 static void nudge(double *x, double p, double sigma, double lo, double hi,
                   evo_rng *r) {
   if (evo_rng_bernoulli(r, p))
@@ -161,8 +162,8 @@ static void flip(bool *flag, double p, evo_rng *r) {
 
 enum { STRUCT_ADD, STRUCT_REMOVE, STRUCT_CHANGE };
 
-/* One of add / remove / change, uniformly (PROTOCOL §4). An operation that
- * is not allowed (add at EVO_MAX_TERMS terms, remove of the only term)
+/* One of add / remove / change, uniformly (doc/algorithm.md §4). An operation
+ * that is not allowed (add at EVO_MAX_TERMS terms, remove of the only term)
  * leaves the genome unchanged, as the reference notebook does: no other
  * operation is drawn instead. */
 static void mutate_structure(evo_genome *g, evo_rng *r) {
@@ -193,13 +194,13 @@ static void mutate_structure(evo_genome *g, evo_rng *r) {
 void evo_breed_mutate(evo_genome *g, uint32_t gen, uint32_t generations,
                       evo_rng *r) {
   evo_mutation_rates m = evo_breed_rates(gen, generations);
-  /* Numeric genes, each with p_num, clamped to PROTOCOL §1's ranges. */
+  /* Numeric genes, each with p_num, clamped to doc/algorithm.md §1's ranges. */
   nudge(&g->lr_log10, m.p_num, m.sigma, EVO_CLAMP_LR_LO, EVO_CLAMP_LR_HI, r);
   nudge(&g->beta1, m.p_num, 0.2 * m.sigma, 0.0, EVO_CLAMP_BETA1_HI, r);
   nudge(&g->beta2, m.p_num, 0.1 * m.sigma, 0.0, EVO_CLAMP_BETA2_HI, r);
   nudge(&g->eps_log10, m.p_num, m.sigma, EVO_CLAMP_EPS_LO, EVO_CLAMP_EPS_HI,
         r);
-  /* PROTOCOL §1 extension: a genome with λ = 0 keeps it. */
+  /* doc/algorithm.md §1 extension: a genome with λ = 0 keeps it. */
   if (g->wd_log10 != -INFINITY)
     nudge(&g->wd_log10, m.p_num, m.sigma, EVO_CLAMP_WD_LO, EVO_CLAMP_WD_HI,
           r);
@@ -215,7 +216,7 @@ void evo_breed_mutate(evo_genome *g, uint32_t gen, uint32_t generations,
   flip(&g->use_gradient_clipping, m.p_flag, r);
   flip(&g->use_warmup, m.p_flag, r);
   flip(&g->use_cosine_decay, m.p_flag, r);
-  /* clip_value and warmup_steps are never mutated (PROTOCOL §4). */
+  /* clip_value and warmup_steps are never mutated (doc/algorithm.md §4). */
 }
 
 /* ---- public wrappers (population.h) ----------------------------------- */

@@ -1,5 +1,5 @@
-/* The genome (PROTOCOL §1): defaults, presets (§4, §5), accessors with the
- * range checks documented in genome.h, comparison and the one-line
+/* The genome (doc/algorithm.md §1): defaults, presets (§4, §5), accessors with
+ * the range checks documented in genome.h, comparison and the one-line
  * description. The JSON reader and writer live in genome_json.c. */
 #include <math.h>
 #include <stdarg.h>
@@ -12,8 +12,8 @@
 
 /* ---- accepted ranges (genome.h, "Accepted ranges") ---------------------- */
 
-/* A closed or half-open interval; names are the JSON keys (PROTOCOL §1), so
- * that a message reads the same from the API and from a file. */
+/* A closed or half-open interval; names are the JSON keys (doc/algorithm.md
+ * §1), so that a message reads the same from the API and from a file. */
 typedef struct gene_range {
   const char *name;
   double lo, hi;
@@ -61,7 +61,7 @@ int evo_genome_check_gene(evo_gene gene, double value, const char *key) {
   if (key == NULL)
     key = r->name;
   if (gene == EVO_GENE_WD_LOG10 && value == -INFINITY)
-    return EVO_OK; /* exactly zero decay, PROTOCOL §1 extension */
+    return EVO_OK; /* exactly zero decay, doc/algorithm.md §1 extension */
   if (!isfinite(value))
     return evo_set_error(EVO_ERANGE, "%s = %s is not a finite number", key,
                          fmt_value(buf, value));
@@ -130,7 +130,7 @@ int evo_genome_validate(const evo_genome *g) {
 /* ---- creation, presets --------------------------------------------------- */
 
 void evo_genome_init_defaults(evo_genome *g) {
-  /* PROTOCOL §1, column "default". */
+  /* doc/algorithm.md §1, column "default". */
   *g = (evo_genome){
       .n_terms = 1,
       .terms = {EVO_TERM_GRAD},
@@ -158,7 +158,8 @@ static void set_single_term(evo_genome *g, evo_term type, double lr_log10) {
   g->lr_log10 = lr_log10;
 }
 
-/* PROTOCOL §4, "Baselines and presets"; each starts from the defaults. */
+/* doc/algorithm.md §4, "Baselines and presets"; each starts from the
+ * defaults. */
 static void preset_sgd(evo_genome *g) {
   set_single_term(g, EVO_TERM_MOMENTUM, -2.0);
   g->use_v = false;
@@ -181,7 +182,7 @@ static void preset_rmsprop(evo_genome *g) {
   g->use_bias_correction = false;
 }
 
-/* PROTOCOL §5, digit for digit. */
+/* doc/algorithm.md §5, digit for digit. */
 static void preset_paper_evolved(evo_genome *g) {
   static const int terms[4] = {EVO_TERM_SIGN, EVO_TERM_SIGN, EVO_TERM_ADAM,
                                EVO_TERM_ADAM};
@@ -537,7 +538,8 @@ static void describe_hyper(text *t, const evo_genome *g) {
 }
 
 static void describe_flags(text *t, const evo_genome *g) {
-  /* A missing moment matters only when a term reads it (PROTOCOL §2). */
+  /* A missing moment matters only when a term reads it (doc/algorithm.md
+   * §2). */
   unsigned used = term_mask(g);
   if (!g->use_m && (used & (KIND(EVO_TERM_MOMENTUM) | KIND(EVO_TERM_ADAM) |
                             KIND(EVO_TERM_NESTEROV))))

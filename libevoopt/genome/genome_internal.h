@@ -1,5 +1,5 @@
-/* The genome's representation (PROTOCOL §1), shared by the optimizer, the
- * genetic operators and the serializers. Never installed. */
+/* The genome's representation (doc/algorithm.md §1), shared by the optimizer,
+ * the genetic operators and the serializers. Never installed. */
 #ifndef EVOOPT_GENOME_INTERNAL_H
 #define EVOOPT_GENOME_INTERNAL_H
 
@@ -28,7 +28,7 @@ struct evo_genome {
   bool use_cosine_decay;
 };
 
-/* Fills @p g with PROTOCOL §1's defaults. */
+/* Fills @p g with doc/algorithm.md §1's defaults. */
 void evo_genome_init_defaults(evo_genome *g);
 
 /* Checks one real-valued gene against the accepted range (genome.h);

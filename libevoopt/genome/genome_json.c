@@ -1,5 +1,5 @@
-/* Genome JSON with the reference notebook's keys (PROTOCOL §1), read and
- * written with Jansson. Reals are printed with 17 significant digits, which
+/* Genome JSON with the reference notebook's keys (doc/algorithm.md §1), read
+ * and written with Jansson. Reals are printed with 17 significant digits, which
  * is enough for strtod to give back the same bits. */
 #include <jansson.h>
 #include <math.h>
@@ -27,7 +27,7 @@ typedef struct key_spec {
   int id; /* evo_gene or evo_flag */
 } key_spec;
 
-/* PROTOCOL §1's table, in its order: the writer follows it, the reader
+/* doc/algorithm.md §1's table, in its order: the writer follows it, the reader
  * requires every entry and nothing else. */
 static const key_spec keys[] = {
     {"term_types", KEY_TERMS, 0},
@@ -72,7 +72,8 @@ static json_t *key_to_json(const evo_genome *g, const key_spec *k) {
   case KEY_ALPHAS: return terms_to_json(g, true);
   case KEY_REAL:
     evo_genome_get(g, (evo_gene)k->id, &v);
-    /* Zero decay has no log: written as null (PROTOCOL §1 extension). */
+    /* Zero decay has no log: written as null (doc/algorithm.md §1
+     * extension). */
     return v == -INFINITY ? json_null() : json_real(v);
   case KEY_FLAG:
     evo_genome_get_flag(g, (evo_flag)k->id, &flag);

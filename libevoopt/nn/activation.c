@@ -1,27 +1,37 @@
 /* Element-wise layers: ReLU, the bias + ReLU epilogue of conv and linear,
- * column sums for bias gradients, and inverted dropout (PROTOCOL §3). */
+ * column sums for bias gradients, and inverted dropout (doc/algorithm.md
+ * §3). */
 #include <string.h>
 
 #include "nn/layers_internal.h"
 
-EVO_VECTOR_CLONES void evo_relu_forward(float *y, const float *x, size_t n) {
+/* Each entry point calls a static clone (layers_internal.h says why). */
+EVO_VECTOR_CLONES static void relu_forward(float *y, const float *x, size_t n) {
   for (size_t i = 0; i < n; i++)
     y[i] = x[i] > 0.0f ? x[i] : 0.0f;
+}
+
+void evo_relu_forward(float *y, const float *x, size_t n) {
+  relu_forward(y, x, n);
 }
 
 /* The gradient at 0 is 0, as PyTorch's threshold_backward. Both operands
  * are loaded before the select, so that it compiles to a branch-free,
  * vectorised blend (a conditional load would be a mispredicted branch). */
-EVO_VECTOR_CLONES void evo_relu_backward(float *dx, const float *dy,
-                                         const float *y, size_t n) {
+EVO_VECTOR_CLONES static void relu_backward(float *dx, const float *dy,
+                                            const float *y, size_t n) {
   for (size_t i = 0; i < n; i++) {
     float g = dy[i];
     dx[i] = y[i] > 0.0f ? g : 0.0f;
   }
 }
 
-EVO_VECTOR_CLONES void evo_bias_act(float *y, const float *b, size_t rows,
-                                    size_t cols, bool relu) {
+void evo_relu_backward(float *dx, const float *dy, const float *y, size_t n) {
+  relu_backward(dx, dy, y, n);
+}
+
+EVO_VECTOR_CLONES static void bias_act(float *y, const float *b, size_t rows,
+                                       size_t cols, bool relu) {
   for (size_t r = 0; r < rows; r++) {
     float *restrict yr = y + r * cols;
     if (relu)
@@ -35,8 +45,13 @@ EVO_VECTOR_CLONES void evo_bias_act(float *y, const float *b, size_t rows,
   }
 }
 
-EVO_VECTOR_CLONES void evo_col_sums_add(float *out, const float *x, size_t rows,
-                                        size_t cols) {
+void evo_bias_act(float *y, const float *b, size_t rows, size_t cols,
+                  bool relu) {
+  bias_act(y, b, rows, cols, relu);
+}
+
+EVO_VECTOR_CLONES static void col_sums_add(float *out, const float *x,
+                                           size_t rows, size_t cols) {
   /* Blocks of rows summed in float, blocks added in double: short float
    * chains, and the inner loop stays vectorisable. */
   enum { BLOCK = 64 };
@@ -58,9 +73,13 @@ EVO_VECTOR_CLONES void evo_col_sums_add(float *out, const float *x, size_t rows,
   }
 }
 
+void evo_col_sums_add(float *out, const float *x, size_t rows, size_t cols) {
+  col_sums_add(out, x, rows, cols);
+}
+
 void evo_col_sums(float *out, const float *x, size_t rows, size_t cols) {
   memset(out, 0, cols * sizeof *out);
-  evo_col_sums_add(out, x, rows, cols);
+  col_sums_add(out, x, rows, cols);
 }
 
 /* Two keep/drop decisions per 64-bit draw, each from 32 bits: a unit drops
@@ -77,15 +96,20 @@ void evo_dropout_mask(uint8_t *mask, size_t n, float p, evo_rng *rng) {
 
 /* x times the noise mask/(1-p), as PyTorch's dropout (so a dropped NaN
  * stays NaN). */
-EVO_VECTOR_CLONES void evo_dropout_forward(float *y, const float *x,
-                                           const uint8_t *mask, size_t n,
-                                           float p) {
+EVO_VECTOR_CLONES static void dropout_forward(float *y, const float *x,
+                                              const uint8_t *mask, size_t n,
+                                              float p) {
   const float scale = 1.0f / (1.0f - p);
   for (size_t i = 0; i < n; i++)
     y[i] = x[i] * ((float)mask[i] * scale);
 }
 
+void evo_dropout_forward(float *y, const float *x, const uint8_t *mask,
+                         size_t n, float p) {
+  dropout_forward(y, x, mask, n, p);
+}
+
 void evo_dropout_backward(float *dx, const float *dy, const uint8_t *mask,
                           size_t n, float p) {
-  evo_dropout_forward(dx, dy, mask, n, p);
+  dropout_forward(dx, dy, mask, n, p);
 }

@@ -1,5 +1,5 @@
-/* Batch norm 2-D over x[m][c] (NHWC: a channel is a column), PROTOCOL §3:
- * training normalises with the batch's biased variance and moves the
+/* Batch norm 2-D over x[m][c] (NHWC: a channel is a column), doc/algorithm.md
+ * §3: training normalises with the batch's biased variance and moves the
  * running variance with the unbiased one; evaluation uses the running
  * statistics. Sums run in double, over rows, so the inner loop is a
  * contiguous channel vector; every pass runs over slices of rows (sums

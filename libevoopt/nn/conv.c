@@ -1,4 +1,4 @@
-/* 3x3 convolution, stride 1, padding 1 (PROTOCOL §3), NHWC, by one of
+/* 3x3 convolution, stride 1, padding 1 (doc/algorithm.md §3), NHWC, by one of
  * three algorithms: direct (conv_direct.c) for few input channels,
  * Winograd F(2x2,3x3) (winograd.c) when both channel counts are large
  * enough, else im2col + sgemm (here).

@@ -5,7 +5,7 @@
  * Layout: image activations are NHWC (channels last, per image row-major
  * pixels), so that a 3x3 convolution is one GEMM over pixels with the
  * channels of a pixel contiguous; flatten turns NHWC into PyTorch's (C,H,W)
- * order (PROTOCOL §3). Feature activations are [n][features].
+ * order (doc/algorithm.md §3). Feature activations are [n][features].
  *
  * Conventions: backward functions OVERWRITE their gradient outputs (they
  * never accumulate); a fused ReLU's backward may mask the incoming
@@ -14,6 +14,14 @@
  * into fixed slices for it; their results do not depend on its size. */
 #ifndef EVOOPT_NN_LAYERS_INTERNAL_H
 #define EVOOPT_NN_LAYERS_INTERNAL_H
+
+/* Every clone (EVO_VECTOR_CLONES below) computes the same bits: IEEE
+ * operations only, never fused into FMA (AVX-512 brings it). GCC leaves
+ * contraction off in ISO C mode; clang contracts a*b+c by default, so it
+ * is told not to. */
+#if defined(__clang__)
+#pragma STDC FP_CONTRACT OFF
+#endif
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -34,15 +42,24 @@
 #endif
 
 /* On a hot element-wise function: compiled again for AVX-512 and AVX2 and
- * chosen at load time by the CPU (GCC's function multiversioning; the
- * library itself is built for baseline x86-64). Elsewhere a no-op, and
- * under ThreadSanitizer, whose instrumented ifunc resolvers would run
- * before it is initialised (and crash at load time). */
-#if defined(__x86_64__) && defined(__GNUC__) && defined(__has_attribute) &&    \
-    !defined(__SANITIZE_THREAD__)
+ * chosen at load time by the CPU (function multiversioning; the library
+ * itself is built for baseline x86-64). Elsewhere a no-op, and under
+ * ThreadSanitizer, whose instrumented ifunc resolvers would run before it
+ * is initialised (and crash at load time).
+ * Only on a static function: clang 14 defines an external multiversioned
+ * function under no plain name (just name.ifunc), so a caller in another
+ * file would not link; an external entry point calls a static clone. */
+#if defined(__x86_64__) && defined(__GNUC__) && defined(__has_attribute)
 #if __has_attribute(target_clones)
+#if defined(__clang__) && defined(__has_feature)
+#if !__has_feature(thread_sanitizer) && !__has_feature(memory_sanitizer)
 #define EVO_VECTOR_CLONES                                                      \
   __attribute__((target_clones("avx512f", "avx2", "default")))
+#endif
+#elif !defined(__SANITIZE_THREAD__)
+#define EVO_VECTOR_CLONES                                                      \
+  __attribute__((target_clones("avx512f", "avx2", "default")))
+#endif
 #endif
 #endif
 #ifndef EVO_VECTOR_CLONES
@@ -71,7 +88,7 @@ static inline void evo_slice(size_t n, size_t s, size_t *lo, size_t *hi) {
   *hi = n * (s + 1) / EVO_SLICES;
 }
 
-/* ---- 3x3 convolution, stride 1, padding 1 (PROTOCOL §3) ----------------- */
+/* ---- 3x3 convolution, stride 1, padding 1 (doc/algorithm.md §3) ---------- */
 
 typedef enum evo_conv_algo {
   EVO_CONV_IM2COL = 0, /* im2col + sgemm, any shape */
@@ -146,12 +163,12 @@ void evo_linear_backward(float *dx, float *dw, float *db, float *dy,
 
 /* ---- batch norm 2-D over the channels of x[m][c], m = n·h·w ------------- */
 
-#define EVO_BN_EPS 1e-5 /* PROTOCOL §3 */
+#define EVO_BN_EPS 1e-5 /* doc/algorithm.md §3 */
 #define EVO_BN_ACC_DOUBLES(c) (2 * EVO_SLICES * (c))
-#define EVO_BN_MOMENTUM 0.1 /* PROTOCOL §3 */
+#define EVO_BN_MOMENTUM 0.1 /* doc/algorithm.md §3 */
 
 /* Training: batch statistics, biased variance for the normalisation, the
- * running variance updated with the unbiased one (PROTOCOL §3).
+ * running variance updated with the unbiased one (doc/algorithm.md §3).
  * x[m][c], gamma[c], beta[c] -> y[m][c] (ReLU fused when relu),
  * mean[c], rstd[c] saved for backward, rmean[c], rvar[c] updated;
  * acc: EVO_BN_ACC_DOUBLES(c) of workspace; team: threads or NULL. m >= 2. */

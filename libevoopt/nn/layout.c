@@ -1,5 +1,5 @@
 /* Layout changes: the caller's NCHW input to the engine's NHWC, and the
- * flatten to PyTorch's (C,H,W) order (PROTOCOL §3). */
+ * flatten to PyTorch's (C,H,W) order (doc/algorithm.md §3). */
 #include "nn/layers_internal.h"
 
 void evo_nhwc_to_nchw(float *y, const float *x, size_t n, size_t hw, size_t c) {

@@ -1,4 +1,4 @@
-/* Softmax cross-entropy, mean over the batch (PROTOCOL §3), with the
+/* Softmax cross-entropy, mean over the batch (doc/algorithm.md §3), with the
  * log-sum-exp shifted by the row maximum. */
 #include <math.h>
 

@@ -1,5 +1,5 @@
-/* The network object (nn_internal.h): an architecture table (PROTOCOL §3)
- * compiled into a list of layers, with ReLUs fused into the layer before
+/* The network object (nn_internal.h): an architecture table (doc/algorithm.md
+ * §3) compiled into a list of layers, with ReLUs fused into the layer before
  * them and dropout done in place; every buffer carved at creation from one
  * 64-byte-aligned block. */
 #include <math.h>
@@ -17,7 +17,7 @@
 #define MAX_BATCH_LIMIT ((size_t)1 << 16)
 #define ALIGN 64
 
-/* ---- architecture tables (PROTOCOL §3) ---------------------------------- */
+/* ---- architecture tables (doc/algorithm.md §3) --------------------------- */
 
 typedef enum spec_kind {
   S_END = 0,
@@ -36,7 +36,7 @@ typedef struct spec {
   float p;        /* dropout probability */
 } spec;
 
-/* One line per block of PROTOCOL §3's text. */
+/* One line per block of doc/algorithm.md §3's text. */
 // clang-format off
 static const spec small_cnn[] = {
     {S_CONV, 1, 32, 0}, {S_RELU, 0, 0, 0}, {S_POOL, 0, 0, 0},
@@ -58,7 +58,7 @@ static const spec cifar10_cnn[] = {
     {S_LINEAR, 512, 10, 0},
     {S_END, 0, 0, 0}};
 
-/* PROTOCOL §3 "digits": conv 1→16, ReLU, pool, linear 256→64, ReLU,
+/* doc/algorithm.md §3 "digits": conv 1→16, ReLU, pool, linear 256→64, ReLU,
  * linear 64→10. */
 static const spec digits_cnn[] = {
     {S_CONV, 1, 16, 0}, {S_RELU, 0, 0, 0}, {S_POOL, 0, 0, 0},
@@ -473,7 +473,7 @@ void evo_net_set_dropout(evo_net *net, bool enabled) {
   net->dropout = enabled;
 }
 
-/* ---- initialisation (PROTOCOL §3) --------------------------------------- */
+/* ---- initialisation (doc/algorithm.md §3) -------------------------------- */
 
 /* fan_in of the layer owning weight tensor @p t: the size of one output
  * unit's weights (in_channels·3·3 for conv, in_features for linear). */

@@ -1,5 +1,5 @@
-/* The small-CNN engine (issue 3): the networks of PROTOCOL §3 as one object
- * with every buffer allocated at creation. Never installed.
+/* The small-CNN engine (issue 3): the networks of doc/algorithm.md §3 as one
+ * object with every buffer allocated at creation. Never installed.
  *
  * Typical training step (no allocation inside):
  *
@@ -42,7 +42,7 @@
 
 #include "core/rng_internal.h"
 
-/* The networks of PROTOCOL §3. */
+/* The networks of doc/algorithm.md §3. */
 typedef enum evo_arch {
   EVO_ARCH_SMALL_CNN = 0,   /* "small_cnn": MNIST, Fashion-MNIST, 1x28x28 */
   EVO_ARCH_CIFAR10_CNN = 1, /* "cifar10_cnn": CIFAR-10, 3x32x32 */
@@ -97,8 +97,8 @@ void evo_net_input_shape(const evo_net *net, size_t *c, size_t *h, size_t *w);
 size_t evo_net_input_size(const evo_net *net);
 size_t evo_net_num_classes(const evo_net *net);
 
-/* PyTorch's default initialisation (PROTOCOL §3): conv and linear weight
- * and bias U[-1/√fan_in, +1/√fan_in], tensor by tensor in arena order;
+/* PyTorch's default initialisation (doc/algorithm.md §3): conv and linear
+ * weight and bias U[-1/√fan_in, +1/√fan_in], tensor by tensor in arena order;
  * batch-norm γ 1, β 0, running mean 0, running variance 1. */
 void evo_net_init(evo_net *net, evo_rng *rng);
 
@@ -139,7 +139,7 @@ int evo_net_forward(evo_net *net, const float *x, size_t n, bool training,
 const float *evo_net_logits(const evo_net *net);
 
 /* Mean softmax cross-entropy of the last forward pass against labels[n]
- * (PROTOCOL §3), into *loss; keeps its gradient for evo_net_backward.
+ * (doc/algorithm.md §3), into *loss; keeps its gradient for evo_net_backward.
  * Errors: EVO_ESTATE (no forward pass), EVO_ERANGE (a label >= classes,
  * message names its index). */
 int evo_net_loss(evo_net *net, const uint8_t *labels, double *loss);

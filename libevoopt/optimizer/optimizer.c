@@ -1,5 +1,5 @@
-/* The drop-in optimizer (optimizer.h): PROTOCOL §2 applied to tensors in the
- * caller's memory, one fused pass per tensor; state save and load in the
+/* The drop-in optimizer (optimizer.h): doc/algorithm.md §2 applied to tensors
+ * in the caller's memory, one fused pass per tensor; state save and load in the
  * library's framed format (io_internal.h).
  *
  * Numerics: elements are float; the per-step scalars (η_s, decay factor,
@@ -15,8 +15,14 @@
 #include "core/io_internal.h"
 #include "optimizer/optimizer_internal.h"
 
+/* No FMA, also in the AVX-512 clones below: GCC contracts nothing in ISO
+ * C mode, clang would. */
+#if defined(__clang__)
+#pragma STDC FP_CONTRACT OFF
+#endif
+
 #define EVO_PI 3.14159265358979323846
-/* PROTOCOL §2, NESTEROV: a constant, not β1 (as in the paper). */
+/* doc/algorithm.md §2, NESTEROV: a constant, not β1 (as in the paper). */
 #define NESTEROV_MIX 0.9f
 
 /* ---- the kernel ---------------------------------------------------------- */
@@ -48,7 +54,7 @@ static inline float gate(float x, uint32_t keep) {
   return x;
 }
 
-/* sign(g) with sign(0) = 0 (PROTOCOL §2); a NaN stays NaN. Each select
+/* sign(g) with sign(0) = 0 (doc/algorithm.md §2); a NaN stays NaN. Each select
  * evaluates its comparison unconditionally, so that GCC if-converts it
  * (nested selects would be control flow, which stops the vectoriser). */
 static inline float sign_of(float g) {
@@ -70,8 +76,8 @@ static inline float clamp(float g, float c) {
 #define SHAPE_DIVIDE 8u /* RMS_NORM or ADAM_TERM present */
 #define SHAPE_UNIT 16u  /* UNIT_GRAD present */
 
-/* One fused pass (PROTOCOL §2 steps 1-6): reads p, g, m, v once and writes
- * p, m, v once; GCC vectorises it (the interleaved moments with even/odd
+/* One fused pass (doc/algorithm.md §2 steps 1-6): reads p, g, m, v once and
+ * writes p, m, v once; GCC vectorises it (the interleaved moments with even/odd
  * shuffles). Terms of a group that is compiled in but absent from the
  * genome are gated off. */
 static inline __attribute__((always_inline)) void
@@ -129,10 +135,18 @@ update_pass(float *restrict p, const float *restrict gr, float *restrict st,
  * The results are bit-identical (IEEE operations only; no FMA, since ISO C
  * mode leaves contraction off). */
 /* ThreadSanitizer's runtime is not up yet when the loader resolves the
- * ifuncs, so TSan builds go without clones. */
-#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) &&     \
+ * ifuncs, so TSan builds go without clones. The kernels are static: clang
+ * 14 links a multiversioned function only from its own file. */
+#if defined(__clang__) && defined(__has_feature)
+#if __has_feature(thread_sanitizer) || __has_feature(memory_sanitizer)
+#define EVO_NO_CLONES 1
+#endif
+#elif defined(__SANITIZE_THREAD__)
+#define EVO_NO_CLONES 1
+#endif
+#if defined(__GNUC__) && defined(__x86_64__) &&                             \
     defined(__GLIBC__) /* target_clones needs the loader's ifunc support */ \
-    && !defined(__SANITIZE_THREAD__)
+    && !defined(EVO_NO_CLONES)
 #define EVO_KERNEL_CLONES                                                   \
   __attribute__((target_clones("avx512f", "avx2", "default")))
 #else
@@ -222,8 +236,8 @@ static void tensor_args(const evo_genome *g, const evo_param_tensor *pt,
       (bc && g->use_v) ? (float)(1.0 / sqrt(1.0 - pow(g->beta2, t))) : 1.0f;
 }
 
-/* PROTOCOL §2, η_s for global step @p s. Past S the cosine keeps going, as
- * PyTorch's CosineAnnealingLR does: the rate climbs back towards η over
+/* doc/algorithm.md §2, η_s for global step @p s. Past S the cosine keeps going,
+ * as PyTorch's CosineAnnealingLR does: the rate climbs back towards η over
  * (S, 2S] (documented in optimizer.h). The caller has checked that S is
  * set when the genome uses cosine decay (check_schedule). */
 static double schedule(const evo_optimizer *opt, uint64_t s) {
@@ -852,12 +866,64 @@ EVO_API int evo_optimizer_save(const evo_optimizer *opt, const char *path) {
   return rc;
 }
 
+/* The payload of this optimizer's state as evo_optimizer_save_mem() writes
+ * it: the most evo_optimizer_load() ever inflates. */
+static size_t state_payload_bytes(const evo_optimizer *opt) {
+  size_t bytes = EVO_GENOME_BYTES + 1 + 8 + 8 + 8 + 8;
+  size_t moments = evo_optimizer_moments(&opt->genome);
+  for (size_t k = 0; k < opt->n_tensors; k++)
+    bytes += 8 + 8 + 1 + 8 +
+             (opt->tensors[k].state ? 4 * opt->tensors[k].n * moments : 0);
+  return bytes;
+}
+
+/* A state declaring more than this optimizer's @p ours payload bytes:
+ * only that many are read, enough to name the first field that differs
+ * (another genome, tensor count or size); never the whole file, which may
+ * be a gzip bomb. */
+static int oversized_state(const evo_optimizer *opt, const char *path,
+                           uint64_t declared, size_t ours) {
+  unsigned char *head = malloc(EVO_FRAME_HEAD + ours);
+  if (head == NULL)
+    return evo_set_error(EVO_ENOMEM, "out of memory reading '%s'", path);
+  size_t got = 0;
+  int rc = evo_read_file_head(path, head, EVO_FRAME_HEAD + ours, &got);
+  if (rc == EVO_OK) {
+    evo_rbuf r = {head + EVO_FRAME_HEAD, got - EVO_FRAME_HEAD, 0, true};
+    /* The check pass never writes to the optimizer. */
+    rc = read_state((evo_optimizer *)opt, &r, false);
+    if (rc == EVO_OK)
+      rc = evo_set_error(EVO_EFORMAT,
+                         STATE_WHAT ": declares %llu bytes, more than the "
+                         "%zu of this optimizer's state (damaged or padded)",
+                         (unsigned long long)declared, ours);
+    rc = evo_wrap_error(rc, "'%s'", path);
+  }
+  free(head);
+  return rc;
+}
+
 EVO_API int evo_optimizer_load(evo_optimizer *opt, const char *path) {
   EVO_CHECK_ARG(opt);
   EVO_CHECK_ARG(path);
+  uint32_t version = 0;
+  uint64_t declared = 0;
+  int rc = evo_frame_peek(path, state_magic, STATE_WHAT, &version, &declared);
+  if (rc != EVO_OK)
+    return rc;
+  if (version != STATE_VERSION)
+    return evo_set_error(EVO_EFORMAT,
+                         "'%s': " STATE_WHAT ": format version %u (this "
+                         "library reads version %u)",
+                         path, version, STATE_VERSION);
+  size_t ours = state_payload_bytes(opt);
+  if (declared > ours)
+    return oversized_state(opt, path, declared, ours);
   unsigned char *buf;
   size_t size;
-  int rc = evo_read_file(path, SIZE_MAX / 4, &buf, &size);
+  /* One byte more than declared, so that a padded file is named so. */
+  rc = evo_read_file(path, EVO_FRAME_BYTES + (size_t)declared + 1, &buf,
+                     &size);
   if (rc != EVO_OK)
     return rc;
   rc = evo_optimizer_load_mem(opt, buf, size);

@@ -28,7 +28,7 @@ typedef struct evo_param_tensor {
    * four in the step, which avoids DRAM bank conflicts between large
    * arrays (measured 1.4x faster on 2^24 floats from memory). */
   float *state;
-  uint64_t t;          /* this tensor's step count (PROTOCOL §2's t) */
+  uint64_t t;          /* this tensor's step count (doc/algorithm.md §2's t) */
   double lr_scale;     /* EVO_PARAM_LR_SCALE */
   bool weight_decay;   /* EVO_PARAM_WEIGHT_DECAY */
 } evo_param_tensor;

@@ -1,5 +1,5 @@
 /* Tasks: a data set with its network, and one training run scored by the
- * paper's fitness (PROTOCOL §3, "One evaluation of a genome"). */
+ * paper's fitness (doc/algorithm.md §3, "One evaluation of a genome"). */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,9 +11,9 @@
 #include "nn/nn_internal.h"
 #include "train/task_internal.h"
 
-/* Divergence threshold on the batch loss (PROTOCOL §3, step 2). */
+/* Divergence threshold on the batch loss (doc/algorithm.md §3, step 2). */
 #define EVO_LOSS_LIMIT 50.0
-/* Losses averaged into L (PROTOCOL §3, step 3). */
+/* Losses averaged into L (doc/algorithm.md §3, step 3). */
 #define EVO_LOSS_TAIL 50
 /* Independent streams derived from the run's seed. */
 enum { STREAM_INIT = 1, STREAM_ORDER = 2, STREAM_DROPOUT = 3, STREAM_AUGMENT = 4 };
@@ -30,7 +30,7 @@ struct evo_train_result {
 static const struct task_kind {
   const char *name;
   evo_arch arch;
-  int augment; /* CIFAR-10 flip and pad-4 crop (PROTOCOL §3) */
+  int augment; /* CIFAR-10 flip and pad-4 crop (doc/algorithm.md §3) */
 } task_kinds[] = {
     {"mnist", EVO_ARCH_SMALL_CNN, 0},
     {"fashion_mnist", EVO_ARCH_SMALL_CNN, 0},
@@ -53,7 +53,7 @@ static int draw_subset(evo_task *t) {
   for (size_t i = 0; i < n; i++)
     idx[i] = i;
   /* A partial Fisher-Yates shuffle: the first `want` entries are a uniform
-   * draw without replacement (PROTOCOL §3, training subset). */
+   * draw without replacement (doc/algorithm.md §3, training subset). */
   evo_rng rng;
   evo_rng_seed(&rng, (uint64_t)t->opt[EVO_TASK_DATA_SEED]);
   for (size_t i = 0; i < want && want < n; i++) {
@@ -295,7 +295,8 @@ static int run_setup(const evo_task *t, const evo_genome *g, uint64_t steps,
   return EVO_OK;
 }
 
-/* Reshuffles the epoch's order (PROTOCOL §3: reshuffled every epoch). */
+/* Reshuffles the epoch's order (doc/algorithm.md §3: reshuffled every
+ * epoch). */
 static void shuffle(size_t *order, size_t n, evo_rng *rng) {
   for (size_t i = n; i > 1; i--) {
     size_t j = (size_t)evo_rng_below(rng, (uint64_t)i);
@@ -307,7 +308,7 @@ static void shuffle(size_t *order, size_t n, evo_rng *rng) {
 
 /* One CIFAR-10 training image: random horizontal flip (p = 0.5), then a
  * random 32×32 crop of the image zero-padded by 4 (padding value: pixel 0,
- * i.e. before normalisation), then normalisation (PROTOCOL §3). */
+ * i.e. before normalisation), then normalisation (doc/algorithm.md §3). */
 void evo_task_augment_image(const evo_dataset *d, const uint8_t *src,
                             float *dst, evo_rng *rng) {
   const int pad = 4;
@@ -344,11 +345,13 @@ static void load_batch(const evo_task *t, const size_t *idx, size_t n,
   }
 }
 
-static int test_accuracy(const evo_task *t, run_buffers *b, double *acc) {
+/* Accuracy on the first @p limit test images (all when 0 or more). */
+static int test_accuracy(const evo_task *t, run_buffers *b, uint64_t limit,
+                         double *acc) {
   const evo_dataset *d = t->data;
   size_t n = d->n_test, batch = (size_t)t->opt[EVO_TASK_BATCH_SIZE];
-  if (t->opt[EVO_TASK_TEST_LIMIT] > 0 && (size_t)t->opt[EVO_TASK_TEST_LIMIT] < n)
-    n = (size_t)t->opt[EVO_TASK_TEST_LIMIT];
+  if (limit > 0 && limit < n)
+    n = (size_t)limit;
   size_t image = evo_dataset_image_size(d), total = 0;
   for (size_t i = 0; i < n; i += batch) {
     size_t m = n - i < batch ? n - i : batch, correct = 0;
@@ -362,8 +365,8 @@ static int test_accuracy(const evo_task *t, run_buffers *b, double *acc) {
   return EVO_OK;
 }
 
-/* The training loop of PROTOCOL §3, step 2. Returns the number of recorded
- * losses; *diverged_at is the step that diverged, or -1. */
+/* The training loop of doc/algorithm.md §3, step 2. Returns the number of
+ * recorded losses; *diverged_at is the step that diverged, or -1. */
 static int train_loop(const evo_task *t, uint64_t steps, uint64_t seed,
                       run_buffers *b, uint64_t *recorded,
                       int64_t *diverged_at) {
@@ -435,13 +438,22 @@ static void score(evo_train_result *r, const double *losses, uint64_t n,
     sum += losses[(oldest + i) % EVO_LOSS_TAIL];
   r->accuracy = acc;
   r->mean_loss = tail ? sum / (double)tail : 0.0;
-  /* PROTOCOL §3, step 4. */
+  /* doc/algorithm.md §3, step 4. */
   r->fitness = acc + 0.05 * fmax(0.0, 1.0 - r->mean_loss);
 }
 
 EVO_API int evo_task_train(const evo_task *task, const evo_genome *g,
                            uint64_t steps, uint64_t seed,
                            evo_train_result *result) {
+  EVO_CHECK_ARG(task);
+  return evo_task_train_limit(task, g, steps, seed,
+                              (uint64_t)task->opt[EVO_TASK_TEST_LIMIT],
+                              result);
+}
+
+int evo_task_train_limit(const evo_task *task, const evo_genome *g,
+                         uint64_t steps, uint64_t seed, uint64_t test_limit,
+                         evo_train_result *result) {
   EVO_CHECK_ARG(task);
   EVO_CHECK_ARG(g);
   EVO_CHECK_ARG(result);
@@ -471,11 +483,11 @@ EVO_API int evo_task_train(const evo_task *task, const evo_genome *g,
     result->curve_len = (size_t)recorded;
   if (rc == EVO_OK && !result->diverged) {
     double acc = 0.0;
-    rc = test_accuracy(task, &b, &acc);
+    rc = test_accuracy(task, &b, test_limit, &acc);
     if (rc == EVO_OK)
       score(result, b.losses, recorded, acc);
   } else if (rc == EVO_OK) {
-    result->fitness = -1.0; /* PROTOCOL §3: diverged ⇒ exactly -1 */
+    result->fitness = -1.0; /* doc/algorithm.md §3: diverged ⇒ exactly -1 */
     result->accuracy = 0.0;
     result->mean_loss = NAN;
   }

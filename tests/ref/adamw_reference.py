@@ -1,5 +1,6 @@
 #!/usr/bin/python3
-"""PyTorch reference trajectories for tests/test_optimizer.c (PROTOCOL §4):
+"""PyTorch reference trajectories for tests/test_optimizer.c
+(doc/algorithm.md §4):
 
 - `adamw`: torch.optim.AdamW(lr=1e-3, betas=(0.9, 0.999), eps=1e-8,
   weight_decay=1e-2), which the `adamw` preset must equal;

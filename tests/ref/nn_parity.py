@@ -6,8 +6,8 @@ Usage: nn_parity.py PATH/TO/nn_parity_dump [ARCH ...]
 For each network (default: small_cnn, cifar10_cnn, digits_cnn) the C
 program nn_parity_dump initialises the net from a seed, draws batches and
 writes the weights, inputs and its outputs. This script builds the network
-exactly as PROTOCOL §3 states, as a torch.nn.Module, loads the same weights
-and compares:
+exactly as doc/algorithm.md §3 states, as a torch.nn.Module, loads the same
+weights and compares:
   training mode (dropout off, batch norm on batch statistics): logits, loss,
     every parameter gradient, the running statistics after one and after two
     forward passes;
@@ -47,7 +47,7 @@ except ImportError as e:  # skip, as meson expects
 
 
 class SmallCNN(nn.Module):
-    """PROTOCOL §3: MNIST / Fashion-MNIST, input 1x28x28."""
+    """doc/algorithm.md §3: MNIST / Fashion-MNIST, input 1x28x28."""
 
     def __init__(self):
         super().__init__()
@@ -66,7 +66,7 @@ class SmallCNN(nn.Module):
 
 
 class Cifar10CNN(nn.Module):
-    """PROTOCOL §3: CIFAR-10, input 3x32x32."""
+    """doc/algorithm.md §3: CIFAR-10, input 3x32x32."""
 
     def __init__(self):
         super().__init__()
@@ -93,7 +93,7 @@ class Cifar10CNN(nn.Module):
 
 
 class DigitsCNN(nn.Module):
-    """PROTOCOL §3 "digits": input 1x8x8."""
+    """doc/algorithm.md §3 "digits": input 1x8x8."""
 
     def __init__(self):
         super().__init__()

@@ -142,7 +142,8 @@ unsigned cli_cpu_count(void);
 
 /* --- genome arguments (genome_arg.c) ------------------------------------ */
 
-/* The paper's baselines, compared in every final table (PROTOCOL §4). */
+/* The paper's baselines, compared in every final table (doc/algorithm.md
+ * §4). */
 #define CLI_N_BASELINES 4
 extern const char *const cli_baselines[CLI_N_BASELINES];
 
@@ -163,7 +164,7 @@ typedef struct cli_grid_spec {
   size_t n_genomes;
   const cli_tasks *tasks;
   uint64_t steps;
-  uint32_t seeds; /* seeds 0 .. seeds-1, as PROTOCOL §3 */
+  uint32_t seeds; /* seeds 0 .. seeds-1, as doc/algorithm.md §3 */
   unsigned workers;
   cli_grid_progress_fn progress;
   void *progress_user;
@@ -175,9 +176,9 @@ typedef struct cli_grid_spec {
 int cli_grid_run(cli_grid **out, const cli_grid_spec *spec);
 void cli_grid_free(cli_grid *g);
 /* Mean fitness of a genome on a task over the seeds, computed in the
- * evaluator's order (PROTOCOL §3). */
+ * evaluator's order (doc/algorithm.md §3). */
 double cli_grid_task_fitness(const cli_grid *g, size_t genome, size_t task);
-/* Mean over the tasks of the task means (PROTOCOL §3, multi-task). */
+/* Mean over the tasks of the task means (doc/algorithm.md §3, multi-task). */
 double cli_grid_overall(const cli_grid *g, size_t genome);
 /* Mean test accuracy over the seeds, and the number of diverged runs. */
 double cli_grid_task_accuracy(const cli_grid *g, size_t genome, size_t task,
@@ -194,11 +195,11 @@ typedef struct cli_table {
 } cli_table;
 
 /* Fills a table from a finished grid, rows sorted by overall fitness,
- * ascending (PROTOCOL §6's layout). */
+ * ascending (doc/algorithm.md §6's layout). */
 void cli_table_from_grid(cli_table *t, const cli_grid *g,
                          const cli_tasks *tasks, char names[][64],
                          size_t n_genomes);
-/* The table as aligned markdown text (PROTOCOL §6). */
+/* The table as aligned markdown text (doc/algorithm.md §6). */
 void cli_table_print(const cli_table *t, FILE *f);
 /* The table as CSV text; returns a malloc'ed string or NULL. */
 char *cli_table_csv(const cli_table *t);
@@ -220,6 +221,11 @@ char *cli_read_text(const char *path, size_t max_size);
 /* "dir/name" into @p buf; returns -1 when it does not fit. */
 int cli_path_join(char *buf, size_t size, const char *dir, const char *name);
 int cli_is_dir(const char *path);
+/* How many names folder @p dir holds (without "." and ".."), and the first
+ * CLI_DIR_SHOWN of them in byte order, quoted, as "'a', 'b', 'c' and 4
+ * more" into @p text. Returns -1 with errno set when it cannot be read. */
+#define CLI_DIR_SHOWN 3
+long cli_dir_summary(const char *dir, char *text, size_t size);
 int cli_is_file(const char *path);
 
 /* A growable string. */

@@ -1,6 +1,6 @@
-/* `evoopt eval` (fitness of genomes, PROTOCOL §3) and `evoopt compare`
- * (PROTOCOL §6's table, by default against the four baselines). Both train
- * every genome on every task with seeds 0..n-1 on a few threads. */
+/* `evoopt eval` (fitness of genomes, doc/algorithm.md §3) and `evoopt compare`
+ * (doc/algorithm.md §6's table, by default against the four baselines). Both
+ * train every genome on every task with seeds 0..n-1 on a few threads. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -287,8 +287,8 @@ static int run_cmd(const char *name, const cli_opt *opts, uint64_t steps,
   return rc == CLI_DONE ? CLI_EXIT_OK : rc;
 }
 
-/* eval: PROTOCOL §3's evaluation (500 steps, 2 seeds); compare: §6's final
- * table (1000 steps, 3 seeds). */
+/* eval: doc/algorithm.md §3's evaluation (500 steps, 2 seeds); compare: §6's
+ * final table (1000 steps, 3 seeds). */
 int cli_cmd_eval(int argc, char **argv) {
   return run_cmd("eval", eval_opts, 500, 2, argc, argv);
 }

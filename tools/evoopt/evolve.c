@@ -1,6 +1,6 @@
-/* `evoopt evolve`: the genetic algorithm of PROTOCOL §4 over the chosen
+/* `evoopt evolve`: the genetic algorithm of doc/algorithm.md §4 over the chosen
  * tasks, checkpointed into a run folder after every evaluation, then the
- * final comparison table (PROTOCOL §4, last paragraph, and §6). The
+ * final comparison table (doc/algorithm.md §4, last paragraph, and §6). The
  * evaluations run on threads, or under mpirun on the other ranks
  * (mpi_role.c); the exact evaluation cache is on unless --no-cache. */
 #include <errno.h>
@@ -26,7 +26,7 @@ typedef struct evolve_run {
 
 /* --- progress events ---------------------------------------------------- */
 
-/* "seed 0" or "seeds 0 to 2": the final table's seeds (PROTOCOL §3). */
+/* "seed 0" or "seeds 0 to 2": the final table's seeds (doc/algorithm.md §3). */
 static void seeds_text(uint64_t n, char *buf, size_t size) {
   if (n == 1)
     snprintf(buf, size, "seed 0");
@@ -175,11 +175,24 @@ static int make_folder(const char *dir) {
     return cli_error("'%s' already holds a run: continue it with "
                      "'evoopt evolve --resume %s' or choose another --out",
                      dir, dir);
-  if (mkdir(dir, 0777) != 0 && errno != EEXIST)
+  if (mkdir(dir, 0777) == 0)
+    return CLI_EXIT_OK;
+  if (errno != EEXIST)
     return cli_error("cannot create the run folder '%s': %s", dir,
                      strerror(errno));
   if (!cli_is_dir(dir))
     return cli_error("'%s' exists and is not a folder", dir);
+  /* An existing folder is used only when empty: the run's files would
+   * replace a user's own best.json, history.csv and the like. */
+  char names[1024];
+  long n = cli_dir_summary(dir, names, sizeof names);
+  if (n < 0)
+    return cli_error("cannot read the folder '%s': %s", dir, strerror(errno));
+  if (n > 0)
+    return cli_error("'%s' is not empty and is not an evoopt run folder "
+                     "(it holds %s): choose another --out, or an empty or "
+                     "new folder",
+                     dir, names);
   return CLI_EXIT_OK;
 }
 

@@ -13,9 +13,9 @@ typedef struct evolve_preset {
   uint64_t values[9]; /* in the order of num_settings[] */
 } evolve_preset;
 
-/* paper: PROTOCOL §4 exactly (population, generations, elites, tournament,
- * steps, seeds, run seed) and §4's final table (1000 steps × 3 seeds).
- * quick: the bundled digits, ~115 CPU seconds: about a minute on 2 idle
+/* paper: doc/algorithm.md §4 exactly (population, generations, elites,
+ * tournament, steps, seeds, run seed) and §4's final table (1000 steps × 3
+ * seeds). quick: the bundled digits, ~115 CPU seconds: about a minute on 2 idle
  * cores, 2.5 minutes on 2 busy ones. smoke: seconds. */
 static const evolve_preset presets[] = {
     {"paper",

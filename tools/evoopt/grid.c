@@ -1,7 +1,7 @@
 /* The evaluation grid behind `eval`, `compare` and the final table of
  * `evolve`: every (genome, task, seed) training run on a few threads, then
- * the means of PROTOCOL §3 computed in the library evaluator's order, so
- * the numbers equal evo_evaluator_run()'s bit for bit. */
+ * the means of doc/algorithm.md §3 computed in the library evaluator's order,
+ * so the numbers equal evo_evaluator_run()'s bit for bit. */
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>

@@ -1,4 +1,4 @@
-/* The comparison table of PROTOCOL §6: optimizer | fitness per task |
+/* The comparison table of doc/algorithm.md §6: optimizer | fitness per task |
  * overall, rows by overall fitness ascending, as aligned markdown text, CSV
  * and JSON. */
 #include <math.h>

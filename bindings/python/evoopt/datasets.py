@@ -8,7 +8,7 @@ import os
 __all__ = ["load_digits", "digits_path", "DIGITS_TRAIN"]
 
 #: The library's fixed split: the first 1437 rows train, the last 360 test
-#: (PROTOCOL §3, ``digits``).
+#: (doc/algorithm.md §3, ``digits``).
 DIGITS_TRAIN = 1437
 
 

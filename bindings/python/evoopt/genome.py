@@ -1,5 +1,6 @@
 """The genome: an optimizer described as a weighted sum of primitive update
-terms plus hyperparameters, flags and schedules (PROTOCOL §1, genome.h)."""
+terms plus hyperparameters, flags and schedules (doc/algorithm.md §1,
+genome.h)."""
 
 import ctypes
 import enum
@@ -13,7 +14,8 @@ __all__ = ["Genome", "Term", "presets", "term_names"]
 
 
 class Term(enum.IntEnum):
-    """Primitive update terms (PROTOCOL §2); values are the paper's codes."""
+    """Primitive update terms (doc/algorithm.md §2); values are the paper's
+    codes."""
     GRAD = 0
     MOMENTUM = 1
     RMS = 2
@@ -70,7 +72,7 @@ def _flag(name, doc):
 class Genome(_lib.Handle):
     """A genome (evo_genome).
 
-    Create one with ``Genome()`` (PROTOCOL §1 defaults),
+    Create one with ``Genome()`` (doc/algorithm.md §1 defaults),
     :meth:`preset`, :meth:`from_json`, :meth:`load`, :meth:`from_dict`,
     :meth:`random` or :meth:`breed`. Genes are properties that check their
     range on assignment (raising :class:`~evoopt.OutOfRangeError` with the
@@ -95,8 +97,9 @@ class Genome(_lib.Handle):
 
     @classmethod
     def from_json(cls, text):
-        """Parses the reference notebook's JSON (all 15 keys of PROTOCOL §1,
-        no others). Raises ParseError or OutOfRangeError naming the key."""
+        """Parses the reference notebook's JSON (all 15 keys of
+        doc/algorithm.md §1, no others). Raises ParseError or OutOfRangeError
+        naming the key."""
         if isinstance(text, str):
             text = text.encode("utf-8")
         return cls(_lib.new_handle(lib.evo_genome_from_json, text))
@@ -115,14 +118,14 @@ class Genome(_lib.Handle):
 
     @classmethod
     def random(cls, seed):
-        """A random genome as the initial population draws it (PROTOCOL §4);
-        the same seed gives the same genome."""
+        """A random genome as the initial population draws it
+        (doc/algorithm.md §4); the same seed gives the same genome."""
         return cls(_lib.new_handle(lib.evo_genome_random, int(seed)))
 
     @classmethod
     def breed(cls, a, b, generation, generations, seed):
         """Crossover of ``a`` and ``b`` then mutation at ``generation`` of
-        ``generations`` (PROTOCOL §4), for a hand-written loop."""
+        ``generations`` (doc/algorithm.md §4), for a hand-written loop."""
         return cls(_lib.new_handle(lib.evo_genome_breed, a.handle, b.handle,
                                    int(generation), int(generations),
                                    int(seed)))
@@ -160,8 +163,8 @@ class Genome(_lib.Handle):
 
     # --- serialisation ------------------------------------------------------
     def to_json(self):
-        """One line of JSON with the 15 keys of PROTOCOL §1; doubles with 17
-        significant digits, so from_json() gives back the same bits."""
+        """One line of JSON with the 15 keys of doc/algorithm.md §1; doubles
+        with 17 significant digits, so from_json() gives back the same bits."""
         return _lib.take_string(self._out_string(lib.evo_genome_to_json))
 
     def _out_string(self, fn):

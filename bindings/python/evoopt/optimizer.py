@@ -37,7 +37,7 @@ def _check_array(a, what, writable):
 
 
 class Optimizer(_lib.Handle):
-    """Applies a genome's update rule (PROTOCOL §2) to NumPy arrays.
+    """Applies a genome's update rule (doc/algorithm.md §2) to NumPy arrays.
 
     ``genome`` is a :class:`Genome` or a preset name; the optimizer keeps
     its own copy. Register each parameter array with its gradient array

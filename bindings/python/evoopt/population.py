@@ -1,4 +1,4 @@
-"""The genetic algorithm (population.h, PROTOCOL §4) with a Python or
+"""The genetic algorithm (population.h, doc/algorithm.md §4) with a Python or
 library fitness function."""
 
 import collections
@@ -153,7 +153,8 @@ class Population(_lib.Handle):
             of the four baselines; [] for a fully random start.
         checkpoint, tag: checkpoint file written after every evaluation.
         size, generations, elites, tournament, run_seed, workers,
-        fresh_seeds, hall_of_fame_size, cache: the settings (PROTOCOL §4;
+        fresh_seeds, hall_of_fame_size, cache: the settings (doc/algorithm.md
+        §4;
             cache: 0 off, 1 keyed by the genome's canonical form — only for
             a fitness that sees the genome through the library's optimizer
             —, 2 keyed by the exact genome, for any pure fitness;

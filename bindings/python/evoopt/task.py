@@ -1,5 +1,5 @@
 """Training tasks, one training run's result and the multi-task evaluator
-(task.h, PROTOCOL §3)."""
+(task.h, doc/algorithm.md §3)."""
 
 import ctypes
 import weakref
@@ -133,7 +133,7 @@ class Task(_lib.Handle):
 
     def train(self, genome, steps, seed=0):
         """Trains ``genome`` (a Genome or preset name) for ``steps`` steps
-        with ``seed`` and scores it (PROTOCOL §3). Returns a
+        with ``seed`` and scores it (doc/algorithm.md §3). Returns a
         :class:`TrainResult`; divergence is not an error."""
         g = Genome.coerce(genome)
         result = _lib.new_handle(lib.evo_train_result_new)
@@ -162,7 +162,7 @@ for _key, _code in _TASK_OPTIONS.items():
 
 
 class Evaluator(_lib.Handle):
-    """Evaluates genomes over several tasks × seeds (PROTOCOL §3,
+    """Evaluates genomes over several tasks × seeds (doc/algorithm.md §3,
     multi-task fitness).
 
     Args:

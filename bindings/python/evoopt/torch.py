@@ -1,5 +1,5 @@
 """PyTorch adapter: :class:`EvoOptimizer`, a ``torch.optim.Optimizer`` that
-runs libevoopt's update (PROTOCOL §2) directly on the tensors' memory.
+runs libevoopt's update (doc/algorithm.md §2) directly on the tensors' memory.
 
 >>> from evoopt.torch import EvoOptimizer
 >>> opt = EvoOptimizer(model.parameters(), genome="paper-evolved",

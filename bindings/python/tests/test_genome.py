@@ -11,7 +11,7 @@ import pytest
 import evoopt
 from evoopt import Genome
 
-# PROTOCOL §5, copied from the specification.
+# doc/algorithm.md §5, copied from the specification.
 PAPER_EVOLVED = {
     "term_types": [4, 4, 3, 3],
     "alphas": [0.41205802174892475, 0.32238621456272765,
@@ -22,7 +22,7 @@ PAPER_EVOLVED = {
     "use_bias_correction": False, "use_gradient_clipping": False,
     "clip_value": 1.0, "use_warmup": True, "warmup_steps": 100,
     "use_cosine_decay": True}
-KEYS = list(PAPER_EVOLVED)  # PROTOCOL §1's order
+KEYS = list(PAPER_EVOLVED)  # doc/algorithm.md §1's order
 
 
 def test_presets_are_listed():
@@ -34,7 +34,7 @@ def test_presets_are_listed():
 
 
 def test_defaults(no_leaks):
-    # PROTOCOL §1 defaults.
+    # doc/algorithm.md §1 defaults.
     with Genome() as g:
         assert g.terms == [("grad", 1.0)]
         assert (g.lr_log10, g.beta1, g.beta2, g.eps_log10, g.wd_log10) == \

@@ -1,4 +1,4 @@
-"""The NumPy optimizer against PROTOCOL §2 written out in NumPy."""
+"""The NumPy optimizer against doc/algorithm.md §2 written out in NumPy."""
 
 import gc
 import math
@@ -32,7 +32,7 @@ def test_plain_sgd_matches_formula(no_leaks):
 
 
 def adam_reference(p, grads, lr=1e-3, b1=0.9, b2=0.999, eps=1e-8, wd=1e-4):
-    """PROTOCOL §2 with the adam preset's genes, in float64."""
+    """doc/algorithm.md §2 with the adam preset's genes, in float64."""
     p = p.astype(np.float64)
     m = np.zeros_like(p)
     v = np.zeros_like(p)
@@ -171,7 +171,7 @@ def test_state_mismatch_and_damage(no_leaks):
 
 
 def test_lr_follows_warmup_and_cosine(no_leaks):
-    # PROTOCOL §2: eta_s = eta * (s+1)/W * 0.5 (1 + cos(pi s / S)).
+    # doc/algorithm.md §2: eta_s = eta * (s+1)/W * 0.5 (1 + cos(pi s / S)).
     eta, W, S = 10 ** -2.9198932483267144, 100, 400
     with Optimizer("paper-evolved", total_steps=S) as opt:
         opt.add(np.zeros(3, np.float32), np.zeros(3, np.float32))

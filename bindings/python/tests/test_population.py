@@ -46,7 +46,7 @@ def test_settings_as_keywords_and_properties(no_leaks):
             pop.step()  # no fitness callback yet
     with pytest.raises(TypeError, match="unknown population setting"):
         Population(population=5)
-    with Population() as pop:  # the paper's settings (PROTOCOL §4)
+    with Population() as pop:  # the paper's settings (doc/algorithm.md §4)
         assert (pop.size, pop.generations, pop.elites, pop.tournament,
                 pop.run_seed) == (50, 50, 3, 4, 42)
 
@@ -233,7 +233,7 @@ def test_fresh_seeds_vary(no_leaks):
     seeds.clear()
     with Population(fitness, size=4, generations=1) as pop:
         pop.run()
-    assert seeds == {0}  # PROTOCOL §3: common seed 0
+    assert seeds == {0}  # doc/algorithm.md §3: common seed 0
 
 
 @pytest.mark.parametrize("workers", [1, 2])

@@ -34,8 +34,8 @@ def test_training_on_digits_beats_chance(no_leaks):
     assert r.accuracy > 0.6  # chance is 0.1
     assert r.steps == steps
     assert isinstance(r.curve, np.ndarray) and r.curve.shape == (steps,)
-    # PROTOCOL §3: L is the mean of the last 50 losses and the fitness is
-    # acc + 0.05 max(0, 1 - L).
+    # doc/algorithm.md §3: L is the mean of the last 50 losses and the fitness
+    # is acc + 0.05 max(0, 1 - L).
     assert r.mean_loss == pytest.approx(float(np.mean(
         r.curve[-50:].astype(np.float64))), rel=1e-5)
     assert r.fitness == pytest.approx(
