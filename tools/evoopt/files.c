@@ -1,5 +1,6 @@
 /* Files: atomic writes (a crash or an error never leaves a partial file),
  * whole-file reads, paths, and a growable string for building text. */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
@@ -90,6 +91,55 @@ int cli_is_dir(const char *path) {
 int cli_is_file(const char *path) {
   struct stat st;
   return stat(path, &st) == 0 && S_ISREG(st.st_mode);
+}
+
+/* Keeps @p name among the @p kept first names in byte order (at most
+ * CLI_DIR_SHOWN): an insertion into a short sorted list. */
+static void keep_first(char first[][256], size_t *kept, const char *name) {
+  size_t i = *kept;
+  if (i == CLI_DIR_SHOWN &&
+      strcmp(name, first[CLI_DIR_SHOWN - 1]) >= 0)
+    return;
+  if (i == CLI_DIR_SHOWN)
+    i--;
+  else
+    (*kept)++;
+  for (; i > 0 && strcmp(name, first[i - 1]) < 0; i--)
+    memcpy(first[i], first[i - 1], sizeof first[i]);
+  snprintf(first[i], sizeof first[i], "%s", name);
+}
+
+long cli_dir_summary(const char *dir, char *text, size_t size) {
+  DIR *d = opendir(dir);
+  if (d == NULL)
+    return -1;
+  char first[CLI_DIR_SHOWN][256];
+  size_t kept = 0;
+  long count = 0;
+  errno = 0;
+  for (struct dirent *e; (e = readdir(d)) != NULL; errno = 0) {
+    if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
+      continue;
+    keep_first(first, &kept, e->d_name);
+    count++;
+  }
+  int saved = errno;
+  closedir(d);
+  if (saved != 0) {
+    errno = saved;
+    return -1;
+  }
+  size_t used = 0;
+  text[0] = '\0';
+  for (size_t i = 0; i < kept && used < size; i++) {
+    int n = snprintf(text + used, size - used, "%s'%s'", i > 0 ? ", " : "",
+                     first[i]);
+    used += n > 0 ? (size_t)n : 0;
+  }
+  if ((size_t)count > kept && used < size)
+    snprintf(text + used, size - used, " and %zu more",
+             (size_t)count - kept);
+  return count;
 }
 
 /* Grows the buffer to hold at least @p need more bytes. */
