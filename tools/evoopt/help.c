@@ -13,7 +13,7 @@ static const char overview[] =
     "Commands:\n"
     "  evolve    run the genetic algorithm into a run folder, then the final\n"
     "            comparison table\n"
-    "  eval      fitness of genomes on tasks (PROTOCOL §3)\n"
+    "  eval      fitness of genomes on tasks\n"
     "  compare   the final table: genomes against the four baselines\n"
     "  show      describe a genome\n"
     "  plot      SVG of a run's history or of a comparison table\n"
@@ -38,7 +38,7 @@ static const char evolve_help[] =
     "       evoopt evolve --resume RUNDIR [--workers N] [--json] [--quiet]\n"
     "       mpirun -np N evoopt evolve [OPTIONS]\n"
     "\n"
-    "Runs the genetic algorithm (PROTOCOL §4) and writes a run folder:\n"
+    "Runs the genetic algorithm and writes a run folder:\n"
     "settings.json, checkpoint.evo, history.csv, best.json,\n"
     "hall_of_fame.json, plot.svg, final.csv and final.md.\n"
     "\n"
@@ -86,19 +86,23 @@ static const char eval_help[] =
     "                   [--data DIR] [--workers N] [--json] [--quiet]\n"
     "\n"
     "Trains each genome on each task with seeds 0..N-1 and prints its\n"
-    "fitness (PROTOCOL §3) and test accuracy per task, and the overall\n"
-    "fitness. Defaults: --tasks digits --steps 500 --seeds 2.\n";
+    "fitness and test accuracy per task, and the overall fitness (the mean\n"
+    "over the tasks of the means over the seeds). One run's fitness is its\n"
+    "test accuracy + 0.05 * max(0, 1 - L), L the mean of its last 50\n"
+    "training losses; a run that diverges scores -1 (see evoopt(1)).\n"
+    "Defaults: --tasks digits --steps 500 --seeds 2.\n";
 
 static const char compare_help[] =
     "usage: evoopt compare [GENOME...] [--tasks A,B] [--steps N] [--seeds N]\n"
     "                      [--data DIR] [--workers N] [--no-baselines]\n"
     "                      [--csv FILE] [--md FILE] [-o DIR] [--json]\n"
     "\n"
-    "The final comparison table (PROTOCOL §6): fitness per task and overall,\n"
-    "rows by overall fitness. The genomes are compared with sgd, adam, adamw\n"
-    "and rmsprop unless --no-baselines. Defaults: --tasks digits --steps\n"
-    "1000 --seeds 3. --csv and --md save the table; -o DIR writes\n"
-    "compare.csv, compare.md and compare.svg into the folder DIR.\n";
+    "The final comparison table: fitness per task and overall (the mean\n"
+    "over the tasks), rows by overall fitness. The genomes are compared\n"
+    "with sgd, adam, adamw and rmsprop unless --no-baselines. Defaults:\n"
+    "--tasks digits --steps 1000 --seeds 3. --csv and --md save the table;\n"
+    "-o DIR writes compare.csv, compare.md and compare.svg into the folder\n"
+    "DIR.\n";
 
 static const char show_help[] =
     "usage: evoopt show GENOME [--json]\n"
