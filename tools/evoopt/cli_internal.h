@@ -24,7 +24,7 @@ enum {
 #define CLI_MAX_GENOMES 64
 #define CLI_PATH_MAX 4096
 
-/* --- errors (main.c) ---------------------------------------------------- */
+/* --- messages (messages.c) --------------------------------------------- */
 
 /* Prints "evoopt: error: <message>" and returns CLI_EXIT_RUNTIME. */
 int cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
