@@ -1,6 +1,6 @@
 /* The genetic operators of doc/algorithm.md §4, called with explicit
  * generators: their distributions are measured over many draws and compared
- * with the protocol's numbers (binomial bounds of 5 standard deviations; the
+ * with that section's numbers (binomial bounds of 5 standard deviations; the
  * seeds are fixed, so the outcome is reproducible). */
 #include <check.h>
 #include <math.h>

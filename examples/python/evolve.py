@@ -5,7 +5,7 @@ The fitness of a genome is how well it trains two small problems, each
 with the library's NumPy optimizer (evoopt.Optimizer):
 
 - "digits": softmax regression on the UCI 8×8 digits (validation accuracy
-  plus the protocol's loss bonus, doc/algorithm.md §3);
+  plus the paper's loss bonus, doc/algorithm.md §3);
 - "valley": an ill-conditioned quadratic, scored by how far the loss falls.
 
 The genome's fitness is the mean of the two, and the per-task breakdown is
