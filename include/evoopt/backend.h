@@ -86,6 +86,18 @@ typedef int (*evo_fitness_fn)(void *user, const evo_genome *g, uint64_t seed,
                               evo_report *report);
 
 /**
+ * @brief The fitness callback of multi-fidelity search (doc/algorithm.md
+ * §9): as ::evo_fitness_fn, at evaluation rung @p rung, 0 the cheapest and
+ * ::EVO_POP_RUNGS - 1 the full evaluation (evo_evaluator_fitness_rung()
+ * is one). It should also record the evaluation's cost
+ * (evo_report_set_cost()) when the population has a compute budget.
+ * @since 0.2
+ */
+typedef int (*evo_fitness_rung_fn)(void *user, const evo_genome *g,
+                                   uint64_t seed, uint32_t rung,
+                                   evo_report *report);
+
+/**
  * @brief Queues one evaluation: @p g with evaluation seed @p seed.
  *
  * Called only while fewer jobs than the back end's slots are in flight
@@ -103,6 +115,15 @@ typedef int (*evo_fitness_fn)(void *user, const evo_genome *g, uint64_t seed,
  */
 typedef int (*evo_backend_submit_fn)(void *user, uint64_t job,
                                      const evo_genome *g, uint64_t seed);
+
+/**
+ * @brief As ::evo_backend_submit_fn, for an evaluation at rung @p rung
+ * (back ends made with evo_backend_new_rung()).
+ * @since 0.2
+ */
+typedef int (*evo_backend_submit_rung_fn)(void *user, uint64_t job,
+                                          const evo_genome *g, uint64_t seed,
+                                          uint32_t rung);
 
 /**
  * @brief Waits until one of the jobs in flight is finished and hands back
@@ -171,6 +192,54 @@ EVO_API int evo_backend_new(evo_backend **out, size_t slots,
  */
 EVO_API int evo_backend_threads_new(evo_backend **out, evo_fitness_fn fn,
                                     void *user, size_t workers);
+
+/**
+ * @brief Creates a back end whose submit callback takes the evaluation
+ * rung, which multi-fidelity search needs (::EVO_POP_RUNGS > 1). A back
+ * end made with evo_backend_new() runs rung 0 only.
+ * @param out Receives the back end.
+ * @param slots As for evo_backend_new().
+ * @param submit Queues an evaluation at a rung (required).
+ * @param collect Hands back a result (required).
+ * @param close Called by evo_backend_free(), or NULL.
+ * @param user Passed to every callback.
+ * @return As evo_backend_new(). Thread-safe.
+ * @since 0.2
+ */
+EVO_API int evo_backend_new_rung(evo_backend **out, size_t slots,
+                                 evo_backend_submit_rung_fn submit,
+                                 evo_backend_collect_fn collect,
+                                 evo_backend_close_fn close, void *user);
+
+/**
+ * @brief As evo_backend_threads_new(), with a fitness callback that takes
+ * the evaluation rung.
+ * @return As evo_backend_threads_new(). Thread-safe.
+ * @since 0.2
+ */
+EVO_API int evo_backend_threads_new_rung(evo_backend **out,
+                                         evo_fitness_rung_fn fn, void *user,
+                                         size_t workers);
+
+/**
+ * @brief Calls the back end's submit callback for an evaluation at rung
+ * @p rung.
+ * @return As evo_backend_submit(), or ::EVO_EUNSUPPORTED when @p rung is
+ * not 0 and the back end was made without rungs (evo_backend_new()).
+ * @since 0.2
+ */
+EVO_API int evo_backend_submit_rung(evo_backend *b, uint64_t job,
+                                    const evo_genome *g, uint64_t seed,
+                                    uint32_t rung);
+
+/**
+ * @brief Whether the back end takes evaluation rungs other than 0.
+ * @param b The back end.
+ * @return 1 when it was made with evo_backend_new_rung() (or
+ * evo_backend_threads_new_rung()), else 0.
+ * @since 0.2
+ */
+EVO_API int evo_backend_has_rungs(const evo_backend *b);
 
 /**
  * @brief Calls the back end's submit callback, for code that drives a back

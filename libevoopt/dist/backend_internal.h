@@ -16,10 +16,16 @@
 
 struct evo_backend {
   size_t slots;
-  evo_backend_submit_fn submit;
+  evo_backend_submit_fn submit;           /* NULL when submit_rung is set */
+  evo_backend_submit_rung_fn submit_rung; /* NULL: rung 0 only */
   evo_backend_collect_fn collect;
   evo_backend_close_fn close;
   void *user;
 };
+
+/* Calls @p b's submit (or submit_rung) callback, unchecked; a back end
+ * without rungs refuses rung != 0 with EVO_EUNSUPPORTED. */
+int evo_backend_call_submit(evo_backend *b, uint64_t job, const evo_genome *g,
+                            uint64_t seed, uint32_t rung);
 
 #endif

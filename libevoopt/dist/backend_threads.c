@@ -17,6 +17,7 @@ typedef struct pool_job {
   uint64_t id;
   const evo_genome *g;
   uint64_t seed;
+  uint32_t rung;
   int status;
   evo_report report;
   char message[EVO_BACKEND_MESSAGE_CAP];
@@ -40,7 +41,8 @@ static size_t ring_pop(ring *r) {
 }
 
 typedef struct thread_pool {
-  evo_fitness_fn fn;
+  evo_fitness_fn fn;           /* one of fn and fn_rung is set */
+  evo_fitness_rung_fn fn_rung;
   void *user;
   size_t workers, started;
   pool_job *jobs; /* `workers` slots */
@@ -56,7 +58,10 @@ typedef struct thread_pool {
 static void run_job(const thread_pool *p, pool_job *job) {
   evo_report_clear(&job->report);
   evo_set_error(EVO_OK, "%s", ""); /* so that no stale message is kept */
-  job->status = p->fn(p->user, job->g, job->seed, &job->report);
+  job->status = p->fn_rung != NULL
+                    ? p->fn_rung(p->user, job->g, job->seed, job->rung,
+                                 &job->report)
+                    : p->fn(p->user, job->g, job->seed, &job->report);
   if (job->status != EVO_OK)
     snprintf(job->message, sizeof job->message, "%s", evo_last_error());
   else
@@ -111,7 +116,7 @@ static int start_threads(thread_pool *p) {
 }
 
 static int pool_submit(void *user, uint64_t job, const evo_genome *g,
-                       uint64_t seed) {
+                       uint64_t seed, uint32_t rung) {
   thread_pool *p = user;
   if (p->workers > 1 && p->started == 0) {
     int rc = start_threads(p);
@@ -130,6 +135,7 @@ static int pool_submit(void *user, uint64_t job, const evo_genome *g,
   p->jobs[slot].id = job;
   p->jobs[slot].g = g;
   p->jobs[slot].seed = seed;
+  p->jobs[slot].rung = rung;
   ring_push(&p->todo, slot);
   pthread_cond_signal(&p->work_cv);
   pthread_mutex_unlock(&p->mu);
@@ -204,12 +210,13 @@ fail:
 }
 
 /* The pool, without its threads. */
-static int pool_new(thread_pool **out, evo_fitness_fn fn, void *user,
-                    size_t workers) {
+static int pool_new(thread_pool **out, evo_fitness_fn fn,
+                    evo_fitness_rung_fn fn_rung, void *user, size_t workers) {
   thread_pool *p = evo_calloc(1, sizeof *p);
   if (p == NULL)
     return EVO_ENOMEM;
-  *p = (thread_pool){.fn = fn, .user = user, .workers = workers};
+  *p = (thread_pool){
+      .fn = fn, .fn_rung = fn_rung, .user = user, .workers = workers};
   int rc = init_locks(p);
   if (rc != EVO_OK) {
     free(p);
@@ -228,22 +235,46 @@ static int pool_new(thread_pool **out, evo_fitness_fn fn, void *user,
   return EVO_OK;
 }
 
-EVO_API int evo_backend_threads_new(evo_backend **out, evo_fitness_fn fn,
-                                    void *user, size_t workers) {
-  EVO_CHECK_ARG(out);
-  *out = NULL;
-  EVO_CHECK_ARG(fn);
+static int pool_submit_plain(void *user, uint64_t job, const evo_genome *g,
+                             uint64_t seed) {
+  return pool_submit(user, job, g, seed, 0);
+}
+
+static int threads_new(evo_backend **out, evo_fitness_fn fn,
+                       evo_fitness_rung_fn fn_rung, void *user,
+                       size_t workers) {
   if (workers < 1 || workers > EVO_BACKEND_MAX_THREADS)
     return evo_set_error(EVO_ERANGE,
                          "thread pool workers = %zu is outside "
                          "1..%d",
                          workers, EVO_BACKEND_MAX_THREADS);
   thread_pool *p = NULL;
-  int rc = pool_new(&p, fn, user, workers);
+  int rc = pool_new(&p, fn, fn_rung, user, workers);
   if (rc != EVO_OK)
     return rc;
-  rc = evo_backend_new(out, workers, pool_submit, pool_collect, pool_close, p);
+  rc = fn_rung != NULL
+           ? evo_backend_new_rung(out, workers, pool_submit, pool_collect,
+                                  pool_close, p)
+           : evo_backend_new(out, workers, pool_submit_plain, pool_collect,
+                             pool_close, p);
   if (rc != EVO_OK)
     pool_close(p);
   return rc;
+}
+
+EVO_API int evo_backend_threads_new(evo_backend **out, evo_fitness_fn fn,
+                                    void *user, size_t workers) {
+  EVO_CHECK_ARG(out);
+  *out = NULL;
+  EVO_CHECK_ARG(fn);
+  return threads_new(out, fn, NULL, user, workers);
+}
+
+EVO_API int evo_backend_threads_new_rung(evo_backend **out,
+                                         evo_fitness_rung_fn fn, void *user,
+                                         size_t workers) {
+  EVO_CHECK_ARG(out);
+  *out = NULL;
+  EVO_CHECK_ARG(fn);
+  return threads_new(out, NULL, fn, user, workers);
 }

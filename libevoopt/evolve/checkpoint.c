@@ -3,21 +3,26 @@
  * CRC-32), written atomically after every evaluation and generation, and
  * read back by evo_population_resume().
  *
- * Payload, version 2, little-endian (u32/u64 integers, f64 as IEEE bits):
- *   settings     9 × u64, indexed by evo_pop_setting
+ * Payload, version 3, little-endian (u32/u64 integers, f64 as IEEE bits):
+ *   settings     13 × u64, indexed by evo_pop_setting
  *   tag          str (u32 length + bytes)
  *   initial      u32 count, then genomes
  *   generation   u64
- *   individuals  u32 count (= size), each: genome, u8 evaluated, and when
- *                evaluated: f64 fitness, u32 status (two's complement),
- *                str error, report, u8 cached (a cache hit)
- *   history      u32 count (= generation), each: 6 × f64 values, genome,
+ *   progress     u32 phase (the rung being evaluated), u64 compute in
+ *                core-microseconds, u64 evaluations run
+ *   individuals  u32 count (= size), each: genome, u8 evaluated, u8 rung,
+ *                and when evaluated: f64 fitness, u32 status (two's
+ *                complement), str error, report, u8 cached (a cache hit)
+ *   history      u32 count (= generation), each: 8 × f64 values, genome,
  *                report, 7 × u32 term counts
  *   hall of fame u32 count, each: genome, f64 fitness, u64 generation
- *   cache        u32 count (0 without EVO_POP_CACHE), each in insertion
- *                order: key genome, u64 seed, report
- * Version 1 (no cache setting, flag nor section) is refused with a
- * message naming both versions.
+ *   cache        u32 count (0 without EVO_POP_CACHE), each: key genome,
+ *                u64 seed, u32 rung, report; sorted by (hash, seed, rung,
+ *                key bytes), so that equal runs write equal bytes
+ * Version 2 (before multi-fidelity search: 9 settings, no progress, rung
+ * nor cache rung, 6 history values) is read with the new settings at
+ * their defaults and zero compute. Version 1 (no cache setting, flag nor
+ * section) is refused with a message naming the versions.
  * genome: evo_genome_write's binary form (genome_internal.h): all four
  *   term slots, so a genome comes back bit for bit.
  * report: f64 fitness, u32 task count, each: str name, f64 fitness. */
@@ -30,7 +35,11 @@
 #include "evolve/population_internal.h"
 
 static const char CKPT_MAGIC[8] = {'E', 'V', 'O', 'O', 'P', 'T', 'C', 'K'};
-#define CKPT_VERSION 2u
+#define CKPT_VERSION 3u
+#define CKPT_VERSION_OLD 2u /* still read */
+/* What version 2 held: its settings and history values. */
+#define V2_SETTINGS 9
+#define V2_HIST_VALUES 6
 #define CKPT_WHAT "population checkpoint"
 #define CKPT_LIMIT ((size_t)1 << 30)
 
@@ -48,6 +57,7 @@ static void put_report(evo_wbuf *w, const evo_report *rep) {
 static void put_individual(evo_wbuf *w, const evo_individual *ind) {
   evo_genome_write(w, &ind->genome);
   evo_wbuf_u8(w, ind->evaluated);
+  evo_wbuf_u8(w, ind->rung);
   if (!ind->evaluated) /* a worker may be writing the result fields */
     return;
   evo_wbuf_f64(w, ind->fitness);
@@ -58,12 +68,58 @@ static void put_individual(evo_wbuf *w, const evo_individual *ind) {
 }
 
 static void put_record(evo_wbuf *w, const evo_gen_record *rec) {
-  for (size_t k = 0; k <= EVO_HIST_CACHE_HITS; k++)
+  for (size_t k = 0; k < EVO_HIST_COUNT; k++)
     evo_wbuf_f64(w, rec->values[k]);
   evo_genome_write(w, &rec->best);
   put_report(w, &rec->best_report);
   for (size_t k = 0; k < EVO_TERM_COUNT; k++)
     evo_wbuf_u32(w, rec->terms[k]);
+}
+
+/* Orders cache entries canonically: by hash, seed, rung, then the key's
+ * bytes (equal hashes of different keys are as good as never seen). */
+static int compare_entries(const void *pa, const void *pb) {
+  const evo_cache_entry *a = *(const evo_cache_entry *const *)pa;
+  const evo_cache_entry *b = *(const evo_cache_entry *const *)pb;
+  if (a->hash != b->hash)
+    return a->hash < b->hash ? -1 : 1;
+  if (a->seed != b->seed)
+    return a->seed < b->seed ? -1 : 1;
+  if (a->rung != b->rung)
+    return a->rung < b->rung ? -1 : 1;
+  evo_wbuf wa = {0}, wb = {0};
+  evo_genome_write(&wa, &a->genome);
+  evo_genome_write(&wb, &b->genome);
+  int c = wa.status == EVO_OK && wb.status == EVO_OK && wa.size == wb.size
+              ? memcmp(wa.data, wb.data, wa.size)
+              : 0;
+  evo_wbuf_free(&wa);
+  evo_wbuf_free(&wb);
+  return c;
+}
+
+/* The cache in canonical order (item 8 of the hardening: two equal runs
+ * write equal bytes, whatever order the workers finished in). */
+static void put_cache(evo_wbuf *w, const evo_cache *cache) {
+  const evo_cache_entry **order = evo_calloc(cache->n ? cache->n : 1,
+                                             sizeof *order);
+  if (order == NULL) {
+    w->status = EVO_ENOMEM;
+    return;
+  }
+  for (size_t i = 0; i < cache->n; i++)
+    order[i] = &cache->entries[i];
+  qsort(order, cache->n, sizeof *order, compare_entries);
+  evo_wbuf_u32(w, (uint32_t)cache->n);
+  for (size_t i = 0; i < cache->n; i++) {
+    evo_report rep;
+    evo_cache_get_report(cache, order[i], &rep);
+    evo_genome_write(w, &order[i]->genome);
+    evo_wbuf_u64(w, order[i]->seed);
+    evo_wbuf_u32(w, order[i]->rung);
+    put_report(w, &rep);
+  }
+  free(order);
 }
 
 static void put_population(evo_wbuf *w, const evo_population *pop) {
@@ -74,6 +130,9 @@ static void put_population(evo_wbuf *w, const evo_population *pop) {
   for (size_t i = 0; i < pop->n_initial; i++)
     evo_genome_write(w, &pop->initial[i]);
   evo_wbuf_u64(w, (uint64_t)pop->generation);
+  evo_wbuf_u32(w, pop->phase);
+  evo_wbuf_u64(w, pop->compute_us);
+  evo_wbuf_u64(w, pop->evaluations);
   evo_wbuf_u32(w, (uint32_t)pop->n_ind);
   for (size_t i = 0; i < pop->n_ind; i++)
     put_individual(w, &pop->ind[i]);
@@ -86,16 +145,7 @@ static void put_population(evo_wbuf *w, const evo_population *pop) {
     evo_wbuf_f64(w, pop->hof[i].fitness);
     evo_wbuf_u64(w, pop->hof[i].generation);
   }
-  const evo_cache *cache = &pop->cache;
-  evo_wbuf_u32(w, (uint32_t)cache->n);
-  for (size_t i = 0; i < cache->n; i++) {
-    const evo_cache_entry *e = &cache->entries[i];
-    evo_report rep;
-    evo_cache_get_report(cache, e, &rep);
-    evo_genome_write(w, &e->genome);
-    evo_wbuf_u64(w, e->seed);
-    put_report(w, &rep);
-  }
+  put_cache(w, &pop->cache);
 }
 
 int evo_checkpoint_write(const evo_population *pop) {
@@ -118,6 +168,7 @@ int evo_checkpoint_write(const evo_population *pop) {
 typedef struct ckpt_reader {
   evo_rbuf r;
   const char *bad;
+  uint32_t version; /* CKPT_VERSION or CKPT_VERSION_OLD */
 } ckpt_reader;
 
 static bool reading(const ckpt_reader *c) { return c->r.ok && !c->bad; }
@@ -162,6 +213,7 @@ static void get_report(ckpt_reader *c, evo_report *rep) {
 static void get_individual(ckpt_reader *c, evo_individual *ind) {
   get_genome(c, &ind->genome);
   ind->evaluated = evo_rbuf_u8(&c->r) != 0;
+  ind->rung = c->version == CKPT_VERSION_OLD ? 0 : evo_rbuf_u8(&c->r);
   ind->fitness = NAN;
   ind->status = EVO_OK;
   ind->error[0] = 0;
@@ -184,7 +236,8 @@ static void get_individual(ckpt_reader *c, evo_individual *ind) {
 }
 
 static void get_record(ckpt_reader *c, evo_gen_record *rec) {
-  for (size_t k = 0; k <= EVO_HIST_CACHE_HITS; k++)
+  size_t n = c->version == CKPT_VERSION_OLD ? V2_HIST_VALUES : EVO_HIST_COUNT;
+  for (size_t k = 0; k < n; k++)
     rec->values[k] = get_f64(c);
   get_genome(c, &rec->best);
   get_report(c, &rec->best_report);
@@ -193,7 +246,9 @@ static void get_record(ckpt_reader *c, evo_gen_record *rec) {
 }
 
 static void get_settings(ckpt_reader *c, evo_population *pop) {
-  for (size_t k = 0; k < EVO_POP_SETTING_COUNT; k++) {
+  size_t n = c->version == CKPT_VERSION_OLD ? V2_SETTINGS
+                                            : EVO_POP_SETTING_COUNT;
+  for (size_t k = 0; k < n; k++) {
     pop->settings[k] = (int64_t)evo_rbuf_u64(&c->r);
     if (reading(c) &&
         evo_population_check_setting((evo_pop_setting)k, pop->settings[k]))
@@ -223,8 +278,11 @@ static void get_individuals(ckpt_reader *c, evo_population *pop) {
   for (size_t i = 0; i < pop->n_ind && reading(c); i++) {
     get_individual(c, &pop->ind[i]);
     pop->n_evaluated += pop->ind[i].evaluated;
+    if (reading(c) && pop->ind[i].rung > pop->phase)
+      fault(c, "individual rung");
   }
-  if (evo_population_finished(pop) && pop->n_evaluated != pop->n_ind)
+  if ((int64_t)pop->generation >= pop->settings[EVO_POP_GENERATIONS] &&
+      pop->n_evaluated != pop->n_ind)
     fault(c, "individuals of the last generation");
 }
 
@@ -267,12 +325,15 @@ static int get_cache(ckpt_reader *c, evo_population *pop) {
   for (size_t i = 0; i < n && reading(c); i++) {
     get_genome(c, &key);
     uint64_t seed = evo_rbuf_u64(&c->r);
+    uint32_t rung = c->version == CKPT_VERSION_OLD ? 0 : evo_rbuf_u32(&c->r);
     get_report(c, &rep);
     if (!reading(c))
       break;
-    if (evo_cache_find(&pop->cache, &key, seed) != NULL)
+    if (rung >= (uint32_t)pop->settings[EVO_POP_RUNGS])
+      fault(c, "cache entry rung");
+    if (evo_cache_find(&pop->cache, &key, seed, rung) != NULL)
       fault(c, "cache entry (twice)");
-    int rc = evo_cache_insert(&pop->cache, &key, seed, &rep);
+    int rc = evo_cache_insert(&pop->cache, &key, seed, rung, &rep);
     if (rc != EVO_OK)
       return rc;
   }
@@ -304,6 +365,15 @@ static int get_population(ckpt_reader *c, evo_population *pop,
   pop->generation = (size_t)evo_rbuf_u64(&c->r);
   if ((int64_t)pop->generation > pop->settings[EVO_POP_GENERATIONS])
     fault(c, "generation");
+  if (c->version != CKPT_VERSION_OLD) {
+    pop->phase = evo_rbuf_u32(&c->r);
+    pop->compute_us = evo_rbuf_u64(&c->r);
+    pop->evaluations = evo_rbuf_u64(&c->r);
+    if (reading(c) && pop->phase >= (uint32_t)pop->settings[EVO_POP_RUNGS])
+      fault(c, "rung phase");
+    if (reading(c) && pop->compute_us > (UINT64_C(1) << 62))
+      fault(c, "compute");
+  }
   /* Allocate only what the payload can fill: a damaged size must not ask
    * for gigabytes. */
   if ((size_t)pop->settings[EVO_POP_SIZE] >
@@ -329,12 +399,13 @@ static int parse_checkpoint(evo_population *pop, const unsigned char *file,
                           &payload, &n);
   if (rc != EVO_OK)
     return evo_wrap_error(rc, "'%s'", path);
-  if (version != CKPT_VERSION)
+  if (version != CKPT_VERSION && version != CKPT_VERSION_OLD)
     return evo_set_error(EVO_EFORMAT,
                          "'%s': checkpoint format version %u, this library "
-                         "reads version %u",
-                         path, version, CKPT_VERSION);
-  ckpt_reader c = {.r = {payload, n, 0, true}, .bad = NULL};
+                         "reads versions %u and %u",
+                         path, version, CKPT_VERSION_OLD, CKPT_VERSION);
+  ckpt_reader c = {.r = {payload, n, 0, true}, .bad = NULL,
+                   .version = version};
   rc = get_population(&c, pop, tag);
   if (rc != EVO_OK)
     return evo_wrap_error(rc, "'%s'", path);

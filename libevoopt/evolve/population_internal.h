@@ -16,9 +16,14 @@
 #include "train/report_internal.h"
 
 /* Settings are kept in an array indexed by evo_pop_setting. */
-#define EVO_POP_SETTING_COUNT 9
+#define EVO_POP_SETTING_COUNT 13
+/* Values of one history entry, indexed by evo_history_key. */
+#define EVO_HIST_COUNT (EVO_HIST_EVALUATIONS + 1)
 /* Room for a failing callback's evo_last_error() (error.c keeps 1024). */
 #define EVO_POP_ERROR_CAP 1024
+/* The most evaluation rungs (EVO_POP_RUNGS): the evaluator's 7 cheap
+ * ones and the full one. */
+#define EVO_POP_MAX_RUNGS 8
 
 /* One individual of the current generation. Only the population's thread
  * writes it (results come through the back end's collect); a back end
@@ -27,6 +32,7 @@ typedef struct evo_individual {
   evo_genome genome;
   bool evaluated;
   bool cached;    /* the result came from the cache (a hit) */
+  uint8_t rung;   /* the rung of the result, or the one it waits for */
   double fitness; /* -1 when the callback failed */
   int status;     /* the callback's status, EVO_OK when it succeeded */
   evo_report report;
@@ -35,7 +41,7 @@ typedef struct evo_individual {
 
 /* One generation's history entry. */
 typedef struct evo_gen_record {
-  double values[EVO_HIST_CACHE_HITS + 1]; /* indexed by evo_history_key */
+  double values[EVO_HIST_COUNT]; /* indexed by evo_history_key */
   evo_genome best;
   evo_report best_report;
   uint32_t terms[EVO_TERM_COUNT];
@@ -74,7 +80,8 @@ struct evo_population {
   int64_t settings[EVO_POP_SETTING_COUNT];
   evo_genome *initial; /* seeds that open generation 0 */
   size_t n_initial;
-  evo_fitness_fn fitness_fn;
+  evo_fitness_fn fitness_fn;           /* at most one of the two is set */
+  evo_fitness_rung_fn fitness_rung_fn; /* (multi-fidelity search) */
   void *fitness_user;
   evo_backend *backend; /* borrowed; NULL: a thread pool per evaluation */
   evo_progress_fn progress_fn;
@@ -88,6 +95,10 @@ struct evo_population {
   evo_individual *ind; /* settings[EVO_POP_SIZE] entries once started */
   size_t n_ind;
   size_t n_evaluated;
+  uint32_t phase;       /* the rung this generation evaluates now */
+  uint64_t compute_us;  /* the costs recorded, in core-microseconds (an
+                           integer, so the sum is the same in any order) */
+  uint64_t evaluations; /* evaluations run (not cache hits), every rung */
 
   evo_gen_record **history; /* one allocation per entry: pointers handed
                                out stay valid until the population dies */
@@ -120,6 +131,9 @@ int evo_population_check_settings(const evo_population *pop);
  * EVO_ETHREAD, EVO_ENOMEM or a back end's status after recording every
  * result that came back. */
 int evo_population_evaluate(evo_population *pop);
+
+/* Whether the compute budget (EVO_POP_BUDGET) is set and spent. */
+bool evo_population_budget_spent(const evo_population *pop);
 
 /* Writes the checkpoint to pop->ckpt_path (checkpoint.c). */
 int evo_checkpoint_write(const evo_population *pop);

@@ -81,3 +81,21 @@ EVO_API int evo_report_task(const evo_report *rep, size_t index,
     *fitness = rep->task_fitness[index];
   return EVO_OK;
 }
+
+EVO_API int evo_report_set_cost(evo_report *rep, double core_seconds) {
+  EVO_CHECK_ARG(rep);
+  if (!isfinite(core_seconds) || core_seconds < 0.0)
+    return evo_set_error(EVO_ERANGE,
+                         "evo_report_set_cost: the cost must be finite and "
+                         "at least 0, got %g",
+                         core_seconds);
+  rep->cost = core_seconds;
+  return EVO_OK;
+}
+
+EVO_API int evo_report_cost(const evo_report *rep, double *out) {
+  EVO_CHECK_ARG(rep);
+  EVO_CHECK_ARG(out);
+  *out = rep->cost;
+  return EVO_OK;
+}

@@ -13,6 +13,7 @@ struct evo_report {
   size_t n_tasks;
   char names[EVO_REPORT_MAX_TASKS][EVO_REPORT_NAME_CAP];
   double task_fitness[EVO_REPORT_MAX_TASKS];
+  double cost; /* CPU core-seconds the evaluation took (0: unknown) */
 };
 
 /* Copies @p src into @p dst (both valid). */
