@@ -1,8 +1,8 @@
 #!/usr/bin/python3
 """End-to-end tests of the evoopt command-line program (issue 4).
 
-Usage: test_cli.py EVOOPT PART, PART one of basic, errors, folders, resume,
-workers, cache, mnist. Standard library only. Exit 0 pass, 1 fail, 77 skip (meson's code).
+Usage: test_cli.py EVOOPT PART, PART one of basic, errors, folders,
+settings, resume, workers, cache, mnist. Standard library only. Exit 0 pass, 1 fail, 77 skip (meson's code).
 Expected values come from doc/algorithm.md (preset settings, §5's
 description, §6's table layout) and from the files' own invariants, never from a
 previous run of the program.
@@ -307,6 +307,74 @@ def part_folders(tmp):
           f"no run in the empty folder: {os.listdir(empty)}")
 
 
+DELETE = object()  # an edit that removes the key
+# Edits of a run's settings.json and the words --resume's refusal must hold:
+# each names the key and what is wrong (issue 14 item 6). Ranges as the man
+# page states them.
+BAD_SETTINGS = [
+    ({"preset": "bogus"}, ["'preset'", '"paper", "quick" or "smoke"',
+                           '"bogus"']),
+    ({"preset": None}, ["'preset'", "not null"]),
+    ({"data": 5}, ["'data'", "or null", "an integer 5"]),
+    ({"data": ""}, ["'data'", 'a string ""']),
+    ({"cache": "yes"}, ["'cache'", "true or false", '"yes"']),
+    ({"cache": 0}, ["'cache'", "true or false", "an integer 0"]),
+    ({"population": 1}, ["'population'", "2..1000000"]),
+    ({"population": 6.0}, ["'population'", "an integer", "6.0"]),
+    ({"population": "6"}, ["'population'", 'a string "6"']),
+    ({"final_seeds": 1001}, ["'final_seeds'", "0..1000"]),
+    ({"seed": -1}, ["'seed'", "-1"]),
+    ({"elites": 6}, ["'elites' (6) must be below 'population' (6)"]),
+    ({"tournament": 7}, ["'tournament' (7) must not exceed 'population'"]),
+    ({"tasks": []}, ["'tasks'", "1 to 16 tasks"]),
+    ({"tasks": "digits"}, ["'tasks'", "an array"]),
+    ({"tasks": ["digits", "digits"]}, ["'tasks'", "twice"]),
+    ({"tasks": ["a,b"]}, ["'tasks'", "comma"]),
+    ({"tasks": [3]}, ["'tasks'", "an integer 3"]),
+    ({"format": "x"}, ["'format'", '"evoopt run"']),
+    ({"format_version": 2}, ["'format_version' must be 1"]),
+    ({"created": 3}, ["'created'", "a string"]),
+    ({"colour": "red"}, ["unknown key 'colour'"]),
+    ({"population": DELETE}, ["'population' is missing"]),
+]
+
+
+def part_settings(tmp):
+    """settings.json is checked key by key on --resume."""
+    run_dir = os.path.join(tmp, "run")
+    run_ok("evolve", "--preset", "smoke", "--out", run_dir, "--final-seeds",
+           "0", "-q")
+    path = os.path.join(run_dir, "settings.json")
+    with open(path, encoding="utf-8") as f:
+        good = json.load(f)
+    before = snapshot(run_dir)
+    for edit, words in BAD_SETTINGS:
+        settings = {k: v for k, v in dict(good, **edit).items()
+                    if v is not DELETE}
+        with open(path, "w", encoding="utf-8") as f:
+            json.dump(settings, f)
+        expect_fail(1, [path, *words], "evolve", "--resume", run_dir, "-q")
+    for text, words in (("[1]", ["not a JSON object"]),
+                        ('{"format": 1, "format": 2}', ["duplicate"]),
+                        ("{", [path])):
+        with open(path, "w", encoding="utf-8") as f:
+            f.write(text)
+        expect_fail(1, words, "evolve", "--resume", run_dir, "-q")
+    # The refusals wrote nothing; a run from before the cache existed has
+    # no "cache" key and means no cache (its checkpoint says so too).
+    with open(path, "w", encoding="utf-8") as f:
+        json.dump(good, f, indent=2)
+    after = snapshot(run_dir)
+    check(sorted(after) == sorted(before) and all(
+        after[k] == before[k] for k in after if k != "settings.json"),
+          f"a refused --resume changed {run_dir}")
+    del good["cache"]
+    with open(path, "w", encoding="utf-8") as f:
+        json.dump(good, f)
+    expect_fail(1, ["has cache 1 but settings.json says 0"], "evolve",
+                "--resume", run_dir, "-q")
+
+
 # --- kill and resume --------------------------------------------------------
 
 RESUME_ARGS = ["evolve", "--preset", "smoke", "--steps", "100",
@@ -415,7 +483,7 @@ def part_mnist(tmp):
 
 
 PARTS = {"basic": part_basic, "errors": part_errors, "folders": part_folders,
-         "resume": part_resume,
+         "settings": part_settings, "resume": part_resume,
          "workers": part_workers, "cache": part_cache, "mnist": part_mnist}
 
 

@@ -1,5 +1,6 @@
 /* evolve's settings: the presets, the command line, settings.json (all a
  * resumed run needs) and the checkpoint tag. */
+#include <errno.h>
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
@@ -159,16 +160,27 @@ static int apply_new(const given *gv, evolve_cfg *cfg) {
   return CLI_EXIT_OK;
 }
 
-static int check_together(const evolve_cfg *cfg) {
+/* Settings @p a and @p b do not fit together: a usage error naming the
+ * options, or (@p path not NULL) an error naming that settings.json's
+ * keys. */
+static int together_error(const char *path, const char *a, uint64_t va,
+                          const char *relation, const char *b, uint64_t vb) {
+  if (path != NULL)
+    return cli_error("'%s': '%s' (%llu) must %s '%s' (%llu)", path, a,
+                     (unsigned long long)va, relation, b,
+                     (unsigned long long)vb);
+  return cli_usage_error("evolve", "--%s (%llu) must %s --%s (%llu)", a,
+                         (unsigned long long)va, relation, b,
+                         (unsigned long long)vb);
+}
+
+static int check_together(const evolve_cfg *cfg, const char *path) {
   if (cfg->elites >= cfg->population)
-    return cli_usage_error(
-        "evolve", "--elites (%llu) must be below --population (%llu)",
-        (unsigned long long)cfg->elites, (unsigned long long)cfg->population);
+    return together_error(path, "elites", cfg->elites, "be below",
+                          "population", cfg->population);
   if (cfg->tournament > cfg->population)
-    return cli_usage_error(
-        "evolve", "--tournament (%llu) must not exceed --population (%llu)",
-        (unsigned long long)cfg->tournament,
-        (unsigned long long)cfg->population);
+    return together_error(path, "tournament", cfg->tournament, "not exceed",
+                          "population", cfg->population);
   return CLI_EXIT_OK;
 }
 
@@ -219,36 +231,260 @@ int evolve_save_settings(const evolve_cfg *cfg, const char *dir) {
   return cli_buf_save(&b, path);
 }
 
-static int load_numbers(json_t *root, evolve_cfg *cfg, const char *path) {
-  char key[32];
-  for (size_t k = 0; k < N_NUM; k++) {
-    json_key(num_settings[k].name, key, sizeof key);
-    json_t *v = json_object_get(root, key);
-    json_int_t x = json_is_integer(v) ? json_integer_value(v) : -1;
-    if (x < 0 || (uint64_t)x < num_settings[k].min ||
-        (uint64_t)x > num_settings[k].max)
-      return cli_error("'%s': '%s' is missing or not a valid number", path,
-                       key);
-    *num_field(cfg, k) = (uint64_t)x;
+/* --- reading settings.json: a table of keys ---------------------------- */
+
+/* What a key of settings.json holds, and where it goes in evolve_cfg. To
+ * add a key: a row in settings_keys[] (a numeric option goes in
+ * num_settings[] instead, which makes it both an option and a key) and its
+ * value in evolve_save_settings(). Every key is checked on read: a missing
+ * or unknown key, a wrong type or a value out of range is refused with a
+ * message that names the key. */
+typedef enum key_kind {
+  KEY_INT,    /* an integer in min..max; uint64_t */
+  KEY_REAL,   /* a number in real_min..real_max; double */
+  KEY_BOOL,   /* true or false; int */
+  KEY_CHOICE, /* one of the strings choice(0), choice(1), ...; char[] */
+  KEY_TEXT,   /* any string: informational, never stored */
+  KEY_PATH,   /* a non-empty string, or null for none (""); char[] */
+  KEY_TASKS   /* an array of distinct task names; cli_tasks */
+} key_kind;
+
+typedef struct settings_key {
+  const char *name;
+  key_kind kind;
+  /* The JSON text an absent key stands for (runs written before the key
+   * existed); NULL: the key is required. */
+  const char *absent;
+  size_t offset, size; /* the field (STORED), or size 0: only checked */
+  uint64_t min, max;
+  double real_min, real_max;
+  const char *(*choice)(size_t i); /* the i-th value, NULL past the last */
+} settings_key;
+
+#define STORED(f) .offset = offsetof(evolve_cfg, f), .size = sizeof(((evolve_cfg *)0)->f)
+
+static const char *format_choice(size_t i) {
+  return i == 0 ? "evoopt run" : NULL;
+}
+
+static const char *preset_choice(size_t i) {
+  return i < sizeof presets / sizeof presets[0] ? presets[i].name : NULL;
+}
+
+static const settings_key settings_keys[] = {
+    {.name = "format", .kind = KEY_CHOICE, .choice = format_choice},
+    {.name = "format_version", .kind = KEY_INT, .min = 1, .max = 1},
+    {.name = "evoopt_version", .kind = KEY_TEXT, .absent = "\"\""},
+    {.name = "created", .kind = KEY_TEXT, .absent = "\"\""},
+    {.name = "preset", .kind = KEY_CHOICE, .choice = preset_choice,
+     STORED(preset)},
+    {.name = "tasks", .kind = KEY_TASKS, STORED(tasks)},
+    {.name = "data", .kind = KEY_PATH, STORED(data)},
+    /* Runs from before the cache was the default have no "cache" key. */
+    {.name = "cache", .kind = KEY_BOOL, .absent = "false", STORED(cache)},
+};
+#define N_KEYS (sizeof settings_keys / sizeof settings_keys[0])
+
+/* The row of numeric setting @p i: its option's name with '_' for '-'. */
+static settings_key num_key(size_t i, char *name, size_t size) {
+  json_key(num_settings[i].name, name, size);
+  settings_key k = {.name = name, .kind = KEY_INT, .min = num_settings[i].min,
+                    .max = num_settings[i].max};
+  k.offset = num_settings[i].offset;
+  k.size = sizeof(uint64_t);
+  return k;
+}
+
+/* "a string \"bogus\"", "an integer 5", "true", "an array": what a value
+ * is, for messages; long values only by their type. */
+static void describe(const json_t *v, char *buf, size_t size) {
+  static const char *const types[] = {
+      [JSON_OBJECT] = "an object", [JSON_ARRAY] = "an array",
+      [JSON_STRING] = "a string",  [JSON_INTEGER] = "an integer",
+      [JSON_REAL] = "a number",    [JSON_TRUE] = "",
+      [JSON_FALSE] = "",           [JSON_NULL] = ""};
+  const char *type = types[json_typeof(v)];
+  char *text = json_is_object(v) || json_is_array(v)
+                   ? NULL
+                   : json_dumps(v, JSON_ENCODE_ANY | JSON_COMPACT);
+  if (text == NULL || strlen(text) > 40)
+    snprintf(buf, size, "%s", type[0] != '\0' ? type : "a value");
+  else
+    snprintf(buf, size, "%s%s%s", type, type[0] != '\0' ? " " : "", text);
+  free(text);
+}
+
+/* "\"a\", \"b\" or \"c\"": the values of a KEY_CHOICE. */
+static void choices_text(const settings_key *k, char *buf, size_t size) {
+  size_t used = 0, n = 0;
+  while (k->choice(n) != NULL)
+    n++;
+  buf[0] = '\0';
+  for (size_t i = 0; i < n && used < size; i++) {
+    int w = snprintf(buf + used, size - used, "%s\"%s\"",
+                     i == 0 ? "" : i + 1 == n ? " or " : ", ", k->choice(i));
+    used += w > 0 ? (size_t)w : 0;
+  }
+}
+
+static void *field(evolve_cfg *cfg, const settings_key *k) {
+  return (char *)cfg + k->offset;
+}
+
+/* The task names of a KEY_TASKS array: 1..CLI_MAX_TASKS distinct names
+ * without commas (the command line's list separator). */
+static int read_tasks(const json_t *v, cli_tasks *t, const char *path,
+                      const char *key) {
+  size_t n = json_array_size(v);
+  memset(t, 0, sizeof *t);
+  if (n == 0 || n > CLI_MAX_TASKS)
+    return cli_error("'%s': '%s' must list 1 to %d tasks, not %zu", path, key,
+                     CLI_MAX_TASKS, n);
+  for (size_t i = 0; i < n; i++) {
+    const char *name = json_string_value(json_array_get(v, i));
+    char what[64];
+    if (name == NULL) {
+      describe(json_array_get(v, i), what, sizeof what);
+      return cli_error("'%s': '%s' must hold task names (strings), not %s",
+                       path, key, what);
+    }
+    size_t len = strlen(name);
+    if (len == 0 || len >= sizeof t->names[0] || strchr(name, ',') != NULL)
+      return cli_error("'%s': '%s' holds a bad task name \"%.80s\" (empty, "
+                       "longer than %zu bytes, or with a comma)",
+                       path, key, name, sizeof t->names[0] - 1);
+    for (size_t j = 0; j < i; j++)
+      if (strcmp(t->names[j], name) == 0)
+        return cli_error("'%s': '%s' lists task '%s' twice", path, key, name);
+    memcpy(t->names[i], name, len + 1);
+    t->n = i + 1;
   }
   return CLI_EXIT_OK;
 }
 
-static int load_tasks(json_t *root, evolve_cfg *cfg, const char *path) {
-  json_t *tasks = json_object_get(root, "tasks");
-  char list[CLI_MAX_TASKS * 64] = "";
-  size_t used = 0;
-  for (size_t i = 0; i < json_array_size(tasks); i++) {
-    const char *name = json_string_value(json_array_get(tasks, i));
-    int n = snprintf(list + used, sizeof list - used, "%s%s", i ? "," : "",
-                     name != NULL ? name : "");
-    if (n < 0 || (size_t)n >= sizeof list - used)
-      break;
-    used += (size_t)n;
-  }
-  if (used == 0 || cli_tasks_parse(&cfg->tasks, "evolve", list) != 0)
-    return cli_error("'%s': 'tasks' is missing or invalid", path);
+/* A string into a char[] field, or refused as too long. */
+static int store_text(evolve_cfg *cfg, const settings_key *k, const char *s,
+                      const char *path) {
+  if (k->size == 0)
+    return CLI_EXIT_OK;
+  if (strlen(s) >= k->size)
+    return cli_error("'%s': '%s' is longer than %zu bytes", path, k->name,
+                     k->size - 1);
+  memcpy(field(cfg, k), s, strlen(s) + 1);
   return CLI_EXIT_OK;
+}
+
+/* Checks value @p v of key @p k and stores it. */
+static int read_key(const settings_key *k, const json_t *v, evolve_cfg *cfg,
+                    const char *path) {
+  char what[96], want[160];
+  describe(v, what, sizeof what);
+  switch (k->kind) {
+  case KEY_INT: {
+    json_int_t x = json_is_integer(v) ? json_integer_value(v) : -1;
+    if (x >= 0 && (uint64_t)x >= k->min && (uint64_t)x <= k->max) {
+      if (k->size != 0)
+        *(uint64_t *)field(cfg, k) = (uint64_t)x;
+      return CLI_EXIT_OK;
+    }
+    if (k->min == k->max)
+      snprintf(want, sizeof want, "%llu", (unsigned long long)k->min);
+    else
+      snprintf(want, sizeof want, "an integer in %llu..%llu",
+               (unsigned long long)k->min, (unsigned long long)k->max);
+    break;
+  }
+  case KEY_REAL: {
+    double x = json_number_value(v);
+    if (json_is_number(v) && x >= k->real_min && x <= k->real_max) {
+      if (k->size != 0)
+        *(double *)field(cfg, k) = x;
+      return CLI_EXIT_OK;
+    }
+    snprintf(want, sizeof want, "a number in %g..%g", k->real_min,
+             k->real_max);
+    break;
+  }
+  case KEY_BOOL:
+    if (json_is_boolean(v)) {
+      if (k->size != 0)
+        *(int *)field(cfg, k) = json_is_true(v);
+      return CLI_EXIT_OK;
+    }
+    snprintf(want, sizeof want, "true or false");
+    break;
+  case KEY_CHOICE:
+    for (size_t i = 0; json_is_string(v) && k->choice(i) != NULL; i++)
+      if (strcmp(json_string_value(v), k->choice(i)) == 0)
+        return store_text(cfg, k, k->choice(i), path);
+    choices_text(k, want, sizeof want);
+    break;
+  case KEY_TEXT:
+    if (json_is_string(v))
+      return store_text(cfg, k, json_string_value(v), path);
+    snprintf(want, sizeof want, "a string");
+    break;
+  case KEY_PATH:
+    if (json_is_null(v))
+      return store_text(cfg, k, "", path);
+    if (json_is_string(v) && json_string_length(v) > 0)
+      return store_text(cfg, k, json_string_value(v), path);
+    snprintf(want, sizeof want, "a folder (a non-empty string) or null");
+    break;
+  case KEY_TASKS:
+    if (json_is_array(v))
+      return read_tasks(v, (cli_tasks *)field(cfg, k), path, k->name);
+    snprintf(want, sizeof want, "an array of task names");
+    break;
+  }
+  return cli_error("'%s': '%s' must be %s, not %s", path, k->name, want, what);
+}
+
+/* A present key, or its stand-in when absent and allowed to be. */
+static int read_row(const settings_key *k, const json_t *root,
+                    evolve_cfg *cfg, const char *path) {
+  const json_t *v = json_object_get(root, k->name);
+  if (v != NULL)
+    return read_key(k, v, cfg, path);
+  if (k->absent == NULL)
+    return cli_error("'%s': '%s' is missing", path, k->name);
+  json_t *stand_in = json_loads(k->absent, JSON_DECODE_ANY, NULL);
+  int rc = stand_in != NULL ? read_key(k, stand_in, cfg, path)
+                            : cli_error("out of memory");
+  json_decref(stand_in);
+  return rc;
+}
+
+static int known_key(const char *key) {
+  char name[32];
+  for (size_t i = 0; i < N_KEYS; i++)
+    if (strcmp(key, settings_keys[i].name) == 0)
+      return 1;
+  for (size_t i = 0; i < N_NUM; i++) {
+    json_key(num_settings[i].name, name, sizeof name);
+    if (strcmp(key, name) == 0)
+      return 1;
+  }
+  return 0;
+}
+
+static int read_settings(const json_t *root, evolve_cfg *cfg,
+                         const char *path) {
+  char name[32];
+  int rc = CLI_EXIT_OK;
+  for (size_t i = 0; rc == CLI_EXIT_OK && i < N_KEYS; i++)
+    rc = read_row(&settings_keys[i], root, cfg, path);
+  for (size_t i = 0; rc == CLI_EXIT_OK && i < N_NUM; i++) {
+    settings_key k = num_key(i, name, sizeof name);
+    rc = read_row(&k, root, cfg, path);
+  }
+  const char *key;
+  const json_t *v;
+  json_object_foreach((json_t *)root, key, v) {
+    if (rc == CLI_EXIT_OK && !known_key(key))
+      rc = cli_error("'%s': unknown key '%.80s'", path, key);
+  }
+  return rc == CLI_EXIT_OK ? check_together(cfg, path) : rc;
 }
 
 static int load_settings(evolve_cfg *cfg, const char *dir) {
@@ -257,30 +493,20 @@ static int load_settings(evolve_cfg *cfg, const char *dir) {
     return cli_error("run folder path too long: '%s'", dir);
   if (!cli_is_file(path))
     return cli_error("'%s' is not a run folder: %s is missing", dir, path);
+  char *text = cli_read_text(path, 1 << 20); /* a few hundred bytes */
+  if (text == NULL)
+    return cli_error("cannot read '%s': %s", path,
+                     errno == EFBIG ? "larger than 1 MiB" : strerror(errno));
   json_error_t err;
-  json_t *root = json_load_file(path, 0, &err);
+  json_t *root = json_loads(text, JSON_REJECT_DUPLICATES, &err);
+  free(text);
   if (root == NULL)
     return cli_error("cannot read '%s': line %d: %s", path, err.line, err.text);
-  int rc = CLI_EXIT_OK;
-  const char *format = json_string_value(json_object_get(root, "format"));
-  const char *preset = json_string_value(json_object_get(root, "preset"));
-  json_t *data = json_object_get(root, "data");
-  if (format == NULL || strcmp(format, "evoopt run") != 0 ||
-      json_integer_value(json_object_get(root, "format_version")) != 1)
-    rc = cli_error("'%s' is not an evoopt run's settings (format)", path);
-  else if (preset == NULL)
-    rc = cli_error("'%s': 'preset' is missing", path);
-  if (rc == CLI_EXIT_OK)
-    rc = load_tasks(root, cfg, path);
-  if (rc == CLI_EXIT_OK)
-    rc = load_numbers(root, cfg, path);
-  if (rc == CLI_EXIT_OK) {
-    /* Runs from before the cache was the default have no "cache" key. */
-    cfg->cache = json_is_true(json_object_get(root, "cache"));
-    snprintf(cfg->preset, sizeof cfg->preset, "%s", preset);
-    snprintf(cfg->data, sizeof cfg->data, "%s",
-             json_is_string(data) ? json_string_value(data) : "");
-  }
+  int rc = json_is_object(root)
+               ? read_settings(root, cfg, path)
+               : cli_error("'%s' is not an evoopt run's settings (not a JSON "
+                           "object)",
+                           path);
   json_decref(root);
   return rc;
 }
@@ -388,7 +614,7 @@ int evolve_parse(int argc, char **argv, evolve_cfg *cfg, evolve_opts *opts) {
     else if (rc == CLI_EXIT_OK)
       default_out(cfg, opts->out, sizeof opts->out);
   }
-  return rc == CLI_EXIT_OK ? check_together(cfg) : rc;
+  return rc == CLI_EXIT_OK ? check_together(cfg, NULL) : rc;
 }
 
 void evolve_tag(const evolve_cfg *cfg, char *buf, size_t size) {
