@@ -29,6 +29,8 @@ extern "C" {
 /** @} */
 
 /** @name Compile-time version
+ *  The project's version (meson.build, which refuses to configure when these
+ *  numbers differ from it); the number and the string are made from them.
  *  @{ */
 #define EVO_VERSION_MAJOR 0 /**< Major version: changes break the ABI. */
 #define EVO_VERSION_MINOR 1 /**< Minor version: new features, same ABI. */
@@ -36,8 +38,15 @@ extern "C" {
 /** The version as one number, `major * 10000 + minor * 100 + patch`. */
 #define EVO_VERSION_NUMBER \
   (EVO_VERSION_MAJOR * 10000 + EVO_VERSION_MINOR * 100 + EVO_VERSION_PATCH)
+/** @cond EVO_INTERNAL */
+#define EVO_VERSION_STR_(x) #x
+#define EVO_VERSION_XSTR_(x) EVO_VERSION_STR_(x)
+/** @endcond */
 /** The version as a string, "major.minor.patch". */
-#define EVO_VERSION_STRING "0.1.0"
+#define EVO_VERSION_STRING                                                     \
+  EVO_VERSION_XSTR_(EVO_VERSION_MAJOR)                                         \
+  "." EVO_VERSION_XSTR_(EVO_VERSION_MINOR) "."                                 \
+  EVO_VERSION_XSTR_(EVO_VERSION_PATCH)
 /** @} */
 
 /**

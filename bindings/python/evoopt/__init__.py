@@ -25,10 +25,10 @@ from .optimizer import Optimizer
 from .population import Event, HallOfFameEntry, Individual, Population
 from .task import Evaluator, Task, TrainResult, set_blas_threads
 
-__version__ = "0.1.0"
-
-#: The version of the loaded library, e.g. "0.1.0".
+#: The version of the loaded library, e.g. "0.1.0", read from it at run
+#: time: the package is versioned with the library it drives.
 library_version = _clib.evo_version_string().decode()
+__version__ = library_version
 #: Where the loaded library was found.
 library_path = _clib.path
 

@@ -11,8 +11,12 @@ Where the library is looked for, in order:
    ``ctypes.util.find_library('evoopt')``, then ``libevoopt.so.0`` through
    the dynamic loader's own search (``LD_LIBRARY_PATH``, ld.so.cache).
 
-The runtime version must have the major version this package was written
-for and at least its minor version (common.h's ABI promise).
+The package has no version of its own: it reads the library's at run time
+(``evoopt.library_version``). Installed by meson, it also knows the version
+it was installed with (meson.build's), and the library loaded must have that
+major version and at least its minor version (common.h's ABI promise); in a
+checkout or a pip install any library that has every function the package
+declares is taken.
 """
 
 import ctypes
@@ -24,16 +28,26 @@ from ctypes import (POINTER, c_char_p, c_double, c_int, c_int64, c_size_t,
 
 from . import errors
 
-#: The library version this package was written for (common.h's
-#: EVO_VERSION_NUMBER: major * 10000 + minor * 100 + patch).
-EXPECTED_VERSION = 100
-
-#: Set by meson when it installs the package: the folder it installed
-#: libevoopt.so.0 into (see bindings/meson.build).
+#: Set by meson when it installs the package (see bindings/meson.build): the
+#: folder it installed libevoopt.so.0 into and the project's version.
 try:
     from ._install import LIBDIR as _INSTALL_LIBDIR
+    from ._install import VERSION as _INSTALL_VERSION
 except ImportError:  # a checkout, or installed with pip
-    _INSTALL_LIBDIR = None
+    _INSTALL_LIBDIR = _INSTALL_VERSION = None
+
+
+def version_number(text):
+    """"major.minor.patch" as common.h's EVO_VERSION_NUMBER: major * 10000 +
+    minor * 100 + patch."""
+    major, minor, patch = (int(part) for part in text.split(".")[:3])
+    return major * 10000 + minor * 100 + patch
+
+
+#: The library version meson installed this package with, as
+#: EVO_VERSION_NUMBER, or None (a checkout, a pip install): no version check.
+EXPECTED_VERSION = (version_number(_INSTALL_VERSION) if _INSTALL_VERSION
+                    else None)
 
 FITNESS_FN = ctypes.CFUNCTYPE(c_int, c_void_p, c_void_p, c_uint64, c_void_p)
 PROGRESS_FN = ctypes.CFUNCTYPE(c_int, c_void_p, c_int, c_void_p, c_size_t,
@@ -200,10 +214,13 @@ def _candidates():
 
 def check_version(runtime, expected=None):
     """Raises VersionMismatchError unless a library of version ``runtime``
-    serves a package written for ``expected`` (same major, runtime minor at
-    least the package's)."""
+    serves a package installed for ``expected`` (same major, runtime minor at
+    least the package's); ``expected`` defaults to EXPECTED_VERSION, and with
+    neither there is nothing to check."""
     if expected is None:
         expected = EXPECTED_VERSION
+    if expected is None:
+        return
 
     def fmt(v):
         return "%d.%d.%d" % (v // 10000, v // 100 % 100, v % 100)
@@ -211,7 +228,7 @@ def check_version(runtime, expected=None):
             runtime // 100 % 100 < expected // 100 % 100:
         raise errors.VersionMismatchError(
             "libevoopt %s was loaded, but the evoopt Python package was "
-            "written for libevoopt %s (it needs the same major version and "
+            "installed for libevoopt %s (it needs the same major version and "
             "at least its minor version); point EVOOPT_LIBRARY at a "
             "compatible libevoopt.so" % (fmt(runtime), fmt(expected)))
 

@@ -15,6 +15,22 @@ if PACKAGE_ROOT not in sys.path:  # run from a checkout without PYTHONPATH
     sys.path.insert(0, PACKAGE_ROOT)
 
 
+def pytest_addoption(parser):
+    parser.addoption("--meson-version", default=None,
+                     help="meson.build's project version (meson test "
+                          "passes it)")
+
+
+@pytest.fixture
+def meson_version(request):
+    """meson.build's project version, as `meson test` passes it."""
+    value = request.config.getoption("--meson-version")
+    if not value:
+        pytest.skip("no --meson-version: run through `meson test python`, "
+                    "which passes meson.build's version")
+    return value
+
+
 @pytest.fixture
 def no_leaks():
     """Asserts that a test closes or drops every handle it opened."""

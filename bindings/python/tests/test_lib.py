@@ -1,5 +1,7 @@
 """Loading the library, the version check and the error model."""
 
+import os
+import re
 import subprocess
 import sys
 
@@ -7,14 +9,31 @@ import pytest
 
 import evoopt
 from evoopt import _lib, errors
-from conftest import subprocess_env
+from conftest import PACKAGE_ROOT, subprocess_env
 
 
-def test_loaded_version_is_the_packages():
-    # common.h: EVO_VERSION_STRING "0.1.0", number major*10000+minor*100+patch
-    assert evoopt.library_version == "0.1.0"
-    assert _lib.lib.evo_version_number() == 0 * 10000 + 1 * 100 + 0
-    assert evoopt.EXPECTED_VERSION == 100
+def test_loaded_version_is_mesons(meson_version):
+    # meson.build's project version, passed by `meson test`; the number is
+    # major * 10000 + minor * 100 + patch (common.h).
+    assert evoopt.library_version == meson_version
+    assert evoopt.__version__ == meson_version
+    major, minor, patch = (int(p) for p in meson_version.split("."))
+    assert _lib.lib.evo_version_number() == major * 10000 + minor * 100 + patch
+    assert _lib.version_number(meson_version) == _lib.lib.evo_version_number()
+
+
+def test_pyproject_version_is_mesons(meson_version):
+    # pip needs a literal version in pyproject.toml: it must be meson's.
+    with open(os.path.join(PACKAGE_ROOT, "pyproject.toml")) as f:
+        found = re.search(r'^version = "([^"]*)"', f.read(), re.M)
+    assert found is not None and found.group(1) == meson_version
+
+
+def test_no_expected_version_checks_nothing(monkeypatch):
+    # A checkout or a pip install knows no version to expect.
+    monkeypatch.setattr(_lib, "EXPECTED_VERSION", None)
+    _lib.check_version(10000)
+    _lib.check_version(_lib.lib.evo_version_number())
 
 
 @pytest.mark.parametrize("runtime, expected", [
@@ -36,13 +55,16 @@ def test_incompatible_versions_name_both(runtime, expected, names):
 
 
 def test_open_library_refuses_a_mismatch(monkeypatch):
-    # The package pretends to be written for 0.2.0: the 0.1.0 library is
-    # refused with both versions named.
-    monkeypatch.setattr(_lib, "EXPECTED_VERSION", 200)
+    # The package pretends to be installed for the next major version: the
+    # library loaded is refused with both versions named.
+    runtime = _lib.lib.evo_version_number()
+    wanted = (runtime // 10000 + 1) * 10000
+    monkeypatch.setattr(_lib, "EXPECTED_VERSION", wanted)
     with pytest.raises(errors.VersionMismatchError) as info:
         _lib.open_library(_lib.lib.path)
-    assert "libevoopt 0.1.0 was loaded" in str(info.value)
-    assert "written for libevoopt 0.2.0" in str(info.value)
+    assert "libevoopt %s was loaded" % evoopt.library_version in str(info.value)
+    assert "installed for libevoopt %d.0.0" % (wanted // 10000) in str(
+        info.value)
     assert isinstance(info.value, ImportError)
 
 
