@@ -1074,7 +1074,7 @@ class population {
   }
 
   /** @brief Evaluates with a C++ function, kept by the population.
-   *  @param fn The fitness (see ::fitness_function). @throws error
+   *  @param fn The fitness (see population::fitness_function). @throws error
    *  ::EVO_EINVAL (empty function or population) or ::EVO_ESTATE. */
   void set_fitness(fitness_function fn) {
     if (!fn)
