@@ -28,9 +28,10 @@ EVO_INLINE void pool_pixel(float *restrict y, uint8_t *restrict arg,
   }
 }
 
-EVO_VECTOR_CLONES void evo_maxpool_forward(float *y, uint8_t *arg,
-                                           const float *x, size_t n, size_t h,
-                                           size_t w, size_t c) {
+/* Each entry point calls a static clone (layers_internal.h says why). */
+EVO_VECTOR_CLONES static void maxpool_forward(float *y, uint8_t *arg,
+                                              const float *x, size_t n,
+                                              size_t h, size_t w, size_t c) {
   const size_t oh = h / 2, ow = w / 2;
   for (size_t img = 0; img < n; img++)
     for (size_t i = 0; i < oh; i++)
@@ -39,6 +40,11 @@ EVO_VECTOR_CLONES void evo_maxpool_forward(float *y, uint8_t *arg,
         size_t o = ((img * oh + i) * ow + j) * c;
         pool_pixel(y + o, arg + o, a0, a0 + c, a0 + w * c, a0 + w * c + c, c);
       }
+}
+
+void evo_maxpool_forward(float *y, uint8_t *arg, const float *x, size_t n,
+                         size_t h, size_t w, size_t c) {
+  maxpool_forward(y, arg, x, n, h, w, c);
 }
 
 /* d[k] = dy[k] where arg[k] == t, else 0 (both loaded: no branch). */
@@ -50,9 +56,9 @@ EVO_INLINE void scatter(float *restrict d, const float *restrict dy,
   }
 }
 
-EVO_VECTOR_CLONES void evo_maxpool_backward(float *dx, const float *dy,
-                                            const uint8_t *arg, size_t n,
-                                            size_t h, size_t w, size_t c) {
+EVO_VECTOR_CLONES static void maxpool_backward(float *dx, const float *dy,
+                                               const uint8_t *arg, size_t n,
+                                               size_t h, size_t w, size_t c) {
   const size_t oh = h / 2, ow = w / 2;
   if (h % 2 || w % 2) /* floor mode: the last odd row/column gets nothing */
     memset(dx, 0, n * h * w * c * sizeof *dx);
@@ -66,4 +72,9 @@ EVO_VECTOR_CLONES void evo_maxpool_backward(float *dx, const float *dy,
         scatter(d0 + w * c, dy + o, arg + o, 2, c);
         scatter(d0 + w * c + c, dy + o, arg + o, 3, c);
       }
+}
+
+void evo_maxpool_backward(float *dx, const float *dy, const uint8_t *arg,
+                          size_t n, size_t h, size_t w, size_t c) {
+  maxpool_backward(dx, dy, arg, n, h, w, c);
 }
