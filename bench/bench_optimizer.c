@@ -155,7 +155,7 @@ typedef struct result {
   double triad1_gbs, triadt_gbs; /* best triads on 1 and T threads */
 } result;
 
-static void die(const char *what) {
+_Noreturn static void die(const char *what) {
   fprintf(stderr, "%s: %s\n", what, evo_last_error());
   exit(1);
 }

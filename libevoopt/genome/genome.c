@@ -153,7 +153,7 @@ void evo_genome_init_defaults(evo_genome *g) {
 
 static void set_single_term(evo_genome *g, evo_term type, double lr_log10) {
   g->n_terms = 1;
-  g->terms[0] = type;
+  g->terms[0] = (int)type;
   g->alphas[0] = 1.0;
   g->lr_log10 = lr_log10;
 }
@@ -416,7 +416,7 @@ EVO_API int evo_genome_set_term(evo_genome *g, size_t index, evo_term type,
     rc = check_alpha(index, alpha);
   if (rc != EVO_OK)
     return rc;
-  g->terms[index] = type;
+  g->terms[index] = (int)type;
   g->alphas[index] = alpha;
   return EVO_OK;
 }
@@ -432,7 +432,7 @@ EVO_API int evo_genome_add_term(evo_genome *g, evo_term type, double alpha) {
   rc = check_alpha(g->n_terms, alpha);
   if (rc != EVO_OK)
     return rc;
-  g->terms[g->n_terms] = type;
+  g->terms[g->n_terms] = (int)type;
   g->alphas[g->n_terms] = alpha;
   g->n_terms++;
   return EVO_OK;
