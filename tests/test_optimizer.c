@@ -16,6 +16,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "bomb_testlib.h"
 #include "core/io_internal.h"
 #include "optimizer/optimizer_internal.h"
 
@@ -793,6 +794,115 @@ START_TEST(test_load_damaged) {
 }
 END_TEST
 
+/* Saves @p pr's state to a fresh temporary file, named in @p path. */
+static void save_temp(const pair *pr, char path[64]) {
+  snprintf(path, 64, "/tmp/evoopt-test-state-XXXXXX");
+  int fd = mkstemp(path);
+  ck_assert_int_ge(fd, 0);
+  close(fd);
+  ck_assert_int_eq(evo_optimizer_save(pr->opt, path), EVO_OK);
+}
+
+/* Through a file, a state larger than the optimizer's (which is read only
+ * as far as the optimizer's own size) and a smaller one name the same
+ * field; a padded file names its sizes. */
+START_TEST(test_load_file_mismatch) {
+  pair big, small;
+  state_pair(&big, 21);
+  state_pair(&small, 20);
+  char path[64];
+  save_temp(&big, path);
+  snapshot sn;
+  snap_take(&sn, &small);
+  assert_error_names(evo_optimizer_load(small.opt, path), EVO_EMISMATCH,
+                     "tensor 0 has 21 elements in the state but 20");
+  ck_assert_ptr_nonnull(strstr(evo_last_error(), path));
+  snap_check_and_free(&sn, &small);
+  unlink(path);
+  save_temp(&small, path);
+  assert_error_names(evo_optimizer_load(big.opt, path), EVO_EMISMATCH,
+                     "tensor 0 has 20 elements in the state but 21");
+  /* The same state with one byte more declared and present (CRC fixed): the
+   * payload is the file's size less 24 bytes of frame. */
+  void *buf;
+  size_t size;
+  ck_assert_int_eq(evo_optimizer_save_mem(small.opt, &buf, &size), EVO_OK);
+  evo_wbuf w = {0};
+  evo_wbuf_bytes(&w, (const unsigned char *)buf + 20, size - 24);
+  evo_wbuf_u8(&w, 0);
+  unsigned char *padded;
+  size_t padded_size;
+  ck_assert_int_eq(evo_frame_wrap((const char *)buf, 1, &w, &padded,
+                                  &padded_size),
+                   EVO_OK);
+  FILE *f = fopen(path, "wb");
+  ck_assert_ptr_nonnull(f);
+  ck_assert_uint_eq(fwrite(padded, 1, padded_size, f), padded_size);
+  ck_assert_int_eq(fclose(f), 0);
+  char needle[96];
+  snprintf(needle, sizeof needle, "declares %zu bytes, more than the %zu",
+           size - 23, size - 24);
+  assert_error_names(evo_optimizer_load(small.opt, path), EVO_EFORMAT, needle);
+  unlink(path);
+  free(padded);
+  evo_wbuf_free(&w);
+  evo_free(buf);
+  pair_free(&big);
+  pair_free(&small);
+}
+END_TEST
+
+/* Issue 14, item 3: gzip bombs of about 1.2 MB that inflate to 1.2 GiB fail
+ * fast, without inflating: in under 2 s (a few ms here) and with the peak
+ * memory of the process up by less than 16 MiB. */
+START_TEST(test_load_gzip_bomb) {
+  pair dst;
+  state_pair(&dst, 20);
+  void *good;
+  size_t good_size;
+  ck_assert_int_eq(evo_optimizer_save_mem(dst.opt, &good, &good_size), EVO_OK);
+  unsigned char huge[20]; /* a state's frame header declaring 1.2 GiB */
+  memcpy(huge, good, 12);
+  uint64_t declared = (uint64_t)1200 << 20;
+  for (int i = 0; i < 8; i++)
+    huge[12 + i] = (unsigned char)(declared >> (8 * i));
+  const struct {
+    const void *head;
+    size_t head_len;
+    int want;
+    const char *needle;
+  } bombs[] = {
+      {NULL, 0, EVO_EFORMAT, "wrong magic bytes (not an optimizer state)"},
+      {huge, sizeof huge, EVO_EFORMAT, "optimizer state"},
+      {good, good_size, EVO_EFORMAT, "larger than"},
+  };
+  char path[] = "/tmp/evoopt-test-bomb-XXXXXX";
+  int fd = mkstemp(path);
+  ck_assert_int_ge(fd, 0);
+  close(fd);
+  for (size_t b = 0; b < sizeof bombs / sizeof bombs[0]; b++) {
+    ck_assert_int_eq(bomb_write(path, bombs[b].head, bombs[b].head_len, 1200),
+                     0);
+    snapshot sn;
+    snap_take(&sn, &dst);
+    size_t rss = bomb_peak_rss();
+    double start = bomb_now();
+    int rc = evo_optimizer_load(dst.opt, path);
+    double seconds = bomb_now() - start;
+    size_t grown = bomb_peak_rss() - rss;
+    assert_error_names(rc, bombs[b].want, bombs[b].needle);
+    ck_assert_ptr_nonnull(strstr(evo_last_error(), path));
+    ck_assert_msg(grown < ((size_t)16 << 20) && seconds < 2.0,
+                  "bomb %zu: peak memory up by %zu MiB, %.2f s", b,
+                  grown >> 20, seconds);
+    snap_check_and_free(&sn, &dst);
+  }
+  unlink(path);
+  evo_free(good);
+  pair_free(&dst);
+}
+END_TEST
+
 /* ---- argument errors ------------------------------------------------------ */
 
 START_TEST(test_arguments) {
@@ -1281,6 +1391,8 @@ static Suite *optimizer_suite(void) {
   tcase_add_test(c, test_state_size_follows_moments);
   tcase_add_test(c, test_load_mismatch);
   tcase_add_test(c, test_load_damaged);
+  tcase_add_test(c, test_load_file_mismatch);
+  tcase_add_test(c, test_load_gzip_bomb);
   tcase_add_test(c, test_arguments);
   tcase_add_loop_test(c, test_torch_reference, 0, 2);
   suite_add_tcase(s, c);

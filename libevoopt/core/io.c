@@ -75,6 +75,32 @@ done:
   return rc;
 }
 
+int evo_read_file_head(const char *path, void *head, size_t n, size_t *got) {
+  EVO_CHECK_ARG(path);
+  *got = 0;
+  gzFile f = gzopen(path, "rb");
+  if (f == NULL)
+    return evo_set_error(EVO_EIO, "cannot open '%s': %s", path,
+                         errno ? strerror(errno) : "gzopen failed");
+  int rc = EVO_OK;
+  unsigned char *p = head;
+  while (*got < n) {
+    size_t want = n - *got > (1u << 30) ? (1u << 30) : n - *got;
+    int k = gzread(f, p + *got, (unsigned)want);
+    if (k <= 0)
+      break;
+    *got += (size_t)k;
+  }
+  int zerr;
+  const char *msg = gzerror(f, &zerr);
+  if (zerr != Z_OK && zerr != Z_STREAM_END)
+    rc = evo_set_error(zerr == Z_ERRNO ? EVO_EIO : EVO_EFORMAT,
+                       "cannot read '%s': %s", path,
+                       zerr == Z_ERRNO ? strerror(errno) : msg);
+  gzclose(f);
+  return rc;
+}
+
 int evo_write_file_atomic(const char *path, const void *data, size_t size) {
   EVO_CHECK_ARG(path);
   size_t len = strlen(path);
@@ -300,15 +326,43 @@ int evo_frame_wrap(const char magic[8], uint32_t version,
   return EVO_OK;
 }
 
+/* "a" or "an" before @p noun. */
+static const char *article(const char *noun) {
+  return noun[0] != '\0' && strchr("aeiouAEIOU", noun[0]) ? "an" : "a";
+}
+
+static int wrong_magic(const char *what) {
+  return evo_set_error(EVO_EFORMAT, "%s: wrong magic bytes (not %s %s)", what,
+                       article(what), what);
+}
+
+int evo_frame_peek(const char *path, const char magic[8], const char *what,
+                   uint32_t *version, uint64_t *payload_size) {
+  unsigned char head[EVO_FRAME_HEAD];
+  size_t got = 0;
+  int rc = evo_read_file_head(path, head, sizeof head, &got);
+  if (rc != EVO_OK)
+    return rc; /* the message names the path */
+  if (got < sizeof head)
+    rc = evo_set_error(EVO_EFORMAT, "%s: too short (%zu bytes)", what, got);
+  else if (memcmp(head, magic, 8) != 0)
+    rc = wrong_magic(what);
+  if (rc != EVO_OK)
+    return evo_wrap_error(rc, "'%s'", path);
+  evo_rbuf r = {head, sizeof head, 8, true};
+  *version = evo_rbuf_u32(&r);
+  *payload_size = evo_rbuf_u64(&r);
+  return EVO_OK;
+}
+
 int evo_frame_open(const char magic[8], const char *what, const void *buf,
                    size_t size, uint32_t *version,
                    const unsigned char **payload, size_t *payload_size) {
   const unsigned char *b = buf;
-  if (buf == NULL || size < 8 + 4 + 8 + 4)
+  if (buf == NULL || size < EVO_FRAME_BYTES)
     return evo_set_error(EVO_EFORMAT, "%s: too short (%zu bytes)", what, size);
   if (memcmp(b, magic, 8) != 0)
-    return evo_set_error(EVO_EFORMAT, "%s: wrong magic bytes (not a %s)",
-                         what, what);
+    return wrong_magic(what);
   evo_rbuf r = {b, size, 8, true};
   uint32_t ver = evo_rbuf_u32(&r);
   uint64_t n = evo_rbuf_u64(&r);

@@ -16,6 +16,12 @@
 int evo_read_file(const char *path, size_t limit, unsigned char **out,
                   size_t *size);
 
+/* Reads the first @p n bytes of @p path (gunzipped when it is gzip data)
+ * into @p head, inflating no more than that: a reader looks at a header
+ * before it decides how much of a file to read. *got receives the count,
+ * fewer than @p n for a shorter file. Errors as evo_read_file. */
+int evo_read_file_head(const char *path, void *head, size_t n, size_t *got);
+
 /* Writes @p size bytes to @p path atomically: a temporary file in the same
  * folder, fsync, rename. Never leaves a partial file at @p path. */
 int evo_write_file_atomic(const char *path, const void *data, size_t size);
@@ -67,5 +73,18 @@ int evo_frame_wrap(const char magic[8], uint32_t version, const evo_wbuf *payloa
 int evo_frame_open(const char magic[8], const char *what, const void *buf,
                    size_t size, uint32_t *version, const unsigned char **payload,
                    size_t *payload_size);
+
+/* Bytes before the payload (magic, version, size) and around it (the same
+ * and the CRC). */
+#define EVO_FRAME_HEAD 20
+#define EVO_FRAME_BYTES 24
+
+/* Reads only the header of the framed file @p path and checks its magic:
+ * *version and *payload_size receive what it declares, so that the caller
+ * bounds what it inflates by that (a gzip bomb declares little and inflates
+ * to gigabytes). Errors name the path: EVO_EIO, EVO_EFORMAT (too short,
+ * wrong magic, damaged gzip), EVO_ENOMEM. */
+int evo_frame_peek(const char *path, const char magic[8], const char *what,
+                   uint32_t *version, uint64_t *payload_size);
 
 #endif

@@ -18,29 +18,38 @@ static uint32_t be32(const unsigned char *p) {
          (uint32_t)p[3];
 }
 
-/* Reads @p path whole and checks its magic; *buf holds the file, dims[] the
- * header's @p ndims sizes, *size the file's length. */
+/* Reads @p path's header and checks its magic, then the file whole, but
+ * never more than the header declares (a gzip bomb declares little and
+ * inflates to gigabytes) nor @p max_payload bytes after the header, plus
+ * one to tell a longer file; *buf holds the file, dims[] the header's
+ * @p ndims sizes, *size the file's length. */
 static int idx_open(const char *path, uint32_t magic, int ndims,
                     size_t max_payload, unsigned char **buf, size_t *size,
                     uint32_t dims[3]) {
-  size_t header = 4 + 4 * (size_t)ndims;
-  int rc = evo_read_file(path, header + max_payload + 1, buf, size);
+  size_t header = 4 + 4 * (size_t)ndims, got = 0;
+  unsigned char head[16];
+  int rc = evo_read_file_head(path, head, header, &got);
   if (rc != EVO_OK)
     return rc;
-  uint32_t got = *size >= 4 ? be32(*buf) : 0;
-  if (*size >= 4 && got != magic)
+  uint32_t found = got >= 4 ? be32(head) : 0;
+  if (got >= 4 && found != magic)
     return evo_set_error(EVO_EFORMAT,
                          "'%s': not an IDX %s file (magic 0x%08x, expected "
                          "0x%08x)",
-                         path, magic == IDX_IMAGES ? "image" : "label", got,
+                         path, magic == IDX_IMAGES ? "image" : "label", found,
                          magic);
-  if (*size < header)
+  if (got < header)
     return evo_set_error(EVO_EFORMAT,
                          "'%s': %zu bytes, too short for an IDX header", path,
-                         *size);
-  for (int i = 0; i < ndims; i++)
-    dims[i] = be32(*buf + 4 + 4 * i);
-  return EVO_OK;
+                         got);
+  uint64_t declared = 1;
+  for (int i = 0; i < ndims; i++) {
+    dims[i] = be32(head + 4 + 4 * i);
+    declared *= dims[i];
+    if (declared > max_payload)
+      declared = max_payload; /* the counts are refused later */
+  }
+  return evo_read_file(path, header + (size_t)declared + 1, buf, size);
 }
 
 /* Checks the declared count against [1, max]. */

@@ -881,7 +881,7 @@ static size_t state_payload_bytes(const evo_optimizer *opt) {
  * only that many are read, enough to name the first field that differs
  * (another genome, tensor count or size); never the whole file, which may
  * be a gzip bomb. */
-static int oversized_state(const evo_optimizer *opt, const char *path,
+static int oversized_state(evo_optimizer *opt, const char *path,
                            uint64_t declared, size_t ours) {
   unsigned char *head = malloc(EVO_FRAME_HEAD + ours);
   if (head == NULL)
@@ -889,9 +889,9 @@ static int oversized_state(const evo_optimizer *opt, const char *path,
   size_t got = 0;
   int rc = evo_read_file_head(path, head, EVO_FRAME_HEAD + ours, &got);
   if (rc == EVO_OK) {
-    evo_rbuf r = {head + EVO_FRAME_HEAD, got - EVO_FRAME_HEAD, 0, true};
-    /* The check pass never writes to the optimizer. */
-    rc = read_state((evo_optimizer *)opt, &r, false);
+    size_t body = got > EVO_FRAME_HEAD ? got - EVO_FRAME_HEAD : 0;
+    evo_rbuf r = {head + EVO_FRAME_HEAD, body, 0, true};
+    rc = read_state(opt, &r, false); /* the check pass: nothing written */
     if (rc == EVO_OK)
       rc = evo_set_error(EVO_EFORMAT,
                          STATE_WHAT ": declares %llu bytes, more than the "
