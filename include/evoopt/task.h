@@ -374,8 +374,12 @@ EVO_API int evo_evaluator_fitness(void *user, const evo_genome *g,
  * training run. Process-wide: it affects every run in every thread. Use 1
  * when several evaluations run at once on their own threads (e.g. a
  * population with several workers), more to speed up a single run.
+ * Only OpenBLAS can be told its thread count: a library built with another
+ * CBLAS (meson's fallback) accepts 1, which changes nothing, and refuses
+ * more with ::EVO_EUNSUPPORTED.
  * @param n Threads, 1 to 1024.
- * @return ::EVO_OK or ::EVO_ERANGE.
+ * @return ::EVO_OK, ::EVO_ERANGE (@p n outside 1..1024) or
+ * ::EVO_EUNSUPPORTED (@p n > 1 without OpenBLAS).
  */
 EVO_API int evo_blas_set_threads(int n);
 

@@ -180,6 +180,16 @@ EVO_API int evo_blas_set_threads(int n) {
   if (n < 1 || n > 1024)
     return evo_set_error(EVO_ERANGE, "BLAS threads must be in 1..1024, got %d",
                          n);
+#ifdef EVO_HAVE_OPENBLAS_THREADS
   openblas_set_num_threads(n);
+#else
+  /* Another CBLAS: no portable way to set its threads (meson.build). */
+  if (n != 1)
+    return evo_set_error(EVO_EUNSUPPORTED,
+                         "BLAS threads: this libevoopt was built with a BLAS "
+                         "other than OpenBLAS, which cannot set its thread "
+                         "count; only 1 is accepted, got %d",
+                         n);
+#endif
   return EVO_OK;
 }
