@@ -24,6 +24,7 @@
 #include "bomb_testlib.h"
 #include "core/common_internal.h"
 #include "data/data_internal.h"
+#include "evoopt/task.h"
 
 static const char *g_digits_csv; /* argv[2] */
 static evo_dataset *g_set;       /* real data, loaded once in main */
@@ -305,6 +306,45 @@ START_TEST(t_digits_bad_csv) {
                              f < 64 ? ',' : '\n');
   write_file(dir, "digits.csv", text, len);
   EXPECT_FAIL(EVO_EFORMAT, "digits", dir, "line 3", "pixel 17");
+}
+END_TEST
+
+/* Issue 14, item 5: a digits.csv whose pixels are all equal has a standard
+ * deviation of 0 (every input would be NaN): refused at open, by the data
+ * set and by the task. One pixel different is a valid set. */
+START_TEST(t_digits_constant_csv) {
+  static char text[1797 * 200];
+  char *dir = subdir(g_tmp, "digits");
+  for (int value = 0; value <= 16; value += 16) {
+    size_t len = 0;
+    for (int r = 0; r < 1797; r++)
+      for (int f = 0; f < 65; f++)
+        len += (size_t)sprintf(text + len, "%d%c", f < 64 ? value : r % 10,
+                               f < 64 ? ',' : '\n');
+    write_file(dir, "digits.csv", text, len);
+    char needle[64];
+    snprintf(needle, sizeof needle, "every pixel of the 1797 images is %d",
+             value);
+    EXPECT_FAIL(EVO_EFORMAT, "digits", dir, "digits.csv'", needle,
+                "standard deviation of 0");
+    evo_task *t = (evo_task *)1;
+    ck_assert_int_eq(evo_task_open(&t, "digits", dir), EVO_EFORMAT);
+    ck_assert_ptr_null(t);
+    ck_assert_ptr_nonnull(strstr(evo_last_error(), needle));
+    if (value == 0) {
+      text[0] = '1'; /* the first pixel differs from the others, 0 */
+      write_file(dir, "digits.csv", text, len);
+      evo_dataset *d = NULL;
+      ck_assert_int_eq(evo_dataset_load(&d, "digits", dir), EVO_OK);
+      /* mean = 1/N of pixel/16, std = sqrt(1/N - 1/N^2) of pixel/16, with
+       * N = 1797 * 64 pixels. */
+      double n = 1797.0 * 64;
+      ck_assert_double_eq_tol(d->mean[0], 1 / n / 16, 1e-9);
+      ck_assert_double_eq_tol(d->std[0], sqrt(1 / n - 1 / (n * n)) / 16,
+                              1e-7);
+      evo_dataset_free(d);
+    }
+  }
 }
 END_TEST
 
@@ -705,6 +745,7 @@ static TCase *digits_case(void) {
   tcase_add_test(tc, t_digits_match_csv);
   tcase_add_test(tc, t_digits_folder);
   tcase_add_test(tc, t_digits_bad_csv);
+  tcase_add_test(tc, t_digits_constant_csv);
   return tc;
 }
 

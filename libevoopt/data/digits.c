@@ -31,6 +31,15 @@ static void set_stats(evo_dataset *d, const uint8_t *pixels) {
   d->std[0] = (float)(sqrt(var) / EVO_DIGITS_MAX);
 }
 
+/* True when all pixels are equal: their standard deviation, the divisor of
+ * the normalisation, is then 0 and every input NaN (issue 14, item 5). */
+static bool constant(const uint8_t *pixels) {
+  for (size_t i = 1; i < (size_t)EVO_DIGITS_ROWS * EVO_DIGITS_PIXELS; i++)
+    if (pixels[i] != pixels[0])
+      return false;
+  return true;
+}
+
 static int read_csv(const char *dir, const evo_dataset_kind *k, uint8_t *pixels,
                     uint8_t *labels) {
   char path[EVO_DATA_PATH_CAP];
@@ -45,6 +54,12 @@ static int read_csv(const char *dir, const evo_dataset_kind *k, uint8_t *pixels,
     rc = evo_set_error(EVO_EFORMAT, "'%s' line %zu: %s", path, err.line,
                        err.what);
   free(text);
+  if (rc == EVO_OK && constant(pixels))
+    rc = evo_set_error(EVO_EFORMAT,
+                       "'%s': every pixel of the %d images is %d: with a "
+                       "standard deviation of 0 the images cannot be "
+                       "normalised",
+                       path, EVO_DIGITS_ROWS, pixels[0]);
   return rc;
 }
 
