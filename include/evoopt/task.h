@@ -46,14 +46,15 @@ typedef struct evo_evaluator evo_evaluator;
  *  between threads. */
 typedef enum evo_task_option {
   /** Training images drawn (once, from the data seed) from the training
-   *  split; default 15000 (doc/algorithm.md §3), capped at the split's size;
-   *  0 means the whole split. */
+   *  split; default 15000 (doc/algorithm.md §3); any value ≥ 0, capped at
+   *  the split's size; 0 means the whole split. */
   EVO_TASK_TRAIN_SUBSET = 0,
-  /** Seed of the training-subset draw; default 0. */
+  /** Seed of the training-subset draw; default 0; any value. */
   EVO_TASK_DATA_SEED = 1,
-  /** Mini-batch size; default 128. */
+  /** Mini-batch size; default 128; 1..4096. */
   EVO_TASK_BATCH_SIZE = 2,
-  /** Test images used for accuracy; default 0 = the whole test set. */
+  /** Test images used for accuracy; default 0 = the whole test set; any
+   *  value ≥ 0, capped at the test set's size. */
   EVO_TASK_TEST_LIMIT = 3,
   /** 1: keep every step's training loss in the result (see
    *  evo_train_result_curve()), 4 bytes a step allocated before the run;
@@ -66,8 +67,9 @@ typedef enum evo_task_option {
    *  counts as divergence (doc/algorithm.md §3, step 2). */
   EVO_TASK_REFUSE_NONFINITE = 6,
   /** Threads the CNN engine uses inside each training run (default 1;
-   *  1..64). Results are bit-identical for any value. Use 1 when many runs
-   *  go on at once (population workers), more to speed up a single run. */
+   *  1..8, the engine's most: it cuts its loops into 8 fixed slices).
+   *  Results are bit-identical for any value. Use 1 when many runs go on
+   *  at once (population workers), more to speed up a single run. */
   EVO_TASK_THREADS = 7
 } evo_task_option;
 

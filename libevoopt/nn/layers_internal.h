@@ -29,6 +29,7 @@
 
 #include "core/rng_internal.h"
 #include "core/workers_internal.h"
+#include "nn/nn_internal.h"
 
 /* Before a loop whose iterations are independent although the compiler
  * cannot prove it (several output streams at run-time distances), so that
@@ -80,7 +81,7 @@
  * m takes slices i, i + m, ...; partial sums are kept per slice and added
  * in slice order. So every result is the same for any number of threads
  * (up to EVO_SLICES, the useful maximum). */
-#define EVO_SLICES 8
+#define EVO_SLICES EVO_NET_MAX_THREADS
 
 /* Slice s of n items: [*lo, *hi). */
 static inline void evo_slice(size_t n, size_t s, size_t *lo, size_t *hi) {

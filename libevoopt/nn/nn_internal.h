@@ -86,7 +86,13 @@ size_t evo_net_max_batch(const evo_net *net);
  * e.g. to size a pool of workers. */
 size_t evo_net_memory(const evo_net *net);
 
-/* Runs the net's loops on @p threads threads (1 .. 8; 1 at creation):
+/* The most threads a net runs on: its loops are cut into this many fixed
+ * slices (EVO_SLICES, layers_internal.h), so that results do not depend on
+ * the thread count. Also the bound of EVO_TASK_THREADS (task.h). */
+#define EVO_NET_MAX_THREADS 8
+
+/* Runs the net's loops on @p threads threads (1 .. EVO_NET_MAX_THREADS; 1
+ * at creation):
  * starts them and sizes the workspace now, so that no step allocates.
  * Errors: EVO_ERANGE, EVO_ENOMEM, EVO_ETHREAD (the net keeps its previous
  * setting). */

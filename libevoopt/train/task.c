@@ -132,33 +132,33 @@ EVO_API const char *evo_task_describe(const evo_task *task) {
   return task ? task->description : NULL;
 }
 
-static int option_in_range(evo_task_option option, int64_t value) {
-  switch (option) {
-  case EVO_TASK_TRAIN_SUBSET:
-  case EVO_TASK_TEST_LIMIT:
-    return value >= 0;
-  case EVO_TASK_DATA_SEED:
-    return 1;
-  case EVO_TASK_THREADS:
-    return value >= 1 && value <= 64;
-  case EVO_TASK_BATCH_SIZE:
-    return value >= 1 && value <= 4096;
-  case EVO_TASK_RECORD_CURVE:
-  case EVO_TASK_DECAY_ALL:
-  case EVO_TASK_REFUSE_NONFINITE:
-    return value == 0 || value == 1;
-  }
-  return 0;
-}
+/* Each option's name and accepted values, as task.h documents them. The
+ * engine's own bound is the threads' bound, so that a value accepted here
+ * never fails a run. */
+static const struct option_range {
+  const char *name;
+  int64_t lo, hi;
+} option_ranges[EVO_TASK_OPTION_COUNT] = {
+    [EVO_TASK_TRAIN_SUBSET] = {"EVO_TASK_TRAIN_SUBSET", 0, INT64_MAX},
+    [EVO_TASK_DATA_SEED] = {"EVO_TASK_DATA_SEED", INT64_MIN, INT64_MAX},
+    [EVO_TASK_BATCH_SIZE] = {"EVO_TASK_BATCH_SIZE", 1, 4096},
+    [EVO_TASK_TEST_LIMIT] = {"EVO_TASK_TEST_LIMIT", 0, INT64_MAX},
+    [EVO_TASK_RECORD_CURVE] = {"EVO_TASK_RECORD_CURVE", 0, 1},
+    [EVO_TASK_DECAY_ALL] = {"EVO_TASK_DECAY_ALL", 0, 1},
+    [EVO_TASK_REFUSE_NONFINITE] = {"EVO_TASK_REFUSE_NONFINITE", 0, 1},
+    [EVO_TASK_THREADS] = {"EVO_TASK_THREADS", 1, EVO_NET_MAX_THREADS},
+};
 
 EVO_API int evo_task_set_option(evo_task *task, evo_task_option option,
                                 int64_t value) {
   EVO_CHECK_ARG(task);
   if ((unsigned)option >= EVO_TASK_OPTION_COUNT)
     return evo_set_error(EVO_EINVAL, "unknown task option %d", (int)option);
-  if (!option_in_range(option, value))
-    return evo_set_error(EVO_ERANGE, "task option %d: value %lld not accepted",
-                         (int)option, (long long)value);
+  const struct option_range *r = &option_ranges[option];
+  if (value < r->lo || value > r->hi)
+    return evo_set_error(EVO_ERANGE, "%s must be in %lld..%lld, got %lld",
+                         r->name, (long long)r->lo, (long long)r->hi,
+                         (long long)value);
   int64_t old = task->opt[option];
   task->opt[option] = value;
   if (option == EVO_TASK_TRAIN_SUBSET || option == EVO_TASK_DATA_SEED) {
