@@ -305,6 +305,25 @@ def part_folders(tmp):
            "0", "-q")
     check(os.path.isfile(os.path.join(empty, "checkpoint.evo")),
           f"no run in the empty folder: {os.listdir(empty)}")
+    # A kill leaves an atomic write's temporary (the run's file name, then
+    # ".tmp" and mkstemp's 6 characters, or ".tmp.PID" from evoopt 0.1):
+    # --resume removes those and nothing else (issue 14 item 7).
+    leftovers = ["checkpoint.evo.tmpAb12Cd", "history.csv.tmp.12345",
+                 "best.json.tmpZZZZZZ", "final.md.tmp0a1b2c",
+                 "settings.json.tmpQwErTy"]
+    users = ["notes.tmpABCDEF", "history.csv.tmp.12x", "best.json.tmpABCDEFG",
+             "plot.svg.tmpABCDE", "mine.csv.tmp.1", "history.csv.tmp."]
+    for name in leftovers + users:
+        with open(os.path.join(empty, name), "w", encoding="utf-8") as f:
+            f.write("x")
+    os.mkdir(os.path.join(empty, "plot.svg.tmpDIRDIR"))
+    users.append("plot.svg.tmpDIRDIR")
+    _, err = run_ok("evolve", "--resume", empty)
+    left = set(os.listdir(empty))
+    check(not left & set(leftovers), f"--resume left {left & set(leftovers)}")
+    check(set(users) <= left, f"--resume removed {set(users) - left}")
+    check(f"removed {len(leftovers)} temporary files" in err,
+          f"--resume does not say what it removed: {err}")
 
 
 DELETE = object()  # an edit that removes the key

@@ -9,6 +9,7 @@
 #include <unistd.h>
 #include <zlib.h>
 
+#include "core/atomic_file_internal.h"
 #include "core/common_internal.h"
 #include "core/io_internal.h"
 
@@ -103,52 +104,10 @@ int evo_read_file_head(const char *path, void *head, size_t n, size_t *got) {
 
 int evo_write_file_atomic(const char *path, const void *data, size_t size) {
   EVO_CHECK_ARG(path);
-  size_t len = strlen(path);
-  char *tmp = evo_calloc(len + 16, 1);
-  if (tmp == NULL)
-    return EVO_ENOMEM;
-  snprintf(tmp, len + 16, "%s.tmpXXXXXX", path);
-  int fd = mkstemp(tmp);
-  if (fd < 0) {
-    int rc = evo_set_error(EVO_EIO, "cannot create a temporary file beside "
-                           "'%s': %s", path, strerror(errno));
-    free(tmp);
-    return rc;
-  }
-  /* mkstemp creates 0600; a saved genome or checkpoint is an ordinary
-   * data file, readable like the files the user's programs write. */
-  if (fchmod(fd, 0644) != 0)
-    goto fail;
-  const unsigned char *p = data;
-  size_t left = size;
-  while (left > 0) {
-    ssize_t w = write(fd, p, left);
-    if (w < 0 && errno == EINTR)
-      continue;
-    if (w <= 0)
-      goto fail;
-    p += w;
-    left -= (size_t)w;
-  }
-  if (fsync(fd) != 0)
-    goto fail;
-  if (close(fd) != 0) {
-    fd = -1;
-    goto fail;
-  }
-  fd = -1;
-  if (rename(tmp, path) != 0)
-    goto fail;
-  free(tmp);
+  if (evo_atomic_write(path, data, size) != 0)
+    return evo_set_error(errno == ENOMEM ? EVO_ENOMEM : EVO_EIO,
+                         "cannot write '%s': %s", path, strerror(errno));
   return EVO_OK;
-fail:;
-  int rc = evo_set_error(EVO_EIO, "cannot write '%s': %s", path,
-                         strerror(errno));
-  if (fd >= 0)
-    close(fd);
-  unlink(tmp);
-  free(tmp);
-  return rc;
 }
 
 uint32_t evo_crc32(const void *data, size_t size) {

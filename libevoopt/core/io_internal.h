@@ -22,8 +22,10 @@ int evo_read_file(const char *path, size_t limit, unsigned char **out,
  * fewer than @p n for a shorter file. Errors as evo_read_file. */
 int evo_read_file_head(const char *path, void *head, size_t n, size_t *got);
 
-/* Writes @p size bytes to @p path atomically: a temporary file in the same
- * folder, fsync, rename. Never leaves a partial file at @p path. */
+/* Writes @p size bytes to @p path atomically with evo_atomic_write()
+ * (core/atomic_file_internal.h: temporary file, fsync, rename, fsync of the
+ * folder); never a partial file at @p path. Errors name the path: EVO_EIO,
+ * EVO_ENOMEM, EVO_EINVAL (NULL path). */
 int evo_write_file_atomic(const char *path, const void *data, size_t size);
 
 /* CRC-32 (zlib's) of a buffer. */

@@ -211,10 +211,6 @@ int cli_table_save_md(const cli_table *t, const char *path, const char *title);
 
 /* --- files (files.c) ---------------------------------------------------- */
 
-/* Writes @p len bytes to @p path through a temporary file in the same
- * folder, flushed and renamed over it: never a partial file. Returns 0, or
- * -1 with errno set. */
-int cli_write_atomic(const char *path, const char *data, size_t len);
 /* Reads a whole (small) text file; malloc'ed, NUL-terminated, or NULL with
  * errno set. */
 char *cli_read_text(const char *path, size_t max_size);
@@ -350,6 +346,11 @@ void runfolder_history(const evo_population *pop, size_t gen,
  * the population. Returns an exit code. */
 int runfolder_write(const char *dir, const evolve_cfg *cfg,
                     const evo_population *pop);
+/* Removes the temporary files that this program's atomic writes of the run
+ * folder's files leave when killed ("history.csv.tmpXXXXXX" and the like;
+ * never any other name); *removed receives their number. Returns an exit
+ * code. */
+int runfolder_remove_temporaries(const char *dir, size_t *removed);
 
 /* --- commands ----------------------------------------------------------- */
 

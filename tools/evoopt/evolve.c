@@ -539,12 +539,27 @@ static int print_complete(const evolve_run *r) {
   return CLI_EXIT_OK;
 }
 
+/* A run killed while it saved a file leaves that write's temporary file:
+ * the resume removes them (only this program's own names). */
+static int remove_leftovers(evolve_run *r) {
+  size_t n = 0;
+  int rc = runfolder_remove_temporaries(r->opts.out, &n);
+  if (rc == CLI_EXIT_OK && n > 0)
+    cli_progress_log(&r->progress,
+                     "removed %zu temporary file%s left in %s by an "
+                     "interrupted run",
+                     n, n == 1 ? "" : "s", r->opts.out);
+  return rc;
+}
+
 static int evolve_body(evolve_run *r) {
   int rc = open_evaluator(r);
   if (rc == CLI_EXIT_OK && !r->opts.resume)
     rc = make_folder(r->opts.out);
   if (rc == CLI_EXIT_OK && !r->opts.resume)
     rc = evolve_save_settings(&r->cfg, r->opts.out);
+  if (rc == CLI_EXIT_OK && r->opts.resume)
+    rc = remove_leftovers(r);
   if (rc == CLI_EXIT_OK)
     rc = open_population(r);
   if (rc != CLI_EXIT_OK)

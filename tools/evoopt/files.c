@@ -1,5 +1,6 @@
-/* Files: atomic writes (a crash or an error never leaves a partial file),
- * whole-file reads, paths, and a growable string for building text. */
+/* Files: whole-file reads, paths, folder listings, and a growable string
+ * for building text that is saved atomically (a crash or an error never
+ * leaves a partial file: core/atomic_file_internal.h). */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -9,44 +10,7 @@
 #include <unistd.h>
 
 #include "cli_internal.h"
-
-static int write_all(int fd, const char *data, size_t len) {
-  while (len > 0) {
-    ssize_t n = write(fd, data, len);
-    if (n < 0 && errno == EINTR)
-      continue;
-    if (n <= 0)
-      return -1;
-    data += n;
-    len -= (size_t)n;
-  }
-  return 0;
-}
-
-int cli_write_atomic(const char *path, const char *data, size_t len) {
-  char tmp[CLI_PATH_MAX];
-  int n = snprintf(tmp, sizeof tmp, "%s.tmp.%ld", path, (long)getpid());
-  if (n < 0 || (size_t)n >= sizeof tmp) {
-    errno = ENAMETOOLONG;
-    return -1;
-  }
-  int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-  if (fd < 0)
-    return -1;
-  int saved = 0;
-  if (write_all(fd, data, len) != 0 || fsync(fd) != 0)
-    saved = errno != 0 ? errno : EIO;
-  if (close(fd) != 0 && saved == 0)
-    saved = errno;
-  if (saved == 0 && rename(tmp, path) != 0)
-    saved = errno;
-  if (saved != 0) {
-    unlink(tmp);
-    errno = saved;
-    return -1;
-  }
-  return 0;
-}
+#include "core/atomic_file_internal.h"
 
 char *cli_read_text(const char *path, size_t max_size) {
   FILE *f = fopen(path, "rb");
@@ -197,7 +161,7 @@ int cli_buf_save(cli_buf *b, const char *path) {
   int rc = CLI_EXIT_OK;
   if (b->failed)
     rc = cli_error("out of memory writing '%s'", path);
-  else if (cli_write_atomic(path, b->data != NULL ? b->data : "", b->len) != 0)
+  else if (evo_atomic_write(path, b->data, b->len) != 0)
     rc = cli_error("cannot write '%s': %s", path, strerror(errno));
   cli_buf_free(b);
   return rc;

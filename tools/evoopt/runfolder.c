@@ -1,10 +1,23 @@
 /* The run folder's derived files, rewritten from the population after
  * every generation so that they always agree with checkpoint.evo (also
  * after a resume): history.csv, best.json, hall_of_fame.json, plot.svg. */
+#include <dirent.h>
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "cli_internal.h"
+#include "core/atomic_file_internal.h"
+
+/* Every file this program writes into a run folder (final.svg by `evoopt
+ * plot`): their atomic writes' temporaries are the only names a resume may
+ * remove. */
+static const char *const run_files[] = {
+    "settings.json", "checkpoint.evo",    "history.csv", "best.json",
+    "plot.svg",      "hall_of_fame.json", "final.md",    "final.csv",
+    "final.svg"};
 
 static const evo_history_key hist_keys[RUNFOLDER_HIST_N] = {
     EVO_HIST_BEST,  EVO_HIST_MEAN,   EVO_HIST_MEDIAN,
@@ -152,5 +165,36 @@ int runfolder_write(const char *dir, const evolve_cfg *cfg,
       cli_path_join(csv, sizeof csv, dir, "history.csv") == 0 &&
       cli_path_join(svg, sizeof svg, dir, "plot.svg") == 0)
     rc = cli_plot_history(csv, svg);
+  return rc;
+}
+
+static int own_temporary(const char *name) {
+  for (size_t i = 0; i < sizeof run_files / sizeof run_files[0]; i++)
+    if (evo_atomic_is_temp(name, run_files[i]))
+      return 1;
+  return 0;
+}
+
+int runfolder_remove_temporaries(const char *dir, size_t *removed) {
+  *removed = 0;
+  DIR *d = opendir(dir);
+  if (d == NULL)
+    return cli_error("cannot read the run folder '%s': %s", dir,
+                     strerror(errno));
+  int rc = CLI_EXIT_OK;
+  char path[CLI_PATH_MAX];
+  struct stat st;
+  for (struct dirent *e; rc == CLI_EXIT_OK && (e = readdir(d)) != NULL;) {
+    if (!own_temporary(e->d_name) ||
+        cli_path_join(path, sizeof path, dir, e->d_name) != 0 ||
+        lstat(path, &st) != 0 || !S_ISREG(st.st_mode))
+      continue;
+    if (unlink(path) == 0)
+      (*removed)++;
+    else if (errno != ENOENT)
+      rc = cli_error("cannot remove the temporary file '%s': %s", path,
+                     strerror(errno));
+  }
+  closedir(d);
   return rc;
 }
