@@ -17,6 +17,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <zlib.h>
 
 #include "evoopt/evoopt.h"
 
@@ -1125,6 +1126,92 @@ START_TEST(test_mpi) {
 }
 END_TEST
 
+/* ---- messages about files (issue 14, item 11) ----------------------------- */
+
+static int occurrences(const char *text, const char *s) {
+  int n = 0;
+  for (const char *p = text; (p = strstr(p, s)) != NULL; p += strlen(s))
+    n++;
+  return n;
+}
+
+/* Reader @p which (0 checkpoint, 1 optimizer state, 2 genome) on @p path. */
+static int read_with(int which, const char *path) {
+  evo_population *pop = NULL;
+  evo_genome *g = NULL;
+  evo_optimizer *opt = NULL;
+  float p[4] = {0}, grad[4] = {0};
+  int rc = EVO_OK;
+  switch (which) {
+  case 0:
+    rc = evo_population_resume(&pop, path, NULL);
+    break;
+  case 1:
+    ck_assert_int_eq(evo_genome_preset(&g, "adam"), EVO_OK);
+    ck_assert_int_eq(evo_optimizer_new(&opt, g), EVO_OK);
+    ck_assert_int_eq(evo_optimizer_add_params(opt, p, grad, 4), EVO_OK);
+    evo_genome_free(g);
+    g = NULL;
+    rc = evo_optimizer_load(opt, path);
+    break;
+  default:
+    rc = evo_genome_load(&g, path);
+  }
+  evo_population_free(pop);
+  evo_optimizer_free(opt);
+  evo_genome_free(g);
+  return rc;
+}
+
+/* A gzip file of 4096 pattern bytes cut after half its bytes. */
+static void write_truncated_gzip(char *path, size_t cap, const char *name) {
+  snprintf(path, cap, "%s/%s", tmp_dir, name);
+  gzFile f = gzopen(path, "wb");
+  ck_assert_ptr_nonnull(f);
+  for (unsigned i = 0; i < 4096; i++)
+    ck_assert_int_eq(gzputc(f, (int)((i * 151u + 7u) & 0xffu)),
+                     (int)((i * 151u + 7u) & 0xffu));
+  ck_assert_int_eq(gzclose(f), Z_OK);
+  struct stat st;
+  ck_assert_int_eq(stat(path, &st), 0);
+  ck_assert_int_eq(truncate(path, st.st_size / 2), 0);
+}
+
+/* Every reader of files names the file exactly once, whatever went wrong:
+ * zlib's own messages start with the path, which the library's message
+ * already gives ("cannot read 'x.gz': x.gz: invalid block type" before). */
+START_TEST(test_file_messages) {
+  make_tmp_dir();
+  static const char *const names[] = {"checkpoint", "optimizer state",
+                                      "genome"};
+  char path[6][256];
+  snprintf(path[0], sizeof path[0], "%s/missing", tmp_dir);
+  snprintf(path[1], sizeof path[1], "%s", tmp_dir);
+  write_file(path[2], sizeof path[2], "empty", 0, 0);
+  write_file(path[3], sizeof path[3], "binary", 4096, -1);
+  write_gzip_junk(path[4], sizeof path[4], "junk.gz");
+  write_truncated_gzip(path[5], sizeof path[5], "cut.gz");
+  for (int which = 0; which < 3; which++)
+    for (int f = 0; f < 6; f++) {
+      prime_error();
+      int rc = read_with(which, path[f]);
+      const char *msg = evo_last_error();
+      ck_assert_msg(rc < 0 && !strstr(msg, SENTINEL),
+                    "%s reader on '%s': status %d, message '%s'",
+                    names[which], path[f], rc, msg);
+      ck_assert_msg(occurrences(msg, path[f]) == 1,
+                    "%s reader: '%s' is named %d times in '%s'", names[which],
+                    path[f], occurrences(msg, path[f]), msg);
+    }
+  /* "an optimizer state", "a population checkpoint" */
+  EXPECT(read_with(1, path[3]), EVO_EFORMAT,
+         "wrong magic bytes (not an optimizer state)");
+  EXPECT(read_with(0, path[3]), EVO_EFORMAT,
+         "wrong magic bytes (not a population checkpoint)");
+  rm_tmp_dir();
+}
+END_TEST
+
 /* ---- the suite ------------------------------------------------------------ */
 
 static Suite *misuse_suite(void) {
@@ -1151,6 +1238,7 @@ static Suite *misuse_suite(void) {
   tcase_add_test(tc, test_population_resume);
   tcase_add_test(tc, test_backend);
   tcase_add_test(tc, test_mpi);
+  tcase_add_test(tc, test_file_messages);
   suite_add_tcase(s, tc);
   return s;
 }

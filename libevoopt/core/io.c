@@ -13,6 +13,16 @@
 #include "core/common_internal.h"
 #include "core/io_internal.h"
 
+/* zlib's message for @p f without the "PATH: " gzerror() starts it with:
+ * our messages name the file already (else it would be named twice). */
+static const char *gz_message(gzFile f, const char *path, int *zerr) {
+  const char *msg = gzerror(f, zerr);
+  size_t n = strlen(path);
+  if (strncmp(msg, path, n) == 0 && strncmp(msg + n, ": ", 2) == 0)
+    msg += n + 2;
+  return msg;
+}
+
 int evo_read_file(const char *path, size_t limit, unsigned char **out,
                   size_t *size) {
   EVO_CHECK_ARG(path);
@@ -47,7 +57,7 @@ int evo_read_file(const char *path, size_t limit, unsigned char **out,
     int got = gzread(f, buf + n, (unsigned)want);
     if (got < 0) {
       int zerr;
-      const char *msg = gzerror(f, &zerr);
+      const char *msg = gz_message(f, path, &zerr);
       rc = evo_set_error(zerr == Z_ERRNO ? EVO_EIO : EVO_EFORMAT,
                          "cannot read '%s': %s", path,
                          zerr == Z_ERRNO ? strerror(errno) : msg);
@@ -60,7 +70,7 @@ int evo_read_file(const char *path, size_t limit, unsigned char **out,
   /* gzread stops quietly at a truncated gzip member; gzerror tells. */
   {
     int zerr;
-    const char *msg = gzerror(f, &zerr);
+    const char *msg = gz_message(f, path, &zerr);
     if (zerr != Z_OK && zerr != Z_STREAM_END) {
       rc = evo_set_error(EVO_EFORMAT, "'%s' is damaged: %s", path, msg);
       goto done;
@@ -93,7 +103,7 @@ int evo_read_file_head(const char *path, void *head, size_t n, size_t *got) {
     *got += (size_t)k;
   }
   int zerr;
-  const char *msg = gzerror(f, &zerr);
+  const char *msg = gz_message(f, path, &zerr);
   if (zerr != Z_OK && zerr != Z_STREAM_END)
     rc = evo_set_error(zerr == Z_ERRNO ? EVO_EIO : EVO_EFORMAT,
                        "cannot read '%s': %s", path,
