@@ -34,8 +34,7 @@ bool contains(const std::string &s, const std::string &part) {
 
 // Runs f, which must throw evoopt::error with @p status; returns its
 // message ("" when it did not throw as expected, which is counted).
-template <typename F>
-std::string expect_error(F f, int status, int line) {
+template <typename F> std::string expect_error(F f, int status, int line) {
   checks++;
   try {
     f();
@@ -60,12 +59,11 @@ std::string expect_error(F f, int status, int line) {
   std::printf("FAIL line %d: no exception\n", line);
   return "";
 }
-#define EXPECT_ERROR(expr, status) \
+#define EXPECT_ERROR(expr, status)                                             \
   expect_error([&]() { expr; }, (status), __LINE__)
 
 // Every wrapper is move-only, and moving never throws.
-template <typename T>
-struct move_only {
+template <typename T> struct move_only {
   static const bool value = !std::is_copy_constructible<T>::value &&
                             !std::is_copy_assignable<T>::value &&
                             std::is_nothrow_move_constructible<T>::value &&
@@ -80,6 +78,25 @@ static_assert(move_only<evoopt::evaluator>::value, "evaluator");
 static_assert(move_only<evoopt::population>::value, "population");
 static_assert(std::is_base_of<std::runtime_error, evoopt::error>::value,
               "error is a std::runtime_error");
+
+// Registering a temporary gradient vector (it would dangle) does not
+// compile; an lvalue does. Nor does releasing a population, which may hold
+// a C++ fitness function the C object calls.
+template <typename G, typename = void> struct registers : std::false_type {};
+template <typename G>
+struct registers<G,
+                 decltype(void(std::declval<evoopt::optimizer &>().add_params(
+                     std::declval<std::vector<float> &>(), std::declval<G>())))>
+    : std::true_type {};
+static_assert(registers<std::vector<float> &>::value, "lvalue gradients");
+static_assert(registers<const std::vector<float> &>::value, "const lvalue");
+static_assert(!registers<std::vector<float>>::value, "temporary gradients");
+template <typename T, typename = void> struct releases : std::false_type {};
+template <typename T>
+struct releases<T, decltype(void(std::declval<T &>().release()))>
+    : std::true_type {};
+static_assert(releases<evoopt::optimizer>::value, "optimizer::release");
+static_assert(!releases<evoopt::population>::value, "population::release");
 
 std::string temp_dir() {
   char tmpl[] = "/tmp/evoopt-cpp-XXXXXX";
@@ -110,7 +127,7 @@ void test_version_and_errors() {
     EXPECT(e.status() == EVO_ENOTFOUND);
     EXPECT(std::string(e.what()) == evo_last_error());
     EXPECT(contains(e.what(), "no-such-preset"));
-    EXPECT(contains(e.what(), "adam-nowd"));  // the known names are listed
+    EXPECT(contains(e.what(), "adam-nowd")); // the known names are listed
     EXPECT(std::strcmp(e.status_name(), evo_status_str(EVO_ENOTFOUND)) == 0);
   }
   EXPECT(threw);
@@ -130,7 +147,7 @@ void test_version_and_errors() {
 
 void test_genome() {
   const std::string dir = temp_dir();
-  evoopt::genome g;  // evo_genome_new's defaults (genome.h)
+  evoopt::genome g; // evo_genome_new's defaults (genome.h)
   EXPECT(!g.empty());
   EXPECT(g.get(EVO_GENE_LR_LOG10) == -3.0);
   EXPECT(g.get(EVO_GENE_BETA1) == 0.9);
@@ -142,7 +159,7 @@ void test_genome() {
   EXPECT(g.get(EVO_GENE_LR_LOG10) == -2.5);
   std::string msg = EXPECT_ERROR(g.set(EVO_GENE_BETA1, 1.5), EVO_ERANGE);
   EXPECT(contains(msg, "beta1"));
-  EXPECT(g.get(EVO_GENE_BETA1) == 0.9);  // unchanged
+  EXPECT(g.get(EVO_GENE_BETA1) == 0.9); // unchanged
   g.set_flag(EVO_FLAG_WARMUP, true);
   EXPECT(g.flag(EVO_FLAG_WARMUP));
   g.add_term(EVO_TERM_SIGN, 0.5);
@@ -154,7 +171,7 @@ void test_genome() {
   EXPECT_ERROR(g.add_term(EVO_TERM_GRAD, 6.0), EVO_ERANGE);
   g.remove_term(0);
   EXPECT(g.term_count() == 1 && g.get_term(0).type == EVO_TERM_SIGN);
-  EXPECT_ERROR(g.remove_term(0), EVO_ERANGE);  // a genome keeps one term
+  EXPECT_ERROR(g.remove_term(0), EVO_ERANGE); // a genome keeps one term
 
   // JSON, file and clone round trips are bit-exact.
   evoopt::genome back = evoopt::genome::from_json(g.to_json());
@@ -166,8 +183,8 @@ void test_genome() {
   g.save(dir + "/g.json");
   EXPECT(evoopt::genome::load(dir + "/g.json") == g);
   EXPECT_ERROR(evoopt::genome::load(dir + "/missing.json"), EVO_EIO);
-  msg = EXPECT_ERROR(evoopt::genome::from_json("{\"lr_log10\": -3}"),
-                     EVO_EPARSE);
+  msg =
+      EXPECT_ERROR(evoopt::genome::from_json("{\"lr_log10\": -3}"), EVO_EPARSE);
   EXPECT(contains(msg, "term_types"));
 
   // paper-evolved: 0.734·sign + 3.635·adam (doc/algorithm.md §5).
@@ -189,20 +206,20 @@ void test_genome() {
   evoopt::genome moved(std::move(a));
   EXPECT(a.empty() && a.get() == nullptr && !moved.empty());
   EXPECT(moved == evoopt::genome::preset("adam"));
-  EXPECT(!(a == moved));  // an empty genome equals nothing
+  EXPECT(!(a == moved)); // an empty genome equals nothing
   EXPECT_ERROR(a.get(EVO_GENE_BETA1), EVO_EINVAL);
   msg = EXPECT_ERROR(a.term_count(), EVO_EINVAL);
   EXPECT(contains(msg, "evoopt::genome::term_count") &&
          contains(msg, "moved from"));
   EXPECT_ERROR(a.to_json(), EVO_EINVAL);
   EXPECT_ERROR(a.clone(), EVO_EINVAL);
-  a = std::move(b);  // into an empty object
+  a = std::move(b); // into an empty object
   EXPECT(b.empty() && a == evoopt::genome::preset("sgd"));
-  a = std::move(moved);  // over a live one: the old genome is freed
+  a = std::move(moved); // over a live one: the old genome is freed
   EXPECT(moved.empty() && a == evoopt::genome::preset("adam"));
   evo_genome *raw = a.release();
   EXPECT(a.empty() && raw != nullptr);
-  evoopt::genome owner(raw);  // takes it back
+  evoopt::genome owner(raw); // takes it back
   EXPECT(owner == evoopt::genome::preset("adam"));
   std::remove((dir + "/g.json").c_str());
   rmdir(dir.c_str());
@@ -334,15 +351,15 @@ void test_optimizer() {
   msg = EXPECT_ERROR(opt.add_params(nullptr, dw.data(), 3), EVO_EINVAL);
   EXPECT(contains(msg, "params"));
   EXPECT_ERROR(opt.add_params(w.data(), dw.data(), 0), EVO_EINVAL);
-  EXPECT_ERROR(opt.add_params(w.data(), w.data(), 3), EVO_EINVAL);  // overlap
-  EXPECT(opt.param_count() == 2);  // nothing was registered
+  EXPECT_ERROR(opt.add_params(w.data(), w.data(), 3), EVO_EINVAL); // overlap
+  EXPECT(opt.param_count() == 2); // nothing was registered
   EXPECT_ERROR(opt.set_param_option(5, EVO_PARAM_LR_SCALE, 1), EVO_ERANGE);
   EXPECT_ERROR(opt.set_option(EVO_OPT_BASE_LR, -1), EVO_ERANGE);
   EXPECT_ERROR(opt.set_total_steps(0), EVO_ERANGE);
   EXPECT_ERROR(opt.rebind(7, three, two), EVO_EINVAL);
   EXPECT_ERROR(opt.rebind(7, three.data(), dw.data()), EVO_ERANGE);
   evoopt::optimizer bare("plain-sgd");
-  EXPECT_ERROR(bare.step(), EVO_ESTATE);  // no tensors
+  EXPECT_ERROR(bare.step(), EVO_ESTATE); // no tensors
   EXPECT_ERROR((void)evoopt::optimizer(evoopt::genome(nullptr)), EVO_EINVAL);
   EXPECT_ERROR((void)evoopt::optimizer("no-such-preset"), EVO_ENOTFOUND);
 
@@ -378,7 +395,7 @@ void test_optimizer() {
 
 void test_task_evaluator() {
   EXPECT_ERROR((void)evoopt::task("no-such-task"), EVO_ENOTFOUND);
-  evoopt::task t("digits");  // bundled in the library: needs no files
+  evoopt::task t("digits"); // bundled in the library: needs no files
   EXPECT(t.name() == "digits");
   EXPECT(!t.describe().empty());
   t.set_option(EVO_TASK_TRAIN_SUBSET, 256);
@@ -392,8 +409,8 @@ void test_task_evaluator() {
   EXPECT(r.curve().size() == 8);
   EXPECT(!r.diverged());
   EXPECT(r.accuracy() >= 0 && r.accuracy() <= 1);
-  // The fitness of doc/algorithm.md §3.3: acc + 0.05·max(0, 1 - L), L the mean of the
-  // last min(50, n) losses: here all eight.
+  // The fitness of doc/algorithm.md §3.3: acc + 0.05·max(0, 1 - L), L the mean
+  // of the last min(50, n) losses: here all eight.
   const std::vector<float> curve = r.curve();
   double mean = 0;
   for (std::size_t i = 0; i < curve.size(); i++)
@@ -401,17 +418,16 @@ void test_task_evaluator() {
   mean /= static_cast<double>(curve.size());
   EXPECT(std::fabs(r.get(EVO_RESULT_MEAN_LOSS) - mean) < 1e-6);
   EXPECT(std::fabs(r.fitness() -
-                   (r.accuracy() + 0.05 * std::fmax(0.0, 1.0 - mean))) <
-         1e-9);
+                   (r.accuracy() + 0.05 * std::fmax(0.0, 1.0 - mean))) < 1e-9);
   evoopt::train_result again;
   t.train(g, 8, 1, again);
-  EXPECT(again.fitness() == r.fitness());  // same seed, same bits
+  EXPECT(again.fitness() == r.fitness()); // same seed, same bits
   EXPECT_ERROR(t.train(g, 0, 1), EVO_ERANGE);
   EXPECT_ERROR(t.train(evoopt::genome(nullptr), 8, 1), EVO_EINVAL);
 
   // An evaluator over one task and two seeds: the mean of the two runs.
   evoopt::evaluator ev;
-  EXPECT_ERROR(ev.run(g, 0), EVO_ESTATE);  // no tasks yet
+  EXPECT_ERROR(ev.run(g, 0), EVO_ESTATE); // no tasks yet
   ev.add_task(t);
   ev.set_steps(8);
   ev.set_seeds(2);
@@ -475,14 +491,14 @@ void test_population() {
   const std::string dir = temp_dir();
   const std::string ckpt = dir + "/run.evo";
   evoopt::population pop;
-  EXPECT(pop.get(EVO_POP_SIZE) == 50);  // the paper's settings
+  EXPECT(pop.get(EVO_POP_SIZE) == 50); // the paper's settings
   EXPECT_ERROR(pop.set(EVO_POP_SIZE, 1), EVO_ERANGE);
   pop.set(EVO_POP_SIZE, 6);
   pop.set(EVO_POP_GENERATIONS, 3);
   pop.set(EVO_POP_ELITES, 1);
   pop.set(EVO_POP_TOURNAMENT, 2);
   pop.set(EVO_POP_WORKERS, 2);
-  EXPECT_ERROR(pop.step(), EVO_ESTATE);  // no fitness yet
+  EXPECT_ERROR(pop.step(), EVO_ESTATE); // no fitness yet
   EXPECT_ERROR(pop.set_fitness(evoopt::population::fitness_function()),
                EVO_EINVAL);
   pop.set_fitness(
@@ -505,7 +521,7 @@ void test_population() {
   EXPECT(pop.hof_fitness(0) == best_ever);
   EXPECT(lr_fitness(pop.hof_genome(0)) == best_ever);
   EXPECT_ERROR(pop.individual(6), EVO_ERANGE);
-  EXPECT_ERROR(pop.step(), EVO_ESTATE);  // finished
+  EXPECT_ERROR(pop.step(), EVO_ESTATE); // finished
 
   // Resume: the checkpoint holds the same history.
   evoopt::population back = evoopt::population::resume(ckpt, "tag");
@@ -530,9 +546,12 @@ void test_population() {
   const evoopt::genome adam = evoopt::genome::preset("adam");
   const evoopt::genome rms = evoopt::genome::preset("rmsprop");
   fail.set_fitness([&](const evoopt::genome &g, std::uint64_t) -> double {
-    if (g == sgd) throw std::runtime_error("not an evoopt::error");
-    if (g == adam) throw evoopt::error(EVO_EDIVERGED, "diverged");
-    if (g == rms) return std::nan("");
+    if (g == sgd)
+      throw std::runtime_error("not an evoopt::error");
+    if (g == adam)
+      throw evoopt::error(EVO_EDIVERGED, "diverged");
+    if (g == rms)
+      return std::nan("");
     return 0.5;
   });
   fail.run();
@@ -540,8 +559,8 @@ void test_population() {
   const int want[3] = {EVO_ECALLBACK, EVO_EDIVERGED, EVO_ERANGE};
   for (std::size_t i = 0; i < 3; i++) {
     int status = 0;
-    EXPECT(evo_population_individual_error(fail.get(), i, &status,
-                                           nullptr) == EVO_OK);
+    EXPECT(evo_population_individual_error(fail.get(), i, &status, nullptr) ==
+           EVO_OK);
     EXPECT(status == want[i]);
     EXPECT(fail.fitness(i) == -1.0);
   }
@@ -579,21 +598,21 @@ void test_population() {
   again.set(EVO_POP_GENERATIONS, 1);
   again.set(EVO_POP_ELITES, 0);
   again.set(EVO_POP_TOURNAMENT, 1);
-  again.set_initial(std::vector<evoopt::genome>());  // all random
+  again.set_initial(std::vector<evoopt::genome>()); // all random
   again.set_fitness(
       [](const evoopt::genome &g, std::uint64_t) { return lr_fitness(g); });
   evoopt::population carrier(std::move(again));
-  carrier.run();  // the function moved along
+  carrier.run(); // the function moved along
   EXPECT(carrier.finished());
   for (std::size_t i = 0; i < carrier.size(); i++)
     EXPECT(carrier.fitness(i) == lr_fitness(carrier.individual(i)));
-  carrier = std::move(fail);  // over a live one with its own function
+  carrier = std::move(fail); // over a live one with its own function
   EXPECT(fail.empty() && carrier.fitness(3) == 0.5);
   std::remove(ckpt.c_str());
   rmdir(dir.c_str());
 }
 
-}  // namespace
+} // namespace
 
 int main() {
   std::printf("C++ standard %ld\n", static_cast<long>(__cplusplus));

@@ -44,7 +44,6 @@
 
 #include <cstddef>
 #include <cstdint>
-#include <cstdlib>
 #include <functional>
 #include <memory>
 #include <stdexcept>
@@ -63,7 +62,7 @@ namespace evoopt {
  * wrapper's own message naming the call); status() is the ::evo_status.
  */
 class error : public std::runtime_error {
- public:
+public:
   /**
    * @brief An error with a status and a message.
    * @param status The ::evo_status (negative).
@@ -76,13 +75,17 @@ class error : public std::runtime_error {
         status_(status) {}
 
   /** @brief The ::evo_status of the failed call. @return A negative code. */
-  int status() const noexcept { return status_; }
+  int status() const noexcept {
+    return status_;
+  }
 
   /** @brief The name of the status, e.g. "EVO_ERANGE: value out of range"
    *  (evo_status_str()). @return A static string. */
-  const char *status_name() const noexcept { return evo_status_str(status_); }
+  const char *status_name() const noexcept {
+    return evo_status_str(status_);
+  }
 
- private:
+private:
   int status_;
 };
 
@@ -107,29 +110,30 @@ inline void require(const void *handle, const char *what) {
 }
 
 struct free_deleter {
-  void operator()(void *p) const noexcept { evo_free(p); }
+  void operator()(void *p) const noexcept {
+    evo_free(p);
+  }
 };
-struct genome_deleter {
-  void operator()(evo_genome *p) const noexcept { evo_genome_free(p); }
-};
-struct optimizer_deleter {
-  void operator()(evo_optimizer *p) const noexcept { evo_optimizer_free(p); }
-};
-struct task_deleter {
-  void operator()(evo_task *p) const noexcept { evo_task_free(p); }
-};
-struct train_result_deleter {
+/* Frees each wrapper's C object with its own call. */
+struct deleter {
+  void operator()(evo_genome *p) const noexcept {
+    evo_genome_free(p);
+  }
+  void operator()(evo_optimizer *p) const noexcept {
+    evo_optimizer_free(p);
+  }
+  void operator()(evo_task *p) const noexcept {
+    evo_task_free(p);
+  }
   void operator()(evo_train_result *p) const noexcept {
     evo_train_result_free(p);
   }
-};
-struct report_deleter {
-  void operator()(evo_report *p) const noexcept { evo_report_free(p); }
-};
-struct evaluator_deleter {
-  void operator()(evo_evaluator *p) const noexcept { evo_evaluator_free(p); }
-};
-struct population_deleter {
+  void operator()(evo_report *p) const noexcept {
+    evo_report_free(p);
+  }
+  void operator()(evo_evaluator *p) const noexcept {
+    evo_evaluator_free(p);
+  }
   void operator()(evo_population *p) const noexcept {
     evo_population_free(p);
   }
@@ -141,16 +145,29 @@ inline std::string take_string(char *s) {
   return s != nullptr ? std::string(s) : std::string();
 }
 
-}  // namespace detail
+/* Calls a C constructor `int fn(T **out, args...)`, throws on failure, and
+ * returns what it made. */
+template <typename T, typename... P, typename... A>
+T *create(int (*fn)(T **, P...), A &&...args) {
+  T *p = nullptr;
+  check(fn(&p, std::forward<A>(args)...));
+  return p;
+}
+
+} // namespace detail
 /// @endcond
 
 /** @brief The library's runtime version, "major.minor.patch".
  *  @return evo_version_string(). */
-inline std::string version() { return evo_version_string(); }
+inline std::string version() {
+  return evo_version_string();
+}
 
 /** @brief The library's runtime version as a number.
  *  @return evo_version_number(), comparable with ::EVO_VERSION_NUMBER. */
-inline unsigned version_number() { return evo_version_number(); }
+inline unsigned version_number() {
+  return evo_version_number();
+}
 
 /** @brief The names evoopt::genome::preset() accepts, in the library's
  *  order (evo_genome_preset_name()). @return The names. */
@@ -164,7 +181,66 @@ inline std::vector<std::string> preset_names() {
 /** @brief Sets the threads of the BLAS, process-wide
  *  (evo_blas_set_threads()). @param n 1 to 1024. @throws error
  *  ::EVO_ERANGE. */
-inline void blas_set_threads(int n) { detail::check(evo_blas_set_threads(n)); }
+inline void blas_set_threads(int n) {
+  detail::check(evo_blas_set_threads(n));
+}
+
+/**
+ * @brief What every wrapper shares: it owns one C handle, freed with the
+ * C API's `*_free` call when the object is destroyed or assigned to, and
+ * it is move-only.
+ *
+ * Moving leaves the source empty: empty() is true, get() returns NULL, the
+ * object may be destroyed or assigned to, and any other call on it throws
+ * evoopt::error with ::EVO_EINVAL. Copies are refused at compile time (a
+ * genome is copied with genome::clone()).
+ * @tparam T The C type (e.g. ::evo_genome).
+ */
+template <typename T> class handle {
+public:
+  /** @brief The C handle, still owned by this object, for calls to the C
+   *  API. @return It, or NULL when the object is empty. */
+  T *get() const noexcept {
+    return h_.get();
+  }
+
+  /** @brief Gives up ownership. @return The C handle, now the caller's to
+   *  free with the C API's `*_free` call; the object is left empty. */
+  T *release() noexcept {
+    return h_.release();
+  }
+
+  /** @brief Whether the object holds nothing (moved from or released).
+   *  @return true when empty. */
+  bool empty() const noexcept {
+    return h_ == nullptr;
+  }
+
+protected:
+  /** @brief Takes ownership of @p owned (NULL: empty). @param owned The C
+   *  handle. */
+  explicit handle(T *owned) noexcept : h_(owned) {}
+
+  /** @brief Takes @p other's handle, leaving it empty. @param other The
+   *  object to move from. */
+  handle(handle &&other) noexcept = default;
+
+  /** @brief Frees this handle and takes @p other's, leaving it empty.
+   *  @param other The object to move from. @return This object. */
+  handle &operator=(handle &&other) noexcept = default;
+
+  /** @brief Frees the handle. Protected and not virtual: a wrapper is
+   *  never deleted through a pointer to this class. */
+  ~handle() = default;
+
+  /** @brief Frees the handle now, leaving the object empty. */
+  void reset() noexcept {
+    h_.reset();
+  }
+
+private:
+  std::unique_ptr<T, detail::deleter> h_;
+};
 
 /** One update term of a genome: its kind and weight α. */
 struct term {
@@ -176,67 +252,48 @@ struct term {
  * @brief A genome (genome.h): owns an ::evo_genome.
  *
  * Constructed with the defaults of evo_genome_new(), or from a preset, JSON
- * text, a file or a seed through the static functions.
+ * text, a file or a seed through the static functions; copied with
+ * clone().
  */
-class genome {
- public:
+class genome : public handle<evo_genome> {
+public:
+  using handle::get; // beside the getter of the same name below
+
   /** @brief A genome with evo_genome_new()'s defaults. @throws error
    *  ::EVO_ENOMEM. */
-  genome() : h_(make()) {}
+  genome() : handle(detail::create(evo_genome_new)) {}
 
   /** @brief Takes ownership of a C genome (NULL gives an empty object).
    *  @param owned A genome from the C API, freed by this object. */
-  explicit genome(evo_genome *owned) noexcept : h_(owned) {}
-
-  /** @brief Moves a genome; @p other is left empty. @param other The
-   *  genome to move from. */
-  genome(genome &&other) noexcept = default;
-
-  /** @brief Replaces this genome (freeing it) by @p other, left empty.
-   *  @param other The genome to move from. @return This genome. */
-  genome &operator=(genome &&other) noexcept = default;
-
-  /** @brief Not copyable: use clone(). */
-  genome(const genome &) = delete;
-
-  /** @brief Not copyable: use clone(). @return Nothing. */
-  genome &operator=(const genome &) = delete;
+  explicit genome(evo_genome *owned) noexcept : handle(owned) {}
 
   /** @brief A named preset (evo_genome_preset(); see preset_names()).
    *  @param name The preset's name. @return The genome.
    *  @throws error ::EVO_ENOTFOUND (unknown name; the message lists the
    *  known ones) or ::EVO_ENOMEM. */
   static genome preset(const std::string &name) {
-    evo_genome *g = nullptr;
-    detail::check(evo_genome_preset(&g, name.c_str()));
-    return genome(g);
+    return genome(detail::create(evo_genome_preset, name.c_str()));
   }
 
   /** @brief Reads JSON text (evo_genome_from_json()). @param json The
    *  text. @return The genome. @throws error ::EVO_EPARSE, ::EVO_ERANGE or
    *  ::EVO_ENOMEM; the message names the key at fault. */
   static genome from_json(const std::string &json) {
-    evo_genome *g = nullptr;
-    detail::check(evo_genome_from_json(&g, json.c_str()));
-    return genome(g);
+    return genome(detail::create(evo_genome_from_json, json.c_str()));
   }
 
   /** @brief Reads a JSON file, plain or gzip-compressed
    *  (evo_genome_load()). @param path The file. @return The genome.
    *  @throws error As from_json(), plus ::EVO_EIO and ::EVO_EFORMAT. */
   static genome load(const std::string &path) {
-    evo_genome *g = nullptr;
-    detail::check(evo_genome_load(&g, path.c_str()));
-    return genome(g);
+    return genome(detail::create(evo_genome_load, path.c_str()));
   }
 
   /** @brief A random genome as the initial population draws it
    *  (evo_genome_random()). @param seed Its seed. @return The genome.
    *  @throws error ::EVO_ENOMEM. */
   static genome random(std::uint64_t seed) {
-    evo_genome *g = nullptr;
-    detail::check(evo_genome_random(&g, seed));
-    return genome(g);
+    return genome(detail::create(evo_genome_random, seed));
   }
 
   /** @brief Crossover then mutation, as breeding does
@@ -248,36 +305,22 @@ class genome {
   static genome breed(const genome &a, const genome &b,
                       std::uint32_t generation, std::uint32_t generations,
                       std::uint64_t seed) {
-    evo_genome *g = nullptr;
-    detail::check(
-        evo_genome_breed(&g, a.get(), b.get(), generation, generations, seed));
-    return genome(g);
+    return genome(detail::create(evo_genome_breed, a.get(), b.get(), generation,
+                                 generations, seed));
   }
 
   /** @brief Copies a C genome the caller keeps (evo_genome_clone()), e.g.
    *  one owned by a population. @param g The genome to copy. @return The
    *  copy. @throws error ::EVO_EINVAL (NULL) or ::EVO_ENOMEM. */
   static genome copy_of(const evo_genome *g) {
-    evo_genome *c = nullptr;
-    detail::check(evo_genome_clone(&c, g));
-    return genome(c);
+    return genome(detail::create(evo_genome_clone, g));
   }
 
   /** @brief A copy (evo_genome_clone()). @return The copy.
    *  @throws error ::EVO_EINVAL (empty) or ::EVO_ENOMEM. */
-  genome clone() const { return copy_of(get()); }
-
-  /** @brief The C handle, still owned by this object. @return The genome,
-   *  or NULL when empty. */
-  evo_genome *get() const noexcept { return h_.get(); }
-
-  /** @brief Gives up ownership. @return The C handle, now the caller's to
-   *  free with evo_genome_free(); the object is left empty. */
-  evo_genome *release() noexcept { return h_.release(); }
-
-  /** @brief Whether the object holds no genome (moved from, released).
-   *  @return true when empty. */
-  bool empty() const noexcept { return h_ == nullptr; }
+  genome clone() const {
+    return copy_of(get());
+  }
 
   /** @brief Gene-by-gene bit equality (evo_genome_equal()).
    *  @param other The other genome. @return true when equal; false when
@@ -380,14 +423,6 @@ class genome {
   void save(const std::string &path) const {
     detail::check(evo_genome_save(get(), path.c_str()));
   }
-
- private:
-  static evo_genome *make() {
-    evo_genome *g = nullptr;
-    detail::check(evo_genome_new(&g));
-    return g;
-  }
-  std::unique_ptr<evo_genome, detail::genome_deleter> h_;
 };
 
 /**
@@ -399,48 +434,24 @@ class genome {
  * resize a registered std::vector. Registering a temporary vector does not
  * compile.
  */
-class optimizer {
- public:
+class optimizer : public handle<evo_optimizer> {
+public:
   /** @brief An optimizer for a genome, which is copied
    *  (evo_optimizer_new()). @param g The genome. @throws error
    *  ::EVO_EINVAL (empty genome) or ::EVO_ENOMEM. */
-  explicit optimizer(const genome &g) : h_(make(g.get())) {}
+  explicit optimizer(const genome &g)
+      : handle(detail::create(evo_optimizer_new, g.get())) {}
 
   /** @brief An optimizer for a named preset (genome::preset()).
    *  @param preset_name The preset. @throws error ::EVO_ENOTFOUND or
    *  ::EVO_ENOMEM. */
   explicit optimizer(const std::string &preset_name)
-      : h_(make(genome::preset(preset_name).get())) {}
+      : handle(detail::create(evo_optimizer_new,
+                              genome::preset(preset_name).get())) {}
 
   /** @brief Takes ownership of a C optimizer (NULL gives an empty object).
    *  @param owned An optimizer from the C API, freed by this object. */
-  explicit optimizer(evo_optimizer *owned) noexcept : h_(owned) {}
-
-  /** @brief Moves an optimizer; @p other is left empty. @param other The
-   *  optimizer to move from. */
-  optimizer(optimizer &&other) noexcept = default;
-
-  /** @brief Replaces this optimizer (freeing it) by @p other, left empty.
-   *  @param other The optimizer to move from. @return This optimizer. */
-  optimizer &operator=(optimizer &&other) noexcept = default;
-
-  /** @brief Not copyable. */
-  optimizer(const optimizer &) = delete;
-
-  /** @brief Not copyable. @return Nothing. */
-  optimizer &operator=(const optimizer &) = delete;
-
-  /** @brief The C handle, still owned by this object. @return The
-   *  optimizer, or NULL when empty. */
-  evo_optimizer *get() const noexcept { return h_.get(); }
-
-  /** @brief Gives up ownership. @return The C handle, now the caller's to
-   *  free with evo_optimizer_free(); the object is left empty. */
-  evo_optimizer *release() noexcept { return h_.release(); }
-
-  /** @brief Whether the object holds no optimizer. @return true when
-   *  empty. */
-  bool empty() const noexcept { return h_ == nullptr; }
+  explicit optimizer(evo_optimizer *owned) noexcept : handle(owned) {}
 
   /** @brief Registers @p n floats at @p params, with gradients read from
    *  @p grads at every step (evo_optimizer_add_params()).
@@ -508,8 +519,7 @@ class optimizer {
    *  @param value Its value. @throws error ::EVO_EINVAL or ::EVO_ERANGE. */
   void set_param_option(std::size_t index, evo_param_option option,
                         double value) {
-    detail::check(
-        evo_optimizer_set_param_option(get(), index, option, value));
+    detail::check(evo_optimizer_set_param_option(get(), index, option, value));
   }
 
   /** @brief Reads a per-tensor option (evo_optimizer_get_param_option()).
@@ -548,7 +558,9 @@ class optimizer {
    *  @throws error ::EVO_EINVAL, ::EVO_ESTATE (no tensors, cosine decay
    *  without total steps) or ::EVO_ENONFINITE (only with
    *  ::EVO_OPT_REFUSE_NONFINITE; nothing was changed). */
-  void step() { detail::check(evo_optimizer_step(get())); }
+  void step() {
+    detail::check(evo_optimizer_step(get()));
+  }
 
   /** @brief The learning rate the next step uses
    *  (evo_optimizer_current_lr()). @return η_s. @throws error
@@ -600,12 +612,7 @@ class optimizer {
     detail::check(evo_optimizer_load(get(), path.c_str()));
   }
 
- private:
-  static evo_optimizer *make(const evo_genome *g) {
-    evo_optimizer *o = nullptr;
-    detail::check(evo_optimizer_new(&o, g));
-    return o;
-  }
+private:
   static void same_size(const char *call, const std::vector<float> &params,
                         const std::vector<float> &grads) {
     if (params.size() != grads.size())
@@ -616,37 +623,17 @@ class optimizer {
     if (params.empty())
       throw error(EVO_EINVAL, std::string(call) + ": params is empty");
   }
-  std::unique_ptr<evo_optimizer, detail::optimizer_deleter> h_;
 };
 
 /** @brief The outcome of one training run (task.h): owns an
  *  ::evo_train_result. */
-class train_result {
- public:
+class train_result : public handle<evo_train_result> {
+public:
+  using handle::get; // beside the getter of the same name below
+
   /** @brief An empty result, to be filled by task::train().
    *  @throws error ::EVO_ENOMEM. */
-  train_result() : h_(make()) {}
-
-  /** @brief Moves a result; @p other is left empty. @param other The
-   *  result to move from. */
-  train_result(train_result &&other) noexcept = default;
-
-  /** @brief Replaces this result by @p other, left empty. @param other The
-   *  result to move from. @return This result. */
-  train_result &operator=(train_result &&other) noexcept = default;
-
-  /** @brief Not copyable. */
-  train_result(const train_result &) = delete;
-
-  /** @brief Not copyable. @return Nothing. */
-  train_result &operator=(const train_result &) = delete;
-
-  /** @brief The C handle, still owned by this object. @return The result,
-   *  or NULL when empty. */
-  evo_train_result *get() const noexcept { return h_.get(); }
-
-  /** @brief Whether the object holds no result. @return true when empty. */
-  bool empty() const noexcept { return h_ == nullptr; }
+  train_result() : handle(detail::create(evo_train_result_new)) {}
 
   /** @brief Reads a value (evo_train_result_get()). @param key Which one.
    *  @return Its value. @throws error ::EVO_EINVAL. */
@@ -658,15 +645,21 @@ class train_result {
 
   /** @brief The fitness (::EVO_RESULT_FITNESS). @return It.
    *  @throws error ::EVO_EINVAL (empty). */
-  double fitness() const { return get(EVO_RESULT_FITNESS); }
+  double fitness() const {
+    return get(EVO_RESULT_FITNESS);
+  }
 
   /** @brief The test accuracy (::EVO_RESULT_ACCURACY). @return It.
    *  @throws error ::EVO_EINVAL (empty). */
-  double accuracy() const { return get(EVO_RESULT_ACCURACY); }
+  double accuracy() const {
+    return get(EVO_RESULT_ACCURACY);
+  }
 
   /** @brief Whether the run diverged (::EVO_RESULT_DIVERGED).
    *  @return true when it did. @throws error ::EVO_EINVAL (empty). */
-  bool diverged() const { return get(EVO_RESULT_DIVERGED) != 0; }
+  bool diverged() const {
+    return get(EVO_RESULT_DIVERGED) != 0;
+  }
 
   /** @brief The training-loss curve, when the task recorded it
    *  (evo_train_result_curve()). @return The losses (empty when not
@@ -676,16 +669,8 @@ class train_result {
     std::size_t n = 0;
     detail::check(evo_train_result_curve(get(), &losses, &n));
     return losses != nullptr ? std::vector<float>(losses, losses + n)
-                          : std::vector<float>();
+                             : std::vector<float>();
   }
-
- private:
-  static evo_train_result *make() {
-    evo_train_result *r = nullptr;
-    detail::check(evo_train_result_new(&r));
-    return r;
-  }
-  std::unique_ptr<evo_train_result, detail::train_result_deleter> h_;
 };
 
 /**
@@ -694,42 +679,22 @@ class train_result {
  * Set options before sharing the task between threads; train() may then be
  * called from many threads at once.
  */
-class task {
- public:
+class task : public handle<evo_task> {
+public:
   /** @brief Opens a named task, searching for its data set
    *  (evo_task_open() with NULL folder). @param name `mnist`,
    *  `fashion_mnist`, `cifar10` or `digits` (bundled). @throws error
    *  ::EVO_ENOTFOUND (unknown task, data missing: the message says where it
    *  looked), ::EVO_EFORMAT, ::EVO_EIO or ::EVO_ENOMEM. */
-  explicit task(const std::string &name) : h_(make(name.c_str(), nullptr)) {}
+  explicit task(const std::string &name)
+      : handle(detail::create(evo_task_open, name.c_str(), nullptr)) {}
 
   /** @brief Opens a named task with its data set in @p data_folder
    *  (evo_task_open()). @param name The task's name. @param data_folder
    *  The folder. @throws error As task(const std::string &). */
   task(const std::string &name, const std::string &data_folder)
-      : h_(make(name.c_str(), data_folder.c_str())) {}
-
-  /** @brief Moves a task; @p other is left empty. @param other The task to
-   *  move from. */
-  task(task &&other) noexcept = default;
-
-  /** @brief Replaces this task by @p other, left empty. No evaluator may
-   *  still use the task replaced. @param other The task to move from.
-   *  @return This task. */
-  task &operator=(task &&other) noexcept = default;
-
-  /** @brief Not copyable. */
-  task(const task &) = delete;
-
-  /** @brief Not copyable. @return Nothing. */
-  task &operator=(const task &) = delete;
-
-  /** @brief The C handle, still owned by this object. @return The task, or
-   *  NULL when empty. */
-  evo_task *get() const noexcept { return h_.get(); }
-
-  /** @brief Whether the object holds no task. @return true when empty. */
-  bool empty() const noexcept { return h_ == nullptr; }
+      : handle(
+            detail::create(evo_task_open, name.c_str(), data_folder.c_str())) {}
 
   /** @brief The task's name (evo_task_name()). @return It.
    *  @throws error ::EVO_EINVAL (empty). */
@@ -779,48 +744,21 @@ class task {
     train(g, steps, seed, r);
     return r;
   }
-
- private:
-  static evo_task *make(const char *name, const char *folder) {
-    evo_task *t = nullptr;
-    detail::check(evo_task_open(&t, name, folder));
-    return t;
-  }
-  std::unique_ptr<evo_task, detail::task_deleter> h_;
 };
 
 /** @brief The outcome of an evaluation: fitness and per-task breakdown
  *  (task.h): owns an ::evo_report. */
-class report {
- public:
+class report : public handle<evo_report> {
+public:
   /** @brief An empty report (fitness -1, no tasks). @throws error
    *  ::EVO_ENOMEM. */
-  report() : h_(make()) {}
-
-  /** @brief Moves a report; @p other is left empty. @param other The
-   *  report to move from. */
-  report(report &&other) noexcept = default;
-
-  /** @brief Replaces this report by @p other, left empty. @param other The
-   *  report to move from. @return This report. */
-  report &operator=(report &&other) noexcept = default;
-
-  /** @brief Not copyable. */
-  report(const report &) = delete;
-
-  /** @brief Not copyable. @return Nothing. */
-  report &operator=(const report &) = delete;
-
-  /** @brief The C handle, still owned by this object. @return The report,
-   *  or NULL when empty. */
-  evo_report *get() const noexcept { return h_.get(); }
-
-  /** @brief Whether the object holds no report. @return true when empty. */
-  bool empty() const noexcept { return h_ == nullptr; }
+  report() : handle(detail::create(evo_report_new)) {}
 
   /** @brief Empties the report (evo_report_clear()). @throws error
    *  ::EVO_EINVAL. */
-  void clear() { detail::check(evo_report_clear(get())); }
+  void clear() {
+    detail::check(evo_report_clear(get()));
+  }
 
   /** @brief Sets the overall fitness (evo_report_set_fitness()).
    *  @param fitness A finite value. @throws error ::EVO_EINVAL or
@@ -870,48 +808,17 @@ class report {
     detail::check(evo_report_task(get(), index, nullptr, &v));
     return v;
   }
-
- private:
-  static evo_report *make() {
-    evo_report *r = nullptr;
-    detail::check(evo_report_new(&r));
-    return r;
-  }
-  std::unique_ptr<evo_report, detail::report_deleter> h_;
 };
 
 /**
  * @brief A set of tasks × seeds evaluated together (task.h): owns an
  * ::evo_evaluator. Tasks are borrowed: each must outlive the evaluator.
  */
-class evaluator {
- public:
+class evaluator : public handle<evo_evaluator> {
+public:
   /** @brief An evaluator with no tasks, 500 steps and 2 seeds
    *  (evo_evaluator_new()). @throws error ::EVO_ENOMEM. */
-  evaluator() : h_(make()) {}
-
-  /** @brief Moves an evaluator; @p other is left empty. @param other The
-   *  evaluator to move from. */
-  evaluator(evaluator &&other) noexcept = default;
-
-  /** @brief Replaces this evaluator by @p other, left empty. No population
-   *  may still use the evaluator replaced. @param other The evaluator to
-   *  move from. @return This evaluator. */
-  evaluator &operator=(evaluator &&other) noexcept = default;
-
-  /** @brief Not copyable. */
-  evaluator(const evaluator &) = delete;
-
-  /** @brief Not copyable. @return Nothing. */
-  evaluator &operator=(const evaluator &) = delete;
-
-  /** @brief The C handle, still owned by this object. @return The
-   *  evaluator, or NULL when empty. */
-  evo_evaluator *get() const noexcept { return h_.get(); }
-
-  /** @brief Whether the object holds no evaluator. @return true when
-   *  empty. */
-  bool empty() const noexcept { return h_ == nullptr; }
+  evaluator() : handle(detail::create(evo_evaluator_new)) {}
 
   /** @brief Adds a task, borrowed (evo_evaluator_add_task()). @param t The
    *  task; it must outlive the evaluator and not be moved from meanwhile.
@@ -941,14 +848,6 @@ class evaluator {
     detail::check(evo_evaluator_run(get(), g.get(), seed_base, r.get()));
     return r;
   }
-
- private:
-  static evo_evaluator *make() {
-    evo_evaluator *e = nullptr;
-    detail::check(evo_evaluator_new(&e));
-    return e;
-  }
-  std::unique_ptr<evo_evaluator, detail::evaluator_deleter> h_;
 };
 
 /**
@@ -959,8 +858,10 @@ class evaluator {
  * population are returned as copies, so they stay valid after the next
  * step.
  */
-class population {
- public:
+class population : public handle<evo_population> {
+public:
+  using handle::get; // beside the getter of the same name below
+
   /**
    * @brief A fitness written in C++: returns the fitness of @p g evaluated
    * with seed @p seed.
@@ -979,12 +880,12 @@ class population {
   /** @brief A population with the `paper` settings and the four baselines
    *  as initial genomes (evo_population_new()). @throws error
    *  ::EVO_ENOMEM. */
-  population() : h_(make()) {}
+  population() : handle(detail::create(evo_population_new)) {}
 
   /** @brief Takes ownership of a C population (NULL gives an empty
    *  object). @param owned A population from the C API, freed by this
    *  object. */
-  explicit population(evo_population *owned) noexcept : h_(owned) {}
+  explicit population(evo_population *owned) noexcept : handle(owned) {}
 
   /** @brief Moves a population, its fitness function included; @p other
    *  is left empty. @param other The population to move from. */
@@ -995,30 +896,30 @@ class population {
    *  move from. @return This population. */
   population &operator=(population &&other) noexcept {
     if (this != &other) {
-      h_.reset(); /* before the function it may call */
+      reset(); /* the population first: it may call the function */
       fn_ = std::move(other.fn_);
-      h_ = std::move(other.h_);
+      handle::operator=(std::move(other));
     }
     return *this;
   }
 
-  /** @brief Not copyable. */
-  population(const population &) = delete;
-
-  /** @brief Not copyable. @return Nothing. */
-  population &operator=(const population &) = delete;
-
   /** @brief Frees the population, then its fitness function. */
-  ~population() { h_.reset(); }
+  ~population() {
+    reset();
+  }
+
+  /** @brief Not available: the C population may call the C++ fitness
+   *  function this object keeps, so the two are freed together.
+   *  @return Nothing. */
+  evo_population *release() noexcept = delete;
 
   /** @brief Restores a population from a checkpoint, without checking its
    *  tag (evo_population_resume()). Set the fitness again before stepping.
    *  @param path The checkpoint. @return The population. @throws error
    *  ::EVO_EIO, ::EVO_EFORMAT or ::EVO_ENOMEM. */
   static population resume(const std::string &path) {
-    evo_population *p = nullptr;
-    detail::check(evo_population_resume(&p, path.c_str(), nullptr));
-    return population(p);
+    return population(
+        detail::create(evo_population_resume, path.c_str(), nullptr));
   }
 
   /** @brief Restores a population from a checkpoint that must carry
@@ -1026,18 +927,9 @@ class population {
    *  @param tag The tag. @return The population. @throws error As
    *  resume(const std::string &), plus ::EVO_EMISMATCH (other tag). */
   static population resume(const std::string &path, const std::string &tag) {
-    evo_population *p = nullptr;
-    detail::check(evo_population_resume(&p, path.c_str(), tag.c_str()));
-    return population(p);
+    return population(
+        detail::create(evo_population_resume, path.c_str(), tag.c_str()));
   }
-
-  /** @brief The C handle, still owned by this object. @return The
-   *  population, or NULL when empty. */
-  evo_population *get() const noexcept { return h_.get(); }
-
-  /** @brief Whether the object holds no population. @return true when
-   *  empty. */
-  bool empty() const noexcept { return h_ == nullptr; }
 
   /** @brief Writes a setting (evo_population_set()). @param setting Which
    *  setting. @param value Its value. @throws error ::EVO_EINVAL,
@@ -1112,11 +1004,15 @@ class population {
    *  ::EVO_ESTATE (no fitness, finished), ::EVO_ECANCELED, ::EVO_EIO and
    *  the others of evo_population_step(). A failing fitness is not an
    *  error of the step. */
-  void step() { detail::check(evo_population_step(get())); }
+  void step() {
+    detail::check(evo_population_step(get()));
+  }
 
   /** @brief Runs until the last generation is done
    *  (evo_population_run()). @throws error As step(). */
-  void run() { detail::check(evo_population_run(get())); }
+  void run() {
+    detail::check(evo_population_run(get()));
+  }
 
   /** @brief The current generation (evo_population_generation()).
    *  @return It. @throws error ::EVO_EINVAL (empty). */
@@ -1213,12 +1109,7 @@ class population {
     return f;
   }
 
- private:
-  static evo_population *make() {
-    evo_population *p = nullptr;
-    detail::check(evo_population_new(&p));
-    return p;
-  }
+private:
   /* The C callback behind set_fitness(fitness_function): no exception may
    * cross into the library. */
   static int call_fitness(void *user, const evo_genome *g, std::uint64_t seed,
@@ -1232,11 +1123,11 @@ class population {
       return EVO_ECALLBACK;
     }
   }
-  /* Declared before h_ so that it is destroyed after the population. */
+  /* The function set_fitness(fitness_function) gave; the destructor and
+   * the move assignment free the population before it. */
   std::unique_ptr<fitness_function> fn_;
-  std::unique_ptr<evo_population, detail::population_deleter> h_;
 };
 
-}  // namespace evoopt
+} // namespace evoopt
 
 #endif /* EVOOPT_EVOOPT_HPP */
