@@ -82,7 +82,11 @@ typedef enum evo_result_key {
   EVO_RESULT_DIVERGED = 3,      /**< 1 if training diverged, else 0 */
   EVO_RESULT_DIVERGED_STEP = 4, /**< the step (0-based) it diverged at, or -1 */
   EVO_RESULT_STEPS = 5,         /**< steps whose loss was recorded */
-  EVO_RESULT_SECONDS = 6        /**< wall time of the run */
+  EVO_RESULT_SECONDS = 6,       /**< wall time of the run */
+  EVO_RESULT_CPU_SECONDS = 7    /**< CPU time of the thread that ran it (the
+                                     engine's other threads, with
+                                     ::EVO_TASK_THREADS > 1, not counted)
+                                     @since 0.2 */
 } evo_result_key;
 
 /**
@@ -345,6 +349,66 @@ EVO_API int evo_evaluator_run_rung(const evo_evaluator *e,
 EVO_API int evo_evaluator_fitness_rung(void *user, const evo_genome *g,
                                        uint64_t seed, uint32_t rung,
                                        evo_report *report);
+
+/**
+ * @brief The number of parts of an evaluation at rung @p rung: its
+ * training runs, one per task and seed (tasks × seeds of that rung), each
+ * of which evo_evaluator_run_part() runs alone, so that the runs of one
+ * evaluation can go to different processes (the MPI back end,
+ * evo_backend_mpi_new_parts()). Part k trains task k / seeds with seed
+ * seed_base + k % seeds.
+ * @param e The evaluator.
+ * @param rung The rung (at or beyond the last one defined: the full
+ * evaluation).
+ * @return The count; 0 for NULL or an evaluator without tasks.
+ * Thread-safe.
+ * @since 0.2
+ */
+EVO_API size_t evo_evaluator_parts(const evo_evaluator *e, uint32_t rung);
+
+/**
+ * @brief Runs one part of an evaluation (evo_evaluator_parts()): one task
+ * trained with one seed. The report holds that run's fitness (also as its
+ * one breakdown entry, named after the task) and its cost; combine the
+ * parts with evo_evaluator_combine().
+ * @param e The evaluator.
+ * @param g The genome.
+ * @param seed_base The evaluation's first seed, as for
+ * evo_evaluator_run_rung().
+ * @param rung The rung.
+ * @param part 0 to evo_evaluator_parts() - 1.
+ * @param report Receives the run's fitness and cost.
+ * @return ::EVO_OK, ::EVO_EINVAL, ::EVO_ESTATE (no tasks), ::EVO_ERANGE
+ * (@p part out of range) or the training run's error, with the message
+ * evo_evaluator_run_rung() would give for it. Thread-safe for concurrent
+ * calls.
+ * @since 0.2
+ */
+EVO_API int evo_evaluator_run_part(const evo_evaluator *e,
+                                   const evo_genome *g, uint64_t seed_base,
+                                   uint32_t rung, size_t part,
+                                   evo_report *report);
+
+/**
+ * @brief Combines the reports of all parts of an evaluation
+ * (evo_evaluator_run_part()) into the evaluation's report: for each task
+ * the mean over its seeds, then the mean over the tasks (doc/algorithm.md
+ * §3), added in the order evo_evaluator_run_rung() adds them, so that the
+ * fitness and breakdown have the same bits as that call's; the cost is
+ * the parts' costs summed.
+ * @param e The evaluator the parts were run with.
+ * @param rung Their rung.
+ * @param parts The parts' reports, part 0 first.
+ * @param n Their number: evo_evaluator_parts() of @p rung.
+ * @param report Receives the evaluation's report (may not be one of
+ * @p parts).
+ * @return ::EVO_OK, ::EVO_EINVAL (a NULL pointer), ::EVO_ESTATE (no tasks)
+ * or ::EVO_ERANGE (@p n is not the number of parts). Thread-safe.
+ * @since 0.2
+ */
+EVO_API int evo_evaluator_combine(const evo_evaluator *e, uint32_t rung,
+                                  const evo_report *const *parts, size_t n,
+                                  evo_report *report);
 
 /**
  * @brief Evaluates a genome: for each task the mean fitness over the seeds,

@@ -31,6 +31,9 @@ char *evo_strdup(const char *s);
 
 /* Seconds on the monotonic clock, for timing runs and timeouts. */
 double evo_now_seconds(void);
+/* The CPU time the calling thread has used, in seconds: what an
+ * evaluation costs whatever else the machine runs. */
+double evo_thread_cpu_seconds(void);
 
 /* Checks a non-NULL argument; returns EVO_EINVAL naming it otherwise. */
 #define EVO_CHECK_ARG(p)                                                    \

@@ -61,6 +61,12 @@ double evo_now_seconds(void) {
   return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
+double evo_thread_cpu_seconds(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+  return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
 EVO_API const char *evo_last_error(void) { return last_error; }
 
 EVO_API void evo_free(void *p) { free(p); }

@@ -7,6 +7,7 @@
 #include <cblas.h>
 
 #include "core/common_internal.h"
+#include "train/evaluator_internal.h"
 #include "train/report_internal.h"
 #include "train/task_internal.h"
 
@@ -19,6 +20,8 @@ typedef struct evo_rung {
 
 /* The most cheap rungs an evaluator holds (the full one comes after). */
 #define EVO_MAX_CHEAP_RUNGS 7
+/* The full rung's test limit: each task's own EVO_TASK_TEST_LIMIT. */
+#define FULL_TEST UINT64_MAX
 
 struct evo_evaluator {
   const evo_task *tasks[EVO_REPORT_MAX_TASKS];
@@ -106,7 +109,18 @@ EVO_API size_t evo_evaluator_rungs(const evo_evaluator *e) {
   return e ? e->n_cheap + 1 : 0;
 }
 
-/* The engine threads a task's runs use, to turn time into core-seconds. */
+/* A rung's test images for task @p t: a cheap rung's own limit, or, at
+ * the full rung (FULL_TEST), the task's EVO_TASK_TEST_LIMIT. */
+static uint64_t test_limit(const evo_rung *r, const evo_task *t) {
+  int64_t limit = 0;
+  if (r->test_limit != FULL_TEST)
+    return r->test_limit;
+  evo_task_get_option(t, EVO_TASK_TEST_LIMIT, &limit);
+  return limit > 0 ? (uint64_t)limit : 0;
+}
+
+/* The engine threads a task's runs use: a run's cost is its thread's CPU
+ * time times these (the team shares the work evenly). */
 static double task_threads(const evo_task *t) {
   int64_t n = 1;
   if (evo_task_get_option(t, EVO_TASK_THREADS, &n) != EVO_OK || n < 1)
@@ -122,7 +136,7 @@ EVO_API int evo_evaluator_run_rung(const evo_evaluator *e,
   EVO_CHECK_ARG(report);
   if (e->n_tasks == 0)
     return evo_set_error(EVO_ESTATE, "the evaluator has no tasks");
-  evo_rung r = {e->steps, e->seeds, 0};
+  evo_rung r = {e->steps, e->seeds, FULL_TEST};
   if (rung < e->n_cheap)
     r = e->cheap[rung];
   evo_train_result *res = NULL;
@@ -136,11 +150,11 @@ EVO_API int evo_evaluator_run_rung(const evo_evaluator *e,
     for (uint32_t s = 0; s < r.seeds && rc == EVO_OK; s++) {
       double f = -1.0, seconds = 0.0;
       rc = evo_task_train_limit(e->tasks[i], g, r.steps, seed_base + s,
-                                r.test_limit, res);
+                                test_limit(&r, e->tasks[i]), res);
       if (rc == EVO_OK)
         rc = evo_train_result_get(res, EVO_RESULT_FITNESS, &f);
       if (rc == EVO_OK)
-        rc = evo_train_result_get(res, EVO_RESULT_SECONDS, &seconds);
+        rc = evo_train_result_get(res, EVO_RESULT_CPU_SECONDS, &seconds);
       sum += f;
       cost += seconds * threads;
     }
@@ -174,6 +188,129 @@ EVO_API int evo_evaluator_fitness_rung(void *user, const evo_genome *g,
 EVO_API int evo_evaluator_fitness(void *user, const evo_genome *g,
                                   uint64_t seed, evo_report *report) {
   return evo_evaluator_run(user, g, seed, report);
+}
+
+/* ---- one evaluation as separate (task, seed) runs (issue 11, item 4) ---- */
+
+/* Rung @p rung's settings: a cheap rung, or the full evaluation. */
+static evo_rung rung_settings(const evo_evaluator *e, uint32_t rung) {
+  evo_rung r = {e->steps, e->seeds, FULL_TEST};
+  if (rung < e->n_cheap)
+    r = e->cheap[rung];
+  return r;
+}
+
+EVO_API size_t evo_evaluator_parts(const evo_evaluator *e, uint32_t rung) {
+  return e ? e->n_tasks * rung_settings(e, rung).seeds : 0;
+}
+
+EVO_API int evo_evaluator_run_part(const evo_evaluator *e,
+                                   const evo_genome *g, uint64_t seed_base,
+                                   uint32_t rung, size_t part,
+                                   evo_report *report) {
+  EVO_CHECK_ARG(e);
+  EVO_CHECK_ARG(g);
+  EVO_CHECK_ARG(report);
+  if (e->n_tasks == 0)
+    return evo_set_error(EVO_ESTATE, "the evaluator has no tasks");
+  evo_rung r = rung_settings(e, rung);
+  if (part >= e->n_tasks * r.seeds)
+    return evo_set_error(EVO_ERANGE,
+                         "evo_evaluator_run_part: part %zu of an evaluation "
+                         "with %zu (tasks x seeds) at rung %u",
+                         part, e->n_tasks * r.seeds, rung);
+  /* Task-major, as evo_evaluator_run_rung() runs them. */
+  const evo_task *t = e->tasks[part / r.seeds];
+  uint64_t seed = seed_base + (uint64_t)(part % r.seeds);
+  evo_train_result *res = NULL;
+  int rc = evo_train_result_new(&res);
+  if (rc != EVO_OK)
+    return rc;
+  evo_report_clear(report);
+  double f = -1.0, seconds = 0.0;
+  rc = evo_task_train_limit(t, g, r.steps, seed, test_limit(&r, t), res);
+  if (rc == EVO_OK)
+    rc = evo_train_result_get(res, EVO_RESULT_FITNESS, &f);
+  if (rc == EVO_OK)
+    rc = evo_train_result_get(res, EVO_RESULT_CPU_SECONDS, &seconds);
+  evo_train_result_free(res);
+  if (rc != EVO_OK) /* the message evo_evaluator_run_rung() gives */
+    return evo_wrap_error(rc, "task '%s'", t->name);
+  rc = evo_report_add_task(report, t->name, f);
+  if (rc == EVO_OK)
+    rc = evo_report_set_fitness(report, f);
+  if (rc == EVO_OK)
+    rc = evo_report_set_cost(report, seconds * task_threads(t));
+  return rc;
+}
+
+/* The parts' values, from reports or from plain arrays. */
+typedef struct parts_view {
+  const evo_report *const *reports; /* or NULL: */
+  const double *fitness, *cost;
+} parts_view;
+
+static double part_fitness(const parts_view *v, size_t k) {
+  return v->reports != NULL ? v->reports[k]->fitness : v->fitness[k];
+}
+
+static double part_cost(const parts_view *v, size_t k) {
+  return v->reports != NULL ? v->reports[k]->cost : v->cost[k];
+}
+
+/* The mean over seeds, then over tasks (doc/algorithm.md §3), with the
+ * additions in evo_evaluator_run_rung()'s order, so that the result has
+ * the same bits; the costs summed in that order too. */
+static int combine(const evo_evaluator *e, uint32_t rung,
+                   const parts_view *v, size_t n, evo_report *report) {
+  if (e->n_tasks == 0)
+    return evo_set_error(EVO_ESTATE, "the evaluator has no tasks");
+  evo_rung r = rung_settings(e, rung);
+  if (n != e->n_tasks * r.seeds)
+    return evo_set_error(EVO_ERANGE,
+                         "evo_evaluator_combine: %zu parts given, an "
+                         "evaluation at rung %u has %zu (tasks x seeds)",
+                         n, rung, e->n_tasks * r.seeds);
+  evo_report_clear(report);
+  double total = 0.0, cost = 0.0;
+  int rc = EVO_OK;
+  for (size_t i = 0; i < e->n_tasks && rc == EVO_OK; i++) {
+    double sum = 0.0;
+    for (uint32_t s = 0; s < r.seeds; s++) {
+      sum += part_fitness(v, i * r.seeds + s);
+      cost += part_cost(v, i * r.seeds + s);
+    }
+    double mean = sum / (double)r.seeds;
+    rc = evo_report_add_task(report, e->tasks[i]->name, mean);
+    total += mean;
+  }
+  if (rc == EVO_OK)
+    rc = evo_report_set_fitness(report, total / (double)e->n_tasks);
+  if (rc == EVO_OK)
+    rc = evo_report_set_cost(report, cost);
+  return rc;
+}
+
+EVO_API int evo_evaluator_combine(const evo_evaluator *e, uint32_t rung,
+                                  const evo_report *const *parts, size_t n,
+                                  evo_report *report) {
+  EVO_CHECK_ARG(e);
+  EVO_CHECK_ARG(parts);
+  EVO_CHECK_ARG(report);
+  for (size_t k = 0; k < n; k++)
+    if (parts[k] == NULL || parts[k] == report)
+      return evo_set_error(EVO_EINVAL,
+                           "evo_evaluator_combine: part %zu is %s", k,
+                           parts[k] == NULL ? "NULL" : "the output report");
+  parts_view v = {parts, NULL, NULL};
+  return combine(e, rung, &v, n, report);
+}
+
+int evo_evaluator_combine_values(const evo_evaluator *e, uint32_t rung,
+                                 const double *fitness, const double *cost,
+                                 size_t n, evo_report *report) {
+  parts_view v = {NULL, fitness, cost};
+  return combine(e, rung, &v, n, report);
 }
 
 EVO_API int evo_blas_set_threads(int n) {

@@ -19,7 +19,7 @@
 enum { STREAM_INIT = 1, STREAM_ORDER = 2, STREAM_DROPOUT = 3, STREAM_AUGMENT = 4 };
 
 struct evo_train_result {
-  double fitness, accuracy, mean_loss, seconds;
+  double fitness, accuracy, mean_loss, seconds, cpu_seconds;
   int diverged;
   int64_t diverged_step;
   uint64_t steps;
@@ -213,6 +213,7 @@ EVO_API int evo_train_result_get(const evo_train_result *r,
   case EVO_RESULT_DIVERGED_STEP: *out = (double)r->diverged_step; return EVO_OK;
   case EVO_RESULT_STEPS: *out = (double)r->steps; return EVO_OK;
   case EVO_RESULT_SECONDS: *out = r->seconds; return EVO_OK;
+  case EVO_RESULT_CPU_SECONDS: *out = r->cpu_seconds; return EVO_OK;
   }
   return evo_set_error(EVO_EINVAL, "unknown result key %d", (int)key);
 }
@@ -462,7 +463,7 @@ int evo_task_train_limit(const evo_task *task, const evo_genome *g,
                          "steps must be in 1..%llu (EVO_MAX_STEPS), got %llu",
                          (unsigned long long)EVO_MAX_STEPS,
                          (unsigned long long)steps);
-  double start = evo_now_seconds();
+  double start = evo_now_seconds(), cpu_start = evo_thread_cpu_seconds();
   run_buffers b = {0};
   uint64_t recorded = 0;
   int64_t diverged_at = -1;
@@ -492,6 +493,7 @@ int evo_task_train_limit(const evo_task *task, const evo_genome *g,
     result->mean_loss = NAN;
   }
   result->seconds = evo_now_seconds() - start;
+  result->cpu_seconds = evo_thread_cpu_seconds() - cpu_start;
   run_buffers_free(&b);
   return rc;
 }

@@ -32,6 +32,11 @@ int cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
  * evo_last_error(), else the status name). */
 int cli_lib_error(int status, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
+/* As cli_lib_error, for a call about the file @p path: the path is
+ * printed once, "<message>: <library's message>" when that names
+ * '<path>', else "<message> '<path>': <library's message>". */
+int cli_lib_file_error(int status, const char *path, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 /* Prints the message and a hint to `evoopt help CMD`; returns
  * CLI_EXIT_USAGE. */
 int cli_usage_error(const char *cmd, const char *fmt, ...)
@@ -308,6 +313,9 @@ void cli_format_duration(double seconds, char *buf, size_t size);
 /* --- evolve (evolve.c, evolve_settings.c, runfolder.c) ----------------- */
 
 /* The settings of a run, as stored in its settings.json. */
+/* The most cheap rungs (the evaluator's limit; the full one comes after). */
+#define CLI_MAX_CHEAP_RUNGS 7
+
 typedef struct evolve_cfg {
   char preset[16];
   cli_tasks tasks;
@@ -315,7 +323,24 @@ typedef struct evolve_cfg {
       final_steps, final_seeds;
   char data[CLI_PATH_MAX]; /* "" when searched */
   int cache;               /* the evaluation cache (EVO_POP_CACHE = 1) */
+  /* Search (doc/algorithm.md §9): the method, the cheap rungs of
+   * multi-fidelity evaluation ("" none; "STEPSxSEEDS@TEST,..."), parsed
+   * into rung_*, the promotion divisor and the compute budget. */
+  char algorithm[16]; /* "ga" or "random" */
+  char rungs[256];
+  size_t n_cheap;
+  uint64_t rung_steps[CLI_MAX_CHEAP_RUNGS], rung_seeds[CLI_MAX_CHEAP_RUNGS],
+      rung_test[CLI_MAX_CHEAP_RUNGS];
+  uint64_t promote;
+  double budget;      /* CPU core-seconds, 0: none */
+  int budget_changed; /* --resume with another --budget: saved anew */
 } evolve_cfg;
+
+/* Parses a rung list "STEPSxSEEDS[@TEST],..." into @p cfg (n_cheap and
+ * rung_*); "" means none. Returns 0, or -1 after writing a message
+ * to @p why. */
+int evolve_parse_rungs(const char *text, evolve_cfg *cfg, char *why,
+                       size_t why_size);
 
 /* --eval-timeout's default: seconds before an evaluation sent to an MPI
  * rank is sent to another one (a paper-preset evaluation takes minutes). */

@@ -8,11 +8,11 @@
 #include "cli_internal.h"
 
 static int clock_submit(void *user, uint64_t job, const evo_genome *g,
-                        uint64_t seed) {
+                        uint64_t seed, uint32_t rung) {
   cli_eval_clock *c = user;
   if (job < c->n)
     c->started[job] = cli_now();
-  return evo_backend_submit(c->inner, job, g, seed);
+  return evo_backend_submit_rung(c->inner, job, g, seed, rung);
 }
 
 static int clock_collect(void *user, uint64_t *job, evo_report *report,
@@ -45,8 +45,8 @@ int cli_eval_clock_wrap(evo_backend **out, cli_eval_clock *c,
   }
   c->inner = inner;
   c->n = max_jobs;
-  int rc = evo_backend_new(out, evo_backend_slots(inner), clock_submit,
-                           clock_collect, clock_close, c);
+  int rc = evo_backend_new_rung(out, evo_backend_slots(inner), clock_submit,
+                                clock_collect, clock_close, c);
   if (rc != EVO_OK)
     clock_close(c);
   return rc;

@@ -196,6 +196,11 @@ static int make_folder(const char *dir) {
   return CLI_EXIT_OK;
 }
 
+/* EVO_POP_ALGORITHM's value for the run's "algorithm". */
+static uint64_t cli_algorithm(const evolve_cfg *c) {
+  return strcmp(c->algorithm, "random") == 0 ? EVO_ALGO_RANDOM : EVO_ALGO_GA;
+}
+
 static int configure_new(evolve_run *r, const char *tag) {
   const evolve_cfg *c = &r->cfg;
   const struct {
@@ -209,6 +214,9 @@ static int configure_new(evolve_run *r, const char *tag) {
       {EVO_POP_RUN_SEED, c->seed},
       {EVO_POP_CACHE, c->cache ? 1u : 0u}, /* canonical keys: the fitness
                                               sees only the optimizer */
+      {EVO_POP_ALGORITHM, cli_algorithm(c)},
+      {EVO_POP_RUNGS, c->n_cheap + 1},
+      {EVO_POP_PROMOTE, c->promote},
   };
   int rc = evo_population_new(&r->pop);
   for (size_t i = 0; rc == EVO_OK && i < sizeof settings / sizeof settings[0];
@@ -235,6 +243,10 @@ static int check_resumed(evolve_run *r) {
       {EVO_POP_TOURNAMENT, "tournament", c->tournament},
       {EVO_POP_RUN_SEED, "seed", c->seed},
       {EVO_POP_CACHE, "cache", c->cache ? 1u : 0u},
+      {EVO_POP_ALGORITHM, "algorithm", cli_algorithm(c)},
+      {EVO_POP_RUNGS, "rungs (the cheap ones and the full one)",
+       c->n_cheap + 1},
+      {EVO_POP_PROMOTE, "promote", c->promote},
   };
   for (size_t i = 0; i < sizeof settings / sizeof settings[0]; i++) {
     int64_t v = -1;
@@ -257,8 +269,9 @@ static int open_backend(evolve_run *r, const char *tag) {
   evo_backend *inner = NULL;
   int st = under_mpi(r)
                ? evo_backend_mpi_new(&inner, r->opts.eval_timeout, tag)
-               : evo_backend_threads_new(&inner, evo_evaluator_fitness,
-                                         r->evaluator, r->opts.workers);
+               : evo_backend_threads_new_rung(&inner,
+                                              evo_evaluator_fitness_rung,
+                                              r->evaluator, r->opts.workers);
   if (st == EVO_OK)
     st = cli_eval_clock_wrap(&r->backend, &r->clock, inner,
                              (size_t)r->cfg.population);
@@ -280,12 +293,11 @@ static int open_population(evolve_run *r) {
   if (r->opts.resume && cli_is_file(r->checkpoint)) {
     int st = evo_population_resume(&r->pop, r->checkpoint, tag);
     if (st == EVO_EMISMATCH)
-      return cli_lib_error(st,
-                           "'%s' was made with other tasks, steps, seeds "
-                           "or data settings",
-                           r->checkpoint);
+      return cli_lib_file_error(st, r->checkpoint,
+                                "the run's checkpoint was made with other "
+                                "tasks, steps, seeds or data settings");
     if (st != EVO_OK)
-      return cli_lib_error(st, "cannot resume from '%s'", r->checkpoint);
+      return cli_lib_file_error(st, r->checkpoint, "cannot resume");
     rc = check_resumed(r);
   } else {
     rc = configure_new(r, tag); /* also a run killed before its first save */
@@ -299,9 +311,12 @@ static int open_population(evolve_run *r) {
   int st = EVO_OK;
   if (rc == CLI_EXIT_OK)
     st = evo_population_set(r->pop, EVO_POP_WORKERS, (int64_t)workers);
+  if (st == EVO_OK && rc == CLI_EXIT_OK) /* the budget may be raised */
+    st = evo_population_set(r->pop, EVO_POP_BUDGET,
+                            (int64_t)ceil(r->cfg.budget));
   if (st == EVO_OK && rc == CLI_EXIT_OK)
-    st =
-        evo_population_set_fitness(r->pop, evo_evaluator_fitness, r->evaluator);
+    st = evo_population_set_fitness_rung(r->pop, evo_evaluator_fitness_rung,
+                                         r->evaluator);
   if (st == EVO_OK && rc == CLI_EXIT_OK)
     st = evo_population_set_progress(r->pop, on_progress, r);
   if (st != EVO_OK)
@@ -320,15 +335,55 @@ static int open_evaluator(evolve_run *r) {
     st = evo_evaluator_set_steps(r->evaluator, r->cfg.steps);
   if (st == EVO_OK)
     st = evo_evaluator_set_seeds(r->evaluator, (uint32_t)r->cfg.seeds);
+  for (size_t i = 0; st == EVO_OK && i < r->cfg.n_cheap; i++)
+    st = evo_evaluator_set_rung(r->evaluator, (uint32_t)i,
+                                r->cfg.rung_steps[i],
+                                (uint32_t)r->cfg.rung_seeds[i],
+                                r->cfg.rung_test[i]);
   return st == EVO_OK ? CLI_EXIT_OK
                       : cli_lib_error(st, "cannot set up the evaluator");
 }
 
 /* --- the run ------------------------------------------------------------ */
 
-static void resume_hint(const evolve_run *r) {
-  cli_note("the checkpoint is saved; continue with: evoopt evolve --resume %s",
-           r->opts.out);
+/* Why a run stopped before its end. */
+typedef enum stop_kind {
+  STOP_ASKED, /* Ctrl-C: every finished evaluation is in the checkpoint */
+  STOP_ERROR, /* the last save may have failed: claim nothing */
+  STOP_FINAL  /* in the final table, which is never checkpointed */
+} stop_kind;
+
+/* How to continue, and only what is true of the checkpoint: how many
+ * evaluations it holds, and whether this session added any
+ * (@p done_before: the count when the session started). */
+static void resume_hint(const evolve_run *r, stop_kind why,
+                        size_t done_before) {
+  size_t per = (size_t)r->cfg.population;
+  size_t total = (size_t)r->cfg.generations * per;
+  size_t done = evo_population_generation(r->pop) * per +
+                evo_population_evaluated(r->pop);
+  const char *out = r->opts.out;
+  if (why == STOP_FINAL)
+    cli_note("the evolution's %zu evaluations are saved, the final table "
+             "is not; make it with: evoopt evolve --resume %s",
+             total, out);
+  else if (why == STOP_ERROR)
+    cli_note("continue from the last saved checkpoint with: evoopt evolve "
+             "--resume %s",
+             out);
+  else if (done == 0)
+    cli_note("stopped before an evaluation was saved; start the run again "
+             "with: evoopt evolve --resume %s",
+             out);
+  else if (done == done_before)
+    cli_note("stopped before a new evaluation was saved; the checkpoint "
+             "still holds %zu of %zu evaluations; continue with: evoopt "
+             "evolve --resume %s",
+             done, total, out);
+  else
+    cli_note("stopped; the checkpoint holds %zu of %zu evaluations; "
+             "continue with: evoopt evolve --resume %s",
+             done, total, out);
   if (r->opts.json)
     cli_json_emit(
         json_pack("{s:s, s:s}", "event", "stopped", "resume", r->opts.out));
@@ -353,13 +408,13 @@ static int evolve_generations(evolve_run *r) {
     int rc = runfolder_write(r->opts.out, &r->cfg, r->pop);
     if (st == EVO_ECANCELED) {
       cli_progress_clear(&r->progress);
-      resume_hint(r);
+      resume_hint(r, STOP_ASKED, done);
       return CLI_EXIT_INTERRUPTED;
     }
     if (st != EVO_OK) {
       cli_progress_clear(&r->progress);
       rc = cli_lib_error(st, "the evolution stopped");
-      resume_hint(r);
+      resume_hint(r, STOP_ERROR, done);
       return rc;
     }
     if (rc != CLI_EXIT_OK)
@@ -440,7 +495,7 @@ static int final_table(evolve_run *r) {
   if (rc == CLI_EXIT_OK)
     rc = final_grid(r, &table);
   if (rc == CLI_EXIT_INTERRUPTED)
-    resume_hint(r);
+    resume_hint(r, STOP_FINAL, 0);
   if (rc != CLI_EXIT_OK)
     return rc;
   if (cli_path_join(csv, sizeof csv, r->opts.out, "final.csv") != 0 ||
@@ -556,7 +611,7 @@ static int evolve_body(evolve_run *r) {
   int rc = open_evaluator(r);
   if (rc == CLI_EXIT_OK && !r->opts.resume)
     rc = make_folder(r->opts.out);
-  if (rc == CLI_EXIT_OK && !r->opts.resume)
+  if (rc == CLI_EXIT_OK && (!r->opts.resume || r->cfg.budget_changed))
     rc = evolve_save_settings(&r->cfg, r->opts.out);
   if (rc == CLI_EXIT_OK && r->opts.resume)
     rc = remove_leftovers(r);

@@ -1,6 +1,7 @@
 /* evolve's settings: the presets, the command line, settings.json (all a
  * resumed run needs) and the checkpoint tag. */
 #include <errno.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,20 +12,37 @@
 typedef struct evolve_preset {
   const char *name;
   const char *tasks;
-  uint64_t values[9]; /* in the order of num_settings[] */
+  uint64_t values[10]; /* in the order of num_settings[] */
+  const char *algorithm, *rungs;
+  double budget_hours; /* 0: none */
 } evolve_preset;
 
 /* paper: doc/algorithm.md §4 exactly (population, generations, elites,
  * tournament, steps, seeds, run seed) and §4's final table (1000 steps × 3
  * seeds). quick: the bundled digits, ~115 CPU seconds: about a minute on 2 idle
  * cores, 2.5 minutes on 2 busy ones. smoke: seconds. */
+/* discover: the paper's tasks and full evaluation (500 steps × 2 seeds),
+ * found at a tenth of the paper's compute with multi-fidelity evaluation
+ * (doc/algorithm.md §9): rung 0 trains 150 steps on one seed and scores on
+ * 2,000 test images, rung 1 500 steps on one seed and 5,000 images, the
+ * best third goes on each time; population 30 for 18 generations is
+ * about 17 core-hours here (doc/discovery.md), the budget stops it there. */
 static const evolve_preset presets[] = {
     {"paper",
      "fashion_mnist,cifar10,mnist",
-     {50, 50, 3, 4, 500, 2, 42, 1000, 3}},
-    {"quick", "digits", {20, 15, 2, 3, 400, 2, 42, 800, 3}},
-    {"smoke", "digits", {6, 3, 2, 3, 20, 1, 42, 30, 1}},
+     {50, 50, 3, 4, 500, 2, 42, 1000, 3, 3},
+     "ga", "", 0.0},
+    {"quick", "digits", {20, 15, 2, 3, 400, 2, 42, 800, 3, 3}, "ga", "", 0.0},
+    {"smoke", "digits", {6, 3, 2, 3, 20, 1, 42, 30, 1, 3}, "ga", "", 0.0},
+    {"discover",
+     "fashion_mnist,cifar10,mnist",
+     {30, 18, 3, 4, 500, 2, 42, 1000, 3, 3},
+     "ga", "150x1@2000,500x1@5000", 17.0},
 };
+#define N_PRESETS (sizeof presets / sizeof presets[0])
+
+static const char *const algorithms[] = {"ga", "random"};
+#define N_ALGORITHMS (sizeof algorithms / sizeof algorithms[0])
 
 enum {
   OPT_PRESET = 1,
@@ -38,6 +56,9 @@ enum {
   OPT_VERBOSE,
   OPT_EVAL_TIMEOUT,
   OPT_NO_CACHE,
+  OPT_ALGORITHM,
+  OPT_RUNGS,
+  OPT_BUDGET,
   OPT_NUM /* the numeric settings follow: OPT_NUM + index */
 };
 
@@ -45,19 +66,21 @@ typedef struct num_setting {
   const char *name; /* option "--name" and settings.json key (- as _) */
   size_t offset;    /* in evolve_cfg */
   uint64_t min, max;
+  const char *absent; /* its value in runs from before it existed, or NULL */
 } num_setting;
 
 #define FIELD(f) offsetof(evolve_cfg, f)
 static const num_setting num_settings[] = {
-    {"population", FIELD(population), 2, 1000000},
-    {"generations", FIELD(generations), 1, 4294967295u},
-    {"elites", FIELD(elites), 0, 999999},
-    {"tournament", FIELD(tournament), 1, 1000000},
-    {"steps", FIELD(steps), 1, 4294967296u},
-    {"seeds", FIELD(seeds), 1, 1000},
-    {"seed", FIELD(seed), 0, INT64_MAX},
-    {"final-steps", FIELD(final_steps), 1, 4294967296u},
-    {"final-seeds", FIELD(final_seeds), 0, 1000},
+    {"population", FIELD(population), 2, 1000000, NULL},
+    {"generations", FIELD(generations), 1, 4294967295u, NULL},
+    {"elites", FIELD(elites), 0, 999999, NULL},
+    {"tournament", FIELD(tournament), 1, 1000000, NULL},
+    {"steps", FIELD(steps), 1, EVO_MAX_STEPS, NULL},
+    {"seeds", FIELD(seeds), 1, 1000, NULL},
+    {"seed", FIELD(seed), 0, INT64_MAX, NULL},
+    {"final-steps", FIELD(final_steps), 1, EVO_MAX_STEPS, NULL},
+    {"final-seeds", FIELD(final_seeds), 0, 1000, NULL},
+    {"promote", FIELD(promote), 2, 1000, "3"},
 };
 #define N_NUM (sizeof num_settings / sizeof num_settings[0])
 
@@ -82,6 +105,9 @@ static const cli_opt evolve_opts_table[] = {
     {"verbose", 'v', 0, OPT_VERBOSE},
     {"eval-timeout", 0, 1, OPT_EVAL_TIMEOUT},
     {"no-cache", 0, 0, OPT_NO_CACHE},
+    {"algorithm", 0, 1, OPT_ALGORITHM},
+    {"rungs", 0, 1, OPT_RUNGS},
+    {"budget", 0, 1, OPT_BUDGET},
     {"population", 0, 1, OPT_NUM + 0},
     {"generations", 0, 1, OPT_NUM + 1},
     {"elites", 0, 1, OPT_NUM + 2},
@@ -91,26 +117,123 @@ static const cli_opt evolve_opts_table[] = {
     {"seed", 0, 1, OPT_NUM + 6},
     {"final-steps", 0, 1, OPT_NUM + 7},
     {"final-seeds", 0, 1, OPT_NUM + 8},
+    {"promote", 0, 1, OPT_NUM + 9},
     {NULL, 0, 0, 0},
 };
 
+/* An unsigned decimal number at *at (digits only), advancing *at; false
+ * when there is none or it overflows. */
+static bool take_number(const char **at, unsigned long long *out) {
+  if (**at < '0' || **at > '9')
+    return false;
+  char *end = NULL;
+  errno = 0;
+  *out = strtoull(*at, &end, 10);
+  *at = end;
+  return errno == 0;
+}
+
+int evolve_parse_rungs(const char *text, evolve_cfg *cfg, char *why,
+                       size_t why_size) {
+  cfg->n_cheap = 0;
+  for (const char *at = text; *at != '\0';) {
+    const char *start = at;
+    unsigned long long steps = 0, seeds = 0, test = 0;
+    if (cfg->n_cheap == CLI_MAX_CHEAP_RUNGS) {
+      snprintf(why, why_size, "at most %d cheap rungs", CLI_MAX_CHEAP_RUNGS);
+      return -1;
+    }
+    bool ok = take_number(&at, &steps) && *at++ == 'x' &&
+              take_number(&at, &seeds);
+    if (ok && *at == '@') {
+      at++;
+      ok = take_number(&at, &test);
+    }
+    if (!ok || (*at != ',' && *at != '\0') || (*at == ',' && at[1] == '\0')) {
+      snprintf(why, why_size, "'%.40s' is not STEPSxSEEDS[@TEST][,...]",
+               start);
+      return -1;
+    }
+    if (steps < 1 || steps > EVO_MAX_STEPS || seeds < 1 || seeds > 1000) {
+      snprintf(why, why_size,
+               "rung %zu: steps must be in 1..%llu and seeds in 1..1000",
+               cfg->n_cheap, (unsigned long long)EVO_MAX_STEPS);
+      return -1;
+    }
+    cfg->rung_steps[cfg->n_cheap] = steps;
+    cfg->rung_seeds[cfg->n_cheap] = seeds;
+    cfg->rung_test[cfg->n_cheap++] = test;
+    if (*at == ',')
+      at++;
+  }
+  return 0;
+}
+
+/* --budget: core-hours, or a number with a unit s, m or h. */
+static int parse_budget(const char *text, double *seconds) {
+  char *end = NULL;
+  double v = strtod(text, &end), unit = 3600.0;
+  if (end != text && *end != '\0' && end[1] == '\0')
+    unit = *end == 's' ? 1.0 : *end == 'm' ? 60.0 : *end == 'h' ? 3600.0 : 0.0;
+  else if (end == text || *end != '\0')
+    unit = 0.0;
+  if (unit == 0.0 || !(v >= 0.0) || v * unit > 1e12)
+    return cli_usage_error("evolve",
+                           "--budget '%s' is not a compute budget (core-hours, "
+                           "or a number with s, m or h; 0: none)",
+                           text);
+  *seconds = v * unit;
+  return CLI_EXIT_OK;
+}
+
+static int set_rungs(evolve_cfg *cfg, const char *text, const char *where) {
+  char why[160];
+  if (strlen(text) >= sizeof cfg->rungs)
+    snprintf(why, sizeof why, "longer than %zu bytes", sizeof cfg->rungs - 1);
+  else if (evolve_parse_rungs(text, cfg, why, sizeof why) == 0) {
+    snprintf(cfg->rungs, sizeof cfg->rungs, "%s", text);
+    return CLI_EXIT_OK;
+  }
+  if (where != NULL)
+    return cli_error("'%s': 'rungs' \"%.80s\": %s", where, text, why);
+  return cli_usage_error("evolve", "--rungs '%s': %s", text, why);
+}
+
+static int set_algorithm(evolve_cfg *cfg, const char *name) {
+  for (size_t i = 0; i < N_ALGORITHMS; i++)
+    if (strcmp(name, algorithms[i]) == 0) {
+      snprintf(cfg->algorithm, sizeof cfg->algorithm, "%s", name);
+      return CLI_EXIT_OK;
+    }
+  return cli_usage_error("evolve",
+                         "unknown --algorithm '%s' (ga or random)", name);
+}
+
 static int apply_preset(evolve_cfg *cfg, const char *name) {
-  for (size_t i = 0; i < sizeof presets / sizeof presets[0]; i++) {
+  for (size_t i = 0; i < N_PRESETS; i++) {
     if (strcmp(presets[i].name, name) != 0)
       continue;
     snprintf(cfg->preset, sizeof cfg->preset, "%s", name);
     for (size_t k = 0; k < N_NUM; k++)
       *num_field(cfg, k) = presets[i].values[k];
+    snprintf(cfg->algorithm, sizeof cfg->algorithm, "%s",
+             presets[i].algorithm);
+    cfg->budget = presets[i].budget_hours * 3600.0;
+    if (set_rungs(cfg, presets[i].rungs, NULL) != CLI_EXIT_OK)
+      return -1;
     return cli_tasks_parse(&cfg->tasks, "evolve", presets[i].tasks);
   }
   cli_usage_error("evolve",
-                  "unknown preset '%s' (presets: paper, quick, smoke)", name);
+                  "unknown preset '%s' (presets: paper, quick, smoke, "
+                  "discover)",
+                  name);
   return -1;
 }
 
 /* The options as given, before they are applied. */
 typedef struct given {
   const char *preset, *tasks, *data, *out, *resume, *workers, *eval_timeout;
+  const char *algorithm, *rungs, *budget;
   int no_cache;
   const char *num[N_NUM];
 } given;
@@ -136,6 +259,9 @@ static int collect(int argc, char **argv, given *gv, evolve_opts *opts) {
     case OPT_VERBOSE: opts->verbose = 1; break;
     case OPT_EVAL_TIMEOUT: gv->eval_timeout = v; break;
     case OPT_NO_CACHE: gv->no_cache = 1; break;
+    case OPT_ALGORITHM: gv->algorithm = v; break;
+    case OPT_RUNGS: gv->rungs = v; break;
+    case OPT_BUDGET: gv->budget = v; break;
     default: gv->num[id - OPT_NUM] = v; break;
     }
   }
@@ -157,6 +283,12 @@ static int apply_new(const given *gv, evolve_cfg *cfg) {
   if (gv->data != NULL)
     snprintf(cfg->data, sizeof cfg->data, "%s", gv->data);
   cfg->cache = !gv->no_cache;
+  if (gv->algorithm != NULL && set_algorithm(cfg, gv->algorithm) != 0)
+    return CLI_EXIT_USAGE;
+  if (gv->rungs != NULL && set_rungs(cfg, gv->rungs, NULL) != 0)
+    return CLI_EXIT_USAGE;
+  if (gv->budget != NULL && parse_budget(gv->budget, &cfg->budget) != 0)
+    return CLI_EXIT_USAGE;
   return CLI_EXIT_OK;
 }
 
@@ -214,6 +346,11 @@ int evolve_save_settings(const evolve_cfg *cfg, const char *dir) {
                         cfg->data[0] != '\0' ? json_string(cfg->data)
                                              : json_null());
     json_object_set_new(root, "cache", json_boolean(cfg->cache));
+    json_object_set_new(root, "algorithm", json_string(cfg->algorithm));
+    json_object_set_new(root, "rungs", cfg->rungs[0] != '\0'
+                                           ? json_string(cfg->rungs)
+                                           : json_null());
+    json_object_set_new(root, "budget", json_real(cfg->budget));
     json_object_set_new(root, "created", json_string(stamp));
   }
   char *text = root != NULL ? json_dumps(root, JSON_INDENT(2)) : NULL;
@@ -246,6 +383,7 @@ typedef enum key_kind {
   KEY_CHOICE, /* one of the strings choice(0), choice(1), ...; char[] */
   KEY_TEXT,   /* any string: informational, never stored */
   KEY_PATH,   /* a non-empty string, or null for none (""); char[] */
+  KEY_SPEC,   /* a rung list (evolve_parse_rungs), or null for none */
   KEY_TASKS   /* an array of distinct task names; cli_tasks */
 } key_kind;
 
@@ -268,7 +406,11 @@ static const char *format_choice(size_t i) {
 }
 
 static const char *preset_choice(size_t i) {
-  return i < sizeof presets / sizeof presets[0] ? presets[i].name : NULL;
+  return i < N_PRESETS ? presets[i].name : NULL;
+}
+
+static const char *algorithm_choice(size_t i) {
+  return i < N_ALGORITHMS ? algorithms[i] : NULL;
 }
 
 static const settings_key settings_keys[] = {
@@ -282,6 +424,13 @@ static const settings_key settings_keys[] = {
     {.name = "data", .kind = KEY_PATH, STORED(data)},
     /* Runs from before the cache was the default have no "cache" key. */
     {.name = "cache", .kind = KEY_BOOL, .absent = "false", STORED(cache)},
+    /* Search settings (runs from before them: the paper's GA, no rungs,
+     * no budget). */
+    {.name = "algorithm", .kind = KEY_CHOICE, .absent = "\"ga\"",
+     .choice = algorithm_choice, STORED(algorithm)},
+    {.name = "rungs", .kind = KEY_SPEC, .absent = "null", STORED(rungs)},
+    {.name = "budget", .kind = KEY_REAL, .absent = "0", .real_min = 0.0,
+     .real_max = 1e12, STORED(budget)},
 };
 #define N_KEYS (sizeof settings_keys / sizeof settings_keys[0])
 
@@ -289,7 +438,8 @@ static const settings_key settings_keys[] = {
 static settings_key num_key(size_t i, char *name, size_t size) {
   json_key(num_settings[i].name, name, size);
   settings_key k = {.name = name, .kind = KEY_INT, .min = num_settings[i].min,
-                    .max = num_settings[i].max};
+                    .max = num_settings[i].max,
+                    .absent = num_settings[i].absent};
   k.offset = num_settings[i].offset;
   k.size = sizeof(uint64_t);
   return k;
@@ -431,6 +581,13 @@ static int read_key(const settings_key *k, const json_t *v, evolve_cfg *cfg,
       return store_text(cfg, k, json_string_value(v), path);
     snprintf(want, sizeof want, "a folder (a non-empty string) or null");
     break;
+  case KEY_SPEC:
+    if (json_is_null(v))
+      return set_rungs(cfg, "", path);
+    if (json_is_string(v) && json_string_length(v) > 0)
+      return set_rungs(cfg, json_string_value(v), path);
+    snprintf(want, sizeof want, "a rung list (a non-empty string) or null");
+    break;
   case KEY_TASKS:
     if (json_is_array(v))
       return read_tasks(v, (cli_tasks *)field(cfg, k), path, k->name);
@@ -560,6 +717,21 @@ static int apply_resume(const given *gv, evolve_cfg *cfg, const char *dir) {
                            "started with the evaluation cache (in "
                            "%s/settings.json)",
                            dir);
+  if (gv->algorithm != NULL && strcmp(gv->algorithm, cfg->algorithm) != 0)
+    return cli_usage_error("evolve",
+                           "--algorithm %s conflicts with the run's "
+                           "algorithm %s",
+                           gv->algorithm, cfg->algorithm);
+  if (gv->rungs != NULL && strcmp(gv->rungs, cfg->rungs) != 0)
+    return cli_usage_error("evolve",
+                           "--rungs '%s' conflicts with the run's rungs "
+                           "'%s'",
+                           gv->rungs, cfg->rungs);
+  /* The budget only says where the run stops: raise it to go on. */
+  double stored = cfg->budget;
+  if (gv->budget != NULL && parse_budget(gv->budget, &cfg->budget) != 0)
+    return CLI_EXIT_USAGE;
+  cfg->budget_changed = cfg->budget != stored;
   if (gv->data != NULL)
     snprintf(cfg->data, sizeof cfg->data, "%s", gv->data);
   return CLI_EXIT_OK;
@@ -633,6 +805,8 @@ void evolve_tag(const evolve_cfg *cfg, char *buf, size_t size) {
   cli_buf_printf(&b, "evoopt-cli 1; steps %llu; seeds %llu",
                  (unsigned long long)cfg->steps,
                  (unsigned long long)cfg->seeds);
+  if (cfg->rungs[0] != '\0') /* rung fitness values come from these */
+    cli_buf_printf(&b, "; rungs %s", cfg->rungs);
   for (size_t i = 0; i < cfg->tasks.n; i++) {
     cli_buf_printf(&b, "; task %s", cfg->tasks.names[i]);
     for (size_t k = 0; k < sizeof options / sizeof options[0]; k++) {

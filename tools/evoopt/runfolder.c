@@ -3,6 +3,7 @@
  * after a resume): history.csv, best.json, hall_of_fame.json, plot.svg. */
 #include <dirent.h>
 #include <errno.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -17,7 +18,7 @@
 static const char *const run_files[] = {
     "settings.json", "checkpoint.evo",    "history.csv", "best.json",
     "plot.svg",      "hall_of_fame.json", "final.md",    "final.csv",
-    "final.svg"};
+    "final.svg",     "compute.csv"};
 
 static const evo_history_key hist_keys[RUNFOLDER_HIST_N] = {
     EVO_HIST_BEST,  EVO_HIST_MEAN,   EVO_HIST_MEDIAN,
@@ -101,6 +102,27 @@ static int write_history(const char *dir, const evolve_cfg *cfg,
   return save_buf(dir, "history.csv", &b);
 }
 
+/* compute.csv: after each generation, the evaluations run (cache hits
+ * not counted, every rung counted), the CPU core-seconds they cost and the
+ * best fitness so far (of the generations' bests, which rank genomes
+ * fully evaluated first): the anytime curve of the search. Measured, so unlike history.csv it is not
+ * the same in two runs. */
+static int write_compute(const char *dir, const evo_population *pop) {
+  cli_buf b = {0};
+  cli_buf_printf(&b, "generation,evaluations,core_seconds,best_so_far\n");
+  double best = -INFINITY;
+  for (size_t gen = 0; gen < evo_population_history_count(pop); gen++) {
+    double evals = 0.0, secs = 0.0, gen_best = -INFINITY;
+    evo_population_history(pop, gen, EVO_HIST_EVALUATIONS, &evals);
+    evo_population_history(pop, gen, EVO_HIST_COMPUTE, &secs);
+    evo_population_history(pop, gen, EVO_HIST_BEST, &gen_best);
+    best = gen_best > best ? gen_best : best;
+    cli_buf_printf(&b, "%zu,%.0f,%.3f,%.6f\n", gen, evals, secs,
+                   isfinite(best) ? best : -1.0);
+  }
+  return save_buf(dir, "compute.csv", &b);
+}
+
 /* One hall-of-fame entry: rank (1 = best), fitness, generation first seen,
  * description and the genome itself. */
 static json_t *hof_entry(const evo_population *pop, size_t rank) {
@@ -150,7 +172,7 @@ static int write_best(const char *dir, const evo_population *pop) {
     return cli_error("run folder path too long: '%s'", dir);
   int rc = evo_genome_save(g, path);
   return rc == EVO_OK ? CLI_EXIT_OK
-                      : cli_lib_error(rc, "cannot save '%s'", path);
+                      : cli_lib_file_error(rc, path, "cannot save");
 }
 
 int runfolder_write(const char *dir, const evolve_cfg *cfg,
@@ -161,6 +183,8 @@ int runfolder_write(const char *dir, const evolve_cfg *cfg,
     rc = write_best(dir, pop);
   if (rc == CLI_EXIT_OK)
     rc = write_hof(dir, pop);
+  if (rc == CLI_EXIT_OK)
+    rc = write_compute(dir, pop);
   if (rc == CLI_EXIT_OK && evo_population_history_count(pop) > 0 &&
       cli_path_join(csv, sizeof csv, dir, "history.csv") == 0 &&
       cli_path_join(svg, sizeof svg, dir, "plot.svg") == 0)
