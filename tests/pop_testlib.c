@@ -98,6 +98,16 @@ void pt_tmp_make(pt_tmp *t) {
   snprintf(t->file, sizeof t->file, "%s/run.ckpt", t->dir);
 }
 
+void pt_tmp_make_shm(pt_tmp *t) {
+  if (access("/dev/shm", W_OK | X_OK) != 0) {
+    pt_tmp_make(t);
+    return;
+  }
+  snprintf(t->dir, sizeof t->dir, "/dev/shm/evo_pop_XXXXXX");
+  ck_assert_ptr_nonnull(mkdtemp(t->dir));
+  snprintf(t->file, sizeof t->file, "%s/run.ckpt", t->dir);
+}
+
 void pt_tmp_remove(pt_tmp *t) {
   unlink(t->file);
   rmdir(t->dir);

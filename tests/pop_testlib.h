@@ -29,6 +29,10 @@ typedef struct pt_tmp {
 } pt_tmp;
 
 void pt_tmp_make(pt_tmp *t);
+/* As pt_tmp_make, under /dev/shm when it is a writable folder (a memory
+ * file system: the fsyncs of checkpoints written after every evaluation
+ * then cost nothing), else under /tmp. */
+void pt_tmp_make_shm(pt_tmp *t);
 void pt_tmp_remove(pt_tmp *t);
 
 /* @p trials times: a few bytes of @p payload (@p n bytes) at or after

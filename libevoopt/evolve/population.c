@@ -18,11 +18,6 @@
 /* Random search's genomes: (run seed, generation, "random") then index. */
 #define SEED_TAG_RANDOM UINT64_C(0x72616e646f6d)
 
-/* Selection ranks a genome that reached a higher rung above every genome
- * that did not: its score is its fitness (in [-1, 2)) plus this much per
- * rung (doc/algorithm.md §9). With one rung the score is the fitness. */
-#define RUNG_SCORE_STEP 4.0
-
 #define MAX_SIZE 1000000
 #define MAX_HALL_OF_FAME 1000000
 
@@ -406,12 +401,32 @@ static uint32_t top_rung(const evo_population *pop) {
 }
 
 /* Ranks the current generation into scratch (selection scores, ranked):
- * by rung reached, then fitness (doc/algorithm.md §9). */
+ * by rung reached, then fitness (doc/algorithm.md §9). With one rung the
+ * score is the fitness. With more it is the genome's place in that order
+ * (equal rung and fitness, equal score), so that a higher rung ranks
+ * above a lower one whatever the fitness values (a user's callback may
+ * return any finite fitness). */
 static void rank_generation(evo_population *pop) {
-  for (size_t i = 0; i < pop->n_ind; i++)
-    pop->scratch.fitness[i] =
-        pop->ind[i].fitness + RUNG_SCORE_STEP * (double)pop->ind[i].rung;
-  evo_breed_rank(pop->scratch.fitness, pop->n_ind, pop->scratch.ranked);
+  evo_pop_scratch *s = &pop->scratch;
+  size_t n = pop->n_ind, k = 0;
+  for (size_t i = 0; i < n; i++)
+    s->fitness[i] = pop->ind[i].fitness;
+  evo_breed_rank(s->fitness, n, s->ranked);
+  if (top_rung(pop) == 0)
+    return;
+  for (uint32_t r = top_rung(pop) + 1; r-- > 0;) /* by rung, then fitness */
+    for (size_t j = 0; j < n; j++)
+      if (pop->ind[s->ranked[j].index].rung == r)
+        s->perm[k++] = s->ranked[j].index;
+  double score = 0.0;
+  for (size_t j = n; j-- > 0;) { /* from the last, counting up */
+    const evo_individual *a = &pop->ind[s->perm[j]];
+    const evo_individual *b = j + 1 < n ? &pop->ind[s->perm[j + 1]] : a;
+    if (a->rung != b->rung || a->fitness != b->fitness)
+      score += 1.0;
+    s->fitness[s->perm[j]] = score;
+  }
+  evo_breed_rank(s->fitness, n, s->ranked);
 }
 
 static void hof_bubble_up(evo_hof_entry *hof, size_t j) {
@@ -635,10 +650,12 @@ EVO_API int evo_population_step(evo_population *pop) {
   int rc = check_idle(pop, "evo_population_step");
   if (rc != EVO_OK)
     return rc;
-  if (pop->fitness_fn == NULL && pop->backend == NULL)
+  if (pop->fitness_fn == NULL && pop->fitness_rung_fn == NULL &&
+      pop->backend == NULL)
     return evo_set_error(EVO_ESTATE, "evo_population_step: no fitness "
-                         "callback (evo_population_set_fitness) and no "
-                         "back end (evo_population_set_backend)");
+                         "callback (evo_population_set_fitness or "
+                         "evo_population_set_fitness_rung) and no back end "
+                         "(evo_population_set_backend)");
   if (evo_population_finished(pop))
     return evo_set_error(EVO_ESTATE, "evo_population_step: the run is "
                          "finished (%zu generations)",
