@@ -261,6 +261,25 @@ def part_errors(tmp):
         json.dump(settings, f)
     expect_fail(1, ["checkpoint.evo", "other tasks, steps"], "evolve",
                 "--resume", edited)
+    # Each message names a file once (issue 14 item 11).
+    ckpt = os.path.join(edited, "checkpoint.evo")
+    _, _, err = run("evolve", "--resume", edited)
+    check(err.count(ckpt) == 1, f"path not once: {err}")
+    with open(ckpt, "r+b") as f:
+        f.truncate(100)
+    settings["steps"] -= 1
+    with open(path, "w", encoding="utf-8") as f:
+        json.dump(settings, f)
+    expect_fail(1, [f"cannot resume: '{ckpt}': population checkpoint"],
+                "evolve", "--resume", edited)
+    _, _, err = run("show", bad)
+    check(err.count(bad) == 1, f"path not once: {err}")
+    best = os.path.join(edited, "best.json")
+    os.remove(best)
+    os.mkdir(best)  # the run cannot save its best genome there
+    os.remove(ckpt)
+    expect_fail(1, [f"cannot save: cannot write '{best}'"], "evolve",
+                "--resume", edited, "-q")
     expect_fail(1, ["nothing"], "plot", os.path.join(tmp, "nothing"))
 
 
@@ -418,10 +437,21 @@ def interrupted_run(tmp, name, sig, want_rc):
     check(p.returncode == want_rc, f"{name}: exit {p.returncode}: {err}")
     check(not os.path.exists(os.path.join(d, "final.csv")),
           f"{name}: the run finished before it was interrupted")
+    saved = None
     if sig == signal.SIGINT:
         check(f"--resume {d}" in err, f"no resume hint: {err}")
-    rc, _, err = run("evolve", "--resume", d, "-q")
+        # The hint says what the checkpoint holds, and the resume finds
+        # exactly that (issue 14 item 11).
+        saved = re.search(r"the checkpoint holds (\d+) of (\d+) evaluations",
+                          err)
+        n = SMOKE["population"] * SMOKE["generations"]
+        check(saved is not None and saved.group(2) == str(n),
+              f"the hint does not say what is saved: {err}")
+    rc, _, err = run("evolve", "--resume", d)
     check(rc == 0, f"{name}: resume exit {rc}: {err}")
+    if saved is not None:
+        want = f"({saved.group(1)} of {saved.group(2)} evaluations done)"
+        check(want in err, f"the hint said {want}; the resume: {err}")
     return d
 
 

@@ -53,10 +53,10 @@ static void display_name(const char *path, int folder, char *name,
   name[n] = '\0';
 }
 
-static int load_file(const char *path, const char *arg, evo_genome **out) {
+static int load_file(const char *path, evo_genome **out) {
   int rc = evo_genome_load(out, path);
   if (rc != EVO_OK)
-    return cli_lib_error(rc, "cannot load genome '%s'", arg);
+    return cli_lib_file_error(rc, path, "cannot load genome");
   return CLI_EXIT_OK;
 }
 
@@ -65,7 +65,7 @@ int cli_genome_resolve(const char *arg, evo_genome **out, char *name,
   *out = NULL;
   if (cli_is_file(arg)) {
     display_name(arg, 0, name, name_size);
-    return load_file(arg, arg, out);
+    return load_file(arg, out);
   }
   if (cli_is_dir(arg)) {
     char path[CLI_PATH_MAX];
@@ -75,7 +75,7 @@ int cli_genome_resolve(const char *arg, evo_genome **out, char *name,
                        "folder)",
                        arg);
     display_name(arg, 1, name, name_size);
-    return load_file(path, arg, out);
+    return load_file(path, out);
   }
   if (arg[0] == '{') {
     snprintf(name, name_size, "json");

@@ -2,6 +2,7 @@
  * `evoopt help`, notes; under MPI they name the rank they come from. Every
  * other file of the program reports through these. */
 #include <stdio.h>
+#include <string.h>
 
 #include "cli_internal.h"
 
@@ -38,6 +39,23 @@ int cli_lib_error(int status, const char *fmt, ...) {
   const char *msg = evo_last_error();
   fprintf(stderr, ": %s\n",
           msg != NULL && msg[0] != '\0' ? msg : evo_status_str(status));
+  return CLI_EXIT_RUNTIME;
+}
+
+int cli_lib_file_error(int status, const char *path, const char *fmt, ...) {
+  const char *msg = evo_last_error();
+  if (msg == NULL || msg[0] == '\0')
+    msg = evo_status_str(status);
+  char quoted[CLI_PATH_MAX + 2];
+  snprintf(quoted, sizeof quoted, "'%s'", path);
+  va_list ap;
+  va_start(ap, fmt);
+  vprint("error: ", fmt, ap);
+  va_end(ap);
+  if (strstr(msg, quoted) != NULL) /* the library named the file */
+    fprintf(stderr, ": %s\n", msg);
+  else
+    fprintf(stderr, " %s: %s\n", quoted, msg);
   return CLI_EXIT_RUNTIME;
 }
 
