@@ -317,6 +317,26 @@ def part_folders(tmp):
     open(afile, "w", encoding="utf-8").close()
     expect_fail(1, ["not a folder"], "evolve", "--preset", "smoke", "--out",
                 afile, "-q")
+    # A folder that holds only a temporary of settings.json (a run killed
+    # before it saved that, which --resume cannot continue) is used, the
+    # temporary removed; beside a user's file it is refused and kept.
+    both = os.path.join(tmp, "both")
+    os.mkdir(both)
+    for name in ("settings.json.tmpAbCdEf", "mine.txt"):
+        open(os.path.join(both, name), "w", encoding="utf-8").close()
+    expect_fail(1, ["'mine.txt', 'settings.json.tmpAbCdEf'"], "evolve",
+                "--preset", "smoke", "--out", both, "-q")
+    check(sorted(os.listdir(both)) == ["mine.txt", "settings.json.tmpAbCdEf"],
+          f"{both}: {os.listdir(both)}")
+    killed = os.path.join(tmp, "killed-early")
+    os.mkdir(killed)
+    open(os.path.join(killed, "settings.json.tmpAbCdEf"), "w",
+         encoding="utf-8").close()
+    run_ok("evolve", "--preset", "smoke", "--out", killed, "--final-seeds",
+           "0", "--generations", "1", "-q")
+    check("settings.json.tmpAbCdEf" not in os.listdir(killed)
+          and "settings.json" in os.listdir(killed),
+          f"{killed}: {os.listdir(killed)}")
     # An empty existing folder is used.
     empty = os.path.join(tmp, "empty")
     os.mkdir(empty)

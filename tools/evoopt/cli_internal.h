@@ -371,11 +371,11 @@ void runfolder_history(const evo_population *pop, size_t gen,
  * the population. Returns an exit code. */
 int runfolder_write(const char *dir, const evolve_cfg *cfg,
                     const evo_population *pop);
-/* Removes the temporary files that this program's atomic writes of the run
- * folder's files leave when killed ("history.csv.tmpXXXXXX" and the like;
- * never any other name); *removed receives their number. Returns an exit
- * code. */
-int runfolder_remove_temporaries(const char *dir, size_t *removed);
+/* Counts, and removes when @p remove, the temporary files that this
+ * program's atomic writes of the run folder's files leave when killed
+ * ("history.csv.tmpXXXXXX" and the like; never any other name). Returns
+ * an exit code. */
+int runfolder_temporaries(const char *dir, int remove, size_t *count);
 
 /* --- commands ----------------------------------------------------------- */
 

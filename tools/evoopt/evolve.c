@@ -183,17 +183,23 @@ static int make_folder(const char *dir) {
   if (!cli_is_dir(dir))
     return cli_error("'%s' exists and is not a folder", dir);
   /* An existing folder is used only when empty: the run's files would
-   * replace a user's own best.json, history.csv and the like. */
+   * replace a user's own best.json, history.csv and the like. Or when it
+   * holds only this program's temporaries: a run killed before its
+   * settings.json was saved, which --resume cannot continue. */
   char names[1024];
   long n = cli_dir_summary(dir, names, sizeof names);
   if (n < 0)
     return cli_error("cannot read the folder '%s': %s", dir, strerror(errno));
-  if (n > 0)
+  size_t temporaries = 0;
+  int rc = n > 0 ? runfolder_temporaries(dir, 0, &temporaries) : CLI_EXIT_OK;
+  if (rc != CLI_EXIT_OK)
+    return rc;
+  if ((size_t)n > temporaries)
     return cli_error("'%s' is not empty and is not an evoopt run folder "
                      "(it holds %s): choose another --out, or an empty or "
                      "new folder",
                      dir, names);
-  return CLI_EXIT_OK;
+  return n > 0 ? runfolder_temporaries(dir, 1, &temporaries) : CLI_EXIT_OK;
 }
 
 /* EVO_POP_ALGORITHM's value for the run's "algorithm". */
@@ -598,7 +604,7 @@ static int print_complete(const evolve_run *r) {
  * the resume removes them (only this program's own names). */
 static int remove_leftovers(evolve_run *r) {
   size_t n = 0;
-  int rc = runfolder_remove_temporaries(r->opts.out, &n);
+  int rc = runfolder_temporaries(r->opts.out, 1, &n);
   if (rc == CLI_EXIT_OK && n > 0)
     cli_progress_log(&r->progress,
                      "removed %zu temporary file%s left in %s by an "

@@ -199,8 +199,8 @@ static int own_temporary(const char *name) {
   return 0;
 }
 
-int runfolder_remove_temporaries(const char *dir, size_t *removed) {
-  *removed = 0;
+int runfolder_temporaries(const char *dir, int remove, size_t *count) {
+  *count = 0;
   DIR *d = opendir(dir);
   if (d == NULL)
     return cli_error("cannot read the run folder '%s': %s", dir,
@@ -213,8 +213,8 @@ int runfolder_remove_temporaries(const char *dir, size_t *removed) {
         cli_path_join(path, sizeof path, dir, e->d_name) != 0 ||
         lstat(path, &st) != 0 || !S_ISREG(st.st_mode))
       continue;
-    if (unlink(path) == 0)
-      (*removed)++;
+    if (!remove || unlink(path) == 0)
+      (*count)++;
     else if (errno != ENOENT)
       rc = cli_error("cannot remove the temporary file '%s': %s", path,
                      strerror(errno));
