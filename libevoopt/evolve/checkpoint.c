@@ -189,10 +189,21 @@ static size_t get_count(ckpt_reader *c, size_t max, const char *what) {
 
 static double get_f64(ckpt_reader *c) { return evo_rbuf_f64(&c->r); }
 
+/* The slots beyond the term count are kept bit for bit (a removed term
+ * leaves its code and α there), but must hold what a term slot can hold:
+ * a term code and a finite α within the genome's range, as the used ones. */
+static bool unused_slots_valid(const evo_genome *g) {
+  evo_genome all = *g;
+  all.n_terms = EVO_MAX_TERMS;
+  return evo_genome_validate(&all) == EVO_OK;
+}
+
 static void get_genome(ckpt_reader *c, evo_genome *g) {
   const char *bad = evo_genome_read(&c->r, g);
   if (bad != NULL)
     fault(c, bad);
+  else if (reading(c) && !unused_slots_valid(g))
+    fault(c, "genome (unused term slot)");
 }
 
 static void get_report(ckpt_reader *c, evo_report *rep) {
@@ -205,6 +216,8 @@ static void get_report(ckpt_reader *c, evo_report *rep) {
       memcpy(rep->names[i], name, strlen(name) + 1);
     free(name);
     rep->task_fitness[i] = get_f64(c);
+    if (reading(c) && !isfinite(rep->task_fitness[i]))
+      fault(c, "report task fitness");
   }
   if (reading(c) && !isfinite(rep->fitness))
     fault(c, "report fitness");
@@ -286,6 +299,45 @@ static void get_individuals(ckpt_reader *c, evo_population *pop) {
     fault(c, "individuals of the last generation");
 }
 
+/* A whole number from 0 to @p max (false for NaN). */
+static bool is_count(double v, double max) {
+  return v >= 0.0 && v <= max && v == floor(v);
+}
+
+/* A history entry against the run: fitness values finite; failures and
+ * cache hits whole numbers up to the population size; compute and
+ * evaluations (running totals) never below @p prev's (the entry before, or
+ * NULL) nor above the run's own; every genome has 1 to EVO_MAX_TERMS
+ * terms, so the term counts add up to that many per individual. */
+static void check_record(ckpt_reader *c, const evo_population *pop,
+                         const evo_gen_record *rec,
+                         const evo_gen_record *prev) {
+  static const char *const fitness_names[] = {
+      "history best fitness", "history mean fitness",
+      "history median fitness", "history worst fitness"};
+  const double *v = rec->values;
+  double n = (double)pop->n_ind;
+  for (size_t k = EVO_HIST_BEST; k <= EVO_HIST_WORST; k++)
+    if (!isfinite(v[k]))
+      fault(c, fitness_names[k]);
+  if (!is_count(v[EVO_HIST_FAILED], n))
+    fault(c, "history failure count");
+  if (!is_count(v[EVO_HIST_CACHE_HITS], n))
+    fault(c, "history cache-hit count");
+  double compute = v[EVO_HIST_COMPUTE], evals = v[EVO_HIST_EVALUATIONS];
+  if (!(compute >= (prev ? prev->values[EVO_HIST_COMPUTE] : 0.0) &&
+        compute <= (double)pop->compute_us * 1e-6))
+    fault(c, "history compute");
+  if (!is_count(evals, (double)pop->evaluations) ||
+      (prev != NULL && evals < prev->values[EVO_HIST_EVALUATIONS]))
+    fault(c, "history evaluation count");
+  uint64_t terms = 0;
+  for (size_t k = 0; k < EVO_TERM_COUNT; k++)
+    terms += rec->terms[k];
+  if (terms < pop->n_ind || terms > (uint64_t)EVO_MAX_TERMS * pop->n_ind)
+    fault(c, "history term counts");
+}
+
 static int get_history(ckpt_reader *c, evo_population *pop) {
   size_t n = get_count(c, pop->generation, "history count");
   if (reading(c) && n != pop->generation)
@@ -296,6 +348,8 @@ static int get_history(ckpt_reader *c, evo_population *pop) {
     if (rc != EVO_OK)
       return rc;
     get_record(c, rec);
+    if (reading(c))
+      check_record(c, pop, rec, i > 0 ? pop->history[i - 1] : NULL);
   }
   return EVO_OK;
 }
@@ -309,6 +363,10 @@ static void get_hof(ckpt_reader *c, evo_population *pop) {
     pop->hof[i].generation = evo_rbuf_u64(&c->r);
     if (reading(c) && pop->hof[i].generation >= pop->generation)
       fault(c, "hall-of-fame generation");
+    if (reading(c) && !isfinite(pop->hof[i].fitness))
+      fault(c, "hall-of-fame fitness");
+    if (reading(c) && i > 0 && pop->hof[i].fitness > pop->hof[i - 1].fitness)
+      fault(c, "hall-of-fame order (best first)");
   }
 }
 
@@ -421,6 +479,27 @@ static int parse_checkpoint(evo_population *pop, const unsigned char *file,
   return pop->ckpt_path ? EVO_OK : EVO_ENOMEM;
 }
 
+/* Reads the file whole, its header first: never more than the payload it
+ * declares (one byte more, so that a padded file is named so), which must
+ * be within CKPT_LIMIT (a gzip bomb declares little or a lot, and
+ * inflates to gigabytes). */
+static int read_checkpoint_file(const char *path, unsigned char **file,
+                                size_t *size) {
+  uint32_t version = 0;
+  uint64_t declared = 0;
+  int rc = evo_frame_peek(path, CKPT_MAGIC, CKPT_WHAT, &version, &declared);
+  if (rc != EVO_OK)
+    return rc;
+  if (declared > CKPT_LIMIT - EVO_FRAME_BYTES)
+    return evo_set_error(EVO_EFORMAT,
+                         "'%s': " CKPT_WHAT ": declares %llu bytes, more "
+                         "than the %zu a checkpoint may hold",
+                         path, (unsigned long long)declared,
+                         CKPT_LIMIT - EVO_FRAME_BYTES);
+  return evo_read_file(path, EVO_FRAME_BYTES + (size_t)declared + 1, file,
+                       size);
+}
+
 EVO_API int evo_population_resume(evo_population **out, const char *path,
                                   const char *tag) {
   EVO_CHECK_ARG(out);
@@ -429,7 +508,7 @@ EVO_API int evo_population_resume(evo_population **out, const char *path,
   unsigned char *file = NULL;
   size_t size = 0;
   evo_population *pop = NULL;
-  int rc = evo_read_file(path, CKPT_LIMIT, &file, &size);
+  int rc = read_checkpoint_file(path, &file, &size);
   if (rc == EVO_OK)
     rc = evo_population_new(&pop);
   if (rc == EVO_OK)
