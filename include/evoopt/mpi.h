@@ -1,8 +1,10 @@
 /**
  * @file mpi.h
  * @brief The MPI evaluation back end: one process (rank 0) runs the
- * genetic algorithm with evo_backend_mpi_new() as its back end (backend.h),
- * the others (ranks 1 to N-1) serve evaluations with evo_mpi_worker_run().
+ * genetic algorithm with evo_backend_mpi_new() (or
+ * evo_backend_mpi_new_parts()) as its back end (backend.h), the others
+ * (ranks 1 to N-1) serve evaluations with evo_mpi_worker_run() (or its
+ * _rung and _evaluator forms).
  *
  * These functions exist in every build, so that the ABI does not depend on
  * how the library was configured; in a library built without MPI
@@ -17,33 +19,46 @@
  * // every rank: open the tasks and build the evaluator (data are loaded
  * // once per rank)
  * if (rank == 0) {
- *   evo_backend_mpi_new(&backend, 3600.0, tag);
+ *   // each (task, seed) run of an evaluation a job of its own:
+ *   evo_backend_mpi_new_parts(&backend, evaluator, 3600.0, tag);
  *   evo_population_set_backend(pop, backend);
  *   evo_population_run(pop);
  *   evo_backend_free(backend);
  * } else {
- *   evo_mpi_worker_run(evo_evaluator_fitness, evaluator, 1, tag);
+ *   evo_mpi_worker_run_evaluator(evaluator, 1, tag);
  * }
  * evo_mpi_finalize(); // on rank 0 this also stops the workers
  * @endcode
  *
  * @par What travels
- * Rank 0 sends a job id, the evaluation seed and the genome (its JSON
- * text, which evo_genome_from_json() restores bit for bit); the worker
- * sends back the job id, the status, the report's fitness and per-task
- * breakdown as raw IEEE-754 doubles, and a failed evaluation's message.
- * No generator state travels: an evaluation is a pure function of
- * (genome, seed), so any rank computes the same result.
+ * Rank 0 sends a job id, the evaluation seed, the evaluation rung
+ * (multi-fidelity search, ::EVO_POP_RUNGS), which part of the evaluation
+ * is asked (all of it, or one (task, seed) run: evo_evaluator_run_part())
+ * and the genome (its JSON text, which evo_genome_from_json() restores
+ * bit for bit); the worker sends back the job id, the status, the
+ * report's fitness, cost (evo_report_cost()) and per-task breakdown as raw
+ * IEEE-754 doubles, and a failed evaluation's message. No generator state
+ * travels: an evaluation is a pure function of (genome, seed, rung), so
+ * any rank computes the same result. Ranks of different libevoopt
+ * versions whose messages differ (the protocol, 2 since 0.2) are refused
+ * when the back end is made, with a message naming the rank.
  *
  * @par Scheduling
  * Each worker rank offers as many slots as the threads it was started
- * with. The back end hands out one evaluation at a time to an idle slot
- * (of the rank with the fewest busy slots), so fast evaluations (diverged
- * runs stop early) free their slot at once.
+ * with. The back end hands out one job at a time to an idle slot (of the
+ * rank with the fewest busy slots), so fast jobs (diverged runs stop
+ * early) free their slot at once. With evo_backend_mpi_new() a job is a
+ * whole evaluation, so no more slots are busy than evaluations the
+ * population has to give (at most its size, at the generation's end
+ * fewer). With evo_backend_mpi_new_parts() a job is one (task, seed)
+ * training run, so an evaluation of 3 tasks × 2 seeds keeps 6 slots busy
+ * and lasts as long as its longest run; rank 0 combines the runs'
+ * fitness in the evaluator's order (evo_evaluator_combine()), so the
+ * result has the same bits as the whole evaluation's.
  *
  * @par Failures
  * An evaluation that runs longer than the timeout (its rank died or hangs)
- * is sent again to another rank, and the silent rank gets no more work
+ * (or part) is sent again to another rank, and the silent rank gets no more work
  * until it answers; whichever answer arrives first is taken (both are the
  * same). When no rank is left that answers, collect fails and the
  * population step stops with a valid checkpoint (backend.h, "Failures").
@@ -65,6 +80,7 @@
 
 #include "backend.h"
 #include "common.h"
+#include "task.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -118,8 +134,8 @@ EVO_API int evo_mpi_rank(int *rank, int *size);
  * NULL for "".
  * @return ::EVO_OK, ::EVO_EINVAL, ::EVO_ERANGE (@p timeout_seconds),
  * ::EVO_ESTATE (not rank 0, fewer than 2 processes, MPI not initialized,
- * or an MPI back end exists), ::EVO_EMISMATCH (a worker's tag differs; the
- * message names the rank), ::EVO_EIO (MPI failed, or a worker did not
+ * or an MPI back end exists), ::EVO_EMISMATCH (a worker's tag or MPI
+ * protocol differs; the message names the rank), ::EVO_EIO (MPI failed, or a worker did not
  * announce itself in time), ::EVO_ENOMEM or ::EVO_EUNSUPPORTED. Collect
  * fails with ::EVO_EIO when no worker rank answers any more.
  */
@@ -127,11 +143,47 @@ EVO_API int evo_backend_mpi_new(evo_backend **out, double timeout_seconds,
                                 const char *tag);
 
 /**
+ * @brief Creates the MPI back end that splits every evaluation into its
+ * parts, one (task, seed) training run each (evo_evaluator_parts()), and
+ * sends each part to a worker slot as a job of its own; an evaluation is
+ * handed back to the population when its parts are in, combined on rank
+ * 0 with evo_evaluator_combine() (the same bits as the whole evaluation;
+ * its cost the sum of the parts'). A failed part fails the evaluation
+ * with that part's message (the first failed part's, as the whole
+ * evaluation would stop at it); a part whose rank passes the timeout is
+ * sent again, as whole evaluations are. Every worker rank must run
+ * evo_mpi_worker_run_evaluator() with an evaluator of the same setup.
+ *
+ * The back end's slots (evo_backend_slots(), the evaluations the
+ * population keeps in flight) are ceil(W / P) + 1, W the workers' slots
+ * and P the fewest parts of an evaluation at any rung of @p e: enough
+ * parts to keep every worker slot busy while one evaluation is handed
+ * back and the next submitted.
+ * @param out Receives the back end.
+ * @param e The evaluator (at least one task), borrowed: it must outlive
+ * the back end, and its tasks, seeds and rungs must not change while the
+ * back end exists. Rank 0 only counts and combines parts with it.
+ * @param timeout_seconds As for evo_backend_mpi_new(), for one part.
+ * @param tag As for evo_backend_mpi_new().
+ * @return As evo_backend_mpi_new(); also ::EVO_ESTATE when @p e has no
+ * tasks, and ::EVO_EMISMATCH when a worker rank was not started with
+ * evo_mpi_worker_run_evaluator() (the message names it). Not thread-safe
+ * (see "Threads and process state").
+ * @since 0.2
+ */
+EVO_API int evo_backend_mpi_new_parts(evo_backend **out,
+                                      const evo_evaluator *e,
+                                      double timeout_seconds,
+                                      const char *tag);
+
+/**
  * @brief Serves evaluations on a worker rank (1 to size - 1) until rank 0
  * says stop (evo_mpi_finalize() on rank 0): announces @p threads slots
  * and @p tag, then receives jobs, evaluates each with @p fn and sends the
  * report back. With @p threads > 1 the evaluations run on that many
- * threads of their own; with 1 on the calling thread.
+ * threads of their own; with 1 on the calling thread. It serves rung 0
+ * only: a job at another rung (multi-fidelity search) comes back to rank 0
+ * as a failed evaluation (::EVO_EUNSUPPORTED, the message saying why).
  * @param fn The fitness callback (e.g. evo_evaluator_fitness()); a pure
  * function of (genome, seed), as population.h requires.
  * @param user Passed to every call of @p fn.
@@ -146,6 +198,39 @@ EVO_API int evo_backend_mpi_new(evo_backend **out, double timeout_seconds,
  */
 EVO_API int evo_mpi_worker_run(evo_fitness_fn fn, void *user, size_t threads,
                                const char *tag);
+
+/**
+ * @brief As evo_mpi_worker_run(), with a fitness callback that takes the
+ * evaluation rung, for multi-fidelity search (::EVO_POP_RUNGS > 1): the
+ * rung rank 0 asks for is passed to @p fn, and the report's cost
+ * (evo_report_set_cost()) travels back with its fitness.
+ * @param fn The fitness callback (e.g. evo_evaluator_fitness_rung()); a
+ * pure function of (genome, seed, rung).
+ * @param user Passed to every call of @p fn.
+ * @param threads Evaluations run at once, 1 to 256.
+ * @param tag As for evo_mpi_worker_run().
+ * @return As evo_mpi_worker_run().
+ * @since 0.2
+ */
+EVO_API int evo_mpi_worker_run_rung(evo_fitness_rung_fn fn, void *user,
+                                    size_t threads, const char *tag);
+
+/**
+ * @brief Serves evaluations of @p e on a worker rank, as
+ * evo_mpi_worker_run_rung() with evo_evaluator_fitness_rung(), and also
+ * single parts of evaluations (evo_evaluator_run_part()), which the back
+ * end of evo_backend_mpi_new_parts() sends. A worker started otherwise
+ * is refused by that back end.
+ * @param e The evaluator (at least one task); rank 0's must have the same
+ * tasks, steps, seeds and rungs (say so in @p tag).
+ * @param threads Jobs run at once, 1 to 256.
+ * @param tag As for evo_mpi_worker_run().
+ * @return As evo_mpi_worker_run(); also ::EVO_ESTATE when @p e has no
+ * tasks.
+ * @since 0.2
+ */
+EVO_API int evo_mpi_worker_run_evaluator(const evo_evaluator *e,
+                                         size_t threads, const char *tag);
 
 /**
  * @brief Ends the MPI part of the process. On rank 0 it first tells every

@@ -139,6 +139,7 @@ static void free_state(void) {
   free(state.kept);
   free(state.tags);
   free(state.threads);
+  free(state.serves);
   free(state.overdue);
   free(state.dead);
   bool finalized = state.finalized;
@@ -149,10 +150,12 @@ static void free_state(void) {
 static int alloc_state(void) {
   size_t n = (size_t)state.size;
   state.threads = evo_calloc(n, sizeof *state.threads);
+  state.serves = evo_calloc(n, sizeof *state.serves);
   state.tags = evo_calloc(n, sizeof *state.tags);
   state.overdue = evo_calloc(n, sizeof *state.overdue);
   state.dead = evo_calloc(n, sizeof *state.dead);
-  if (state.threads && state.tags && state.overdue && state.dead)
+  if (state.threads && state.serves && state.tags && state.overdue &&
+      state.dead)
     return EVO_OK;
   free_state();
   return EVO_ENOMEM;

@@ -45,6 +45,35 @@ EVO_API int evo_mpi_worker_run(evo_fitness_fn fn, void *user, size_t threads,
   return unsupported("evo_mpi_worker_run");
 }
 
+EVO_API int evo_backend_mpi_new_parts(evo_backend **out,
+                                      const evo_evaluator *e,
+                                      double timeout_seconds,
+                                      const char *tag) {
+  (void)e;
+  (void)timeout_seconds;
+  (void)tag;
+  if (out != NULL)
+    *out = NULL;
+  return unsupported("evo_backend_mpi_new_parts");
+}
+
+EVO_API int evo_mpi_worker_run_rung(evo_fitness_rung_fn fn, void *user,
+                                    size_t threads, const char *tag) {
+  (void)fn;
+  (void)user;
+  (void)threads;
+  (void)tag;
+  return unsupported("evo_mpi_worker_run_rung");
+}
+
+EVO_API int evo_mpi_worker_run_evaluator(const evo_evaluator *e,
+                                         size_t threads, const char *tag) {
+  (void)e;
+  (void)threads;
+  (void)tag;
+  return unsupported("evo_mpi_worker_run_evaluator");
+}
+
 EVO_API int evo_mpi_finalize(void) {
   return unsupported("evo_mpi_finalize");
 }

@@ -1,6 +1,7 @@
 /* The messages between rank 0 and the worker ranks (mpi_internal.h lists
  * their layout): written with evo_wbuf, read with the bounds-checked
  * evo_rbuf, so a truncated or garbled message is refused, never trusted. */
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,18 +22,25 @@ static int finish(const evo_rbuf *r, const char *what, int source) {
                        what, source, r->size);
 }
 
-void evo_mpi_put_hello(evo_wbuf *w, uint32_t threads, const char *tag) {
+void evo_mpi_put_hello(evo_wbuf *w, uint32_t threads, const char *tag,
+                       uint32_t serves) {
   evo_wbuf_u32(w, EVO_MPI_PROTOCOL);
   evo_wbuf_u32(w, threads);
   evo_wbuf_str(w, tag);
+  evo_wbuf_u32(w, serves);
 }
 
 int evo_mpi_get_hello(const evo_mpi_inbox *in, uint32_t *protocol,
-                      uint32_t *threads, char **tag) {
+                      uint32_t *threads, char **tag, uint32_t *serves) {
   evo_rbuf r = reader(in);
+  *threads = *serves = 0;
+  *tag = NULL;
   *protocol = evo_rbuf_u32(&r);
+  if (r.ok && *protocol != EVO_MPI_PROTOCOL)
+    return EVO_OK; /* the rest is another layout: the caller refuses it */
   *threads = evo_rbuf_u32(&r);
   *tag = evo_rbuf_str(&r, EVO_MPI_MAX_MESSAGE);
+  *serves = evo_rbuf_u32(&r);
   int rc = finish(&r, "hello", in->source);
   if (rc != EVO_OK) {
     free(*tag);
@@ -41,24 +49,26 @@ int evo_mpi_get_hello(const evo_mpi_inbox *in, uint32_t *protocol,
   return rc;
 }
 
-int evo_mpi_put_job(evo_wbuf *w, uint64_t ticket, uint64_t seed,
-                    const evo_genome *g) {
+int evo_mpi_put_job(evo_wbuf *w, const evo_mpi_job *job, const evo_genome *g) {
   char *json = NULL;
   int rc = evo_genome_to_json(g, &json);
   if (rc != EVO_OK)
     return rc;
-  evo_wbuf_u64(w, ticket);
-  evo_wbuf_u64(w, seed);
+  evo_wbuf_u64(w, job->ticket);
+  evo_wbuf_u64(w, job->seed);
+  evo_wbuf_u32(w, job->rung);
+  evo_wbuf_u32(w, job->part);
   evo_wbuf_str(w, json);
   free(json);
   return w->status;
 }
 
-int evo_mpi_get_job(const evo_mpi_inbox *in, uint64_t *ticket, uint64_t *seed,
-                    char **json) {
+int evo_mpi_get_job(const evo_mpi_inbox *in, evo_mpi_job *job, char **json) {
   evo_rbuf r = reader(in);
-  *ticket = evo_rbuf_u64(&r);
-  *seed = evo_rbuf_u64(&r);
+  job->ticket = evo_rbuf_u64(&r);
+  job->seed = evo_rbuf_u64(&r);
+  job->rung = evo_rbuf_u32(&r);
+  job->part = evo_rbuf_u32(&r);
   *json = evo_rbuf_str(&r, EVO_MPI_MAX_MESSAGE);
   int rc = finish(&r, "job", in->source);
   if (rc != EVO_OK) {
@@ -73,6 +83,7 @@ void evo_mpi_put_result(evo_wbuf *w, uint64_t ticket, int status,
   evo_wbuf_u64(w, ticket);
   evo_wbuf_u32(w, (uint32_t)(int32_t)status);
   evo_wbuf_f64(w, rep->fitness);
+  evo_wbuf_f64(w, rep->cost);
   evo_wbuf_u32(w, (uint32_t)rep->n_tasks);
   for (size_t i = 0; i < rep->n_tasks; i++) {
     evo_wbuf_str(w, rep->names[i]);
@@ -99,6 +110,9 @@ int evo_mpi_get_result(const evo_mpi_inbox *in, uint64_t *ticket, int *status,
   *ticket = evo_rbuf_u64(&r);
   *status = (int)(int32_t)evo_rbuf_u32(&r);
   rep->fitness = evo_rbuf_f64(&r);
+  rep->cost = evo_rbuf_f64(&r);
+  if (!(rep->cost >= 0.0 && isfinite(rep->cost)))
+    r.ok = false; /* what evo_report_set_cost() refuses */
   uint32_t n = evo_rbuf_u32(&r);
   if (n > EVO_REPORT_MAX_TASKS)
     r.ok = false;

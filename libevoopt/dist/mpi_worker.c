@@ -1,8 +1,11 @@
-/* A worker rank (mpi.h, evo_mpi_worker_run): announces its slots, then
- * takes JOB messages from rank 0 while it has a free slot, evaluates them
- * (on the calling thread, or on one thread per slot) and sends each
- * RESULT back, until STOP. Only the calling thread talks MPI; the
- * evaluation threads see nothing but their slot, under one mutex. */
+/* A worker rank (mpi.h, evo_mpi_worker_run and its _rung and _evaluator
+ * forms): announces its slots and what it serves, then takes JOB messages
+ * from rank 0 while it has a free slot, evaluates them (on the calling
+ * thread, or on one thread per slot) and sends each RESULT back, until
+ * STOP. A job it cannot serve (a rung for a rung-less callback, a part
+ * without an evaluator) comes back as a failed evaluation saying why.
+ * Only the calling thread talks MPI; the evaluation threads see nothing
+ * but their slot, under one mutex. */
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,12 +14,13 @@
 #include "core/common_internal.h"
 #include "dist/mpi_internal.h"
 #include "train/report_internal.h"
+#include "evoopt/task.h"
 
 enum { SLOT_FREE, SLOT_TODO, SLOT_DONE };
 
 typedef struct wslot {
   int state;
-  uint64_t ticket, seed;
+  evo_mpi_job job;
   evo_genome *g;
   int status;
   evo_report report;
@@ -24,7 +28,10 @@ typedef struct wslot {
 } wslot;
 
 typedef struct worker {
-  evo_fitness_fn fn;
+  /* What evaluates: one of the three is set. */
+  evo_fitness_fn fn;           /* rung 0 only */
+  evo_fitness_rung_fn fn_rung; /* whole evaluations at any rung */
+  const evo_evaluator *e;      /* whole evaluations and parts */
   void *user;
   size_t threads, started;
   wslot *slots;
@@ -46,9 +53,19 @@ typedef struct thread_arg {
 static void evaluate(const worker *w, wslot *sl) {
   evo_report_clear(&sl->report);
   evo_set_error(EVO_OK, "%s", "");
-  if (sl->g == NULL) /* its genome did not parse: status set already */
+  if (sl->g == NULL) /* refused in take_job(): status set already */
     return;
-  sl->status = w->fn(w->user, sl->g, sl->seed, &sl->report);
+  const evo_mpi_job *j = &sl->job;
+  if (w->e != NULL && j->part != EVO_MPI_WHOLE)
+    sl->status = evo_evaluator_run_part(w->e, sl->g, j->seed, j->rung,
+                                        j->part, &sl->report);
+  else if (w->e != NULL)
+    sl->status =
+        evo_evaluator_run_rung(w->e, sl->g, j->seed, j->rung, &sl->report);
+  else if (w->fn_rung != NULL)
+    sl->status = w->fn_rung(w->user, sl->g, j->seed, j->rung, &sl->report);
+  else
+    sl->status = w->fn(w->user, sl->g, j->seed, &sl->report);
   if (sl->status != EVO_OK)
     snprintf(sl->message, sizeof sl->message, "%s", evo_last_error());
 }
@@ -106,15 +123,39 @@ static int send_message(worker *w, int tag) {
   return rc == MPI_SUCCESS ? EVO_OK : evo_mpi_error(rc, "sending to rank 0");
 }
 
-/* Decodes a JOB into a free slot. A genome that does not parse becomes a
- * failed evaluation, reported like any other. */
+/* Why this worker cannot serve @p job, as a failed evaluation's status
+ * and message, or EVO_OK. */
+static int refuse(const worker *w, const evo_mpi_job *job) {
+  int rank = evo_mpi_get()->rank;
+  if (job->part != EVO_MPI_WHOLE && w->e == NULL)
+    return evo_set_error(EVO_EUNSUPPORTED,
+                         "MPI worker rank %d was started without an "
+                         "evaluator, so it runs whole evaluations, not "
+                         "part %u of one: start it with "
+                         "evo_mpi_worker_run_evaluator()",
+                         rank, job->part);
+  if (job->rung != 0 && w->fn != NULL)
+    return evo_set_error(EVO_EUNSUPPORTED,
+                         "MPI worker rank %d was started with "
+                         "evo_mpi_worker_run(), whose fitness takes no "
+                         "rung, and was sent rung %u: start it with "
+                         "evo_mpi_worker_run_rung()",
+                         rank, job->rung);
+  return EVO_OK;
+}
+
+/* Decodes a JOB into a free slot. A genome that does not parse, or a job
+ * this worker cannot serve, becomes a failed evaluation, reported like
+ * any other. */
 static int take_job(worker *w, wslot *sl) {
   char *json = NULL;
-  int rc = evo_mpi_get_job(&w->in, &sl->ticket, &sl->seed, &json);
+  int rc = evo_mpi_get_job(&w->in, &sl->job, &json);
   if (rc != EVO_OK)
     return rc;
   sl->message[0] = 0;
-  sl->status = evo_genome_from_json(&sl->g, json);
+  sl->status = refuse(w, &sl->job);
+  if (sl->status == EVO_OK)
+    sl->status = evo_genome_from_json(&sl->g, json);
   if (sl->status != EVO_OK)
     snprintf(sl->message, sizeof sl->message, "%s", evo_last_error());
   free(json);
@@ -122,7 +163,8 @@ static int take_job(worker *w, wslot *sl) {
 }
 
 static int send_result(worker *w, wslot *sl) {
-  evo_mpi_put_result(&w->out, sl->ticket, sl->status, &sl->report, sl->message);
+  evo_mpi_put_result(&w->out, sl->job.ticket, sl->status, &sl->report,
+                     sl->message);
   evo_genome_free(sl->g);
   sl->g = NULL;
   sl->state = SLOT_FREE;
@@ -230,13 +272,19 @@ static void worker_free(worker *w) {
   evo_wbuf_free(&w->out);
 }
 
+static uint32_t serves(const worker *w) {
+  if (w->e != NULL)
+    return EVO_MPI_SERVES_RUNGS | EVO_MPI_SERVES_PARTS;
+  return w->fn_rung != NULL ? EVO_MPI_SERVES_RUNGS : 0;
+}
+
 static int run_worker(worker *w, const char *tag) {
   thread_arg *args = evo_calloc(w->threads, sizeof *args);
   if (args == NULL)
     return EVO_ENOMEM;
   int rc = w->threads > 1 ? start_threads(w, args) : EVO_OK;
   if (rc == EVO_OK) {
-    evo_mpi_put_hello(&w->out, (uint32_t)w->threads, tag);
+    evo_mpi_put_hello(&w->out, (uint32_t)w->threads, tag, serves(w));
     rc = send_message(w, EVO_MPI_TAG_HELLO);
   }
   if (rc == EVO_OK)
@@ -246,27 +294,50 @@ static int run_worker(worker *w, const char *tag) {
   return rc;
 }
 
-EVO_API int evo_mpi_worker_run(evo_fitness_fn fn, void *user, size_t threads,
-                               const char *tag) {
-  EVO_CHECK_ARG(fn);
+/* Runs worker @p w (its evaluator or callback set) with @p threads slots. */
+static int worker_main(worker *w, size_t threads, const char *tag) {
   int rc = check_worker(threads);
   if (rc != EVO_OK)
     return rc;
-  worker w = {.fn = fn, .user = user, .threads = threads};
-  w.slots = evo_calloc(threads, sizeof *w.slots);
-  w.tids = evo_calloc(threads, sizeof *w.tids);
-  if (w.slots == NULL || w.tids == NULL) {
-    worker_free(&w);
+  w->threads = threads;
+  w->slots = evo_calloc(threads, sizeof *w->slots);
+  w->tids = evo_calloc(threads, sizeof *w->tids);
+  if (w->slots == NULL || w->tids == NULL) {
+    worker_free(w);
     return EVO_ENOMEM;
   }
-  if (pthread_mutex_init(&w.mu, NULL) != 0 ||
-      pthread_cond_init(&w.work_cv, NULL) != 0) {
-    worker_free(&w);
+  if (pthread_mutex_init(&w->mu, NULL) != 0 ||
+      pthread_cond_init(&w->work_cv, NULL) != 0) {
+    worker_free(w);
     return evo_set_error(EVO_ETHREAD, "cannot create the worker's locks");
   }
-  rc = run_worker(&w, tag != NULL ? tag : "");
-  pthread_cond_destroy(&w.work_cv);
-  pthread_mutex_destroy(&w.mu);
-  worker_free(&w);
+  rc = run_worker(w, tag != NULL ? tag : "");
+  pthread_cond_destroy(&w->work_cv);
+  pthread_mutex_destroy(&w->mu);
+  worker_free(w);
   return rc;
+}
+
+EVO_API int evo_mpi_worker_run(evo_fitness_fn fn, void *user, size_t threads,
+                               const char *tag) {
+  EVO_CHECK_ARG(fn);
+  worker w = {.fn = fn, .user = user};
+  return worker_main(&w, threads, tag);
+}
+
+EVO_API int evo_mpi_worker_run_rung(evo_fitness_rung_fn fn, void *user,
+                                    size_t threads, const char *tag) {
+  EVO_CHECK_ARG(fn);
+  worker w = {.fn_rung = fn, .user = user};
+  return worker_main(&w, threads, tag);
+}
+
+EVO_API int evo_mpi_worker_run_evaluator(const evo_evaluator *e,
+                                         size_t threads, const char *tag) {
+  EVO_CHECK_ARG(e);
+  if (evo_evaluator_parts(e, 0) == 0)
+    return evo_set_error(EVO_ESTATE, "evo_mpi_worker_run_evaluator: the "
+                                     "evaluator has no tasks");
+  worker w = {.e = e};
+  return worker_main(&w, threads, tag);
 }
