@@ -1126,7 +1126,7 @@ START_TEST(test_mpi) {
 }
 END_TEST
 
-/* ---- messages about files (issue 14, item 11) ----------------------------- */
+/* ---- messages about files (issue 14, item 11) -------------------------- */
 
 static int occurrences(const char *text, const char *s) {
   int n = 0;
@@ -1143,9 +1143,7 @@ static int read_with(int which, const char *path) {
   float p[4] = {0}, grad[4] = {0};
   int rc = EVO_OK;
   switch (which) {
-  case 0:
-    rc = evo_population_resume(&pop, path, NULL);
-    break;
+  case 0: rc = evo_population_resume(&pop, path, NULL); break;
   case 1:
     ck_assert_int_eq(evo_genome_preset(&g, "adam"), EVO_OK);
     ck_assert_int_eq(evo_optimizer_new(&opt, g), EVO_OK);
@@ -1154,8 +1152,7 @@ static int read_with(int which, const char *path) {
     g = NULL;
     rc = evo_optimizer_load(opt, path);
     break;
-  default:
-    rc = evo_genome_load(&g, path);
+  default: rc = evo_genome_load(&g, path);
   }
   evo_population_free(pop);
   evo_optimizer_free(opt);
@@ -1197,8 +1194,8 @@ START_TEST(test_file_messages) {
       int rc = read_with(which, path[f]);
       const char *msg = evo_last_error();
       ck_assert_msg(rc < 0 && !strstr(msg, SENTINEL),
-                    "%s reader on '%s': status %d, message '%s'",
-                    names[which], path[f], rc, msg);
+                    "%s reader on '%s': status %d, message '%s'", names[which],
+                    path[f], rc, msg);
       ck_assert_msg(occurrences(msg, path[f]) == 1,
                     "%s reader: '%s' is named %d times in '%s'", names[which],
                     path[f], occurrences(msg, path[f]), msg);

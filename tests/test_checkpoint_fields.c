@@ -69,15 +69,13 @@ static void write_bytes(const char *path, const void *b, size_t n) {
 static unsigned char *valid_checkpoint(const char *path, size_t *size) {
   evo_population *pop = NULL;
   ck_assert_int_eq(evo_population_new(&pop), EVO_OK);
-  ck_assert_int_eq(evo_population_set_fitness(pop, fake_fitness, NULL),
-                   EVO_OK);
+  ck_assert_int_eq(evo_population_set_fitness(pop, fake_fitness, NULL), EVO_OK);
   ck_assert_int_eq(evo_population_set(pop, EVO_POP_SIZE, POP_SIZE), EVO_OK);
   ck_assert_int_eq(evo_population_set(pop, EVO_POP_GENERATIONS, GENERATIONS),
                    EVO_OK);
   ck_assert_int_eq(evo_population_set(pop, EVO_POP_ELITES, 1), EVO_OK);
   ck_assert_int_eq(evo_population_set(pop, EVO_POP_TOURNAMENT, 2), EVO_OK);
-  ck_assert_int_eq(evo_population_set(pop, EVO_POP_HALL_OF_FAME, HOF),
-                   EVO_OK);
+  ck_assert_int_eq(evo_population_set(pop, EVO_POP_HALL_OF_FAME, HOF), EVO_OK);
   ck_assert_int_eq(evo_population_set_checkpoint(pop, path, NULL), EVO_OK);
   ck_assert_int_eq(evo_population_run(pop), EVO_OK);
   evo_population_free(pop);
@@ -119,7 +117,9 @@ static uint32_t take_u32(cursor *c) {
   return v;
 }
 
-static void skip_str(cursor *c) { c->pos += take_u32(c); }
+static void skip_str(cursor *c) {
+  c->pos += take_u32(c);
+}
 
 /* A report; returns the offset of its first task's fitness (0: none). */
 static size_t skip_report(cursor *c) {
@@ -139,8 +139,8 @@ static void parse(const unsigned char *file, layout *l) {
   memset(l, 0, sizeof *l);
   cursor c = {file, EVO_FRAME_HEAD};
   c.pos += 8 * EVO_POP_SETTING_COUNT;
-  skip_str(&c);                                 /* tag */
-  c.pos += take_u32(&c) * EVO_GENOME_BYTES;     /* initial genomes */
+  skip_str(&c);                             /* tag */
+  c.pos += take_u32(&c) * EVO_GENOME_BYTES; /* initial genomes */
   c.pos += 8 + 4 + 8 + 8; /* generation, phase, compute, evaluations */
   l->n_ind = take_u32(&c);
   ck_assert_uint_eq(l->n_ind, POP_SIZE);
@@ -241,17 +241,19 @@ static void expect(fixture *fx, const char *field, int line) {
   int rc = evo_population_resume(&pop, fx->tmp.file, NULL);
   const char *msg = evo_last_error();
   if (field == NULL) {
-    ck_assert_msg(rc == EVO_OK, "line %d: a valid patch was refused: %s",
-                  line, msg);
+    ck_assert_msg(rc == EVO_OK, "line %d: a valid patch was refused: %s", line,
+                  msg);
     evo_population_free(pop);
     return;
   }
-  ck_assert_msg(rc == EVO_EFORMAT, "line %d: status %d (%s), expected "
-                "EVO_EFORMAT naming '%s'", line, rc, rc ? msg : "", field);
+  ck_assert_msg(rc == EVO_EFORMAT,
+                "line %d: status %d (%s), expected "
+                "EVO_EFORMAT naming '%s'",
+                line, rc, rc ? msg : "", field);
   ck_assert_ptr_null(pop);
   ck_assert_msg(strstr(msg, field) != NULL && strstr(msg, fx->tmp.file),
-                "line %d: message '%s' does not name the file and '%s'",
-                line, msg, field);
+                "line %d: message '%s' does not name the file and '%s'", line,
+                msg, field);
 }
 #define EXPECT_REFUSED(fx, field) expect(fx, field, __LINE__)
 #define EXPECT_ACCEPTED(fx) expect(fx, NULL, __LINE__)
@@ -264,8 +266,8 @@ START_TEST(history_fitness) {
   fixture fx;
   fixture_make(&fx);
   static const char *const names[] = {
-      "history best fitness", "history mean fitness",
-      "history median fitness", "history worst fitness"};
+      "history best fitness", "history mean fitness", "history median fitness",
+      "history worst fitness"};
   for (size_t k = EVO_HIST_BEST; k <= EVO_HIST_WORST; k++) {
     const double bad[] = {NAN, INFINITY, -INFINITY};
     for (size_t i = 0; i < 3; i++) {
@@ -321,7 +323,7 @@ START_TEST(history_totals) {
     double total = f64_at(fx.good + at_last);
     double first = f64_at(fx.good + at0);
     ck_assert(first > 0 && total > first); /* generation 0 evaluated */
-    if (keys[k] == EVO_HIST_COMPUTE) /* POP_SIZE evaluations at least */
+    if (keys[k] == EVO_HIST_COMPUTE)       /* POP_SIZE evaluations at least */
       ck_assert_double_ge(first, POP_SIZE * COST - 1e-9);
     const double bad[] = {-1.0, NAN, INFINITY, total * 2.0};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
@@ -329,8 +331,8 @@ START_TEST(history_totals) {
       EXPECT_REFUSED(&fx, names[k]);
     }
     /* above the generation after it */
-    put_f64(fresh(&fx) + at0, f64_at(fx.good + fx.l.hist_value[1][keys[k]]) +
-                                  1.0);
+    put_f64(fresh(&fx) + at0,
+            f64_at(fx.good + fx.l.hist_value[1][keys[k]]) + 1.0);
     EXPECT_REFUSED(&fx, names[k]);
     /* bounds: 0 in generation 0, the run's total in generation 1 */
     put_f64(fresh(&fx) + at0, 0.0);
@@ -371,7 +373,7 @@ START_TEST(history_terms) {
 }
 END_TEST
 
-/* ---- hall of fame, reports, genomes --------------------------------------- */
+/* ---- hall of fame, reports, genomes ------------------------------------ */
 
 START_TEST(hall_of_fame) {
   fixture fx;
@@ -442,7 +444,7 @@ START_TEST(unused_term_slots) {
 }
 END_TEST
 
-/* ---- gzip bombs (item 3) -------------------------------------------------- */
+/* ---- gzip bombs (item 3) ----------------------------------------------- */
 
 /* A header declaring 2 GiB, and the valid checkpoint followed by 1.2 GiB of
  * zeros: both refused after reading the header or the declared bytes, in
@@ -462,8 +464,7 @@ START_TEST(gzip_bombs) {
   } bombs[] = {{head, sizeof head, "declares 2147483648 bytes"},
                {fx.good, fx.size, "larger than"}};
   for (size_t b = 0; b < 2; b++) {
-    ck_assert_int_eq(bomb_write(fx.tmp.file, bombs[b].head, bombs[b].len,
-                                1200),
+    ck_assert_int_eq(bomb_write(fx.tmp.file, bombs[b].head, bombs[b].len, 1200),
                      0);
     size_t rss = bomb_peak_rss();
     double start = bomb_now();
@@ -471,13 +472,13 @@ START_TEST(gzip_bombs) {
     int rc = evo_population_resume(&pop, fx.tmp.file, NULL);
     double seconds = bomb_now() - start;
     size_t grown = bomb_peak_rss() - rss;
-    ck_assert_msg(rc == EVO_EFORMAT && strstr(evo_last_error(),
-                                              bombs[b].needle),
+    ck_assert_msg(rc == EVO_EFORMAT &&
+                      strstr(evo_last_error(), bombs[b].needle),
                   "bomb %zu: status %d, '%s'", b, rc, evo_last_error());
     ck_assert_ptr_nonnull(strstr(evo_last_error(), fx.tmp.file));
     ck_assert_msg(grown < ((size_t)16 << 20) && seconds < 2.0,
-                  "bomb %zu: peak memory up by %zu MiB, %.2f s", b,
-                  grown >> 20, seconds);
+                  "bomb %zu: peak memory up by %zu MiB, %.2f s", b, grown >> 20,
+                  seconds);
   }
   fixture_free(&fx);
 }

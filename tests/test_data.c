@@ -340,8 +340,7 @@ START_TEST(t_digits_constant_csv) {
        * N = 1797 * 64 pixels. */
       double n = 1797.0 * 64;
       ck_assert_double_eq_tol(d->mean[0], 1 / n / 16, 1e-9);
-      ck_assert_double_eq_tol(d->std[0], sqrt(1 / n - 1 / (n * n)) / 16,
-                              1e-7);
+      ck_assert_double_eq_tol(d->std[0], sqrt(1 / n - 1 / (n * n)) / 16, 1e-7);
       evo_dataset_free(d);
     }
   }

@@ -832,9 +832,8 @@ START_TEST(test_load_file_mismatch) {
   evo_wbuf_u8(&w, 0);
   unsigned char *padded;
   size_t padded_size;
-  ck_assert_int_eq(evo_frame_wrap((const char *)buf, 1, &w, &padded,
-                                  &padded_size),
-                   EVO_OK);
+  ck_assert_int_eq(
+      evo_frame_wrap((const char *)buf, 1, &w, &padded, &padded_size), EVO_OK);
   FILE *f = fopen(path, "wb");
   ck_assert_ptr_nonnull(f);
   ck_assert_uint_eq(fwrite(padded, 1, padded_size, f), padded_size);
@@ -893,8 +892,8 @@ START_TEST(test_load_gzip_bomb) {
     assert_error_names(rc, bombs[b].want, bombs[b].needle);
     ck_assert_ptr_nonnull(strstr(evo_last_error(), path));
     ck_assert_msg(grown < ((size_t)16 << 20) && seconds < 2.0,
-                  "bomb %zu: peak memory up by %zu MiB, %.2f s", b,
-                  grown >> 20, seconds);
+                  "bomb %zu: peak memory up by %zu MiB, %.2f s", b, grown >> 20,
+                  seconds);
     snap_check_and_free(&sn, &dst);
   }
   unlink(path);

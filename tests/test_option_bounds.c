@@ -20,7 +20,7 @@
 static const struct {
   evo_task_option option;
   const char *name;
-  int64_t lo, hi;  /* documented, inclusive */
+  int64_t lo, hi;     /* documented, inclusive */
   int has_lo, has_hi; /* 0: "any value" on that side */
 } task_bounds[] = {
     {EVO_TASK_TRAIN_SUBSET, "EVO_TASK_TRAIN_SUBSET", 0, INT64_MAX, 1, 0},
@@ -130,13 +130,31 @@ static const struct {
   int n_out;
   int integer; /* 1: fractions inside the range are refused too */
 } opt_bounds[] = {
-    {0, EVO_OPT_REFUSE_NONFINITE, "EVO_OPT_REFUSE_NONFINITE", 0, 1,
-     {-1, 2, NAN}, 3, 1},
-    {0, EVO_OPT_BASE_LR, "EVO_OPT_BASE_LR", 0, DBL_MAX,
-     {-DBL_MIN, -1, INFINITY, NAN}, 4, 0},
+    {0,
+     EVO_OPT_REFUSE_NONFINITE,
+     "EVO_OPT_REFUSE_NONFINITE",
+     0,
+     1,
+     {-1, 2, NAN},
+     3,
+     1},
+    {0,
+     EVO_OPT_BASE_LR,
+     "EVO_OPT_BASE_LR",
+     0,
+     DBL_MAX,
+     {-DBL_MIN, -1, INFINITY, NAN},
+     4,
+     0},
     {0, EVO_OPT_THREADS, "EVO_OPT_THREADS", 1, 256, {0, 257, NAN}, 3, 1},
-    {1, EVO_PARAM_LR_SCALE, "learning-rate scale", 0, DBL_MAX,
-     {-DBL_MIN, -1, INFINITY, NAN}, 4, 0},
+    {1,
+     EVO_PARAM_LR_SCALE,
+     "learning-rate scale",
+     0,
+     DBL_MAX,
+     {-DBL_MIN, -1, INFINITY, NAN},
+     4,
+     0},
     {1, EVO_PARAM_WEIGHT_DECAY, "weight decay", 0, 1, {-1, 2, NAN}, 3, 1},
 };
 #define N_OPT_BOUNDS (int)(sizeof opt_bounds / sizeof opt_bounds[0])
@@ -150,8 +168,7 @@ static int opt_set(evo_optimizer *o, int i, double v) {
 static double opt_get(const evo_optimizer *o, int i) {
   double v = -12345;
   int rc = opt_bounds[i].per_tensor
-               ? evo_optimizer_get_param_option(o, 0, opt_bounds[i].option,
-                                                &v)
+               ? evo_optimizer_get_param_option(o, 0, opt_bounds[i].option, &v)
                : evo_optimizer_get_option(o, opt_bounds[i].option, &v);
   ck_assert_int_eq(rc, EVO_OK);
   return v;
@@ -171,8 +188,8 @@ static void opt_refuses(evo_optimizer *o, int i, double v) {
 /* Sets @p v and takes a step with it: an accepted value must work. */
 static void opt_accepts(evo_optimizer *o, int i, double v) {
   int rc = opt_set(o, i, v);
-  ck_assert_msg(rc == EVO_OK, "%s = %g: status %d (%s)", opt_bounds[i].name,
-                v, rc, evo_last_error());
+  ck_assert_msg(rc == EVO_OK, "%s = %g: status %d (%s)", opt_bounds[i].name, v,
+                rc, evo_last_error());
   ck_assert_double_eq(opt_get(o, i), v);
   ck_assert_int_eq(evo_optimizer_step(o), EVO_OK);
 }

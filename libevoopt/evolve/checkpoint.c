@@ -313,8 +313,8 @@ static void check_record(ckpt_reader *c, const evo_population *pop,
                          const evo_gen_record *rec,
                          const evo_gen_record *prev) {
   static const char *const fitness_names[] = {
-      "history best fitness", "history mean fitness",
-      "history median fitness", "history worst fitness"};
+      "history best fitness", "history mean fitness", "history median fitness",
+      "history worst fitness"};
   const double *v = rec->values;
   double n = (double)pop->n_ind;
   for (size_t k = EVO_HIST_BEST; k <= EVO_HIST_WORST; k++)

@@ -56,10 +56,9 @@ EVO_API int evo_evaluator_add_task(evo_evaluator *e, const evo_task *task) {
 
 static int check_steps(uint64_t steps) {
   if (steps == 0 || steps > EVO_MAX_STEPS)
-    return evo_set_error(EVO_ERANGE,
-                         "steps must be in 1..%llu (EVO_MAX_STEPS), got %llu",
-                         (unsigned long long)EVO_MAX_STEPS,
-                         (unsigned long long)steps);
+    return evo_set_error(
+        EVO_ERANGE, "steps must be in 1..%llu (EVO_MAX_STEPS), got %llu",
+        (unsigned long long)EVO_MAX_STEPS, (unsigned long long)steps);
   return EVO_OK;
 }
 

@@ -238,7 +238,7 @@ typedef struct run_buffers {
   uint8_t *y;     /* batch labels */
   size_t *order;  /* a permutation of the training subset */
   double losses[EVO_LOSS_TAIL]; /* the last losses, a ring: step s at s % 50 */
-  float *curve;   /* every loss (the result's), only when recorded */
+  float *curve; /* every loss (the result's), only when recorded */
 } run_buffers;
 
 static void run_buffers_free(run_buffers *b) {
@@ -420,7 +420,8 @@ static int reserve_curve(evo_train_result *r, uint64_t steps) {
   if (steps > r->curve_cap) {
     float *c = realloc(r->curve, (size_t)steps * sizeof *c);
     if (c == NULL)
-      return evo_set_error(EVO_ENOMEM, "out of memory keeping the loss "
+      return evo_set_error(EVO_ENOMEM,
+                           "out of memory keeping the loss "
                            "curve of %llu steps",
                            (unsigned long long)steps);
     r->curve = c;
@@ -459,10 +460,9 @@ int evo_task_train_limit(const evo_task *task, const evo_genome *g,
   EVO_CHECK_ARG(g);
   EVO_CHECK_ARG(result);
   if (steps == 0 || steps > EVO_MAX_STEPS)
-    return evo_set_error(EVO_ERANGE,
-                         "steps must be in 1..%llu (EVO_MAX_STEPS), got %llu",
-                         (unsigned long long)EVO_MAX_STEPS,
-                         (unsigned long long)steps);
+    return evo_set_error(
+        EVO_ERANGE, "steps must be in 1..%llu (EVO_MAX_STEPS), got %llu",
+        (unsigned long long)EVO_MAX_STEPS, (unsigned long long)steps);
   double start = evo_now_seconds(), cpu_start = evo_thread_cpu_seconds();
   run_buffers b = {0};
   uint64_t recorded = 0;
