@@ -73,8 +73,8 @@ int evo_atomic_write(const char *path, const void *data, size_t size) {
   /* mkstemp creates 0600; a saved genome, checkpoint or table is an
    * ordinary data file, readable like the files the user's programs
    * write. */
-  int failed = fchmod(fd, 0644) != 0 || write_all(fd, data, size) != 0 ||
-               fsync(fd) != 0;
+  int failed =
+      fchmod(fd, 0644) != 0 || write_all(fd, data, size) != 0 || fsync(fd) != 0;
   int saved = errno;
   if (close(fd) != 0 && !failed) {
     failed = 1;

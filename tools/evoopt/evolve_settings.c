@@ -311,8 +311,8 @@ static int together_error(const char *path, const char *a, uint64_t va,
 
 static int check_together(const evolve_cfg *cfg, const char *path) {
   if (cfg->elites >= cfg->population)
-    return together_error(path, "elites", cfg->elites, "be below",
-                          "population", cfg->population);
+    return together_error(path, "elites", cfg->elites, "be below", "population",
+                          cfg->population);
   if (cfg->tournament > cfg->population)
     return together_error(path, "tournament", cfg->tournament, "not exceed",
                           "population", cfg->population);
@@ -402,7 +402,8 @@ typedef struct settings_key {
   const char *(*choice)(size_t i); /* the i-th value, NULL past the last */
 } settings_key;
 
-#define STORED(f) .offset = offsetof(evolve_cfg, f), .size = sizeof(((evolve_cfg *)0)->f)
+#define STORED(f)                                                              \
+  .offset = offsetof(evolve_cfg, f), .size = sizeof(((evolve_cfg *)0)->f)
 
 static const char *format_choice(size_t i) {
   return i == 0 ? "evoopt run" : NULL;
@@ -416,6 +417,7 @@ static const char *algorithm_choice(size_t i) {
   return i < N_ALGORITHMS ? algorithms[i] : NULL;
 }
 
+/* clang-format off: one row per key */
 static const settings_key settings_keys[] = {
     {.name = "format", .kind = KEY_CHOICE, .choice = format_choice},
     {.name = "format_version", .kind = KEY_INT, .min = 1, .max = 1},
@@ -435,12 +437,15 @@ static const settings_key settings_keys[] = {
     {.name = "budget", .kind = KEY_REAL, .absent = "0", .real_min = 0.0,
      .real_max = 1e12, STORED(budget)},
 };
+/* clang-format on */
 #define N_KEYS (sizeof settings_keys / sizeof settings_keys[0])
 
 /* The row of numeric setting @p i: its option's name with '_' for '-'. */
 static settings_key num_key(size_t i, char *name, size_t size) {
   json_key(num_settings[i].name, name, size);
-  settings_key k = {.name = name, .kind = KEY_INT, .min = num_settings[i].min,
+  settings_key k = {.name = name,
+                    .kind = KEY_INT,
+                    .min = num_settings[i].min,
                     .max = num_settings[i].max,
                     .absent = num_settings[i].absent};
   k.offset = num_settings[i].offset;
@@ -475,7 +480,10 @@ static void choices_text(const settings_key *k, char *buf, size_t size) {
   buf[0] = '\0';
   for (size_t i = 0; i < n && used < size; i++) {
     int w = snprintf(buf + used, size - used, "%s\"%s\"",
-                     i == 0 ? "" : i + 1 == n ? " or " : ", ", k->choice(i));
+                     i == 0       ? ""
+                     : i + 1 == n ? " or "
+                                  : ", ",
+                     k->choice(i));
     used += w > 0 ? (size_t)w : 0;
   }
 }
@@ -554,8 +562,7 @@ static int read_key(const settings_key *k, const json_t *v, evolve_cfg *cfg,
         *(double *)field(cfg, k) = x;
       return CLI_EXIT_OK;
     }
-    snprintf(want, sizeof want, "a number in %g..%g", k->real_min,
-             k->real_max);
+    snprintf(want, sizeof want, "a number in %g..%g", k->real_min, k->real_max);
     break;
   }
   case KEY_BOOL:
@@ -601,8 +608,8 @@ static int read_key(const settings_key *k, const json_t *v, evolve_cfg *cfg,
 }
 
 /* A present key, or its stand-in when absent and allowed to be. */
-static int read_row(const settings_key *k, const json_t *root,
-                    evolve_cfg *cfg, const char *path) {
+static int read_row(const settings_key *k, const json_t *root, evolve_cfg *cfg,
+                    const char *path) {
   const json_t *v = json_object_get(root, k->name);
   if (v != NULL)
     return read_key(k, v, cfg, path);
