@@ -16,13 +16,32 @@
 
 static char dir_path[4096];
 
+/* Where fuzz_fail writes: stderr as it was at start-up, before
+ * -close_fd_mask=2 points it at /dev/null (libFuzzer calls
+ * LLVMFuzzerInitialize first). */
+static int report_fd = 2;
+
+int LLVMFuzzerInitialize(int *argc, char ***argv);
+int LLVMFuzzerInitialize(int *argc, char ***argv) {
+  (void)argc;
+  (void)argv;
+  int fd = dup(2);
+  if (fd >= 0)
+    report_fd = fd;
+  return 0;
+}
+
 void fuzz_fail(const char *fmt, ...) {
+  char msg[4096];
+  int n = snprintf(msg, sizeof msg, "fuzz target: invariant broken: ");
   va_list ap;
   va_start(ap, fmt);
-  fputs("fuzz target: invariant broken: ", stderr);
-  vfprintf(stderr, fmt, ap);
-  fputc('\n', stderr);
+  vsnprintf(msg + n, sizeof msg - (size_t)n - 1, fmt, ap);
   va_end(ap);
+  size_t len = strlen(msg);
+  msg[len] = '\n';
+  if (write(report_fd, msg, len + 1) < 0)
+    abort();
   abort();
 }
 

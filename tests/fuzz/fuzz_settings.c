@@ -28,11 +28,13 @@ static char *saved_text(const evolve_cfg *cfg) {
   char *text = cli_read_text(path, 1 << 20);
   if (text == NULL)
     fuzz_fail("cannot read back %s", path);
-  char *created = strstr(text, "\"created\"");
+  /* The top-level key (JSON_INDENT(2)), not a task of that name. */
+  char *created = strstr(text, "\n  \"created\": ");
   if (created != NULL) {
-    char *end = strchr(created, '\n');
-    memmove(created, end != NULL ? end : created + strlen(created),
-            strlen(end != NULL ? end : created + strlen(created)) + 1);
+    char *end = strchr(created + 1, '\n');
+    if (end == NULL)
+      end = created + strlen(created);
+    memmove(created, end, strlen(end) + 1);
   }
   return text;
 }

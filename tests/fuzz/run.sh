@@ -46,8 +46,8 @@ run_one() {
   mkdir -p "$dir/corpus" "$dir/crashes" "$dir/tmp"
   [ -f "$here/$t.dict" ] && dict=("-dict=$here/$t.dict")
   TMPDIR=$dir/tmp \
-  ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:allocator_may_return_null=1} \
-  UBSAN_OPTIONS=${UBSAN_OPTIONS:-halt_on_error=1:print_stacktrace=1} \
+  ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=1 \
+  UBSAN_OPTIONS=${UBSAN_OPTIONS:+$UBSAN_OPTIONS:}halt_on_error=1:print_stacktrace=1 \
     "$build/tests/fuzz/fuzz_$t" -max_total_time="$seconds" -timeout=20 \
     -rss_limit_mb=2560 -malloc_limit_mb=1100 -close_fd_mask=3 \
     -print_final_stats=1 -artifact_prefix="$dir/crashes/" "${dict[@]}" \
