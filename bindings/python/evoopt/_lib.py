@@ -50,6 +50,10 @@ EXPECTED_VERSION = (version_number(_INSTALL_VERSION) if _INSTALL_VERSION
                     else None)
 
 FITNESS_FN = ctypes.CFUNCTYPE(c_int, c_void_p, c_void_p, c_uint64, c_void_p)
+#: evo_fitness_rung_fn (backend.h): the fitness callback of multi-fidelity
+#: search, which also gets the evaluation rung.
+FITNESS_RUNG_FN = ctypes.CFUNCTYPE(c_int, c_void_p, c_void_p, c_uint64,
+                                   c_uint32, c_void_p)
 PROGRESS_FN = ctypes.CFUNCTYPE(c_int, c_void_p, c_int, c_void_p, c_size_t,
                                c_size_t)
 
@@ -109,11 +113,15 @@ _STATUS_FUNCTIONS = [
     ("evo_report_add_task", [_P, _S, _D]),
     ("evo_report_fitness", [_P, _PD]),
     ("evo_report_task", [_P, _Z, POINTER(c_char_p), _PD]),
+    ("evo_report_set_cost", [_P, _D]),
+    ("evo_report_cost", [_P, _PD]),
     ("evo_evaluator_new", [_PP]),
     ("evo_evaluator_add_task", [_P, _P]),
     ("evo_evaluator_set_steps", [_P, c_uint64]),
     ("evo_evaluator_set_seeds", [_P, c_uint32]),
     ("evo_evaluator_run", [_P, _P, c_uint64, _P]),
+    ("evo_evaluator_set_rung", [_P, c_uint32, c_uint64, c_uint32, c_uint64]),
+    ("evo_evaluator_run_rung", [_P, _P, c_uint64, c_uint32, _P]),
     ("evo_blas_set_threads", [_I]),
     # population.h
     ("evo_population_new", [_PP]),
@@ -121,6 +129,7 @@ _STATUS_FUNCTIONS = [
     ("evo_population_get", [_P, _I, POINTER(c_int64)]),
     ("evo_population_set_initial", [_P, _PP, _Z]),
     ("evo_population_set_fitness", [_P, FITNESS_FN, _P]),
+    ("evo_population_set_fitness_rung", [_P, FITNESS_RUNG_FN, _P]),
     ("evo_population_set_progress", [_P, PROGRESS_FN, _P]),
     ("evo_population_set_checkpoint", [_P, _S, _S]),
     ("evo_population_resume", [_PP, _S, _S]),
@@ -128,6 +137,8 @@ _STATUS_FUNCTIONS = [
     ("evo_population_run", [_P]),
     ("evo_population_individual", [_P, _Z, _PP, _PD]),
     ("evo_population_individual_error", [_P, _Z, _PI, POINTER(c_char_p)]),
+    ("evo_population_individual_rung", [_P, _Z, POINTER(c_uint32)]),
+    ("evo_population_individual_cached", [_P, _Z, _PI]),
     ("evo_population_history", [_P, _Z, _I, _PD]),
     ("evo_population_history_best", [_P, _Z, _PP, _PP]),
     ("evo_population_history_terms", [_P, _Z, POINTER(c_uint32)]),
@@ -158,12 +169,14 @@ _PLAIN_FUNCTIONS = [
     ("evo_report_free", None, [_P]),
     ("evo_report_task_count", _Z, [_P]),
     ("evo_evaluator_free", None, [_P]),
+    ("evo_evaluator_rungs", _Z, [_P]),
     ("evo_population_free", None, [_P]),
     ("evo_population_generation", _Z, [_P]),
     ("evo_population_finished", _I, [_P]),
     ("evo_population_size", _Z, [_P]),
     ("evo_population_evaluated", _Z, [_P]),
     ("evo_population_history_count", _Z, [_P]),
+    ("evo_population_compute", _D, [_P]),
     ("evo_population_hof_count", _Z, [_P]),
 ]
 
@@ -278,6 +291,9 @@ def open_library(path=None):
 lib = open_library()
 #: The library's evaluator as a population fitness callback (task.h).
 evaluator_fitness = ctypes.cast(lib.evo_evaluator_fitness, FITNESS_FN)
+#: The same with the evaluation rung (multi-fidelity search).
+evaluator_fitness_rung = ctypes.cast(lib.evo_evaluator_fitness_rung,
+                                     FITNESS_RUNG_FN)
 
 
 def take_string(ptr):

@@ -5,6 +5,7 @@ import collections
 import contextlib
 import ctypes
 import enum
+import inspect
 import math
 import signal
 import threading
@@ -15,12 +16,19 @@ from ._lib import lib
 from .genome import Genome, term_names
 from .task import Evaluator, report_to_dict
 
-__all__ = ["Population", "Event", "Individual", "HallOfFameEntry"]
+__all__ = ["Population", "Event", "Individual", "HallOfFameEntry",
+           "ALGORITHMS"]
 
 _SETTINGS = {"size": 0, "generations": 1, "elites": 2, "tournament": 3,
              "run_seed": 4, "workers": 5, "fresh_seeds": 6,
-             "hall_of_fame_size": 7, "cache": 8}
-_HISTORY_KEYS = ("best", "mean", "median", "worst", "failed", "cache_hits")
+             "hall_of_fame_size": 7, "cache": 8, "algorithm": 9,
+             "rungs": 10, "promote": 11, "budget": 12, "window": 13}
+#: Search methods by name (population.h, evo_algorithm): the setting
+#: ``algorithm`` takes a name or its number and reads back as the name.
+ALGORITHMS = ("ga", "random", "steady")
+_HISTORY_KEYS = ("best", "mean", "median", "worst", "failed", "cache_hits",
+                 "compute", "evaluations")
+_INT_HISTORY_KEYS = ("failed", "cache_hits", "evaluations")
 _EVO_ECALLBACK = -11
 
 
@@ -31,10 +39,12 @@ class Event(enum.IntEnum):
 
 
 Individual = collections.namedtuple(
-    "Individual", "genome fitness status message")
+    "Individual", "genome fitness status message rung cached")
 Individual.__doc__ = """An individual of the current generation: its genome
-(a copy), fitness (None before evaluation), and the fitness callback's
-status (0 = ok) and message when it failed."""
+(a copy), fitness (None before evaluation), the fitness callback's status
+(0 = ok) and message when it failed, the rung of its result or the rung it
+waits for (always 0 without multi-fidelity search) and whether its result
+came from the evaluation cache."""
 
 HallOfFameEntry = collections.namedtuple(
     "HallOfFameEntry", "genome fitness generation")
@@ -60,19 +70,40 @@ class _Callbacks:
                 self.error = exc
 
 
+_RETURNS = ("a fitness function returns a float, (float, {task: "
+            "fitness}) or a dict {'fitness': float, 'tasks': {task: "
+            "fitness}, 'cost': core_seconds} (tasks and cost optional, as "
+            "Evaluator.run() returns it)")
+
+
 def _fill_report(report, value):
     """Writes a fitness function's result into an evo_report. Returns False
     for a non-finite fitness (a failed evaluation, as in the C API)."""
-    tasks = {}
-    if isinstance(value, tuple):
-        if len(value) != 2 or not isinstance(value[1], dict):
-            raise TypeError("a fitness function returns a float or "
-                            "(float, {task: fitness}), not %r" % (value,))
+    tasks, cost = {}, None
+    if isinstance(value, dict):
+        unknown = set(value) - {"fitness", "tasks", "cost"}
+        if "fitness" not in value or unknown:
+            raise TypeError("%s; got a dict with keys %s"
+                            % (_RETURNS, sorted(map(str, value))))
+        tasks, cost = value.get("tasks") or {}, value.get("cost")
+        value = value["fitness"]
+    elif isinstance(value, tuple):
+        if len(value) != 2:
+            raise TypeError("%s, not %r" % (_RETURNS, value))
         value, tasks = value
+    if not isinstance(tasks, dict):
+        raise TypeError("%s; tasks must be a dict, not %r" % (_RETURNS,
+                                                               tasks))
     fitness = float(value)
     if not math.isfinite(fitness) or not all(
             math.isfinite(float(v)) for v in tasks.values()):
         return False
+    if cost is not None:
+        cost = float(cost)
+        if not (math.isfinite(cost) and cost >= 0):
+            raise ValueError("a fitness function's cost is CPU core-seconds, "
+                             "finite and at least 0, not %r" % cost)
+        lib.evo_report_set_cost(report, cost)
     lib.evo_report_set_fitness(report, fitness)
     for name, task_fitness in tasks.items():
         lib.evo_report_add_task(report, str(name).encode(),
@@ -94,6 +125,36 @@ def _fitness_wrapper(state):
             state.fail(exc)
             return _EVO_ECALLBACK
     return _lib.FITNESS_FN(call)
+
+
+def _fitness_rung_wrapper(state):
+    """The C fitness callback of multi-fidelity search calling
+    ``state.fitness(genome, seed, rung)``."""
+    def call(_user, genome, seed, rung, report):
+        try:
+            ok = _fill_report(report, state.fitness(Genome._copy_of(genome),
+                                                    seed, rung))
+            return 0 if ok else _EVO_ECALLBACK
+        except BaseException as exc:  # noqa: B902 - re-raised by the caller
+            state.fail(exc)
+            return _EVO_ECALLBACK
+    return _lib.FITNESS_RUNG_FN(call)
+
+
+def takes_rung(fn):
+    """Whether a fitness function wants the rung: it accepts three
+    positional arguments, the third without a default (``fn(genome, seed,
+    rung)``). Callables whose signature cannot be read count as
+    ``fn(genome, seed)``."""
+    try:
+        params = list(inspect.signature(fn).parameters.values())
+    except (TypeError, ValueError):
+        return False
+    positional = [p for p in params if p.kind in (
+        inspect.Parameter.POSITIONAL_ONLY,
+        inspect.Parameter.POSITIONAL_OR_KEYWORD)]
+    return len(positional) >= 3 and \
+        positional[2].default is inspect.Parameter.empty
 
 
 @contextlib.contextmanager
@@ -140,12 +201,17 @@ class Population(_lib.Handle):
 
     Args:
         fitness: ``fn(genome, seed) -> float`` or ``-> (float, {task:
-            fitness})``, or an :class:`Evaluator` (then the library
-            evaluates without calling Python). With ``workers > 1`` a Python
-            function is called from several threads at once: it must be
-            thread-safe, and a pure function of (genome, seed) for the run
-            to be reproducible. A non-finite fitness counts as a failed
-            evaluation (fitness -1).
+            fitness})`` or ``-> {'fitness': float, 'tasks': {task:
+            fitness}, 'cost': core_seconds}`` (what :meth:`Evaluator.run`
+            returns; the cost counts towards ``budget``), or ``fn(genome,
+            seed, rung)`` for multi-fidelity search (see
+            :meth:`set_fitness`), or an :class:`Evaluator` (then the
+            library evaluates without calling Python; its
+            :attr:`~Evaluator.rung_count` must equal ``rungs``). With
+            ``workers > 1`` a Python function is called from several
+            threads at once: it must be thread-safe, and a pure function of
+            (genome, seed[, rung]) for the run to be reproducible. A
+            non-finite fitness counts as a failed evaluation (fitness -1).
         progress: ``fn(event, generation, index)``, called on the calling
             thread after each evaluation and generation; a true return
             value stops the run (step()/run() then return False).
@@ -160,6 +226,19 @@ class Population(_lib.Handle):
             —, 2 keyed by the exact genome, for any pure fitness;
             defaults are the paper's), also readable and writable as
             attributes before the first step (workers at any time).
+        algorithm, rungs, promote, budget, window: the search settings
+            (doc/algorithm.md §9): ``algorithm`` ``'ga'`` (the paper's
+            genetic algorithm, the default), ``'random'`` (random search)
+            or ``'steady'`` (steady-state evolution, in libraries that have
+            it), also as the numbers 0, 1, 2; ``rungs`` the evaluation rungs
+            of multi-fidelity search (1, off); ``promote`` the promotion
+            divisor η (3: the best third of a rung goes on); ``budget`` the
+            compute budget in CPU core-seconds (0: none; a float is rounded
+            up): once the evaluations recorded have cost this much no
+            evaluation is started, the generation stays open and
+            :attr:`finished` is True (raise it between steps or in
+            :meth:`resume` to go on); ``window`` steady-state evolution's
+            in-flight window.
 
     An exception raised by either callback stops the run at the next
     progress event and is re-raised by step()/run(); the evaluation that
@@ -174,6 +253,7 @@ class Population(_lib.Handle):
                  checkpoint=None, tag=None, _handle=None, **settings):
         self._state = _Callbacks()
         self._fitness_c = _fitness_wrapper(self._state)
+        self._fitness_rung_c = _fitness_rung_wrapper(self._state)
         self._progress_c = _progress_wrapper(self._state)
         self._fitness_owner = None
         self._adopt(_handle or _lib.new_handle(lib.evo_population_new))
@@ -196,7 +276,8 @@ class Population(_lib.Handle):
         """Restores a population from a checkpoint (settings, current
         generation, history, hall of fame); checkpointing goes on to the
         same file. Callbacks are not stored: pass them again. Only
-        ``workers`` may be given among the settings."""
+        ``workers`` and ``budget`` (to raise it) may be given among the
+        settings."""
         handle = _lib.new_handle(lib.evo_population_resume,
                                  _lib.encode_path(path),
                                  None if tag is None else tag.encode())
@@ -210,16 +291,37 @@ class Population(_lib.Handle):
 
     @fitness.setter
     def fitness(self, fn):
+        self.set_fitness(fn)
+
+    def set_fitness(self, fn, rung=None):
+        """Sets the fitness: an :class:`Evaluator` (run in C at the rung the
+        population asks for), or a Python callable. With ``rung=True`` it is
+        called as ``fn(genome, seed, rung)``, ``rung`` being 0 for the
+        cheapest evaluation up to ``rungs - 1`` for the full one
+        (multi-fidelity search, doc/algorithm.md §9; always 0 with
+        ``rungs = 1``); with ``rung=False`` as ``fn(genome, seed)``, which
+        the library refuses with ``rungs > 1`` (UnsupportedError at the
+        first step); ``None`` (the default, also for the
+        ``fitness`` property and argument) decides from the signature
+        (:func:`takes_rung`). It returns a float, ``(float, {task:
+        fitness})`` or ``{'fitness', 'tasks', 'cost'}``."""
         if isinstance(fn, Evaluator):
-            lib.evo_population_set_fitness(self.handle, _lib.evaluator_fitness,
-                                           fn.handle)
+            lib.evo_population_set_fitness_rung(
+                self.handle, _lib.evaluator_fitness_rung, fn.handle)
             self._state.fitness, self._fitness_owner = None, fn
-        elif callable(fn):
-            lib.evo_population_set_fitness(self.handle, self._fitness_c, None)
-            self._state.fitness, self._fitness_owner = fn, None
+            return
+        if not callable(fn):
+            raise TypeError("fitness must be a callable fn(genome, seed), "
+                            "fn(genome, seed, rung) or an Evaluator, not %s"
+                            % type(fn).__name__)
+        if rung is None:
+            rung = takes_rung(fn)
+        if rung:
+            lib.evo_population_set_fitness_rung(self.handle,
+                                                self._fitness_rung_c, None)
         else:
-            raise TypeError("fitness must be a callable fn(genome, seed) or "
-                            "an Evaluator, not %s" % type(fn).__name__)
+            lib.evo_population_set_fitness(self.handle, self._fitness_c, None)
+        self._state.fitness, self._fitness_owner = fn, None
 
     @property
     def progress(self):
@@ -250,6 +352,13 @@ class Population(_lib.Handle):
     def _drive(self, fn):
         """Runs step/run, then re-raises a callback's exception. Returns
         False when the user's progress callback stopped the run."""
+        owner = self._fitness_owner
+        if owner is not None and owner.rung_count != self.rungs:
+            raise ValueError(
+                "the evaluator has %d rung(s) (%d cheap plus the full "
+                "evaluation) but the population's setting rungs is %d: they "
+                "must agree" % (owner.rung_count, owner.rung_count - 1,
+                                self.rungs))
         state = self._state
         state.error, state.stopped, state.interrupted = None, False, False
         failure = None
@@ -291,8 +400,15 @@ class Population(_lib.Handle):
 
     @property
     def finished(self):
-        """True once every generation has been evaluated."""
+        """True once every generation has been evaluated, or the compute
+        budget is spent (raising ``budget`` lets the run go on)."""
         return bool(lib.evo_population_finished(self.handle))
+
+    @property
+    def compute(self):
+        """The compute spent so far: the costs of every evaluation
+        recorded, in CPU core-seconds (counted in whole microseconds)."""
+        return float(lib.evo_population_compute(self.handle))
 
     @property
     def evaluated(self):
@@ -309,21 +425,28 @@ class Population(_lib.Handle):
         out = []
         g, fitness = ctypes.c_void_p(), c_double()
         status, message = c_int(), c_char_p()
+        rung, cached = ctypes.c_uint32(), c_int()
         for i in range(len(self)):
             lib.evo_population_individual(self.handle, i, byref(g),
                                           byref(fitness))
             lib.evo_population_individual_error(self.handle, i, byref(status),
                                                 byref(message))
+            lib.evo_population_individual_rung(self.handle, i, byref(rung))
+            lib.evo_population_individual_cached(self.handle, i,
+                                                 byref(cached))
             value = None if math.isnan(fitness.value) else fitness.value
             out.append(Individual(Genome._copy_of(g), value, status.value,
-                                  _lib.text(message.value)))
+                                  _lib.text(message.value), int(rung.value),
+                                  bool(cached.value)))
         return out
 
     @property
     def history(self):
         """One dict per recorded generation: generation, best, mean,
-        median, worst, failed, cache_hits, best_genome (a Genome),
-        best_report ({'fitness', 'tasks'}) and terms ({name: count})."""
+        median, worst, failed, cache_hits, compute (core-seconds spent up
+        to the end of that generation), evaluations (run so far, every
+        rung, cache hits not counted), best_genome (a Genome), best_report
+        ({'fitness', 'tasks', 'cost'}) and terms ({name: count})."""
         return [self.history_at(i) for i in
                 range(lib.evo_population_history_count(self.handle))]
 
@@ -336,8 +459,8 @@ class Population(_lib.Handle):
             lib.evo_population_history(self.handle, generation, code,
                                        byref(value))
             entry[key] = value.value
-        entry["failed"] = int(entry["failed"])
-        entry["cache_hits"] = int(entry["cache_hits"])
+        for key in _INT_HISTORY_KEYS:
+            entry[key] = int(entry[key])
         g, report = ctypes.c_void_p(), ctypes.c_void_p()
         lib.evo_population_history_best(self.handle, generation, byref(g),
                                         byref(report))
@@ -375,12 +498,34 @@ class Population(_lib.Handle):
         return entries[0].fitness if entries else None
 
 
+def _algorithm_to_c(value):
+    if isinstance(value, str):
+        if value not in ALGORITHMS:
+            raise ValueError("unknown algorithm %r (known: %s)"
+                             % (value, ", ".join(ALGORITHMS)))
+        return ALGORITHMS.index(value)
+    return int(value)
+
+
+def _budget_to_c(value):
+    value = float(value)
+    if not math.isfinite(value):
+        raise ValueError("budget must be a finite number of core-seconds, "
+                         "not %r" % value)
+    return int(math.ceil(value))
+
+
 def _conversions(key):
     """(to Python, to C) for a setting: the run seed is any 64-bit value,
-    passed as its bits; fresh_seeds is a bool."""
+    passed as its bits; fresh_seeds is a bool; algorithm a name."""
     if key == "run_seed":
         return (lambda v: v & (2 ** 64 - 1),
                 lambda v: c_int64(int(v) & (2 ** 64 - 1)).value)
+    if key == "algorithm":
+        return (lambda v: ALGORITHMS[v] if 0 <= v < len(ALGORITHMS) else v,
+                _algorithm_to_c)
+    if key == "budget":
+        return None, _budget_to_c
     return (bool if key == "fresh_seeds" else None), int
 
 

@@ -9,13 +9,15 @@ from . import _lib
 from ._lib import lib
 from .genome import Genome
 
-__all__ = ["Task", "TrainResult", "Evaluator", "set_blas_threads"]
+__all__ = ["Task", "TrainResult", "Evaluator", "set_blas_threads",
+           "parse_rung"]
 
 _TASK_OPTIONS = {"train_subset": 0, "data_seed": 1, "batch_size": 2,
                  "test_limit": 3, "record_curve": 4, "decay_all": 5,
                  "refuse_nonfinite": 6, "threads": 7}
 _RESULT_KEYS = {"fitness": 0, "accuracy": 1, "mean_loss": 2, "diverged": 3,
-                "diverged_step": 4, "steps": 5, "seconds": 6}
+                "diverged_step": 4, "steps": 5, "seconds": 6,
+                "cpu_seconds": 7}
 
 
 def set_blas_threads(n):
@@ -25,15 +27,17 @@ def set_blas_threads(n):
 
 
 def report_to_dict(report_ptr):
-    """An evo_report as ``{'fitness': f, 'tasks': {name: fitness}}``."""
-    fitness = c_double()
+    """An evo_report as ``{'fitness': f, 'tasks': {name: fitness}, 'cost':
+    core_seconds}`` (the cost is 0 unless the evaluation recorded one)."""
+    fitness, cost = c_double(), c_double()
     lib.evo_report_fitness(report_ptr, byref(fitness))
+    lib.evo_report_cost(report_ptr, byref(cost))
     tasks = {}
     name, value = c_char_p(), c_double()
     for i in range(lib.evo_report_task_count(report_ptr)):
         lib.evo_report_task(report_ptr, i, byref(name), byref(value))
         tasks[_lib.text(name.value)] = value.value
-    return {"fitness": fitness.value, "tasks": tasks}
+    return {"fitness": fitness.value, "tasks": tasks, "cost": cost.value}
 
 
 class _Report(_lib.Handle):
@@ -48,12 +52,13 @@ class TrainResult:
 
     Attributes: fitness (acc + 0.05·max(0, 1 - L), or -1 when diverged),
     accuracy, mean_loss, diverged (bool), diverged_step (the 0-based step,
-    or None), steps, seconds, curve (the per-step training losses as a
-    float32 NumPy array when the task records them, else None).
+    or None), steps, seconds (wall time), cpu_seconds (CPU time of the
+    thread that ran it), curve (the per-step training losses as a float32
+    NumPy array when the task records them, else None).
     """
 
     __slots__ = ("fitness", "accuracy", "mean_loss", "diverged",
-                 "diverged_step", "steps", "seconds", "curve")
+                 "diverged_step", "steps", "seconds", "cpu_seconds", "curve")
 
     def __init__(self, result_ptr):
         values = {}
@@ -69,6 +74,7 @@ class TrainResult:
                               if self.diverged else None)
         self.steps = int(values["steps"])
         self.seconds = values["seconds"]
+        self.cpu_seconds = values["cpu_seconds"]
         self.curve = self._read_curve(result_ptr)
 
     @staticmethod
@@ -161,6 +167,35 @@ for _key, _code in _TASK_OPTIONS.items():
         bool if _key in _BOOL_OPTIONS else None, int))
 
 
+def parse_rung(spec):
+    """One cheap rung as ``(steps, seeds, test_limit)``, from such a tuple
+    (``test_limit`` may be left out: 0, the whole test set) or from the
+    command line's text ``STEPSxSEEDS@TEST`` (``@TEST`` optional), e.g.
+    ``"200x1@2000"``. Raises ValueError for anything else; the library
+    checks the ranges."""
+    if isinstance(spec, str):
+        text = spec.strip()
+        head, at, limit = text.partition("@")
+        steps, sep, seeds = head.partition("x")
+        try:
+            if not sep or (at and not limit):
+                raise ValueError
+            return (int(steps), int(seeds), int(limit) if limit else 0)
+        except ValueError:
+            raise ValueError("rung %r is not STEPSxSEEDS or "
+                             "STEPSxSEEDS@TEST_IMAGES (e.g. '200x1@2000')"
+                             % spec) from None
+    try:
+        values = tuple(int(v) for v in spec)
+    except TypeError:
+        raise ValueError("a rung is (steps, seeds[, test_limit]) or a text "
+                         "like '200x1@2000', not %r" % (spec,)) from None
+    if len(values) not in (2, 3):
+        raise ValueError("a rung is (steps, seeds[, test_limit]), not %r"
+                         % (spec,))
+    return values + (0,) * (3 - len(values))
+
+
 class Evaluator(_lib.Handle):
     """Evaluates genomes over several tasks × seeds (doc/algorithm.md §3,
     multi-task fitness).
@@ -170,18 +205,28 @@ class Evaluator(_lib.Handle):
             evaluator).
         steps: training steps per run (500, the paper's).
         seeds: seeds per task (2, the paper's).
+        rungs: the cheap evaluation rungs of multi-fidelity search
+            (doc/algorithm.md §9), cheapest first, each ``(steps, seeds,
+            test_limit)`` or a text like ``"200x1@2000"`` (:func:`parse_rung`);
+            ``steps``/``seeds`` with each task's whole test set (its own
+            ``test_limit``) are the rung after them, the full evaluation.
+            A population using this evaluator needs ``rungs = len(rungs) +
+            1`` (see :attr:`rung_count`).
     """
 
     _free_name = "evo_evaluator_free"
 
-    def __init__(self, tasks=(), steps=500, seeds=2):
+    def __init__(self, tasks=(), steps=500, seeds=2, rungs=()):
         self._adopt(_lib.new_handle(lib.evo_evaluator_new))
         self._tasks = []
         self._owned = []  # opened here by name: closed with the evaluator
+        self._rungs = []
         self.steps = steps
         self.seeds = seeds
         for task in tasks:
             self.add_task(task)
+        for i, spec in enumerate(rungs):
+            self.set_rung(i, spec)
 
     def add_task(self, task):
         """Adds a Task (kept alive by the evaluator) or a task name."""
@@ -202,13 +247,52 @@ class Evaluator(_lib.Handle):
     seeds = _lib.stored_property(lib.evo_evaluator_set_seeds, "seeds", int,
                                  "Seeds per task.")
 
-    def run(self, genome, seed_base=0):
+    def set_rung(self, rung, spec):
+        """Defines (``rung`` = the number defined so far) or redefines
+        (less) cheap rung ``rung``: ``spec`` is ``(steps, seeds[,
+        test_limit])`` or a text like ``"200x1@2000"``
+        (evo_evaluator_set_rung)."""
+        steps, seeds, test_limit = parse_rung(spec)
+        lib.evo_evaluator_set_rung(self.handle, int(rung), steps, seeds,
+                                   test_limit)
+        if rung == len(self._rungs):
+            self._rungs.append((steps, seeds, test_limit))
+        else:
+            self._rungs[rung] = (steps, seeds, test_limit)
+
+    @property
+    def rungs(self):
+        """The cheap rungs defined, cheapest first, as ``(steps, seeds,
+        test_limit)`` tuples (the full evaluation is not listed)."""
+        return list(self._rungs)
+
+    @property
+    def rung_count(self):
+        """The number of rungs, the full evaluation included (1 without
+        cheap rungs): the population setting ``rungs`` that goes with this
+        evaluator (evo_evaluator_rungs)."""
+        return int(lib.evo_evaluator_rungs(self.handle))
+
+    def run(self, genome, seed_base=0, rung=None):
         """Evaluates ``genome`` with seeds seed_base, seed_base+1, ... on
-        every task. Returns ``{'fitness': f, 'tasks': {name: fitness}}``."""
+        every task: the full evaluation, or with ``rung`` the evaluation at
+        that rung (0 the cheapest; :attr:`rung_count` - 1 and beyond the
+        full one). Returns ``{'fitness': f, 'tasks': {name: fitness},
+        'cost': core_seconds}``, the cost being the training runs' CPU
+        time × engine threads; such a dict is also what a fitness function
+        may return (:class:`~evoopt.Population`)."""
         g = Genome.coerce(genome)
         with _Report() as report:
-            lib.evo_evaluator_run(self.handle, g.handle, int(seed_base),
-                                  report.handle)
+            if rung is None:
+                lib.evo_evaluator_run(self.handle, g.handle, int(seed_base),
+                                      report.handle)
+            else:
+                if int(rung) < 0:
+                    raise ValueError("rung must be 0 or more, not %d"
+                                     % rung)
+                lib.evo_evaluator_run_rung(self.handle, g.handle,
+                                           int(seed_base), int(rung),
+                                           report.handle)
             return report_to_dict(report.handle)
 
     def close(self):

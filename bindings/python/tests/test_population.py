@@ -85,8 +85,9 @@ def test_history_and_individuals_are_plain_data(no_leaks):
         assert pop.step() is True
         h = pop.history[0]
         assert set(h) == {"generation", "best", "mean", "median", "worst",
-                          "failed", "cache_hits", "best_genome",
-                          "best_report", "terms"}
+                          "failed", "cache_hits", "compute", "evaluations",
+                          "best_genome", "best_report", "terms"}
+        assert (h["compute"], h["evaluations"]) == (0.0, 6)
         assert h["worst"] <= h["median"] <= h["best"]
         assert sum(h["terms"].values()) >= 6
         inds = pop.individuals()  # generation 1, bred, not yet evaluated
