@@ -8,11 +8,26 @@
  * and prints the messaging overhead as a fraction of that training time.
  * The worker ranks serve the no-op fitness.
  *
- * Usage: mpirun -np N bench_mpi [no-op jobs (default 5000)] */
+ * With "stream" it measures evaluations per second instead (issue 11):
+ * every rank opens the same evaluator, 3 tasks x 2 seeds like the paper's
+ * (the bundled digits three times, each on its own 1000 training images)
+ * at a few steps, and the workers serve it; rank 0 keeps the back end
+ * full with a stream of evaluations (the four baselines in turn, seeds
+ * 0, 1, ...; no generation barrier), first with each (task, seed) run a
+ * job of its own (evo_backend_mpi_new_parts), then with whole evaluations
+ * (evo_backend_mpi_new). It prints, for each, evaluations/s, the same per
+ * worker rank, and the cores the training kept busy (the reports' costs,
+ * thread CPU time, over the wall time). bench_mpi.sh compares 1 to 4
+ * worker ranks.
+ *
+ * Usage: mpirun -np N bench_mpi [no-op jobs (default 5000)]
+ *        mpirun -np N bench_mpi stream [evaluations (48) [steps (100)]] */
 #define _POSIX_C_SOURCE 200809L
 #include <evoopt/evoopt.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <time.h>
 
 #define TAG "bench_mpi no-op"
@@ -116,8 +131,148 @@ static int run_rank0(int size, size_t jobs) {
   return 0;
 }
 
+/* ---- stream: evaluations per second, split into parts or whole -------- */
+
+#define STREAM_TAG "bench_mpi stream: digits x3 (1000 images each), 2 seeds"
+#define STREAM_TASKS 3
+
+typedef struct stream_setup {
+  evo_task *tasks[STREAM_TASKS];
+  evo_evaluator *e;
+} stream_setup;
+
+static void stream_free(stream_setup *s) {
+  evo_evaluator_free(s->e);
+  for (int i = 0; i < STREAM_TASKS; i++)
+    evo_task_free(s->tasks[i]);
+}
+
+/* The same evaluator on every rank: @p steps steps x 2 seeds. */
+static int stream_open(stream_setup *s, uint64_t steps) {
+  int rc = evo_evaluator_new(&s->e);
+  for (int i = 0; i < STREAM_TASKS && rc == EVO_OK; i++) {
+    rc = evo_task_open(&s->tasks[i], "digits", NULL);
+    if (rc == EVO_OK)
+      rc = evo_task_set_option(s->tasks[i], EVO_TASK_TRAIN_SUBSET, 1000);
+    if (rc == EVO_OK)
+      rc = evo_task_set_option(s->tasks[i], EVO_TASK_DATA_SEED, i);
+    if (rc == EVO_OK)
+      rc = evo_evaluator_add_task(s->e, s->tasks[i]);
+  }
+  if (rc == EVO_OK)
+    rc = evo_evaluator_set_steps(s->e, steps);
+  if (rc == EVO_OK)
+    rc = evo_evaluator_set_seeds(s->e, 2);
+  return rc;
+}
+
+typedef struct stream_result {
+  double seconds, cost; /* wall time; the reports' costs */
+  size_t slots;
+} stream_result;
+
+/* Runs @p n evaluations through @p b, keeping every slot busy. */
+static int stream_run(evo_backend *b, size_t n, stream_result *out) {
+  static const char *presets[] = {"adam", "sgd", "rmsprop", "adamw"};
+  evo_genome *g[4] = {NULL};
+  evo_report *rep = NULL;
+  char message[EVO_BACKEND_MESSAGE_CAP];
+  int rc = evo_report_new(&rep);
+  for (int i = 0; i < 4 && rc == EVO_OK; i++)
+    rc = evo_genome_preset(&g[i], presets[i]);
+  size_t sent = 0, done = 0, slots = evo_backend_slots(b);
+  double t0 = now(), cost = 0.0;
+  while (rc == EVO_OK && done < n) {
+    while (rc == EVO_OK && sent < n && sent - done < slots) {
+      rc = evo_backend_submit(b, sent, g[sent % 4], sent);
+      sent++;
+    }
+    uint64_t job = 0;
+    int status = EVO_OK;
+    double c = 0.0;
+    if (rc == EVO_OK)
+      rc = evo_backend_collect(b, &job, rep, &status, message, sizeof message);
+    if (rc == EVO_OK && status != EVO_OK) {
+      fprintf(stderr, "evaluation %llu failed: %s\n",
+              (unsigned long long)job, message);
+      rc = status;
+    }
+    if (rc == EVO_OK)
+      rc = evo_report_cost(rep, &c);
+    cost += c;
+    done++;
+  }
+  *out = (stream_result){now() - t0, cost, slots};
+  for (int i = 0; i < 4; i++)
+    evo_genome_free(g[i]);
+  evo_report_free(rep);
+  return rc;
+}
+
+/* One back end: made, warmed up (one round of its slots), timed. */
+static int stream_backend(const evo_evaluator *e, bool parts, size_t n,
+                          stream_result *out) {
+  evo_backend *b = NULL;
+  int rc = parts ? evo_backend_mpi_new_parts(&b, e, 0.0, STREAM_TAG)
+                 : evo_backend_mpi_new(&b, 0.0, STREAM_TAG);
+  stream_result warm;
+  if (rc == EVO_OK)
+    rc = stream_run(b, evo_backend_slots(b), &warm);
+  if (rc == EVO_OK)
+    rc = stream_run(b, n, out);
+  evo_backend_free(b);
+  return rc;
+}
+
+static void stream_print(const char *label, int workers, size_t n,
+                         const stream_result *r) {
+  double rate = (double)n / r->seconds;
+  printf("  %-34s %2zu %8.2f %10.3f %12.3f %11.2f\n", label, r->slots,
+         r->seconds, rate, rate / workers, r->cost / r->seconds);
+  printf("STREAM %s workers=%d evaluations/s=%.6f\n",
+         label[0] == 'p' ? "parts" : "whole", workers, rate);
+}
+
+static int stream_rank0(const evo_evaluator *e, int size, size_t n,
+                        uint64_t steps) {
+  stream_result split, whole;
+  int rc = stream_backend(e, true, n, &split);
+  if (rc == EVO_OK)
+    rc = stream_backend(e, false, n, &whole);
+  if (rc != EVO_OK) {
+    fprintf(stderr, "bench_mpi stream: %s\n", evo_last_error());
+    return 1;
+  }
+  int workers = size - 1;
+  printf("%d worker ranks (1 slot each), %zu evaluations of 3 tasks x 2 "
+         "seeds x %llu steps:\n",
+         workers, n, (unsigned long long)steps);
+  printf("  %-34s %2s %8s %10s %12s %11s\n", "", "in", "wall (s)", "evals/s",
+         "per rank", "cores busy");
+  stream_print("parts: one job per (task, seed) run", workers, n, &split);
+  stream_print("whole: one job per evaluation", workers, n, &whole);
+  return 0;
+}
+
+static int stream_main(int rank, int size, size_t n, uint64_t steps) {
+  stream_setup s = {{NULL}, NULL};
+  int rc = stream_open(&s, steps), failed = 1;
+  if (rc != EVO_OK)
+    fprintf(stderr, "bench_mpi stream, rank %d: %s\n", rank, evo_last_error());
+  else if (rank == 0)
+    failed = stream_rank0(s.e, size, n, steps);
+  else
+    failed = evo_mpi_worker_run_evaluator(s.e, 1, STREAM_TAG) != EVO_OK;
+  stream_free(&s);
+  return failed;
+}
+
 int main(int argc, char **argv) {
-  size_t jobs = argc > 1 ? (size_t)strtoul(argv[1], NULL, 10) : 5000;
+  bool stream = argc > 1 && strcmp(argv[1], "stream") == 0;
+  int first = stream ? 2 : 1;
+  size_t jobs = argc > first ? (size_t)strtoul(argv[first], NULL, 10)
+                             : (stream ? 48 : 5000);
+  uint64_t steps = stream && argc > 3 ? strtoull(argv[3], NULL, 10) : 100;
   int rank = 0, size = 0, rc = 1;
   if (evo_mpi_init(&argc, &argv) != EVO_OK ||
       evo_mpi_rank(&rank, &size) != EVO_OK) {
@@ -126,6 +281,8 @@ int main(int argc, char **argv) {
   }
   if (size < 2)
     fprintf(stderr, "bench_mpi: run under mpirun -np N with N >= 2\n");
+  else if (stream)
+    rc = stream_main(rank, size, jobs > 0 ? jobs : 1, steps);
   else if (rank == 0)
     rc = run_rank0(size, jobs > 10 ? jobs : 10);
   else

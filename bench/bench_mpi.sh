@@ -10,9 +10,17 @@
 # N > 1, rank 0 runs the algorithm and N - 1 ranks evaluate, one
 # evaluation each. Wall time is the whole run (mpirun's start-up included).
 #
-# Usage: bench/bench_mpi.sh BUILD_DIR   (e.g. build)
+# Then (issue 11) evaluations/s per worker rank for 1 to 4 worker ranks
+# (mpirun -np 2 to 5), from a stream of evaluations of 3 tasks x 2 seeds
+# (bench_mpi stream): with each (task, seed) run a job of its own and with
+# whole evaluations, each rank's rate against one rank's. On this 2-core
+# machine 3 and 4 worker ranks (and rank 0) share 2 cores.
+#
+# Usage: bench/bench_mpi.sh BUILD_DIR [stream [EVALUATIONS [STEPS]]]
+#   (e.g. build; "stream" runs only the second part, 48 x 100 by default)
 set -eu
-build=${1:?usage: bench_mpi.sh BUILD_DIR}
+build=${1:?usage: bench_mpi.sh BUILD_DIR [stream [EVALUATIONS [STEPS]]]}
+only_stream=${2:-}
 evoopt=$build/tools/evoopt
 bench=$build/bench/bench_mpi
 command -v mpirun >/dev/null || { echo "mpirun not found (openmpi-bin)"; exit 1; }
@@ -26,6 +34,37 @@ export OPENBLAS_NUM_THREADS=1 # one core per evaluation, as worker ranks use
 trap 'rm -rf "$tmp"' EXIT
 evals=48
 now() { date +%s.%N; }
+
+# Evaluations/s per worker rank, 1 to 4 worker ranks, parts and whole.
+stream() {
+  n=${1:-48}; steps=${2:-100}
+  echo "A stream of $n evaluations (3 x digits, 2 seeds, $steps steps; the"
+  echo "four baselines in turn), $(nproc) cores, load $(cut -d" " -f1-3 /proc/loadavg):"
+  for np in 2 3 4 5; do
+    $mpi -np $np "$bench" stream "$n" "$steps" | tee "$tmp/stream$np" |
+      grep -v '^STREAM'
+  done
+  echo
+  echo "per worker rank, against 1 worker rank's (target >= 0.9 for 2 to 4):"
+  cat "$tmp"/stream[2-5] | awk -v cores="$(nproc)" '
+    $1 == "STREAM" {
+      split($3, w, "="); split($4, r, "=")
+      rate[$2, w[2]] = r[2]; if (w[2] > top) top = w[2]
+    }
+    END {
+      printf "%-14s %8s %8s %8s %8s\n", "worker ranks", "parts", "ratio",
+             "whole", "ratio"
+      for (k = 1; k <= top; k++)
+        printf "%-14s %8.3f %8.2f %8.3f %8.2f%s\n", k, rate["parts", k] / k,
+               rate["parts", k] / k / rate["parts", 1], rate["whole", k] / k,
+               rate["whole", k] / k / rate["whole", 1],
+               (k > cores ? "  (more busy ranks than cores)" : "")
+    }'
+}
+if [ "$only_stream" = stream ]; then
+  stream "${3:-48}" "${4:-100}"
+  exit 0
+fi
 
 echo "evoopt evolve, digits, population 16 x 3 generations, 300 steps x 1 seed,"
 echo "--no-cache, --final-seeds 0 ($evals evaluations), $(nproc) cores, load $(cut -d" " -f1-3 /proc/loadavg):"
@@ -56,3 +95,5 @@ for np in 2 3; do
   $mpi -np $np "$bench" 5000
   echo
 done
+echo
+stream 48 100

@@ -623,9 +623,9 @@ START_TEST(test_parts_as_whole) {
   ck_assert_int_eq(evo_backend_mpi_new_parts(&b, setup.e, 60.0, TAG_PARTS),
                    EVO_OK);
   ck_assert_int_eq(evo_backend_has_rungs(b), 1);
-  /* W worker slots (one per rank), P = 2 parts at rung 0: ceil(W/P) + 1. */
+  /* W worker slots (one per rank): W + 1 evaluations in flight. */
   size_t w = (size_t)size - 1;
-  ck_assert_uint_eq(evo_backend_slots(b), (w + 1) / 2 + 1);
+  ck_assert_uint_eq(evo_backend_slots(b), w + 1);
   ck_assert_int_eq(evo_population_set_backend(split, b), EVO_OK);
   ck_assert_int_eq(evo_population_run(split), EVO_OK);
   evo_backend_free(b);

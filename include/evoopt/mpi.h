@@ -155,10 +155,13 @@ EVO_API int evo_backend_mpi_new(evo_backend **out, double timeout_seconds,
  * evo_mpi_worker_run_evaluator() with an evaluator of the same setup.
  *
  * The back end's slots (evo_backend_slots(), the evaluations the
- * population keeps in flight) are ceil(W / P) + 1, W the workers' slots
- * and P the fewest parts of an evaluation at any rung of @p e: enough
- * parts to keep every worker slot busy while one evaluation is handed
- * back and the next submitted.
+ * population may keep in flight) are W + 1, W the workers' slots: parts
+ * differ in length, and an evaluation is in flight until its longest
+ * part is in, so evaluations whose parts would just fill the worker
+ * slots would leave slots idle. (When evaluations have so many parts
+ * that W + 1 of them would need more than 2^22 part records, fewer, but
+ * never fewer than ceil(W / P) + 1, P the fewest parts of an evaluation
+ * at any rung of @p e.)
  * @param out Receives the back end.
  * @param e The evaluator (at least one task), borrowed: it must outlive
  * the back end, and its tasks, seeds and rungs must not change while the

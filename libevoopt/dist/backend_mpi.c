@@ -557,10 +557,19 @@ static void parts_range(const evo_evaluator *e, size_t *least, size_t *most) {
   }
 }
 
-/* The evaluation records: one per worker slot for whole evaluations;
- * split, enough evaluations that their parts fill every slot, and one
- * more, so that the slots stay busy while an evaluation is handed back
- * and the next one submitted. */
+/* The most part records (evaluations x parts) a split back end keeps. */
+#define MAX_PART_RECORDS ((size_t)1 << 22)
+
+/* The evaluation records, i.e. the back end's slots: one per worker slot
+ * for whole evaluations. Split, one per worker slot and one more: parts
+ * differ in length (a CIFAR-10 run of the paper's takes 4.7 times an
+ * MNIST run), so with just enough evaluations for their parts to fill
+ * the worker slots (ceil(W/P) + 1) the slots would idle while each
+ * evaluation waits for its longest part (bench/scaling_model.py: the
+ * paper's generation on 32 slots takes 606 s so, 413 s with 33, 494 s
+ * with whole evaluations). Fewer when evaluations have so many parts that
+ * their records would pass MAX_PART_RECORDS, never fewer than
+ * ceil(W/P) + 1. */
 static void size_jobs(mpi_backend *b) {
   b->n_jobs = b->n_slots;
   b->max_parts = 1;
@@ -568,7 +577,12 @@ static void size_jobs(mpi_backend *b) {
     return;
   size_t least = 0;
   parts_range(b->e, &least, &b->max_parts);
-  b->n_jobs = (b->n_slots + least - 1) / least + 1;
+  size_t enough = (b->n_slots + least - 1) / least + 1;
+  b->n_jobs = b->n_slots + 1;
+  if (b->n_jobs > MAX_PART_RECORDS / b->max_parts)
+    b->n_jobs = MAX_PART_RECORDS / b->max_parts;
+  if (b->n_jobs < enough)
+    b->n_jobs = enough;
   if (b->n_jobs > EVO_BACKEND_MAX_SLOTS)
     b->n_jobs = EVO_BACKEND_MAX_SLOTS;
 }
