@@ -150,6 +150,7 @@ END_TEST
 #endif
 #endif
 
+#ifndef UNDER_ASAN
 /* The process's address space in bytes (/proc/self/statm, first field). */
 static size_t address_space(void) {
   FILE *f = fopen("/proc/self/statm", "r");
@@ -190,6 +191,7 @@ static int bounded_child(void) {
     fprintf(stderr, "train: %s\n", evo_last_error());
   return rc == EVO_OK && diverged == 1 ? 0 : 1;
 }
+#endif
 
 START_TEST(memory_does_not_grow_with_steps) {
 #ifdef UNDER_ASAN
