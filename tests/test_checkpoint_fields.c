@@ -3,7 +3,7 @@
  * and the CRC fixed up, so that only the reader's own checks stand between
  * the bytes and the run. Every field must be refused (EVO_EFORMAT, a
  * message naming the file and the field, the population not created) or,
- * at its bounds, accepted. The layout below is the version 3 payload as
+ * at its bounds, accepted. The layout below is the version 4 payload as
  * libevoopt/evolve/checkpoint.c documents it; the test stops with a clear
  * message when the library writes another version.
  *
@@ -23,7 +23,7 @@
 #include "genome/genome_internal.h"
 #include "pop_testlib.h"
 
-#define LAYOUT_VERSION 3u
+#define LAYOUT_VERSION 4u
 #define POP_SIZE 8
 #define GENERATIONS 3
 #define HOF 4

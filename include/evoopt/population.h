@@ -35,6 +35,33 @@
  * back end made with evo_backend_new_rung()). R = 1 is the paper's
  * algorithm, bit for bit.
  *
+ * @par Steady-state evolution
+ * With ::EVO_POP_ALGORITHM = ::EVO_ALGO_STEADY (doc/algorithm.md §9.4)
+ * every evaluation is a job numbered k = 0, 1, 2, ...; jobs 0..N-1 (N =
+ * ::EVO_POP_SIZE) are generation 0 as in the GA. Results are *committed*
+ * in job order (one that comes back early waits for those before it);
+ * committing job j ≥ N retires job j - N, so the population is always the
+ * N most recently committed results, and individual index i of the
+ * getters holds the last committed job j with j mod N = i. Job k ≥ N is
+ * created once jobs 0..k-W are committed (W = ::EVO_POP_WINDOW, at least
+ * generation 0): a child bred by two tournaments over that population,
+ * crossover and mutation at schedule generation k / N, no elites. So a
+ * run is the same for any number of workers or ranks; at most W jobs
+ * beyond the committed ones are in flight. Each N committed results form
+ * a "generation": its history entry, hall-of-fame offers and
+ * ::EVO_EVENT_GENERATION come when its last result is committed;
+ * ::EVO_EVENT_EVALUATION comes for each commit with generation k / N and
+ * index k mod N. The run ends after N × ::EVO_POP_GENERATIONS committed
+ * jobs. evo_population_step() returns when the current generation's N
+ * results are committed (no job of the next one stays in flight);
+ * evo_population_run() keeps every worker busy across generations. With
+ * ::EVO_POP_RUNGS = R > 1 (asynchronous successive halving): a result at
+ * rung r < R - 1 is promoted when committed, as a new job for the same
+ * genome at rung r + 1, if its rank among all rung-r results committed so
+ * far (failures last, earlier jobs first on a tie) is below n/η; pending
+ * promotions take the next job numbers before new children. The cache is
+ * consulted when a job is created (only committed results are in it).
+ *
  * @par The evaluation cache
  * With ::EVO_POP_CACHE on, the result of every successful evaluation is
  * kept under a key made of the genome and the evaluation seed; an
@@ -135,7 +162,7 @@ typedef enum evo_pop_setting {
                          2 on, keyed by the genome as it is (any pure
                          fitness); see the file's notes */
   EVO_POP_ALGORITHM = 9, /**< the search method, an ::evo_algorithm (0, the
-                              paper's genetic algorithm; 0..1) @since 0.2 */
+                              paper's genetic algorithm; 0..2) @since 0.2 */
   EVO_POP_RUNGS = 10,    /**< evaluation rungs of multi-fidelity search
                               (1: off, every genome gets the full
                               evaluation; 1..8); rung R-1 is the full one
@@ -143,22 +170,33 @@ typedef enum evo_pop_setting {
   EVO_POP_PROMOTE = 11,   /**< promotion divisor η (3; 2..1000): of the
                               genomes a generation evaluated at a rung, the
                               best ceil(n/η) go on to the next @since 0.2 */
-  EVO_POP_BUDGET = 12   /**< compute budget in CPU core-seconds (0: none;
+  EVO_POP_BUDGET = 12,  /**< compute budget in CPU core-seconds (0: none;
                               0..2^40): once the evaluations recorded have
                               cost this much (evo_report_set_cost()), the
                               run stops at the end of the generation and
                               evo_population_finished() says so; may be
                               raised between steps and after a resume to
                               go on @since 0.2 */
+  EVO_POP_WINDOW = 13   /**< steady-state evolution's in-flight window W
+                              (4; 1..2^20): child k is bred once results
+                              0..k-W are committed, so at most W children
+                              are evaluated beyond the committed ones; the
+                              run depends on W, never on the workers
+                              (doc/algorithm.md §9.4) @since 0.2 */
 } evo_pop_setting;
 
 /** Search methods (::EVO_POP_ALGORITHM; doc/algorithm.md §4 and §9). */
 typedef enum evo_algorithm {
   EVO_ALGO_GA = 0,    /**< the paper's generational genetic algorithm */
-  EVO_ALGO_RANDOM = 1 /**< random search: every generation after the first
+  EVO_ALGO_RANDOM = 1, /**< random search: every generation after the first
                            is fresh random genomes (the baselines of
                            generation 0 included), with the same
                            accounting, history and hall of fame */
+  EVO_ALGO_STEADY = 2 /**< steady-state ("aging", regularized) evolution
+                           (Real et al. 2019): no generation barrier, each
+                           child bred from the N most recently committed
+                           results, the oldest retired; see the file's
+                           notes and ::EVO_POP_WINDOW */
 } evo_algorithm;
 
 /** Values of one generation's history, read with

@@ -3,8 +3,8 @@
  * CRC-32), written atomically after every evaluation and generation, and
  * read back by evo_population_resume().
  *
- * Payload, version 3, little-endian (u32/u64 integers, f64 as IEEE bits):
- *   settings     13 × u64, indexed by evo_pop_setting
+ * Payload, version 4, little-endian (u32/u64 integers, f64 as IEEE bits):
+ *   settings     14 × u64, indexed by evo_pop_setting
  *   tag          str (u32 length + bytes)
  *   initial      u32 count, then genomes
  *   generation   u64
@@ -19,7 +19,16 @@
  *   cache        u32 count (0 without EVO_POP_CACHE), each: key genome,
  *                u64 seed, u32 rung, report; sorted by (hash, seed, rung,
  *                key bytes), so that equal runs write equal bytes
- * Version 2 (before multi-fidelity search: 9 settings, no progress, rung
+ *   steady       only with EVO_ALGO_STEADY (steady.c): u64 committed, u64
+ *                created; the jobs committed..created-1, each: genome, u64
+ *                origin, u8 rung, u8 hit; u32 promotions waiting, each:
+ *                genome, u64 origin, u8 rung; for each rung 0..R-2: u64
+ *                results committed, u32 successes, their f64 fitness
+ *                (highest first). The individuals are then the population
+ *                ring (job j at j mod N). Results not yet committed are
+ *                not saved: a resumed run evaluates them again.
+ * Version 3 (before steady-state evolution: 13 settings, no steady
+ * section) is read with the window at its default. Version 2 (before multi-fidelity search: 9 settings, no progress, rung
  * nor cache rung, 6 history values) is read with the new settings at
  * their defaults and zero compute. Version 1 (no cache setting, flag nor
  * section) is refused with a message naming the versions.
@@ -35,10 +44,12 @@
 #include "evolve/population_internal.h"
 
 static const char CKPT_MAGIC[8] = {'E', 'V', 'O', 'O', 'P', 'T', 'C', 'K'};
-#define CKPT_VERSION 3u
+#define CKPT_VERSION 4u
+#define CKPT_VERSION_V3 3u  /* still read */
 #define CKPT_VERSION_OLD 2u /* still read */
-/* What version 2 held: its settings and history values. */
+/* What versions 2 and 3 held: their settings and history values. */
 #define V2_SETTINGS 9
+#define V3_SETTINGS 13
 #define V2_HIST_VALUES 6
 #define CKPT_WHAT "population checkpoint"
 #define CKPT_LIMIT ((size_t)1 << 30)
@@ -58,7 +69,7 @@ static void put_individual(evo_wbuf *w, const evo_individual *ind) {
   evo_genome_write(w, &ind->genome);
   evo_wbuf_u8(w, ind->evaluated);
   evo_wbuf_u8(w, ind->rung);
-  if (!ind->evaluated) /* a worker may be writing the result fields */
+  if (!ind->evaluated) /* not yet back */
     return;
   evo_wbuf_f64(w, ind->fitness);
   evo_wbuf_u32(w, (uint32_t)ind->status);
@@ -122,6 +133,32 @@ static void put_cache(evo_wbuf *w, const evo_cache *cache) {
   free(order);
 }
 
+static void put_steady_job(evo_wbuf *w, const evo_steady_job *job) {
+  evo_genome_write(w, &job->genome);
+  evo_wbuf_u64(w, job->origin);
+  evo_wbuf_u8(w, job->rung);
+}
+
+/* The committed state of a steady-state run and the jobs created since. */
+static void put_steady(evo_wbuf *w, const evo_population *pop) {
+  const evo_steady *s = &pop->steady;
+  evo_wbuf_u64(w, s->committed);
+  evo_wbuf_u64(w, s->created);
+  for (uint64_t k = s->committed; k < s->created; k++) {
+    put_steady_job(w, &s->jobs[k % s->cap]);
+    evo_wbuf_u8(w, s->jobs[k % s->cap].hit);
+  }
+  evo_wbuf_u32(w, (uint32_t)(s->q_tail - s->q_head));
+  for (size_t i = s->q_head; i < s->q_tail; i++)
+    put_steady_job(w, &s->queue[i]);
+  for (int64_t r = 0; r + 1 < pop->settings[EVO_POP_RUNGS]; r++) {
+    evo_wbuf_u64(w, s->rungs[r].n);
+    evo_wbuf_u32(w, (uint32_t)s->rungs[r].m);
+    for (size_t i = 0; i < s->rungs[r].m; i++)
+      evo_wbuf_f64(w, s->rungs[r].sorted[i]);
+  }
+}
+
 static void put_population(evo_wbuf *w, const evo_population *pop) {
   for (size_t k = 0; k < EVO_POP_SETTING_COUNT; k++)
     evo_wbuf_u64(w, (uint64_t)pop->settings[k]);
@@ -146,6 +183,8 @@ static void put_population(evo_wbuf *w, const evo_population *pop) {
     evo_wbuf_u64(w, pop->hof[i].generation);
   }
   put_cache(w, &pop->cache);
+  if (pop->settings[EVO_POP_ALGORITHM] == EVO_ALGO_STEADY)
+    put_steady(w, pop);
 }
 
 int evo_checkpoint_write(const evo_population *pop) {
@@ -172,6 +211,10 @@ typedef struct ckpt_reader {
 } ckpt_reader;
 
 static bool reading(const ckpt_reader *c) { return c->r.ok && !c->bad; }
+
+static bool is_steady(const evo_population *pop) {
+  return pop->settings[EVO_POP_ALGORITHM] == EVO_ALGO_STEADY;
+}
 
 /* A short payload is reported as such, not as the value it cut off. */
 static void fault(ckpt_reader *c, const char *what) {
@@ -260,13 +303,17 @@ static void get_record(ckpt_reader *c, evo_gen_record *rec) {
 
 static void get_settings(ckpt_reader *c, evo_population *pop) {
   size_t n = c->version == CKPT_VERSION_OLD ? V2_SETTINGS
-                                            : EVO_POP_SETTING_COUNT;
+             : c->version == CKPT_VERSION_V3 ? V3_SETTINGS
+                                             : EVO_POP_SETTING_COUNT;
   for (size_t k = 0; k < n; k++) {
     pop->settings[k] = (int64_t)evo_rbuf_u64(&c->r);
     if (reading(c) &&
         evo_population_check_setting((evo_pop_setting)k, pop->settings[k]))
       fault(c, "settings");
   }
+  if (reading(c) && c->version != CKPT_VERSION &&
+      pop->settings[EVO_POP_ALGORITHM] == EVO_ALGO_STEADY)
+    fault(c, "settings (steady-state evolution before version 4)");
 }
 
 static int get_initial(ckpt_reader *c, evo_population *pop) {
@@ -291,7 +338,10 @@ static void get_individuals(ckpt_reader *c, evo_population *pop) {
   for (size_t i = 0; i < pop->n_ind && reading(c); i++) {
     get_individual(c, &pop->ind[i]);
     pop->n_evaluated += pop->ind[i].evaluated;
-    if (reading(c) && pop->ind[i].rung > pop->phase)
+    uint32_t max_rung = is_steady(pop)
+                            ? (uint32_t)pop->settings[EVO_POP_RUNGS] - 1
+                            : pop->phase;
+    if (reading(c) && pop->ind[i].rung > max_rung)
       fault(c, "individual rung");
   }
   if ((int64_t)pop->generation >= pop->settings[EVO_POP_GENERATIONS] &&
@@ -398,6 +448,114 @@ static int get_cache(ckpt_reader *c, evo_population *pop) {
   return EVO_OK;
 }
 
+/* A job or promotion: its genome, a creator before @p created, a rung
+ * below the run's (@p min_rung and up). */
+static void get_steady_job(ckpt_reader *c, const evo_population *pop,
+                           evo_steady_job *job, uint64_t created,
+                           uint32_t min_rung) {
+  *job = (evo_steady_job){0};
+  get_genome(c, &job->genome);
+  job->origin = evo_rbuf_u64(&c->r);
+  job->rung = evo_rbuf_u8(&c->r);
+  if (reading(c) && job->origin >= created)
+    fault(c, "steady-state job origin");
+  if (reading(c) && (job->rung < min_rung ||
+                     job->rung >= (uint32_t)pop->settings[EVO_POP_RUNGS]))
+    fault(c, "steady-state job rung");
+}
+
+/* The counters against the run: generation g's results, all of them when
+ * the run is over, no more jobs than the run has nor uncommitted than the
+ * window allows; the individuals evaluated exactly when committed. */
+static void check_steady_counts(ckpt_reader *c, const evo_population *pop) {
+  const evo_steady *s = &pop->steady;
+  uint64_t n = (uint64_t)pop->settings[EVO_POP_SIZE];
+  uint64_t total = n * (uint64_t)pop->settings[EVO_POP_GENERATIONS];
+  uint64_t g = (uint64_t)pop->generation;
+  if (s->committed < g * n || s->committed > (g + 1) * n ||
+      s->committed > total || (g * n == total && s->committed != total))
+    fault(c, "steady-state committed count");
+  else if (s->created < n || s->created > total ||
+           s->created < s->committed ||
+           s->created - s->committed > s->cap)
+    fault(c, "steady-state created count");
+  for (size_t i = 0; i < pop->n_ind && reading(c); i++)
+    if (pop->ind[i].evaluated != (s->committed >= n || i < s->committed))
+      fault(c, "steady-state individual (evaluated or not)");
+}
+
+/* A rung's record: successes no more than results, highest first. */
+static int get_steady_rung(ckpt_reader *c, evo_steady_rung *sr) {
+  sr->n = evo_rbuf_u64(&c->r);
+  size_t m = get_count(c, (c->r.size - c->r.pos) / 8, "rung record count");
+  if (reading(c) && m > sr->n)
+    fault(c, "rung record count");
+  if (!reading(c) || m == 0)
+    return EVO_OK;
+  sr->sorted = evo_calloc(m, sizeof *sr->sorted);
+  if (sr->sorted == NULL)
+    return EVO_ENOMEM;
+  sr->cap = m;
+  for (size_t i = 0; i < m && reading(c); i++) {
+    sr->sorted[i] = get_f64(c);
+    sr->m = i + 1;
+    if (reading(c) && (!isfinite(sr->sorted[i]) ||
+                       (i > 0 && sr->sorted[i] > sr->sorted[i - 1])))
+      fault(c, "rung record fitness");
+  }
+  return EVO_OK;
+}
+
+static int get_steady(ckpt_reader *c, evo_population *pop) {
+  int rc = evo_steady_alloc(pop);
+  if (rc != EVO_OK)
+    return rc;
+  evo_steady *s = &pop->steady;
+  s->committed = evo_rbuf_u64(&c->r);
+  s->created = evo_rbuf_u64(&c->r);
+  if (reading(c))
+    check_steady_counts(c, pop);
+  for (uint64_t k = s->committed; k < s->created && reading(c); k++) {
+    evo_steady_job *job = &s->jobs[k % s->cap];
+    get_steady_job(c, pop, job, k + 1, 0);
+    uint8_t hit = evo_rbuf_u8(&c->r);
+    job->hit = hit == 1;
+    job->state = job->hit ? EVO_STEADY_DONE : EVO_STEADY_CREATED;
+    evo_genome key;
+    int mode = (int)pop->settings[EVO_POP_CACHE];
+    if (reading(c) &&
+        (hit > 1 || (job->hit && !(mode != EVO_CACHE_OFF &&
+                                   evo_cache_key_genome(mode, &job->genome,
+                                                        &key) &&
+                                   evo_cache_find(&pop->cache, &key,
+                                                  evo_steady_seed(pop,
+                                                                  job->origin),
+                                                  job->rung)))))
+      fault(c, "steady-state job (a hit not in the cache)");
+  }
+  size_t nq = get_count(c, (c->r.size - c->r.pos) / EVO_GENOME_BYTES,
+                        "promotion count");
+  if (reading(c) && pop->settings[EVO_POP_RUNGS] == 1 && nq > 0)
+    fault(c, "promotion count");
+  if (reading(c) && nq > 0) {
+    s->queue = evo_calloc(nq, sizeof *s->queue);
+    if (s->queue == NULL)
+      return EVO_ENOMEM;
+    s->q_cap = nq;
+  }
+  for (size_t i = 0; i < nq && reading(c); i++) {
+    get_steady_job(c, pop, &s->queue[i], s->created, 1);
+    s->q_tail = i + 1;
+  }
+  for (int64_t r = 0; r + 1 < pop->settings[EVO_POP_RUNGS] && reading(c);
+       r++)
+    if ((rc = get_steady_rung(c, &s->rungs[r])) != EVO_OK)
+      return rc;
+  pop->n_evaluated = (size_t)(s->committed - (uint64_t)pop->generation *
+                                                 (uint64_t)pop->n_ind);
+  return EVO_OK;
+}
+
 /* Reads the tag and checks it against @p want (NULL: any). */
 static int get_tag(ckpt_reader *c, evo_population *pop, const char *want) {
   pop->ckpt_tag = evo_rbuf_str(&c->r, CKPT_LIMIT);
@@ -445,6 +603,8 @@ static int get_population(ckpt_reader *c, evo_population *pop,
     get_hof(c, pop);
   if (rc == EVO_OK && reading(c))
     rc = get_cache(c, pop);
+  if (rc == EVO_OK && reading(c) && is_steady(pop))
+    rc = get_steady(c, pop);
   return rc;
 }
 
@@ -457,10 +617,11 @@ static int parse_checkpoint(evo_population *pop, const unsigned char *file,
                           &payload, &n);
   if (rc != EVO_OK)
     return evo_wrap_error(rc, "'%s'", path);
-  if (version != CKPT_VERSION && version != CKPT_VERSION_OLD)
+  if (version != CKPT_VERSION && version != CKPT_VERSION_V3 &&
+      version != CKPT_VERSION_OLD)
     return evo_set_error(EVO_EFORMAT,
                          "'%s': checkpoint format version %u, this library "
-                         "reads versions %u and %u",
+                         "reads versions %u to %u",
                          path, version, CKPT_VERSION_OLD, CKPT_VERSION);
   ckpt_reader c = {.r = {payload, n, 0, true}, .bad = NULL,
                    .version = version};

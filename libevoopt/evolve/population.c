@@ -26,11 +26,11 @@
 static const char *const setting_names[EVO_POP_SETTING_COUNT] = {
     "size", "generations", "elites", "tournament",
     "run seed", "workers", "fresh seeds", "hall of fame", "cache",
-    "algorithm", "rungs", "promote", "budget"};
+    "algorithm", "rungs", "promote", "budget", "window"};
 
 /* The `paper` settings (doc/algorithm.md §4), indexed by evo_pop_setting. */
 static const int64_t setting_defaults[EVO_POP_SETTING_COUNT] = {
-    50, 50, 3, 4, 42, 1, 0, 10, 0, EVO_ALGO_GA, 1, 3, 0};
+    50, 50, 3, 4, 42, 1, 0, 10, 0, EVO_ALGO_GA, 1, 3, 0, 4};
 
 static bool setting_known(evo_pop_setting s) {
   return (unsigned)s < EVO_POP_SETTING_COUNT;
@@ -48,10 +48,11 @@ int evo_population_check_setting(evo_pop_setting setting, int64_t value) {
   case EVO_POP_FRESH_SEEDS: lo = 0; hi = 1; break;
   case EVO_POP_HALL_OF_FAME: lo = 1; hi = MAX_HALL_OF_FAME; break;
   case EVO_POP_CACHE: lo = EVO_CACHE_OFF; hi = EVO_CACHE_EXACT; break;
-  case EVO_POP_ALGORITHM: lo = EVO_ALGO_GA; hi = EVO_ALGO_RANDOM; break;
+  case EVO_POP_ALGORITHM: lo = EVO_ALGO_GA; hi = EVO_ALGO_STEADY; break;
   case EVO_POP_RUNGS: lo = 1; hi = EVO_POP_MAX_RUNGS; break;
   case EVO_POP_PROMOTE: lo = 2; hi = 1000; break;
   case EVO_POP_BUDGET: lo = 0; hi = INT64_C(1) << 40; break;
+  case EVO_POP_WINDOW: lo = 1; hi = INT64_C(1) << 20; break;
   default: return evo_set_error(EVO_EINVAL, "unknown population setting %d",
                                 (int)setting);
   }
@@ -170,6 +171,7 @@ EVO_API void evo_population_free(evo_population *pop) {
     free(pop->history[i]);
   free(pop->history);
   evo_cache_free(&pop->cache);
+  evo_steady_free(&pop->steady);
   free_run(pop);
   free(pop);
 }
@@ -559,6 +561,16 @@ static void breed_generation(evo_population *pop) {
   pop->phase = 0;
 }
 
+void evo_population_rank(evo_population *pop) { rank_generation(pop); }
+
+int evo_population_record(evo_population *pop) {
+  return record_generation(pop);
+}
+
+uint32_t evo_population_top_rung(const evo_population *pop) {
+  return top_rung(pop);
+}
+
 static bool is_last_generation(const evo_population *pop) {
   return (int64_t)pop->generation + 1 >= pop->settings[EVO_POP_GENERATIONS];
 }
@@ -645,8 +657,10 @@ static int evaluate_rungs(evo_population *pop) {
   }
 }
 
-EVO_API int evo_population_step(evo_population *pop) {
-  EVO_CHECK_ARG(pop);
+/* One step of the run: a generation of the GA or of random search; for
+ * steady-state evolution, commits up to the end of the current
+ * generation or (@p to_end) of the run. */
+static int advance(evo_population *pop, bool to_end) {
   int rc = check_idle(pop, "evo_population_step");
   if (rc != EVO_OK)
     return rc;
@@ -660,24 +674,37 @@ EVO_API int evo_population_step(evo_population *pop) {
     return evo_set_error(EVO_ESTATE, "evo_population_step: the run is "
                          "finished (%zu generations)",
                          pop->generation);
+  bool steady = pop->settings[EVO_POP_ALGORITHM] == EVO_ALGO_STEADY;
   if (!pop->started && (rc = start_run(pop)) != EVO_OK)
+    return rc;
+  if (steady && pop->steady.jobs == NULL &&
+      (rc = evo_steady_start(pop)) != EVO_OK)
     return rc;
   if ((rc = check_rungs(pop)) != EVO_OK)
     return rc;
   pop->busy = true;
-  rc = evaluate_rungs(pop);
-  if (rc == EVO_OK && pop->n_evaluated == pop->n_ind &&
-      pop->phase == top_rung(pop))
-    rc = close_generation(pop);
+  if (steady) {
+    rc = evo_steady_advance(pop, to_end);
+  } else {
+    rc = evaluate_rungs(pop);
+    if (rc == EVO_OK && pop->n_evaluated == pop->n_ind &&
+        pop->phase == top_rung(pop))
+      rc = close_generation(pop);
+  }
   pop->busy = false;
   return rc;
+}
+
+EVO_API int evo_population_step(evo_population *pop) {
+  EVO_CHECK_ARG(pop);
+  return advance(pop, false);
 }
 
 EVO_API int evo_population_run(evo_population *pop) {
   EVO_CHECK_ARG(pop);
   int rc = EVO_OK;
   while (rc == EVO_OK && !evo_population_finished(pop))
-    rc = evo_population_step(pop);
+    rc = advance(pop, true);
   return rc;
 }
 

@@ -95,8 +95,8 @@ static int record_hit(eval_state *st, size_t index, const evo_report *rep) {
 
 /* Stores what collect handed back. A failed evaluation scores -1 and the
  * run goes on (population.h). */
-static void take_result(evo_individual *ind, const evo_report *rep, int status,
-                        const char *message) {
+void evo_pop_take_result(evo_individual *ind, const evo_report *rep,
+                         int status, const char *message) {
   if (status == EVO_OK && !isfinite(rep->fitness)) {
     status = EVO_ECALLBACK;
     message = "the fitness callback reported a non-finite fitness";
@@ -216,7 +216,7 @@ static void settle_group(eval_state *st, size_t first) {
  */
 
 /* The step's error for a back end that cannot go on. */
-static int backend_failed(int rc, const char *call) {
+int evo_pop_backend_failed(int rc, const char *call) {
   if (rc > 0)
     rc = EVO_ECALLBACK;
   if (evo_last_error()[0] == 0)
@@ -236,7 +236,7 @@ static void submit_jobs(eval_state *st) {
                                      evaluation_seed(pop, index),
                                      pop->ind[index].rung);
     if (rc != EVO_OK) {
-      merge_status(st, backend_failed(rc, "submit"));
+      merge_status(st, evo_pop_backend_failed(rc, "submit"));
       st->failed = true;
       return;
     }
@@ -245,12 +245,18 @@ static void submit_jobs(eval_state *st) {
   }
 }
 
-/* Adds an evaluation's cost to the run's compute, in whole
- * core-microseconds so that the total is the same in any order. */
-static void add_cost(evo_population *pop, const evo_report *rep) {
+/* An evaluation's cost in whole core-microseconds, so that the run's
+ * total is the same in any order. */
+uint64_t evo_pop_cost_us(const evo_report *rep) {
   double us = rep->cost * 1e6;
-  if (isfinite(us) && us > 0.0)
-    pop->compute_us += us < 1e18 ? (uint64_t)llround(us) : UINT64_C(1) << 60;
+  if (!(isfinite(us) && us > 0.0))
+    return 0;
+  return us < 1e18 ? (uint64_t)llround(us) : UINT64_C(1) << 60;
+}
+
+/* Adds an evaluation's cost to the run's compute. */
+static void add_cost(evo_population *pop, const evo_report *rep) {
+  pop->compute_us += evo_pop_cost_us(rep);
   pop->evaluations++;
 }
 
@@ -270,7 +276,7 @@ static bool collect_one(eval_state *st) {
     rc = evo_set_error(EVO_ECALLBACK, "job %llu is not in flight",
                        (unsigned long long)job);
   if (rc != EVO_OK) {
-    merge_status(st, backend_failed(rc, "collect"));
+    merge_status(st, evo_pop_backend_failed(rc, "collect"));
     st->failed = true;
     return false;
   }
@@ -279,7 +285,7 @@ static bool collect_one(eval_state *st) {
   add_cost(pop, s->report);
   s->plan[index] = PLAN_DONE;
   s->message[EVO_POP_ERROR_CAP - 1] = 0;
-  take_result(&pop->ind[index], s->report, status, s->message);
+  evo_pop_take_result(&pop->ind[index], s->report, status, s->message);
   if (s->keyed[index] && pop->ind[index].status == EVO_OK)
     merge_status(st, evo_cache_insert(&pop->cache, &s->keys[index],
                                       evaluation_seed(pop, index),
@@ -303,8 +309,8 @@ static void run_jobs(eval_state *st) {
 
 /* The thread pool used when no back end is set: no more threads than
  * jobs that may come. */
-static int default_backend(evo_population *pop, size_t n_jobs,
-                           evo_backend **out) {
+int evo_pop_default_backend(evo_population *pop, size_t n_jobs,
+                            evo_backend **out) {
   size_t workers = (size_t)pop->settings[EVO_POP_WORKERS];
   if (workers > n_jobs)
     workers = n_jobs;
@@ -337,7 +343,7 @@ int evo_population_evaluate(evo_population *pop) {
     return outcome(&st);
   evo_backend *own = NULL;
   if (st.be == NULL) {
-    int rc = default_backend(pop, count_jobs(pop), &own);
+    int rc = evo_pop_default_backend(pop, count_jobs(pop), &own);
     if (rc != EVO_OK)
       return rc;
     st.be = own;

@@ -16,7 +16,7 @@
 #include "train/report_internal.h"
 
 /* Settings are kept in an array indexed by evo_pop_setting. */
-#define EVO_POP_SETTING_COUNT 13
+#define EVO_POP_SETTING_COUNT 14
 /* Values of one history entry, indexed by evo_history_key. */
 #define EVO_HIST_COUNT (EVO_HIST_EVALUATIONS + 1)
 /* Room for a failing callback's evo_last_error() (error.c keeps 1024). */
@@ -76,6 +76,45 @@ typedef struct evo_pop_scratch {
   char *message;        /* EVO_POP_ERROR_CAP bytes, ditto */
 } evo_pop_scratch;
 
+/* A job of steady-state evolution (steady.c, doc/algorithm.md §9.4):
+ * created, perhaps in flight or back, not yet committed. Also a promotion
+ * waiting for its job number (state unused there). */
+typedef struct evo_steady_job {
+  evo_genome genome;
+  uint64_t origin; /* the job that created the genome: its evaluation seed */
+  uint8_t rung;
+  uint8_t state;           /* EVO_STEADY_* below */
+  bool hit;                /* its result is in the cache */
+  uint64_t cost_us;        /* the result's cost, core-microseconds */
+  evo_individual *result;  /* back before its turn (NULL: none yet) */
+} evo_steady_job;
+
+enum {
+  EVO_STEADY_CREATED = 0, /* to be submitted */
+  EVO_STEADY_FLYING = 1,  /* submitted, not collected */
+  EVO_STEADY_DONE = 2     /* a result (or a hit) waits for its turn */
+};
+
+/* Asynchronous successive halving's record of one rung: every result
+ * committed there, failures included, and the successes' fitness. */
+typedef struct evo_steady_rung {
+  uint64_t n;
+  double *sorted; /* highest first; m of cap */
+  size_t m, cap;
+} evo_steady_rung;
+
+/* The state of a steady-state run: jobs 0..committed-1 are committed (the
+ * last N of them in evo_population.ind, job j at j mod N); jobs
+ * committed..created-1 exist, job k at jobs[k mod cap]. */
+typedef struct evo_steady {
+  uint64_t committed, created;
+  evo_steady_job *jobs;
+  size_t cap;
+  evo_steady_job *queue; /* promotions waiting: queue[q_head..q_tail) */
+  size_t q_head, q_tail, q_cap;
+  evo_steady_rung rungs[EVO_POP_MAX_RUNGS - 1];
+} evo_steady;
+
 struct evo_population {
   int64_t settings[EVO_POP_SETTING_COUNT];
   evo_genome *initial; /* seeds that open generation 0 */
@@ -106,6 +145,7 @@ struct evo_population {
   evo_hof_entry *hof; /* settings[EVO_POP_HALL_OF_FAME] slots */
   size_t n_hof;
   evo_cache cache; /* with EVO_POP_CACHE; saved in the checkpoint */
+  evo_steady steady; /* with EVO_ALGO_STEADY */
 
   evo_pop_scratch scratch;
 };
@@ -131,6 +171,38 @@ int evo_population_check_settings(const evo_population *pop);
  * EVO_ETHREAD, EVO_ENOMEM or a back end's status after recording every
  * result that came back. */
 int evo_population_evaluate(evo_population *pop);
+
+/* The GA's pieces that steady-state evolution shares (population.c):
+ * ranks the current individuals into scratch (selection scores in
+ * scratch.fitness, the order in scratch.ranked); records them as a
+ * generation in the history and hall of fame; the last rung. */
+void evo_population_rank(evo_population *pop);
+int evo_population_record(evo_population *pop);
+uint32_t evo_population_top_rung(const evo_population *pop);
+
+/* The evaluation pieces that steady-state evolution shares
+ * (population_eval.c): a result's cost in whole core-microseconds; stores
+ * what collect handed back in @p ind; a back end's failure as the step's
+ * error; the default thread pool for at most @p n_jobs jobs at once. */
+uint64_t evo_pop_cost_us(const evo_report *rep);
+void evo_pop_take_result(evo_individual *ind, const evo_report *rep,
+                         int status, const char *message);
+int evo_pop_backend_failed(int rc, const char *call);
+int evo_pop_default_backend(evo_population *pop, size_t n_jobs,
+                            evo_backend **out);
+
+/* Steady-state evolution (steady.c, doc/algorithm.md §9.4). Allocates the
+ * job ring for the settings (also on resume); creates generation 0's jobs
+ * from the individuals once the run has started; commits results until
+ * the current generation is recorded (or, @p to_end, the run is over),
+ * the budget is spent or something stops it (statuses as
+ * evo_population_step()); frees the state. */
+int evo_steady_alloc(evo_population *pop);
+int evo_steady_start(evo_population *pop);
+int evo_steady_advance(evo_population *pop, bool to_end);
+void evo_steady_free(evo_steady *s);
+/* The evaluation seed of a genome created by job @p origin. */
+uint64_t evo_steady_seed(const evo_population *pop, uint64_t origin);
 
 /* Whether the compute budget (EVO_POP_BUDGET) is set and spent. */
 bool evo_population_budget_spent(const evo_population *pop);
