@@ -326,12 +326,13 @@ typedef struct evolve_cfg {
   /* Search (doc/algorithm.md §9): the method, the cheap rungs of
    * multi-fidelity evaluation ("" none; "STEPSxSEEDS@TEST,..."), parsed
    * into rung_*, the promotion divisor and the compute budget. */
-  char algorithm[16]; /* "ga" or "random" */
+  char algorithm[16]; /* "ga", "random" or "steady" */
   char rungs[256];
   size_t n_cheap;
   uint64_t rung_steps[CLI_MAX_CHEAP_RUNGS], rung_seeds[CLI_MAX_CHEAP_RUNGS],
       rung_test[CLI_MAX_CHEAP_RUNGS];
   uint64_t promote;
+  uint64_t window; /* steady-state evolution's in-flight window */
   double budget;      /* CPU core-seconds, 0: none */
   int budget_changed; /* --resume with another --budget: saved anew */
 } evolve_cfg;

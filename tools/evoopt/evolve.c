@@ -204,6 +204,8 @@ static int make_folder(const char *dir) {
 
 /* EVO_POP_ALGORITHM's value for the run's "algorithm". */
 static uint64_t cli_algorithm(const evolve_cfg *c) {
+  if (strcmp(c->algorithm, "steady") == 0)
+    return EVO_ALGO_STEADY;
   return strcmp(c->algorithm, "random") == 0 ? EVO_ALGO_RANDOM : EVO_ALGO_GA;
 }
 
@@ -223,6 +225,7 @@ static int configure_new(evolve_run *r, const char *tag) {
       {EVO_POP_ALGORITHM, cli_algorithm(c)},
       {EVO_POP_RUNGS, c->n_cheap + 1},
       {EVO_POP_PROMOTE, c->promote},
+      {EVO_POP_WINDOW, c->window},
   };
   int rc = evo_population_new(&r->pop);
   for (size_t i = 0; rc == EVO_OK && i < sizeof settings / sizeof settings[0];
@@ -253,6 +256,7 @@ static int check_resumed(evolve_run *r) {
       {EVO_POP_RUNGS, "rungs (the cheap ones and the full one)",
        c->n_cheap + 1},
       {EVO_POP_PROMOTE, "promote", c->promote},
+      {EVO_POP_WINDOW, "window", c->window},
   };
   for (size_t i = 0; i < sizeof settings / sizeof settings[0]; i++) {
     int64_t v = -1;

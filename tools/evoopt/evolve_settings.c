@@ -12,7 +12,7 @@
 typedef struct evolve_preset {
   const char *name;
   const char *tasks;
-  uint64_t values[10]; /* in the order of num_settings[] */
+  uint64_t values[11]; /* in the order of num_settings[] */
   const char *algorithm, *rungs;
   double budget_hours; /* 0: none */
 } evolve_preset;
@@ -33,18 +33,19 @@ typedef struct evolve_preset {
 static const evolve_preset presets[] = {
     {"paper",
      "fashion_mnist,cifar10,mnist",
-     {50, 50, 3, 4, 500, 2, 42, 1000, 3, 3},
+     {50, 50, 3, 4, 500, 2, 42, 1000, 3, 3, 4},
      "ga", "", 0.0},
-    {"quick", "digits", {20, 15, 2, 3, 400, 2, 42, 800, 3, 3}, "ga", "", 0.0},
-    {"smoke", "digits", {6, 3, 2, 3, 20, 1, 42, 30, 1, 3}, "ga", "", 0.0},
+    {"quick", "digits", {20, 15, 2, 3, 400, 2, 42, 800, 3, 3, 4}, "ga", "",
+     0.0},
+    {"smoke", "digits", {6, 3, 2, 3, 20, 1, 42, 30, 1, 3, 4}, "ga", "", 0.0},
     {"discover",
      "fashion_mnist,cifar10,mnist",
-     {30, 16, 3, 4, 500, 2, 42, 1000, 3, 3},
+     {30, 16, 3, 4, 500, 2, 42, 1000, 3, 3, 4},
      "ga", "200x1@2000,500x1@5000", 17.0},
 };
 #define N_PRESETS (sizeof presets / sizeof presets[0])
 
-static const char *const algorithms[] = {"ga", "random"};
+static const char *const algorithms[] = {"ga", "random", "steady"};
 #define N_ALGORITHMS (sizeof algorithms / sizeof algorithms[0])
 
 enum {
@@ -84,6 +85,7 @@ static const num_setting num_settings[] = {
     {"final-steps", FIELD(final_steps), 1, EVO_MAX_STEPS, NULL},
     {"final-seeds", FIELD(final_seeds), 0, 1000, NULL},
     {"promote", FIELD(promote), 2, 1000, "3"},
+    {"window", FIELD(window), 1, 1048576, "4"}, /* EVO_POP_WINDOW */
 };
 #define N_NUM (sizeof num_settings / sizeof num_settings[0])
 
@@ -121,6 +123,7 @@ static const cli_opt evolve_opts_table[] = {
     {"final-steps", 0, 1, OPT_NUM + 7},
     {"final-seeds", 0, 1, OPT_NUM + 8},
     {"promote", 0, 1, OPT_NUM + 9},
+    {"window", 0, 1, OPT_NUM + 10},
     {NULL, 0, 0, 0},
 };
 
@@ -209,7 +212,8 @@ static int set_algorithm(evolve_cfg *cfg, const char *name) {
       return CLI_EXIT_OK;
     }
   return cli_usage_error("evolve",
-                         "unknown --algorithm '%s' (ga or random)", name);
+                         "unknown --algorithm '%s' (ga, random or steady)",
+                         name);
 }
 
 static int apply_preset(evolve_cfg *cfg, const char *name) {
