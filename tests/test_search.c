@@ -1274,18 +1274,15 @@ START_TEST(test_settings) {
     ck_assert_int_eq(v, defaults[i][1]);
   }
   /* lo - 1 refused, lo and hi taken, hi + 1 refused (population.h); the
-   * algorithms: the two of this suite taken, -1 and far above refused
-   * (the last algorithm's bound belongs to its own tests) */
-  ck_assert_int_eq(evo_population_set(pop, EVO_POP_ALGORITHM, -1),
-                   EVO_ERANGE);
+   * algorithms run from the GA to steady-state evolution, random search
+   * between them */
   set_ok(pop, EVO_POP_ALGORITHM, EVO_ALGO_RANDOM);
-  set_ok(pop, EVO_POP_ALGORITHM, EVO_ALGO_GA);
-  ck_assert_int_eq(evo_population_set(pop, EVO_POP_ALGORITHM, 1000),
-                   EVO_ERANGE);
-  const int64_t ranges[][3] = {{EVO_POP_RUNGS, 1, 8},
+  const int64_t ranges[][3] = {{EVO_POP_ALGORITHM, EVO_ALGO_GA,
+                                EVO_ALGO_STEADY},
+                               {EVO_POP_RUNGS, 1, 8},
                                {EVO_POP_PROMOTE, 2, 1000},
                                {EVO_POP_BUDGET, 0, INT64_C(1) << 40}};
-  for (size_t i = 0; i < 3; i++) {
+  for (size_t i = 0; i < 4; i++) {
     evo_pop_setting s = (evo_pop_setting)ranges[i][0];
     int64_t lo = ranges[i][1], hi = ranges[i][2], v;
     ck_assert_int_eq(evo_population_set(pop, s, lo - 1), EVO_ERANGE);
