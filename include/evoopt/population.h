@@ -355,6 +355,8 @@ EVO_API int evo_population_resume(evo_population **out, const char *path,
  * @brief Runs one generation: evaluates the individuals not yet evaluated,
  * records the history, then (unless it was the last generation) breeds the
  * next one (elites, tournament, crossover, mutation; doc/algorithm.md §4).
+ * For steady-state evolution (::EVO_ALGO_STEADY) it commits results until
+ * the current generation's N are in and recorded; no job stays in flight.
  *
  * The first step builds generation 0: the initial genomes, then random
  * genomes (evo_genome_random() with seeds derived from the run seed and
@@ -455,7 +457,8 @@ EVO_API int evo_population_individual_cached(const evo_population *pop,
 EVO_API size_t evo_population_cache_count(const evo_population *pop);
 
 /**
- * @brief The number of evaluations finished in the current generation.
+ * @brief The number of evaluations finished in the current generation
+ * (steady-state evolution: results committed in it).
  * @param pop The population.
  * @return The count, 0 for NULL.
  */
