@@ -370,8 +370,8 @@ DELETE = object()  # an edit that removes the key
 # each names the key and what is wrong (issue 14 item 6). Ranges as the man
 # page states them.
 BAD_SETTINGS = [
-    ({"preset": "bogus"}, ["'preset'", '"paper", "quick" or "smoke"',
-                           '"bogus"']),
+    ({"preset": "bogus"}, ["'preset' must be", '"paper"', '"quick"',
+                           '"smoke"', 'not a string "bogus"']),
     ({"preset": None}, ["'preset'", "not null"]),
     ({"data": 5}, ["'data'", "or null", "an integer 5"]),
     ({"data": ""}, ["'data'", 'a string ""']),
