@@ -402,6 +402,16 @@ static uint32_t top_rung(const evo_population *pop) {
   return (uint32_t)pop->settings[EVO_POP_RUNGS] - 1;
 }
 
+/* The rung a result ranks at (doc/algorithm.md §9.2): its own, but -1,
+ * below every rung, for a failed evaluation or one whose runs all
+ * diverged (fitness -1), so that reaching a higher rung only to fail there
+ * never beats a sound result of a lower one. */
+static int64_t ranking_rung(const evo_individual *ind) {
+  if (ind->status != EVO_OK || ind->fitness <= -1.0)
+    return -1;
+  return (int64_t)ind->rung;
+}
+
 /* Ranks the current generation into scratch (selection scores, ranked):
  * by rung reached, then fitness (doc/algorithm.md §9). With one rung the
  * score is the fitness. With more it is the genome's place in that order
@@ -416,15 +426,16 @@ static void rank_generation(evo_population *pop) {
   evo_breed_rank(s->fitness, n, s->ranked);
   if (top_rung(pop) == 0)
     return;
-  for (uint32_t r = top_rung(pop) + 1; r-- > 0;) /* by rung, then fitness */
+  /* by rung, then fitness; failures and total divergence last */
+  for (int64_t r = (int64_t)top_rung(pop); r >= -1; r--)
     for (size_t j = 0; j < n; j++)
-      if (pop->ind[s->ranked[j].index].rung == r)
+      if (ranking_rung(&pop->ind[s->ranked[j].index]) == r)
         s->perm[k++] = s->ranked[j].index;
   double score = 0.0;
   for (size_t j = n; j-- > 0;) { /* from the last, counting up */
     const evo_individual *a = &pop->ind[s->perm[j]];
     const evo_individual *b = j + 1 < n ? &pop->ind[s->perm[j + 1]] : a;
-    if (a->rung != b->rung || a->fitness != b->fitness)
+    if (ranking_rung(a) != ranking_rung(b) || a->fitness != b->fitness)
       score += 1.0;
     s->fitness[s->perm[j]] = score;
   }
@@ -671,8 +682,13 @@ static int advance(evo_population *pop, bool to_end) {
                          "evo_population_set_fitness_rung) and no back end "
                          "(evo_population_set_backend)");
   if (evo_population_finished(pop))
-    return evo_set_error(EVO_ESTATE, "evo_population_step: the run is "
-                         "finished (%zu generations)",
+    return evo_set_error(EVO_ESTATE,
+                         evo_population_budget_spent(pop)
+                             ? "evo_population_step: the compute budget is "
+                               "spent (%zu generations done); raise "
+                               "EVO_POP_BUDGET to go on"
+                             : "evo_population_step: the run is finished "
+                               "(%zu generations)",
                          pop->generation);
   bool steady = pop->settings[EVO_POP_ALGORITHM] == EVO_ALGO_STEADY;
   if (!pop->started && (rc = start_run(pop)) != EVO_OK)
