@@ -161,15 +161,19 @@ static const struct {
 
 static int opt_set(evo_optimizer *o, int i, double v) {
   return opt_bounds[i].per_tensor
-             ? evo_optimizer_set_param_option(o, 0, opt_bounds[i].option, v)
-             : evo_optimizer_set_option(o, opt_bounds[i].option, v);
+             ? evo_optimizer_set_param_option(
+                   o, 0, (evo_param_option)opt_bounds[i].option, v)
+             : evo_optimizer_set_option(
+                   o, (evo_optimizer_option)opt_bounds[i].option, v);
 }
 
 static double opt_get(const evo_optimizer *o, int i) {
   double v = -12345;
   int rc = opt_bounds[i].per_tensor
-               ? evo_optimizer_get_param_option(o, 0, opt_bounds[i].option, &v)
-               : evo_optimizer_get_option(o, opt_bounds[i].option, &v);
+               ? evo_optimizer_get_param_option(
+                     o, 0, (evo_param_option)opt_bounds[i].option, &v)
+               : evo_optimizer_get_option(
+                     o, (evo_optimizer_option)opt_bounds[i].option, &v);
   ck_assert_int_eq(rc, EVO_OK);
   return v;
 }
