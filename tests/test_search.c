@@ -123,6 +123,7 @@ typedef struct call_rec {
 
 typedef struct fit_ctx {
   uint64_t fail_mod;  /* fail at rung 0 when hash % fail_mod == 0 (0: none) */
+  uint32_t fail_at;   /* ... and every genome fails at this rung (0: none) */
   int jitter;         /* sleep a genome-dependent few microseconds */
   int coarse;         /* rung 0 rounded to 0.2 steps (ties) */
   int constant;       /* fitness 0.5 for every genome */
@@ -175,7 +176,8 @@ static int fitness_rung_cb(void *user, const evo_genome *g, uint64_t seed,
   fit_ctx *ctx = user;
   uint64_t h = genome_hash(g);
   double f = fit_value(ctx, g, h, seed, rung);
-  int fail = ctx->fail_mod != 0 && rung == 0 && h % ctx->fail_mod == 0;
+  int fail = (ctx->fail_mod != 0 && rung == 0 && h % ctx->fail_mod == 0) ||
+             (ctx->fail_at != 0 && rung == ctx->fail_at);
   if (ctx->jitter) {
     struct timespec ts = {0, (long)(1000 * (h % 300))};
     nanosleep(&ts, NULL);
@@ -766,6 +768,44 @@ START_TEST(test_rungs_rank_any_fitness) {
   ck_assert_int_eq(evo_population_run(pop), EVO_OK);
   ck_assert_uint_eq(p.gens, 4);
   check_hof(&p, pop);
+  evo_population_free(pop);
+  fit_done(&fit);
+}
+END_TEST
+
+START_TEST(test_failure_at_top_ranks_last) {
+  /* Every genome that reaches rung 2 fails there: those results rank below
+   * every sound one (doc/algorithm.md §9.2), so the generation's best is
+   * the best rung-1 result among the genomes not promoted further, computed
+   * here from the callback's log. */
+  fit_ctx fit;
+  fit_init(&fit);
+  fit_log(&fit);
+  fit.fail_at = 2;
+  cfg c = mf_cfg;
+  c.generations = 1;
+  evo_population *pop = make_pop(&c, &fit);
+  ck_assert_int_eq(evo_population_run(pop), EVO_OK);
+  double want = -INFINITY;
+  for (size_t i = 0; i < fit.n_log; i++) {
+    const call_rec *a = &fit.log[i];
+    if (a->rung != 1)
+      continue;
+    int promoted = 0;
+    for (size_t j = 0; j < fit.n_log; j++)
+      promoted |= fit.log[j].rung == 2 &&
+                  evo_genome_equal(&fit.log[j].g, &a->g) &&
+                  fit.log[j].seed == a->seed;
+    if (!promoted && a->f > want)
+      want = a->f;
+  }
+  ck_assert_uint_eq(fit.calls[2], 2); /* ceil(ceil(12/3)/3) */
+  ck_assert(isfinite(want));
+  double best = 0.0;
+  ck_assert_int_eq(evo_population_history(pop, 0, EVO_HIST_BEST, &best),
+                   EVO_OK);
+  ck_assert(pt_same_bits(best, want));
+  ck_assert_uint_eq(evo_population_hof_count(pop), 0); /* no full result */
   evo_population_free(pop);
   fit_done(&fit);
 }
@@ -1483,6 +1523,7 @@ static Suite *search_suite(void) {
   tcase_add_test(tc, test_one_rung_is_paper);
   tcase_add_test(tc, test_promotion_exact);
   tcase_add_test(tc, test_rungs_rank_any_fitness);
+  tcase_add_test(tc, test_failure_at_top_ranks_last);
   tcase_add_test(tc, test_workers_identical);
   tcase_add_test(tc, test_resume_multi_fidelity);
   tcase_add_test(tc, test_resume_multi_fidelity_cache_workers);
