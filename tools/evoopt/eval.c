@@ -71,7 +71,7 @@ static int parse_option(eval_cmd *c, int id, const char *v) {
     return cli_tasks_parse(&c->tasks, c->name, v) == 0 ? CLI_EXIT_OK
                                                        : CLI_EXIT_USAGE;
   case OPT_STEPS:
-    return cli_parse_u64(c->name, "steps", v, 1, 4294967296u, &c->steps) == 0
+    return cli_parse_u64(c->name, "steps", v, 1, EVO_MAX_STEPS, &c->steps) == 0
                ? CLI_EXIT_OK
                : CLI_EXIT_USAGE;
   case OPT_SEEDS:
