@@ -22,6 +22,10 @@ typedef struct evolve_run {
   cli_progress progress;
   double best; /* best fitness seen, for the progress bar (NaN: none) */
   char checkpoint[CLI_PATH_MAX];
+  /* Steady-state evolution runs without stopping between generations: the
+   * run folder is written at each generation event instead, and its
+   * status kept here. */
+  int write_at_events, write_rc;
 } evolve_run;
 
 /* --- progress events ---------------------------------------------------- */
@@ -157,11 +161,15 @@ static void on_generation(evolve_run *r, size_t generation) {
 static int on_progress(void *user, evo_event event, const evo_population *pop,
                        size_t generation, size_t index) {
   evolve_run *r = user;
-  (void)pop;
-  if (event == EVO_EVENT_EVALUATION)
+  if (event == EVO_EVENT_EVALUATION) {
     on_evaluation(r, generation, index);
-  else
+  } else {
     on_generation(r, generation);
+    if (r->write_at_events &&
+        (r->write_rc = runfolder_write(r->opts.out, &r->cfg, pop)) !=
+            CLI_EXIT_OK)
+      return 1;
+  }
   return cli_interrupted();
 }
 
@@ -413,9 +421,18 @@ static int evolve_generations(evolve_run *r) {
                      evo_population_generation(r->pop) + 1,
                      (unsigned long long)r->cfg.generations, done,
                      (size_t)r->cfg.generations * per);
+  /* Steady-state evolution: one call, the window kept full across
+   * generations (a step would let it drain at each generation's end). */
+  r->write_at_events = strcmp(r->cfg.algorithm, "steady") == 0;
   while (!evo_population_finished(r->pop)) {
-    int st = cli_interrupted() ? EVO_ECANCELED : evo_population_step(r->pop);
+    int st = cli_interrupted()    ? EVO_ECANCELED
+             : r->write_at_events ? evo_population_run(r->pop)
+                                  : evo_population_step(r->pop);
     int rc = runfolder_write(r->opts.out, &r->cfg, r->pop);
+    if (r->write_rc != CLI_EXIT_OK) {
+      cli_progress_clear(&r->progress);
+      return r->write_rc;
+    }
     if (st == EVO_ECANCELED) {
       cli_progress_clear(&r->progress);
       resume_hint(r, STOP_ASKED, done);
