@@ -736,7 +736,8 @@ def main(argv=None):
     parser.add_argument("--seeds", default="0-4",
                         help="search seeds, e.g. 0-4 or 0,2,5 (default 0-4)")
     parser.add_argument("--budget", type=float, default=240.0,
-                        help="CPU core-seconds per method and seed "
+                        help="CPU core-seconds per method and seed, "
+                             "rounded up to a whole number "
                              "(default 240: the full benchmark, about an "
                              "hour on 2 cores)")
     parser.add_argument("--out", default="search-efficiency-runs",
@@ -764,8 +765,10 @@ def main(argv=None):
         if m not in METHODS:
             parser.error("unknown method %r (known: %s)"
                          % (m, ", ".join(METHODS)))
-    if args.budget <= 0 or not math.isfinite(args.budget):
+    if not (math.isfinite(args.budget) and 0 < args.budget <= 2 ** 40):
         parser.error("--budget must be a positive number of core-seconds")
+    # The library's budget is whole core-seconds: every method gets the same.
+    args.budget = float(math.ceil(args.budget))
     seeds = parse_seeds(args.seeds)
     os.makedirs(os.path.join(args.out, "runs"), exist_ok=True)
     args.csv = args.csv or os.path.join(args.out, "curves.csv")
