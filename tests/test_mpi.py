@@ -2,7 +2,7 @@
 """End-to-end tests of `evoopt evolve` under Open MPI's mpirun (issue 7).
 
 Usage: test_mpi.py EVOOPT MPI PART, MPI "yes" when libevoopt was built
-with MPI, PART one of same, kill, requeue, slow. Standard library only.
+with MPI, PART one of same, kill, requeue, slow, rungs. Standard library only.
 Exit 0 pass, 1 fail, 77 skip (built without MPI, or no mpirun).
 
 Every part compares an MPI run with the same run on threads, file by file
@@ -20,7 +20,8 @@ import sys
 import time
 
 sys.dont_write_bytecode = True  # no __pycache__ in the source tree
-from run_testlib import check, run_part, same_files, wait_for_saves
+from run_testlib import (RUN_FILES, check, run_part, same_files,
+                         wait_for_saves)
 
 EVOOPT = None
 MPIRUN = shutil.which("mpirun")
@@ -179,8 +180,27 @@ def part_slow(tmp):
     same_files(ref, d, "rank 1 stopped for 5 s")
 
 
+def part_rungs(tmp):
+    """Multi-fidelity search (--rungs, issue 11) under mpirun with 1 and 2
+    worker ranks: the files of the run on threads, byte for byte."""
+    args = ["evolve", "--preset", "smoke", "--rungs", "20x1@100,40x1",
+            "--final-seeds", "0", "-q"]
+    ref = os.path.join(tmp, "threads")
+    evoopt(*args, "--out", ref)
+    for np in (2, 3):
+        d = os.path.join(tmp, f"np{np}")
+        p = subprocess.run(mpirun_cmd([*args, "--out", d], np=np),
+                           capture_output=True, text=True, timeout=150)
+        missing = [f for f in RUN_FILES
+                   if not os.path.exists(os.path.join(d, f))]
+        if check(p.returncode == 0 and not missing, f"mpirun -np {np} "
+                 f"--rungs: exit {p.returncode}, missing {missing}: "
+                 f"{p.stderr}"):
+            same_files(ref, d, f"--rungs, threads vs mpirun -np {np}")
+
+
 PARTS = {"same": part_same, "kill": part_kill, "requeue": part_requeue,
-         "slow": part_slow}
+         "slow": part_slow, "rungs": part_rungs}
 
 
 def main():
