@@ -1075,6 +1075,75 @@ START_TEST(test_damaged_checkpoint) {
 }
 END_TEST
 
+/* Version 3 checkpoints (before EVO_POP_WINDOW) are still read: a GA
+ * run's version 4 payload without the 14th setting, framed as version 3,
+ * resumes with the window at its default and ends as the uninterrupted
+ * run; one claiming steady-state evolution is refused (version 3 had
+ * none). */
+static void write_frame(const char *path, const unsigned char *payload,
+                        size_t n, uint32_t version) {
+  evo_wbuf w = {0};
+  evo_wbuf_bytes(&w, payload, n);
+  unsigned char *file = NULL;
+  size_t size = 0;
+  ck_assert_int_eq(evo_frame_wrap("EVOOPTCK", version, &w, &file, &size),
+                   EVO_OK);
+  ck_assert_int_eq(evo_write_file_atomic(path, file, size), EVO_OK);
+  free(file);
+  evo_wbuf_free(&w);
+}
+
+START_TEST(test_read_v3) {
+  pt_tmp ref_t, t;
+  pt_tmp_make_shm(&ref_t);
+  pt_tmp_make_shm(&t);
+  fit_ctx fit;
+  fit_init(&fit);
+  evo_population *ref = NULL, *pop = NULL;
+  ck_assert_int_eq(evo_population_new(&ref), EVO_OK);
+  set_ok(ref, EVO_POP_SIZE, 6);
+  set_ok(ref, EVO_POP_GENERATIONS, 3);
+  set_ok(ref, EVO_POP_WINDOW, 9); /* not used by the GA */
+  ck_assert_int_eq(evo_population_set_fitness(ref, fitness_plain_cb, &fit),
+                   EVO_OK);
+  ck_assert_int_eq(evo_population_set_checkpoint(ref, ref_t.file, "v3"),
+                   EVO_OK);
+  ck_assert_int_eq(evo_population_step(ref), EVO_OK); /* generation 0 */
+  size_t n = 0;
+  unsigned char *v4 = ckpt_payload(ref_t.file, &n);
+  v4[8 * EVO_POP_WORKERS] = 1;
+  unsigned char *v3 = malloc(n - 8);
+  ck_assert_ptr_nonnull(v3);
+  memcpy(v3, v4, 13 * 8); /* settings 0..12, then what follows the 14th */
+  memcpy(v3 + 13 * 8, v4 + 14 * 8, n - 14 * 8);
+  write_frame(t.file, v3, n - 8, 3);
+  ck_assert_int_eq(evo_population_resume(&pop, t.file, "v3"), EVO_OK);
+  int64_t w = 0;
+  ck_assert_int_eq(evo_population_get(pop, EVO_POP_WINDOW, &w), EVO_OK);
+  ck_assert_int_eq(w, 4);
+  ck_assert_uint_eq(evo_population_generation(pop), 1);
+  ck_assert_int_eq(evo_population_set_fitness(pop, fitness_plain_cb, &fit),
+                   EVO_OK);
+  ck_assert_int_eq(evo_population_run(pop), EVO_OK);
+  ck_assert_int_eq(evo_population_run(ref), EVO_OK);
+  pt_assert_same_run(ref, pop, true);
+  evo_population_free(pop);
+  /* algorithm 2 in a version 3 file */
+  v3[8 * EVO_POP_ALGORITHM] = EVO_ALGO_STEADY;
+  write_frame(t.file, v3, n - 8, 3);
+  pop = NULL;
+  ck_assert_int_eq(evo_population_resume(&pop, t.file, "v3"), EVO_EFORMAT);
+  ck_assert_ptr_nonnull(strstr(evo_last_error(), "before version 4"));
+  ck_assert_ptr_null(pop);
+  free(v3);
+  free(v4);
+  evo_population_free(ref);
+  fit_done(&fit);
+  pt_tmp_remove(&ref_t);
+  pt_tmp_remove(&t);
+}
+END_TEST
+
 static Suite *steady_suite(void) {
   Suite *s = suite_create("steady");
   TCase *tc = tcase_create("core");
@@ -1091,6 +1160,7 @@ static Suite *steady_suite(void) {
   tcase_add_test(tc, test_asha);
   tcase_add_test(tc, test_bounds);
   tcase_add_test(tc, test_damaged_checkpoint);
+  tcase_add_test(tc, test_read_v3);
   suite_add_tcase(s, tc);
   return s;
 }
