@@ -5,13 +5,11 @@ import importlib.util
 import json
 import math
 import os
-import subprocess
-import sys
 import xml.dom.minidom
 
 import pytest
 
-from conftest import REPO_ROOT, subprocess_env
+from conftest import REPO_ROOT
 
 import evoopt
 
@@ -54,13 +52,12 @@ def test_quantile_and_step_function():
     assert bench.best_so_far(record) == [(3.0, 0.4, "x"), (5.5, 0.6, "z")]
 
 
-def test_smoke_run(tmp_path):
+def test_smoke_run(tmp_path, capsys):
+    bench = load_bench()
     out = tmp_path / "se"
-    cmd = [sys.executable, SCRIPT, "--smoke", "--seeds", "0", "--budget",
-           "0.2", "--methods", "ga-mf,random,optuna", "--out", str(out)]
-    done = subprocess.run(cmd, env=subprocess_env(), capture_output=True,
-                          text=True, timeout=600)
-    assert done.returncode == 0, done.stdout + done.stderr
+    args = ["--smoke", "--seeds", "0", "--budget", "0.2", "--methods",
+            "ga-mf,random,optuna", "--out", str(out)]
+    assert bench.main(args) == 0
     for method in ("ga-mf", "random", "optuna"):
         with open(out / "runs" / ("%s-seed0.json" % method)) as f:
             run = json.load(f)
@@ -82,12 +79,9 @@ def test_smoke_run(tmp_path):
     # Run again: the runs are reused, the hand-written notes kept.
     (out / "report.md").write_text(text.replace(
         "(Reading to be written.)", "Kept by hand."))
-    again = subprocess.run(cmd + ["--report-only"], env=subprocess_env(),
-                           capture_output=True, text=True, timeout=120)
-    assert again.returncode == 0, again.stdout + again.stderr
+    assert bench.main(args + ["--report-only"]) == 0
     assert "Kept by hand." in (out / "report.md").read_text()
     # Other settings in the same folder are refused.
-    other = subprocess.run(cmd + ["--budget", "2"],
-                           env=subprocess_env(), capture_output=True,
-                           text=True, timeout=120)
-    assert other.returncode != 0 and "other settings" in other.stderr
+    with pytest.raises(SystemExit, match="other settings"):
+        bench.main(args + ["--budget", "2"])
+    capsys.readouterr()
