@@ -96,7 +96,10 @@ typedef enum evo_result_key {
  * `digits`, the UCI 8×8 digits bundled inside the library (needs no files).
  * The data set is looked for in @p data_folder when given, else in each
  * folder of the `EVOOPT_DATA_PATH` environment variable (colon-separated),
- * else in `/usr/share/datasets/`.
+ * then in the per-user folder where `evoopt data fetch` downloads
+ * (`$XDG_DATA_HOME/evoopt`, or `~/.local/share/evoopt` when `XDG_DATA_HOME`
+ * is unset or not an absolute path), then in `/usr/share/datasets/`. The
+ * first folder holding any file of the data set is the one read.
  * @param out Receives the task.
  * @param name The task's name.
  * @param data_folder A folder, or NULL to search.

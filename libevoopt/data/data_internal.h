@@ -41,7 +41,9 @@ typedef struct evo_dataset {
 /* Loads the data set @p name ("mnist", "fashion_mnist", "cifar10",
  * "digits"). @p folder: where to look, either the data set's own folder or
  * a root holding its subfolder (then only there); NULL searches every root
- * of EVOOPT_DATA_PATH (colon-separated), then EVO_DATA_SYSTEM_ROOT. In a
+ * of EVOOPT_DATA_PATH (colon-separated), then the per-user root
+ * ($XDG_DATA_HOME/evoopt, else ~/.local/share/evoopt), then
+ * EVO_DATA_SYSTEM_ROOT. In a
  * root the subfolders are: mnist/; fashion-mnist/ or fashion_mnist/;
  * cifar10/ or cifar-10-batches-bin/; digits/. "digits" with a NULL folder
  * is the copy built into the library and needs no file.

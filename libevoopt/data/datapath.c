@@ -1,7 +1,9 @@
 /* Where the data sets are found (issue 3): an explicit folder (the data
  * set's own, or a root holding its subfolder), else every root listed in
- * EVOOPT_DATA_PATH, then EVO_DATA_SYSTEM_ROOT (where Debian's dataset-*
- * packages install). */
+ * EVOOPT_DATA_PATH, then the per-user root where `evoopt data fetch` puts
+ * its downloads ($XDG_DATA_HOME/evoopt, issue 13), then
+ * EVO_DATA_SYSTEM_ROOT (where Debian's dataset-* packages install).
+ * tools/evoopt/data_paths.c walks the same roots for `evoopt data list`. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -71,8 +73,21 @@ static bool try_root(char out[EVO_DATA_PATH_CAP], const evo_dataset_kind *k,
   return false;
 }
 
+/* The per-user root: $XDG_DATA_HOME/evoopt, else $HOME/.local/share/evoopt
+ * when XDG_DATA_HOME is unset, empty or not an absolute path (the XDG Base
+ * Directory rule). False when neither variable is an absolute path, or the
+ * path is too long. */
+static bool user_root(char out[EVO_DATA_PATH_CAP]) {
+  const char *xdg = getenv("XDG_DATA_HOME");
+  if (xdg != NULL && xdg[0] == '/')
+    return join(out, xdg, strlen(xdg), "evoopt");
+  const char *home = getenv("HOME");
+  return home != NULL && home[0] == '/' &&
+         join(out, home, strlen(home), ".local/share/evoopt");
+}
+
 /* Every root of EVOOPT_DATA_PATH (colon-separated, empty entries skipped),
- * then the system root. */
+ * then the per-user root, then the system root. */
 static bool search_roots(char out[EVO_DATA_PATH_CAP], const evo_dataset_kind *k,
                          looked *seen) {
   const char *path = getenv("EVOOPT_DATA_PATH");
@@ -83,6 +98,9 @@ static bool search_roots(char out[EVO_DATA_PATH_CAP], const evo_dataset_kind *k,
       return true;
     path = colon ? colon + 1 : NULL;
   }
+  char user[EVO_DATA_PATH_CAP];
+  if (user_root(user) && try_root(out, k, user, strlen(user), seen))
+    return true;
   const char *sys = EVO_DATA_SYSTEM_ROOT;
   return try_root(out, k, sys, strlen(sys), seen);
 }
@@ -107,7 +125,9 @@ int evo_data_locate_kind(char out[EVO_DATA_PATH_CAP], const evo_dataset_kind *k,
       seen.list, seen.used >= sizeof seen.list - 1 ? "..." : "", k->how_to_get,
       folder ? ""
              : " Roots searched: the folders of EVOOPT_DATA_PATH "
-               "(colon-separated), then " EVO_DATA_SYSTEM_ROOT ".");
+               "(colon-separated), then $XDG_DATA_HOME/evoopt (else "
+               "~/.local/share/evoopt; 'evoopt data fetch NAME' downloads "
+               "there), then " EVO_DATA_SYSTEM_ROOT ".");
 }
 
 int evo_data_need_file(char out[EVO_DATA_PATH_CAP], const char *dir,
