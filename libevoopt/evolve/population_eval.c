@@ -29,10 +29,8 @@ typedef struct eval_state {
   evo_backend *be;
   size_t head, tail; /* jobs to submit: scratch.todo[head..tail) */
   size_t in_flight;
-  bool stopping; /* no more submits (a stop request or an error) */
-  bool failed;   /* the back end failed: write a checkpoint at the end */
-  int rc;
-  char message[EVO_POP_ERROR_CAP]; /* rc's, kept while the jobs drain */
+  bool failed;       /* the back end failed: write a checkpoint at the end */
+  evo_pop_outcome o; /* o.stopping: no more submits (a stop or an error) */
 } eval_state;
 
 /* The evaluation seed (doc/algorithm.md §4, "The paper settings"): the common
@@ -48,16 +46,22 @@ static int cache_mode(const evo_population *pop) {
   return (int)pop->settings[EVO_POP_CACHE];
 }
 
-/* The first error wins, except that a cancel gives way to a failure: a
- * stopped run whose checkpoint could not be written reports EVO_EIO. */
-static void merge_status(eval_state *st, int now) {
+void evo_pop_outcome_merge(evo_pop_outcome *o, int now) {
   if (now == EVO_OK)
     return;
-  if (st->rc == EVO_OK || st->rc == EVO_ECANCELED) {
-    st->rc = now;
-    snprintf(st->message, sizeof st->message, "%s", evo_last_error());
+  if (o->rc == EVO_OK || o->rc == EVO_ECANCELED) {
+    o->rc = now;
+    snprintf(o->message, sizeof o->message, "%s", evo_last_error());
   }
-  st->stopping = true;
+  o->stopping = true;
+}
+
+int evo_pop_outcome_status(const evo_pop_outcome *o) {
+  return o->rc == EVO_OK ? EVO_OK : evo_set_error(o->rc, "%s", o->message);
+}
+
+static void merge_status(eval_state *st, int now) {
+  evo_pop_outcome_merge(&st->o, now);
 }
 
 /* ---- recording ---------------------------------------------------------- */
@@ -90,7 +94,7 @@ static int record_hit(eval_state *st, size_t index, const evo_report *rep) {
   ind->error[0] = 0;
   ind->cached = true;
   st->pop->scratch.plan[index] = PLAN_DONE;
-  return record_evaluation(st->pop, index, st->stopping);
+  return record_evaluation(st->pop, index, st->o.stopping);
 }
 
 /* Stores what collect handed back. A failed evaluation scores -1 and the
@@ -186,7 +190,7 @@ static void plan_generation(eval_state *st) {
 /* Records the hits found by the plan, in index order. */
 static void record_planned_hits(eval_state *st) {
   evo_population *pop = st->pop;
-  for (size_t i = 0; i < pop->n_ind && !st->stopping; i++) {
+  for (size_t i = 0; i < pop->n_ind && !st->o.stopping; i++) {
     if (pop->scratch.plan[i] != PLAN_HIT)
       continue;
     const evo_cache_entry *e =
@@ -226,7 +230,7 @@ int evo_pop_backend_failed(int rc, const char *call) {
 
 static void submit_jobs(eval_state *st) {
   evo_population *pop = st->pop;
-  while (!st->stopping && st->head < st->tail &&
+  while (!st->o.stopping && st->head < st->tail &&
          st->in_flight < st->be->slots &&
          !evo_population_budget_spent(pop)) {
     size_t index = pop->scratch.todo[st->head++];
@@ -291,7 +295,7 @@ static bool collect_one(eval_state *st) {
                                       evaluation_seed(pop, index),
                                       pop->ind[index].rung,
                                       &pop->ind[index].report));
-  merge_status(st, record_evaluation(pop, index, st->stopping));
+  merge_status(st, record_evaluation(pop, index, st->o.stopping));
   settle_group(st, index);
   return true;
 }
@@ -330,17 +334,12 @@ static size_t count_jobs(const evo_population *pop) {
   return n;
 }
 
-/* The step's status, with the message it had when it happened. */
-static int outcome(const eval_state *st) {
-  return st->rc == EVO_OK ? EVO_OK : evo_set_error(st->rc, "%s", st->message);
-}
-
 int evo_population_evaluate(evo_population *pop) {
   eval_state st = {.pop = pop, .be = pop->backend};
   plan_generation(&st);
   record_planned_hits(&st);
-  if (st.stopping || st.head == st.tail)
-    return outcome(&st);
+  if (st.o.stopping || st.head == st.tail)
+    return evo_pop_outcome_status(&st.o);
   evo_backend *own = NULL;
   if (st.be == NULL) {
     int rc = evo_pop_default_backend(pop, count_jobs(pop), &own);
@@ -353,5 +352,5 @@ int evo_population_evaluate(evo_population *pop) {
   /* A checkpoint for the resume, even when no result came back. */
   if (st.failed && pop->ckpt_path != NULL)
     merge_status(&st, evo_checkpoint_write(pop));
-  return outcome(&st);
+  return evo_pop_outcome_status(&st.o);
 }

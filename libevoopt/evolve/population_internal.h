@@ -180,6 +180,20 @@ void evo_population_rank(evo_population *pop);
 int evo_population_record(evo_population *pop);
 uint32_t evo_population_top_rung(const evo_population *pop);
 
+/* How an evaluation loop (population_eval.c, steady.c) ends: the first
+ * error wins, except that a cancel gives way to a failure (a stopped run
+ * whose checkpoint could not be written reports EVO_EIO), with the message
+ * it had; any error stops handing out work. */
+typedef struct evo_pop_outcome {
+  int rc;
+  bool stopping;
+  char message[EVO_POP_ERROR_CAP];
+} evo_pop_outcome;
+
+void evo_pop_outcome_merge(evo_pop_outcome *o, int now);
+/* The loop's status, its message set again. */
+int evo_pop_outcome_status(const evo_pop_outcome *o);
+
 /* The evaluation pieces that steady-state evolution shares
  * (population_eval.c): a result's cost in whole core-microseconds; stores
  * what collect handed back in @p ind; a back end's failure as the step's

@@ -8,7 +8,6 @@
  * checkpoints are the same for any back end, number of workers or
  * finishing order. Evaluation goes through the back end as in
  * population_eval.c, whose pieces it shares. */
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -230,23 +229,13 @@ typedef struct steady_run {
   uint64_t next;   /* the next job to look at for submitting */
   uint64_t target; /* commit up to this many jobs */
   size_t in_flight;
-  bool stopping; /* no more submits and no more events */
-  bool failed;   /* the back end failed: write a checkpoint at the end */
-  bool broken;   /* a commit failed: no more commits in this call */
-  int rc;
-  char message[EVO_POP_ERROR_CAP];
+  bool failed;       /* the back end failed: write a checkpoint at the end */
+  bool broken;       /* a commit failed: no more commits in this call */
+  evo_pop_outcome o; /* o.stopping: no more submits and no more events */
 } steady_run;
 
-/* The first error wins, except that a cancel gives way to a failure (as
- * population_eval.c). */
 static void merge_status(steady_run *st, int now) {
-  if (now == EVO_OK)
-    return;
-  if (st->rc == EVO_OK || st->rc == EVO_ECANCELED) {
-    st->rc = now;
-    snprintf(st->message, sizeof st->message, "%s", evo_last_error());
-  }
-  st->stopping = true;
+  evo_pop_outcome_merge(&st->o, now);
 }
 
 static int write_checkpoint(const evo_population *pop) {
@@ -347,7 +336,7 @@ static int commit_next(steady_run *st) {
   create_jobs(pop);
   if ((rc = write_checkpoint(pop)) != EVO_OK)
     return rc;
-  if (!st->stopping && pop->progress_fn != NULL &&
+  if (!st->o.stopping && pop->progress_fn != NULL &&
       pop->progress_fn(pop->progress_user, EVO_EVENT_EVALUATION, pop,
                        pop->generation, (size_t)(j % n)) != 0) {
     merge_status(st, evo_set_error(EVO_ECANCELED,
@@ -356,7 +345,7 @@ static int commit_next(steady_run *st) {
                                    pop->generation));
   }
   if (s->committed % n == 0)
-    return close_generation(pop, st->stopping);
+    return close_generation(pop, st->o.stopping);
   return EVO_OK;
 }
 
@@ -377,7 +366,7 @@ static void commit_ready(steady_run *st) {
 static void submit_jobs(steady_run *st) {
   evo_population *pop = st->pop;
   evo_steady *s = &pop->steady;
-  while (!st->stopping && st->in_flight < st->be->slots &&
+  while (!st->o.stopping && st->in_flight < st->be->slots &&
          st->next < s->created && st->next < st->target &&
          !evo_population_budget_spent(pop)) {
     uint64_t k = st->next++;
@@ -444,10 +433,6 @@ static void reset_flying(evo_steady *s) {
       job_at(s, k)->state = EVO_STEADY_CREATED;
 }
 
-static int outcome(const steady_run *st) {
-  return st->rc == EVO_OK ? EVO_OK : evo_set_error(st->rc, "%s", st->message);
-}
-
 int evo_steady_advance(evo_population *pop, bool to_end) {
   evo_steady *s = &pop->steady;
   uint64_t n = pop_size(pop), end = total_jobs(pop);
@@ -463,7 +448,7 @@ int evo_steady_advance(evo_population *pop, bool to_end) {
   create_jobs(pop);
   commit_ready(&st);
   evo_backend *own = NULL;
-  if (st.be == NULL && !st.stopping && s->committed < st.target) {
+  if (st.be == NULL && !st.o.stopping && s->committed < st.target) {
     int rc = evo_pop_default_backend(pop, s->cap, &own);
     if (rc != EVO_OK)
       return rc;
@@ -480,5 +465,5 @@ int evo_steady_advance(evo_population *pop, bool to_end) {
     reset_flying(s);
     merge_status(&st, write_checkpoint(pop)); /* for the resume */
   }
-  return outcome(&st);
+  return evo_pop_outcome_status(&st.o);
 }
