@@ -133,6 +133,20 @@ static const expect presets[] = {
      -INFINITY, 1.0, 100.0, {0, 0, 1, 0, 0, 0}},
     {"adam-nowd", 1, {EVO_TERM_ADAM}, {1.0}, -3.0, 0.9, 0.999, -8.0,
      -INFINITY, 1.0, 100.0, {1, 1, 1, 0, 0, 0}},
+    /* torch.optim's defaults (genome.h); their updates are checked
+     * against torch in test_optimizer.c */
+    {"torch-sgd", 1, {EVO_TERM_GRAD}, {1.0}, -3.0, 0.9, 0.999, -8.0,
+     -INFINITY, 1.0, 100.0, {0, 0, 0, 0, 0, 0}},
+    {"torch-sgd-momentum", 1, {EVO_TERM_MOMENTUM}, {1.0}, -2.0, 0.9, 0.999,
+     -8.0, -INFINITY, 1.0, 100.0, {1, 0, 0, 0, 0, 0}},
+    {"torch-sgd-nesterov", 2, {EVO_TERM_GRAD, EVO_TERM_MOMENTUM}, {0.1, 0.9},
+     -2.0, 0.9, 0.999, -8.0, -INFINITY, 1.0, 100.0, {1, 0, 0, 0, 0, 0}},
+    {"torch-adam", 1, {EVO_TERM_ADAM}, {1.0}, -3.0, 0.9, 0.999, -8.0,
+     -INFINITY, 1.0, 100.0, {1, 1, 1, 0, 0, 0}},
+    {"torch-adamw", 1, {EVO_TERM_ADAM}, {1.0}, -3.0, 0.9, 0.999, -8.0, -2.0,
+     1.0, 100.0, {1, 1, 1, 0, 0, 0}},
+    {"torch-rmsprop", 1, {EVO_TERM_RMS_NORM}, {1.0}, -2.0, 0.9, 0.99, -8.0,
+     -INFINITY, 1.0, 100.0, {0, 1, 0, 0, 0, 0}},
 };
 
 #define N_PRESETS (sizeof presets / sizeof presets[0])

@@ -5,9 +5,14 @@
  * `adam-nowd` presets are compared with PyTorch trajectories stored by
  * tests/ref/adamw_reference.py. With EVO_OPT_THREADS, every thread count
  * must give bit for bit what one thread gives.
- * Usage: test_optimizer [path of tests/ref/adamw_reference.txt] */
+ * The torch-* presets are compared with torch.optim's own updates stored by
+ * tests/ref/torch_presets.py. Gradients given at step time, per-tensor
+ * steps, the gradient scale, freezing and clones (issue 13) are compared
+ * with the same double-precision reference.
+ * Usage: test_optimizer ADAMW_REFERENCE_TXT TORCH_PRESETS_TXT (tests/ref) */
 #define _POSIX_C_SOURCE 200809L
 #include <check.h>
+#include <float.h>
 #include <math.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -45,18 +50,20 @@ typedef struct ref_tensor {
 typedef struct ref_opt {
   evo_genome g;
   double base_lr;
+  double grad_scale; /* EVO_OPT_GRAD_SCALE, applied in double */
   uint64_t s, total;
   ref_tensor t[MAX_TENSORS];
   size_t nt;
 } ref_opt;
 
-static double ref_rate(const ref_opt *r) {
+/* η_s for global step @p s. */
+static double ref_rate_at(const ref_opt *r, uint64_t s) {
   const evo_genome *g = &r->g;
   double lr = r->base_lr;
-  if (g->use_warmup && r->s < (uint64_t)g->warmup_steps)
-    lr = lr * (double)(r->s + 1) / (double)g->warmup_steps;
+  if (g->use_warmup && s < (uint64_t)g->warmup_steps)
+    lr = lr * (double)(s + 1) / (double)g->warmup_steps;
   if (g->use_cosine_decay)
-    lr = lr * 0.5 * (1.0 + cos(PI * (double)r->s / (double)r->total));
+    lr = lr * 0.5 * (1.0 + cos(PI * (double)s / (double)r->total));
   return lr;
 }
 
@@ -99,14 +106,23 @@ static void ref_element(const evo_genome *G, ref_tensor *rt, size_t i,
   rt->p[i] -= lr * u;
 }
 
-static void ref_step(ref_opt *r, float *const *grads) {
-  double lr_s = ref_rate(r);
-  for (size_t k = 0; k < r->nt; k++) {
-    ref_tensor *rt = &r->t[k];
-    rt->t++;
-    for (size_t i = 0; i < rt->n; i++)
-      ref_element(&r->g, rt, i, (double)grads[k][i], lr_s * rt->lr_scale);
-  }
+/* One step of tensor @p k alone with gradient @p grad at global step @p s
+ * (the global count is the caller's business). */
+static void ref_step_tensor(ref_opt *r, size_t k, const float *grad,
+                            uint64_t s) {
+  double lr_s = ref_rate_at(r, s);
+  ref_tensor *rt = &r->t[k];
+  rt->t++;
+  for (size_t i = 0; i < rt->n; i++)
+    ref_element(&r->g, rt, i, r->grad_scale * (double)grad[i],
+                lr_s * rt->lr_scale);
+}
+
+/* A step of every tensor whose gradient is not NULL; s goes up. */
+static void ref_step(ref_opt *r, const float *const *grads) {
+  for (size_t k = 0; k < r->nt; k++)
+    if (grads[k] != NULL)
+      ref_step_tensor(r, k, grads[k], r->s);
   r->s++;
 }
 
@@ -137,9 +153,12 @@ static void pair_new(pair *pr, const evo_genome *g) {
   ck_assert_int_eq(evo_optimizer_new(&pr->opt, g), EVO_OK);
   pr->ref.g = *g;
   pr->ref.base_lr = pow(10.0, g->lr_log10);
+  pr->ref.grad_scale = 1.0;
 }
 
-static void pair_add(pair *pr, size_t n) {
+/* Adds a tensor of @p n elements; its gradient array pr->g[k] is bound
+ * when @p bind, else the tensor is registered without one. */
+static void pair_add_ex(pair *pr, size_t n, bool bind) {
   size_t k = pr->nt++;
   ck_assert_uint_lt(k, MAX_TENSORS);
   ref_tensor *rt = &pr->ref.t[k];
@@ -152,8 +171,13 @@ static void pair_add(pair *pr, size_t n) {
     rt->p[i] = (double)pr->p[k][i];
   }
   pr->ref.nt = pr->nt;
-  ck_assert_int_eq(evo_optimizer_add_params(pr->opt, pr->p[k], pr->g[k], n),
-                   EVO_OK);
+  ck_assert_int_eq(
+      evo_optimizer_add_params(pr->opt, pr->p[k], bind ? pr->g[k] : NULL, n),
+      EVO_OK);
+}
+
+static void pair_add(pair *pr, size_t n) {
+  pair_add_ex(pr, n, true);
 }
 
 static void pair_total(pair *pr, uint64_t total) {
@@ -211,7 +235,7 @@ static void pair_step(pair *pr, const char *ctx) {
   pair_fill(pr);
   int rc = evo_optimizer_step(pr->opt);
   ck_assert_msg(rc == EVO_OK, "%s: step: %s", ctx, evo_last_error());
-  ref_step(&pr->ref, pr->g);
+  ref_step(&pr->ref, (const float *const *)pr->g);
   pair_check(pr, ctx);
 }
 
@@ -361,7 +385,7 @@ START_TEST(test_nonfinite_through_formulas) {
         pr.g[0][2] = -INFINITY;
         pr.g[0][3] = NAN;
         ck_assert_int_eq(evo_optimizer_step(pr.opt), EVO_OK);
-        ref_step(&pr.ref, pr.g);
+        ref_step(&pr.ref, (const float *const *)pr.g);
         pair_check(&pr, ctx);
       }
       if (kind == EVO_TERM_SIGN && !g.use_gradient_clipping)
@@ -754,18 +778,27 @@ START_TEST(test_load_damaged) {
    * (genome_internal.h): u32 count, 4 × u32 codes, 4 × f64 alphas,
    * 6 × f64, u64, then one byte of flag bits. */
   const size_t flags_at = 4 + 4 * 4 + 4 * 8 + 6 * 8 + 8;
-  const size_t tensor0_wd_at = flags_at + 1 + 1 + 8 + 8 + 8 + 8 + 8 + 8;
+  /* Format 2 (optimizer.c): u8 refuse, f64 base lr, f64 gradient scale,
+   * u64 s, S, count; tensor 0: u64 n, f64 scale, u8 decay, u8 frozen, u8
+   * round. */
+  const size_t scale_top_at = flags_at + 1 + 1 + 8 + 7;
+  const size_t tensor0_wd_at = flags_at + 1 + 1 + 8 + 8 + 8 + 8 + 8 + 8 + 8;
   const struct {
     uint32_t version;
     size_t at; /* payload byte to set, or SIZE_MAX to append one */
     unsigned char value;
     const char *needle;
   } edits[] = {
-      {2, 0, 3, "version 2"},
-      {1, 0, 9, "damaged genome"},             /* 9 terms */
-      {1, flags_at, 0x40, "damaged genome"},   /* a 7th flag bit */
-      {1, tensor0_wd_at, 7, "per-tensor option"},
-      {1, SIZE_MAX, 0, "trailing bytes"},
+      {3, 0, 3, "version 3"},
+      {0, 0, 3, "version 0"},
+      {2, 0, 9, "damaged genome"},                         /* 9 terms */
+      {2, flags_at, 0x40, "damaged genome"},               /* a 7th flag bit */
+      {2, scale_top_at, 0x7f, "invalid optimizer option"}, /* scale inf */
+      {2, scale_top_at, 0x00, "invalid optimizer option"}, /* 1e-306 */
+      {2, tensor0_wd_at, 7, "per-tensor option"},
+      {2, tensor0_wd_at + 1, 2, "per-tensor option"}, /* frozen 2 */
+      {2, tensor0_wd_at + 2, 2, "per-tensor option"}, /* round flag 2 */
+      {2, SIZE_MAX, 0, "trailing bytes"},
   };
   static const char magic[8] = "EVOOPTS";
   for (size_t e = 0; e < sizeof edits / sizeof edits[0]; e++) {
@@ -833,7 +866,7 @@ START_TEST(test_load_file_mismatch) {
   unsigned char *padded;
   size_t padded_size;
   ck_assert_int_eq(
-      evo_frame_wrap((const char *)buf, 1, &w, &padded, &padded_size), EVO_OK);
+      evo_frame_wrap((const char *)buf, 2, &w, &padded, &padded_size), EVO_OK);
   FILE *f = fopen(path, "wb");
   ck_assert_ptr_nonnull(f);
   ck_assert_uint_eq(fwrite(padded, 1, padded_size, f), padded_size);
@@ -923,7 +956,6 @@ START_TEST(test_arguments) {
   ck_assert_int_eq(evo_optimizer_step(NULL), EVO_EINVAL);
   ck_assert_int_eq(evo_optimizer_add_params(NULL, p, dp, 4), EVO_EINVAL);
   ck_assert_int_eq(evo_optimizer_add_params(opt, NULL, dp, 4), EVO_EINVAL);
-  ck_assert_int_eq(evo_optimizer_add_params(opt, p, NULL, 4), EVO_EINVAL);
   ck_assert_int_eq(evo_optimizer_add_params(opt, p, dp, 0), EVO_EINVAL);
   assert_error_names(evo_optimizer_add_params(opt, p, p + 2, 4), EVO_EINVAL,
                      "overlap");
@@ -1305,15 +1337,695 @@ START_TEST(test_thread_option) {
 }
 END_TEST
 
+/* The saved states of @p a and @p b are the same bytes. */
+static void assert_same_state(const evo_optimizer *a, const evo_optimizer *b,
+                              const char *ctx) {
+  void *sa, *sb;
+  size_t na, nb;
+  ck_assert_int_eq(evo_optimizer_save_mem(a, &sa, &na), EVO_OK);
+  ck_assert_int_eq(evo_optimizer_save_mem(b, &sb, &nb), EVO_OK);
+  ck_assert_msg(na == nb && memcmp(sa, sb, na) == 0, "%s: states differ", ctx);
+  evo_free(sa);
+  evo_free(sb);
+}
+
+/* ---- gradients given at step time (optimizer.h, "Gradients") ------------- */
+
+/* The genome of the tests below: both moments, bias correction, clipping,
+ * decay, warmup over 3 steps and cosine over 5, so that a wrong global
+ * step, a missed skip or a stray decay shows. */
+static evo_genome schedule_genome(void) {
+  evo_genome g = test_genome(&flag_cases[14]);
+  g.n_terms = 2;
+  g.terms[0] = EVO_TERM_ADAM;
+  g.terms[1] = EVO_TERM_SIGN;
+  g.alphas[1] = 0.3;
+  return g;
+}
+
+/* The library steps once with what it was given; the reference steps the
+ * tensors whose entry of @p use is not NULL; then both are compared. */
+static void given_step(pair *pr, const float *const *use, int want,
+                       const char *ctx) {
+  int rc = evo_optimizer_step(pr->opt);
+  ck_assert_msg(rc == want, "%s: status %d (%s)", ctx, rc, evo_last_error());
+  if (rc == EVO_OK)
+    ref_step(&pr->ref, use);
+  pair_check(pr, ctx);
+}
+
+START_TEST(test_grads_given) {
+  evo_genome g = schedule_genome();
+  pair pr;
+  pair_new(&pr, &g);
+  pair_add_ex(&pr, 13, false);   /* tensor 0: no gradient bound */
+  pair_add_ex(&pr, 7, true);     /* tensor 1: bound */
+  pair_add_ex(&pr, 1003, false); /* tensor 2: none bound */
+  pair_total(&pr, 5);
+  float **gr = pr.g;
+  /* Every tensor has one. */
+  pair_fill(&pr);
+  ck_assert_int_eq(evo_optimizer_set_grad(pr.opt, 0, gr[0]), EVO_OK);
+  ck_assert_int_eq(evo_optimizer_set_grad(pr.opt, 2, gr[2]), EVO_OK);
+  given_step(&pr, (const float *[]){gr[0], gr[1], gr[2]}, EVO_OK, "given");
+  /* Nothing given again: the pointers were for one step; 0 and 2 are
+   * left alone, 1 reads its bound array. */
+  pair_fill(&pr);
+  given_step(&pr, (const float *[]){NULL, gr[1], NULL}, EVO_OK,
+             "pointers dropped");
+  ck_assert_uint_eq(pr.opt->tensors[0].t, 1);
+  ck_assert_uint_eq(pr.opt->tensors[1].t, 2);
+  /* The array call: a NULL entry gives nothing. */
+  pair_fill(&pr);
+  ck_assert_int_eq(
+      evo_optimizer_step_grads(pr.opt, (const float *[]){gr[0], NULL, NULL}, 3),
+      EVO_OK);
+  ref_step(&pr.ref, (const float *[]){gr[0], gr[1], NULL});
+  pair_check(&pr, "step_grads");
+  /* A pointer taken back; a fresh buffer each step, freed afterwards (as
+   * libtorch reallocates its gradients). */
+  pair_fill(&pr);
+  float *fresh = malloc(13 * sizeof(float));
+  memcpy(fresh, gr[0], 13 * sizeof(float));
+  ck_assert_int_eq(evo_optimizer_set_grad(pr.opt, 2, gr[2]), EVO_OK);
+  ck_assert_int_eq(evo_optimizer_set_grad(pr.opt, 2, NULL), EVO_OK);
+  ck_assert_int_eq(evo_optimizer_set_grad(pr.opt, 0, fresh), EVO_OK);
+  given_step(&pr, (const float *[]){fresh, gr[1], NULL}, EVO_OK,
+             "fresh buffer");
+  free(fresh); /* never read again: the next step must not touch it */
+  pair_fill(&pr);
+  given_step(&pr, (const float *[]){NULL, gr[1], NULL}, EVO_OK,
+             "after the freed buffer");
+  /* Nobody has a gradient: refused, nothing changed, the message says
+   * why and names the call. */
+  ck_assert_int_eq(evo_optimizer_rebind(pr.opt, 1, pr.p[1], NULL), EVO_OK);
+  snapshot sn;
+  snap_take(&sn, &pr);
+  assert_error_names(evo_optimizer_step(pr.opt), EVO_ESTATE,
+                     "evo_optimizer_step: no tensor to update: 0 frozen, 3 "
+                     "without a gradient");
+  assert_error_names(
+      evo_optimizer_step_grads(pr.opt, (const float *[]){NULL, NULL, NULL}, 3),
+      EVO_ESTATE, "evo_optimizer_step_grads: no tensor");
+  /* Bad arguments of the array call change nothing either. */
+  assert_error_names(
+      evo_optimizer_step_grads(pr.opt, (const float *[]){gr[0], gr[1]}, 2),
+      EVO_EINVAL, "2 gradient pointers for 3 tensors");
+  assert_error_names(evo_optimizer_step_grads(
+                         pr.opt, (const float *[]){gr[0], pr.p[1], NULL}, 3),
+                     EVO_EINVAL, "grads[1] overlaps the params of tensor 1");
+  assert_error_names(evo_optimizer_step_grads(pr.opt, NULL, 3), EVO_EINVAL,
+                     "evo_optimizer_step_grads: argument 'grads' is NULL");
+  assert_error_names(evo_optimizer_step(pr.opt), EVO_ESTATE, "no tensor");
+  assert_error_names(evo_optimizer_set_grad(pr.opt, 1, pr.p[1] + 3), EVO_EINVAL,
+                     "evo_optimizer_set_grad: params and grads "
+                     "overlap");
+  assert_error_names(evo_optimizer_set_grad(pr.opt, 3, gr[0]), EVO_ERANGE,
+                     "evo_optimizer_set_grad: no tensor 3 (3 registered)");
+  ck_assert_int_eq(evo_optimizer_set_grad(NULL, 0, gr[0]), EVO_EINVAL);
+  /* Rebinding drops a pointer given for the tensor, so does a load. */
+  ck_assert_int_eq(evo_optimizer_set_grad(pr.opt, 0, gr[0]), EVO_OK);
+  ck_assert_int_eq(evo_optimizer_rebind(pr.opt, 0, pr.p[0], NULL), EVO_OK);
+  assert_error_names(evo_optimizer_step(pr.opt), EVO_ESTATE, "no tensor");
+  ck_assert_int_eq(evo_optimizer_set_grad(pr.opt, 0, gr[0]), EVO_OK);
+  ck_assert_int_eq(evo_optimizer_load_mem(pr.opt, sn.state, sn.state_size),
+                   EVO_OK);
+  assert_error_names(evo_optimizer_step(pr.opt), EVO_ESTATE, "no tensor");
+  snap_check_and_free(&sn, &pr);
+  /* A step refused for a non-finite gradient keeps the given pointer: the
+   * next step reads it (now finite). */
+  ck_assert_int_eq(
+      evo_optimizer_set_option(pr.opt, EVO_OPT_REFUSE_NONFINITE, 1), EVO_OK);
+  pair_fill(&pr);
+  gr[2][5] = NAN;
+  ck_assert_int_eq(evo_optimizer_set_grad(pr.opt, 2, gr[2]), EVO_OK);
+  assert_error_names(evo_optimizer_step(pr.opt), EVO_ENONFINITE,
+                     "evo_optimizer_step: gradient of tensor 2, element 5");
+  gr[2][5] = 0.25f;
+  given_step(&pr, (const float *[]){NULL, NULL, gr[2]}, EVO_OK,
+             "after a refused step");
+  ck_assert_uint_eq(pr.opt->tensors[2].t, 2);
+  uint64_t steps;
+  ck_assert_int_eq(evo_optimizer_step_count(pr.opt, &steps), EVO_OK);
+  ck_assert_uint_eq(steps, 6);
+  pair_free(&pr);
+}
+END_TEST
+
+/* ---- per-tensor steps (evo_optimizer_step_tensor) ------------------------ */
+
+/* Stepping each tensor once per round, in an order that changes from
+ * round to round, gives bit for bit what evo_optimizer_step() gives (and
+ * so the reference); s advances when the round is complete. Tensors
+ * without a bound gradient get theirs as the argument. */
+static void step_tensor_matches(size_t threads, const size_t *ns, size_t nt,
+                                const char *ctx) {
+  evo_genome g = schedule_genome();
+  pair a;
+  pair_new(&a, &g);
+  for (size_t k = 0; k < nt; k++)
+    pair_add(&a, ns[k]);
+  pair_total(&a, 5);
+  evo_optimizer *b;
+  float *bp[MAX_TENSORS];
+  ck_assert_int_eq(evo_optimizer_new(&b, &g), EVO_OK);
+  ck_assert_int_eq(
+      evo_optimizer_set_option(b, EVO_OPT_THREADS, (double)threads), EVO_OK);
+  ck_assert_int_eq(evo_optimizer_set_total_steps(b, 5), EVO_OK);
+  for (size_t k = 0; k < nt; k++) {
+    bp[k] = malloc(ns[k] * sizeof(float));
+    memcpy(bp[k], a.p[k], ns[k] * sizeof(float));
+    ck_assert_int_eq(evo_optimizer_add_params(b, bp[k], NULL, ns[k]), EVO_OK);
+  }
+  for (uint64_t s = 0; s < 7; s++) {
+    pair_step(&a, ctx);
+    for (size_t j = 0; j < nt; j++) {
+      size_t k = (j + s) % nt; /* rotating order */
+      uint64_t count;
+      ck_assert_int_eq(evo_optimizer_step_count(b, &count), EVO_OK);
+      ck_assert_uint_eq(count, s);
+      ck_assert_msg(evo_optimizer_step_tensor(b, k, a.g[k]) == EVO_OK, "%s: %s",
+                    ctx, evo_last_error());
+    }
+    uint64_t count;
+    ck_assert_int_eq(evo_optimizer_step_count(b, &count), EVO_OK);
+    ck_assert_uint_eq(count, s + 1);
+    size_t moments = evo_optimizer_moments(&g);
+    for (size_t k = 0; k < nt; k++) {
+      ck_assert_msg(memcmp(bp[k], a.p[k], ns[k] * sizeof(float)) == 0,
+                    "%s, round %d: tensor %zu differs from a whole step", ctx,
+                    (int)s, k);
+      ck_assert_msg(memcmp(b->tensors[k].state, a.opt->tensors[k].state,
+                           ns[k] * moments * sizeof(float)) == 0,
+                    "%s, round %d: moments of tensor %zu differ", ctx, (int)s,
+                    k);
+      ck_assert_uint_eq(b->tensors[k].t, s + 1);
+    }
+  }
+  evo_optimizer_free(b);
+  for (size_t k = 0; k < nt; k++)
+    free(bp[k]);
+  pair_free(&a);
+}
+
+START_TEST(test_step_tensor_matches_step) {
+  step_tensor_matches(1, (const size_t[]){1, 7, 1003}, 3, "one thread");
+  /* A tensor split across threads (2 and 3 slices of 196,611 elements). */
+  step_tensor_matches(2, (const size_t[]){7, 196611}, 2, "two threads");
+  step_tensor_matches(3, (const size_t[]){196611, 5, 1}, 3, "three threads");
+}
+END_TEST
+
+/* One step of tensor @p k by evo_optimizer_step_tensor() with its bound
+ * gradient, filled for reference step @p s, and the reference's at global
+ * step @p s; then the step count must be @p count. */
+static void tensor_step(pair *pr, size_t k, uint64_t s, uint64_t count,
+                        const char *ctx) {
+  for (size_t i = 0; i < pr->ref.t[k].n; i++)
+    pr->g[k][i] = grad_value(k, i, s);
+  int rc = evo_optimizer_step_tensor(pr->opt, k, NULL);
+  ck_assert_msg(rc == EVO_OK, "%s: %s", ctx, evo_last_error());
+  ref_step_tensor(&pr->ref, k, pr->g[k], s);
+  pair_check(pr, ctx);
+  uint64_t got;
+  ck_assert_int_eq(evo_optimizer_step_count(pr->opt, &got), EVO_OK);
+  ck_assert_msg(got == count, "%s: step count %llu, expected %llu", ctx,
+                (unsigned long long)got, (unsigned long long)count);
+  pr->ref.s = count; /* for pair_step() after it */
+}
+
+/* The round rule of optimizer.h ("Rounds"), step by step, s worked out by
+ * hand: W = 3 and S = 5 make every s's rate different. */
+START_TEST(test_step_tensor_rounds) {
+  evo_genome g = schedule_genome();
+  pair pr;
+  pair_new(&pr, &g);
+  pair_add(&pr, 5);
+  pair_add(&pr, 9);
+  pair_add(&pr, 1);
+  pair_total(&pr, 5);
+  tensor_step(&pr, 0, 0, 0, "round 0, tensor 0");
+  tensor_step(&pr, 1, 0, 0, "round 0, tensor 1");
+  double lr;
+  ck_assert_int_eq(evo_optimizer_current_lr(pr.opt, &lr), EVO_OK);
+  ck_assert(fabs(lr - ref_rate_at(&pr.ref, 0)) <= 1e-15);
+  /* Tensor 0 again before 2 came: round 0 closes, 0 opens round 1. */
+  tensor_step(&pr, 0, 1, 1, "tensor 0 again: round 1");
+  tensor_step(&pr, 2, 1, 1, "round 1, tensor 2");
+  tensor_step(&pr, 1, 1, 2, "round 1 complete");
+  /* A frozen tensor does not hold a round up, and its calls change
+   * nothing. */
+  ck_assert_int_eq(
+      evo_optimizer_set_param_option(pr.opt, 2, EVO_PARAM_FROZEN, 1), EVO_OK);
+  tensor_step(&pr, 0, 2, 2, "round 2, tensor 0");
+  snapshot sn;
+  snap_take(&sn, &pr);
+  ck_assert_int_eq(evo_optimizer_step_tensor(pr.opt, 2, pr.g[2]), EVO_OK);
+  snap_check_and_free(&sn, &pr);
+  tensor_step(&pr, 1, 2, 3, "round 2 complete without the frozen tensor");
+  /* evo_optimizer_step() closes an open round first: round 3 holds tensor
+   * 0 alone, the whole step is s = 4. */
+  tensor_step(&pr, 0, 3, 3, "round 3, tensor 0");
+  for (size_t k = 0; k < 2; k++)
+    for (size_t i = 0; i < pr.ref.t[k].n; i++)
+      pr.g[k][i] = grad_value(k, i, 4);
+  ck_assert_int_eq(evo_optimizer_step(pr.opt), EVO_OK);
+  pr.ref.s = 4;
+  ref_step(&pr.ref, (const float *[]){pr.g[0], pr.g[1], NULL});
+  pair_check(&pr, "a whole step after an open round");
+  uint64_t count;
+  ck_assert_int_eq(evo_optimizer_step_count(pr.opt, &count), EVO_OK);
+  ck_assert_uint_eq(count, 5);
+  /* Unfrozen, tensor 2 goes on from its own t (1, from round 1); a tensor
+   * added while a round is open joins it. */
+  ck_assert_int_eq(
+      evo_optimizer_set_param_option(pr.opt, 2, EVO_PARAM_FROZEN, 0), EVO_OK);
+  tensor_step(&pr, 2, 5, 5, "round 5, the unfrozen tensor");
+  ck_assert_uint_eq(pr.opt->tensors[2].t, 2);
+  pair_add(&pr, 3);
+  tensor_step(&pr, 0, 5, 5, "round 5, tensor 0");
+  tensor_step(&pr, 1, 5, 5, "round 5, tensor 1");
+  tensor_step(&pr, 3, 5, 6, "round 5 complete with the added tensor");
+  ck_assert_uint_eq(pr.opt->tensors[3].t, 1);
+  /* No gradient: refused, nothing changed, the call named. */
+  ck_assert_int_eq(evo_optimizer_rebind(pr.opt, 1, pr.p[1], NULL), EVO_OK);
+  snap_take(&sn, &pr);
+  assert_error_names(evo_optimizer_step_tensor(pr.opt, 1, NULL), EVO_ESTATE,
+                     "evo_optimizer_step_tensor: tensor 1 has no gradient");
+  assert_error_names(evo_optimizer_step_tensor(pr.opt, 4, pr.g[0]), EVO_ERANGE,
+                     "evo_optimizer_step_tensor: no tensor 4 (4 registered)");
+  assert_error_names(evo_optimizer_step_tensor(pr.opt, 0, pr.p[0] + 1),
+                     EVO_EINVAL,
+                     "evo_optimizer_step_tensor: params and "
+                     "grads overlap");
+  ck_assert_int_eq(evo_optimizer_step_tensor(NULL, 0, pr.g[0]), EVO_EINVAL);
+  pr.g[0][2] = INFINITY;
+  ck_assert_int_eq(
+      evo_optimizer_set_option(pr.opt, EVO_OPT_REFUSE_NONFINITE, 1), EVO_OK);
+  assert_error_names(evo_optimizer_step_tensor(pr.opt, 0, NULL), EVO_ENONFINITE,
+                     "evo_optimizer_step_tensor: gradient of tensor 0, "
+                     "element 2");
+  ck_assert_int_eq(
+      evo_optimizer_set_option(pr.opt, EVO_OPT_REFUSE_NONFINITE, 0), EVO_OK);
+  snap_check_and_free(&sn, &pr);
+  /* A step given as the argument is used once; s stays in the round. */
+  for (size_t i = 0; i < 9; i++)
+    pr.g[1][i] = grad_value(1, i, 6);
+  ck_assert_int_eq(evo_optimizer_step_tensor(pr.opt, 1, pr.g[1]), EVO_OK);
+  ref_step_tensor(&pr.ref, 1, pr.g[1], 6);
+  pair_check(&pr, "round 6, the argument");
+  assert_error_names(evo_optimizer_step_tensor(pr.opt, 1, NULL), EVO_ESTATE,
+                     "tensor 1 has no gradient");
+  pair_free(&pr);
+}
+END_TEST
+
+/* ---- gradient scale, freezing ------------------------------------------- */
+
+START_TEST(test_grad_scale) {
+  evo_genome g = schedule_genome();
+  /* darknet's form with a batch of 4: the array holds -4·g (exact in
+   * float), the scale is -1/4 (exact): bit for bit the unscaled run, with
+   * clipping at 0.8 applied after the scale (-4·g reaches 6.4). */
+  pair a, b;
+  pair_new(&a, &g);
+  pair_new(&b, &g);
+  pair_add(&a, 29);
+  pair_add(&b, 29);
+  pair_total(&a, 5);
+  pair_total(&b, 5);
+  ck_assert_int_eq(evo_optimizer_set_option(b.opt, EVO_OPT_GRAD_SCALE, -0.25),
+                   EVO_OK);
+  for (int s = 0; s < 6; s++) {
+    pair_step(&a, "unscaled");
+    for (size_t i = 0; i < 29; i++)
+      b.g[0][i] = -4.0f * a.g[0][i];
+    ck_assert_int_eq(evo_optimizer_step(b.opt), EVO_OK);
+    ck_assert_msg(memcmp(a.p[0], b.p[0], 29 * sizeof(float)) == 0,
+                  "step %d: scale -1/4 of -4 g differs from g", s);
+    for (size_t i = 0; i < 29; i++) /* the caller's array is unchanged */
+      ck_assert(b.g[0][i] == -4.0f * a.g[0][i]);
+  }
+  pair_free(&a);
+  pair_free(&b);
+  /* A batch of 3 (-1/3 is rounded) against the reference, which applies
+   * the scale in double. */
+  pair_new(&a, &g);
+  pair_add(&a, 13);
+  pair_add(&a, 1003);
+  pair_total(&a, 5);
+  ck_assert_int_eq(
+      evo_optimizer_set_option(a.opt, EVO_OPT_GRAD_SCALE, -1.0 / 3.0), EVO_OK);
+  a.ref.grad_scale = -1.0 / 3.0;
+  for (int s = 0; s < 8; s++)
+    pair_step(&a, "scale -1/3");
+  /* The range: finite, normal-float magnitudes; a refusal keeps the value
+   * and names the option. */
+  const double bad[] = {0.0,  -0.0,  NAN,   INFINITY, -INFINITY,
+                        4e38, -4e38, 1e-39, -1e-39};
+  for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+    assert_error_names(
+        evo_optimizer_set_option(a.opt, EVO_OPT_GRAD_SCALE, bad[i]), EVO_ERANGE,
+        "evo_optimizer_set_option: "
+        "EVO_OPT_GRAD_SCALE");
+    double v;
+    ck_assert_int_eq(evo_optimizer_get_option(a.opt, EVO_OPT_GRAD_SCALE, &v),
+                     EVO_OK);
+    ck_assert(v == -1.0 / 3.0);
+  }
+  const double good[] = {FLT_MIN, -FLT_MIN, FLT_MAX, -FLT_MAX, 1.0};
+  for (size_t i = 0; i < sizeof good / sizeof good[0]; i++) {
+    ck_assert_int_eq(
+        evo_optimizer_set_option(a.opt, EVO_OPT_GRAD_SCALE, good[i]), EVO_OK);
+    double v;
+    ck_assert_int_eq(evo_optimizer_get_option(a.opt, EVO_OPT_GRAD_SCALE, &v),
+                     EVO_OK);
+    ck_assert(v == good[i]);
+  }
+  a.ref.grad_scale = 1.0;
+  pair_step(&a, "scale back to 1");
+  pair_free(&a);
+}
+END_TEST
+
+START_TEST(test_frozen) {
+  evo_genome g = schedule_genome();
+  pair pr;
+  pair_new(&pr, &g);
+  pair_add(&pr, 11);
+  pair_add(&pr, 1003);
+  pair_add_ex(&pr, 6, false);
+  pair_total(&pr, 5);
+  float **gr = pr.g;
+  double v;
+  ck_assert_int_eq(
+      evo_optimizer_get_param_option(pr.opt, 1, EVO_PARAM_FROZEN, &v), EVO_OK);
+  ck_assert(v == 0.0);
+  pair_fill(&pr);
+  ck_assert_int_eq(evo_optimizer_set_grad(pr.opt, 2, gr[2]), EVO_OK);
+  given_step(&pr, (const float *[]){gr[0], gr[1], gr[2]}, EVO_OK, "thawed");
+  /* Tensor 1 frozen for three steps: no decay, no moment, no t change;
+   * tensor 2 frozen with a pointer given: the step drops it. */
+  ck_assert_int_eq(
+      evo_optimizer_set_param_option(pr.opt, 1, EVO_PARAM_FROZEN, 1), EVO_OK);
+  ck_assert_int_eq(
+      evo_optimizer_get_param_option(pr.opt, 1, EVO_PARAM_FROZEN, &v), EVO_OK);
+  ck_assert(v == 1.0);
+  ck_assert_int_eq(
+      evo_optimizer_set_param_option(pr.opt, 2, EVO_PARAM_FROZEN, 1), EVO_OK);
+  float *p1 = malloc(1003 * sizeof(float));
+  memcpy(p1, pr.p[1], 1003 * sizeof(float));
+  for (int s = 0; s < 3; s++) {
+    pair_fill(&pr);
+    ck_assert_int_eq(evo_optimizer_set_grad(pr.opt, 2, gr[2]), EVO_OK);
+    given_step(&pr, (const float *[]){gr[0], NULL, NULL}, EVO_OK, "frozen");
+  }
+  ck_assert(memcmp(p1, pr.p[1], 1003 * sizeof(float)) == 0);
+  ck_assert_uint_eq(pr.opt->tensors[1].t, 1);
+  free(p1);
+  /* Every tensor frozen: refused. */
+  ck_assert_int_eq(
+      evo_optimizer_set_param_option(pr.opt, 0, EVO_PARAM_FROZEN, 1), EVO_OK);
+  assert_error_names(evo_optimizer_step(pr.opt), EVO_ESTATE,
+                     "no tensor to update: 3 frozen, 0 without");
+  /* Thawed, 1 goes on with t = 2; 2 had its pointer dropped: skipped. */
+  for (size_t k = 0; k < 3; k++)
+    ck_assert_int_eq(
+        evo_optimizer_set_param_option(pr.opt, k, EVO_PARAM_FROZEN, 0), EVO_OK);
+  pair_fill(&pr);
+  given_step(&pr, (const float *[]){gr[0], gr[1], NULL}, EVO_OK,
+             "thawed again");
+  ck_assert_uint_eq(pr.opt->tensors[1].t, 2);
+  ck_assert_uint_eq(pr.opt->tensors[2].t, 1);
+  const double bad[] = {0.5, -1.0, 2.0, NAN};
+  for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+    assert_error_names(
+        evo_optimizer_set_param_option(pr.opt, 0, EVO_PARAM_FROZEN, bad[i]),
+        EVO_ERANGE,
+        "evo_optimizer_set_param_option: tensor 0: "
+        "EVO_PARAM_FROZEN must be 0 or 1");
+  assert_error_names(
+      evo_optimizer_set_param_option(pr.opt, 3, EVO_PARAM_FROZEN, 1),
+      EVO_ERANGE, "no tensor 3");
+  pair_free(&pr);
+}
+END_TEST
+
+/* ---- clones ---------------------------------------------------------------
+ */
+
+/* A clone taken mid-run (options set, a round open, threads) and pointed at
+ * copies of the parameters goes on bit for bit like the original, which
+ * goes on like the reference. */
+START_TEST(test_clone) {
+  pair a;
+  state_pair(&a, 70001);
+  pair_add(&a, 131075); /* split in two by the threads */
+  ck_assert_int_eq(evo_optimizer_set_option(a.opt, EVO_OPT_THREADS, 2), EVO_OK);
+  ck_assert_int_eq(evo_optimizer_set_option(a.opt, EVO_OPT_GRAD_SCALE, 0.5),
+                   EVO_OK);
+  a.ref.grad_scale = 0.5;
+  for (int s = 0; s < 3; s++)
+    pair_step(&a, "before the clone");
+  tensor_step(&a, 1, 3, 3, "a round left open");
+  evo_optimizer *c;
+  ck_assert_int_eq(evo_optimizer_clone(&c, a.opt), EVO_OK);
+  double v;
+  ck_assert_int_eq(evo_optimizer_get_option(c, EVO_OPT_THREADS, &v), EVO_OK);
+  ck_assert(v == 2.0);
+  ck_assert_uint_eq(evo_optimizer_param_count(c), 3);
+  float *cp[3];
+  for (size_t k = 0; k < 3; k++) {
+    size_t n = a.ref.t[k].n;
+    cp[k] = malloc(n * sizeof(float));
+    memcpy(cp[k], a.p[k], n * sizeof(float));
+    ck_assert_int_eq(evo_optimizer_rebind(c, k, cp[k], a.g[k]), EVO_OK);
+  }
+  /* Both finish the round, then take whole steps on the same gradients. */
+  for (size_t k = 0; k < 3; k += 2) {
+    tensor_step(&a, k, 3, k == 2 ? 4 : 3, "original, the round");
+    ck_assert_int_eq(evo_optimizer_step_tensor(c, k, NULL), EVO_OK);
+  }
+  for (int s = 0; s < 3; s++) {
+    pair_step(&a, "original after the clone");
+    ck_assert_int_eq(evo_optimizer_step(c), EVO_OK);
+  }
+  for (size_t k = 0; k < 3; k++)
+    ck_assert_msg(memcmp(cp[k], a.p[k], a.ref.t[k].n * sizeof(float)) == 0,
+                  "tensor %zu: the clone differs", k);
+  assert_same_state(a.opt, c, "clone");
+  evo_optimizer_free(c);
+  for (size_t k = 0; k < 3; k++)
+    free(cp[k]);
+  pair_free(&a);
+  /* Given pointers are not copied; the clone is independent. */
+  evo_genome g = schedule_genome();
+  float p[4] = {1, 2, 3, 4}, q[4] = {1, 2, 3, 4}, dp[4] = {.5f, .5f, .5f, .5f};
+  evo_optimizer *o;
+  ck_assert_int_eq(evo_optimizer_new(&o, &g), EVO_OK);
+  ck_assert_int_eq(evo_optimizer_set_total_steps(o, 5), EVO_OK);
+  ck_assert_int_eq(evo_optimizer_add_params(o, p, NULL, 4), EVO_OK);
+  ck_assert_int_eq(evo_optimizer_set_grad(o, 0, dp), EVO_OK);
+  ck_assert_int_eq(evo_optimizer_clone(&c, o), EVO_OK);
+  ck_assert_int_eq(evo_optimizer_rebind(c, 0, q, NULL), EVO_OK);
+  assert_error_names(evo_optimizer_step(c), EVO_ESTATE, "no tensor");
+  ck_assert_int_eq(evo_optimizer_step(o), EVO_OK);
+  ck_assert(q[0] == 1.0f && p[0] != 1.0f);
+  ck_assert_uint_eq(c->tensors[0].t, 0);
+  evo_optimizer_free(c);
+  evo_optimizer_free(o);
+  /* No tensors; bad arguments. */
+  ck_assert_int_eq(evo_optimizer_new(&o, &g), EVO_OK);
+  ck_assert_int_eq(evo_optimizer_clone(&c, o), EVO_OK);
+  ck_assert_uint_eq(evo_optimizer_param_count(c), 0);
+  evo_optimizer_free(c);
+  assert_error_names(evo_optimizer_clone(NULL, o), EVO_EINVAL,
+                     "evo_optimizer_clone: argument 'out' is NULL");
+  assert_error_names(evo_optimizer_clone(&c, NULL), EVO_EINVAL,
+                     "evo_optimizer_clone: argument 'opt' is NULL");
+  evo_optimizer_free(o);
+}
+END_TEST
+
+/* ---- the state keeps the new options and the open round ----------------- */
+
+START_TEST(test_state_round_and_options) {
+  pair a, b;
+  for (int which = 0; which < 2; which++) {
+    pair *pr = which == 0 ? &a : &b;
+    state_pair(pr, 17);
+    pair_add(pr, 5);
+    ck_assert_int_eq(
+        evo_optimizer_set_option(pr->opt, EVO_OPT_GRAD_SCALE, -0.75), EVO_OK);
+    pr->ref.grad_scale = -0.75;
+    for (int s = 0; s < 2; s++)
+      pair_step(pr, "before saving");
+    tensor_step(pr, 0, 2, 2, "round 2 left open");
+    ck_assert_int_eq(
+        evo_optimizer_set_param_option(pr->opt, 2, EVO_PARAM_FROZEN, 1),
+        EVO_OK);
+  }
+  /* b saved and loaded into a fresh optimizer c (options at defaults). */
+  pair c;
+  fresh_like(&c, &b);
+  void *buf;
+  size_t size;
+  ck_assert_int_eq(evo_optimizer_save_mem(b.opt, &buf, &size), EVO_OK);
+  ck_assert_int_eq(evo_optimizer_load_mem(c.opt, buf, size), EVO_OK);
+  evo_free(buf);
+  double v;
+  ck_assert_int_eq(evo_optimizer_get_option(c.opt, EVO_OPT_GRAD_SCALE, &v),
+                   EVO_OK);
+  ck_assert(v == -0.75);
+  ck_assert_int_eq(
+      evo_optimizer_get_param_option(c.opt, 2, EVO_PARAM_FROZEN, &v), EVO_OK);
+  ck_assert(v == 1.0);
+  /* Tensor 0 again closes round 2 in both; then tensor 1 completes round
+   * 3 (2 is frozen); then whole steps. */
+  evo_optimizer *opts[2] = {a.opt, c.opt};
+  for (int which = 0; which < 2; which++) {
+    pair *pr = which == 0 ? &a : &c;
+    for (size_t k = 0; k < 3; k++)
+      for (size_t i = 0; i < pr->ref.t[k].n; i++)
+        pr->g[k][i] = grad_value(k, i, 9);
+    ck_assert_int_eq(evo_optimizer_step_tensor(opts[which], 0, NULL), EVO_OK);
+    ck_assert_int_eq(evo_optimizer_step_tensor(opts[which], 1, NULL), EVO_OK);
+    uint64_t count;
+    ck_assert_int_eq(evo_optimizer_step_count(opts[which], &count), EVO_OK);
+    ck_assert_uint_eq(count, 4);
+    ck_assert_int_eq(evo_optimizer_step(opts[which]), EVO_OK);
+  }
+  for (size_t k = 0; k < 3; k++)
+    ck_assert_msg(memcmp(a.p[k], c.p[k], a.ref.t[k].n * sizeof(float)) == 0,
+                  "tensor %zu differs after save, load, continue", k);
+  assert_same_state(a.opt, c.opt, "save, load, continue in a round");
+  pair_free(&a);
+  pair_free(&b);
+  pair_free(&c);
+}
+END_TEST
+
+/* A state of format version 1 (before the gradient scale, freezing and
+ * rounds) still loads, with scale 1 and nothing frozen; saved again it is
+ * the version-2 state of the same optimizer. The version-1 payload is cut
+ * from a version-2 one by the layout of optimizer.c. */
+START_TEST(test_state_version_1) {
+  pair a;
+  state_pair(&a, 19);
+  for (int s = 0; s < 3; s++)
+    pair_step(&a, "steps");
+  void *buf;
+  size_t size;
+  ck_assert_int_eq(evo_optimizer_save_mem(a.opt, &buf, &size), EVO_OK);
+  const unsigned char *v2 = (const unsigned char *)buf + 20;
+  size_t v2_size = size - 24;
+  const size_t genome_bytes = 4 + 4 * 4 + 4 * 8 + 6 * 8 + 8 + 1;
+  const size_t scale_at = genome_bytes + 1 + 8;
+  evo_wbuf w = {0};
+  evo_wbuf_bytes(&w, v2, scale_at);             /* genome, refuse, base lr */
+  evo_wbuf_bytes(&w, v2 + scale_at + 8, 8 * 3); /* s, S, tensor count */
+  size_t at = scale_at + 8 + 8 * 3;
+  for (size_t k = 0; k < a.nt; k++) {
+    size_t n = a.ref.t[k].n, moments = 2;
+    evo_wbuf_bytes(&w, v2 + at, 8 + 8 + 1); /* n, lr scale, decay */
+    at += 8 + 8 + 1 + 2;                    /* without frozen, round */
+    evo_wbuf_bytes(&w, v2 + at, 8 + 4 * n * moments); /* t, moments */
+    at += 8 + 4 * n * moments;
+  }
+  ck_assert_uint_eq(at, v2_size);
+  unsigned char *v1;
+  size_t v1_size;
+  ck_assert_int_eq(evo_frame_wrap("EVOOPTS", 1, &w, &v1, &v1_size), EVO_OK);
+  pair c;
+  fresh_like(&c, &a);
+  ck_assert_int_eq(evo_optimizer_set_option(c.opt, EVO_OPT_GRAD_SCALE, 3.0),
+                   EVO_OK);
+  ck_assert_int_eq(evo_optimizer_load_mem(c.opt, v1, v1_size), EVO_OK);
+  double v;
+  ck_assert_int_eq(evo_optimizer_get_option(c.opt, EVO_OPT_GRAD_SCALE, &v),
+                   EVO_OK);
+  ck_assert(v == 1.0);
+  void *again;
+  size_t again_size;
+  ck_assert_int_eq(evo_optimizer_save_mem(c.opt, &again, &again_size), EVO_OK);
+  ck_assert_msg(again_size == size && memcmp(again, buf, size) == 0,
+                "a version-1 state saved again differs from version 2");
+  evo_free(again);
+  free(v1);
+  evo_wbuf_free(&w);
+  evo_free(buf);
+  pair_free(&a);
+  pair_free(&c);
+}
+END_TEST
+
+/* Messages name the public call, never an internal function. */
+START_TEST(test_messages_name_the_call) {
+  evo_genome g = test_genome(&flag_cases[13]); /* cosine */
+  evo_optimizer *opt;
+  float p[4] = {0}, dp[4] = {0};
+  double v;
+  ck_assert_int_eq(evo_optimizer_new(&opt, &g), EVO_OK);
+  assert_error_names(evo_optimizer_add_params(opt, NULL, dp, 4), EVO_EINVAL,
+                     "evo_optimizer_add_params: argument 'params' is NULL");
+  assert_error_names(evo_optimizer_add_params(opt, p, p + 1, 4), EVO_EINVAL,
+                     "evo_optimizer_add_params: params and grads overlap");
+  assert_error_names(evo_optimizer_add_params(opt, p, dp, 0), EVO_EINVAL,
+                     "evo_optimizer_add_params: n = 0");
+  assert_error_names(evo_optimizer_step(opt), EVO_ESTATE,
+                     "evo_optimizer_step: no tensors registered");
+  ck_assert_int_eq(evo_optimizer_add_params(opt, p, NULL, 4), EVO_OK);
+  assert_error_names(evo_optimizer_rebind(opt, 0, NULL, dp), EVO_EINVAL,
+                     "evo_optimizer_rebind: argument 'params' is NULL");
+  assert_error_names(evo_optimizer_rebind(opt, 0, p, p), EVO_EINVAL,
+                     "evo_optimizer_rebind: params and grads overlap");
+  assert_error_names(evo_optimizer_step(opt), EVO_ESTATE,
+                     "evo_optimizer_step: the genome uses cosine decay");
+  assert_error_names(evo_optimizer_step_tensor(opt, 0, dp), EVO_ESTATE,
+                     "evo_optimizer_step_tensor: the genome uses cosine "
+                     "decay");
+  assert_error_names(evo_optimizer_current_lr(opt, &v), EVO_ESTATE,
+                     "evo_optimizer_current_lr: the genome uses cosine");
+  assert_error_names(evo_optimizer_set_total_steps(opt, 0), EVO_ERANGE,
+                     "evo_optimizer_set_total_steps: total steps");
+  assert_error_names(evo_optimizer_set_option(opt, EVO_OPT_THREADS, 0),
+                     EVO_ERANGE, "evo_optimizer_set_option: EVO_OPT_THREADS");
+  assert_error_names(evo_optimizer_set_option(opt, EVO_OPT_BASE_LR, -1),
+                     EVO_ERANGE, "evo_optimizer_set_option: EVO_OPT_BASE_LR");
+  assert_error_names(evo_optimizer_set_option(opt, EVO_OPT_REFUSE_NONFINITE, 3),
+                     EVO_ERANGE,
+                     "evo_optimizer_set_option: EVO_OPT_REFUSE_NONFINITE");
+  assert_error_names(evo_optimizer_set_option(opt, (evo_optimizer_option)99, 0),
+                     EVO_EINVAL,
+                     "evo_optimizer_set_option: unknown optimizer option 99");
+  assert_error_names(
+      evo_optimizer_get_option(opt, (evo_optimizer_option)99, &v), EVO_EINVAL,
+      "evo_optimizer_get_option: unknown optimizer option 99");
+  assert_error_names(
+      evo_optimizer_set_param_option(opt, 0, EVO_PARAM_LR_SCALE, -1),
+      EVO_ERANGE, "evo_optimizer_set_param_option: tensor 0: learning-rate");
+  assert_error_names(
+      evo_optimizer_set_param_option(opt, 0, EVO_PARAM_WEIGHT_DECAY, 3),
+      EVO_ERANGE, "evo_optimizer_set_param_option: tensor 0: weight decay");
+  assert_error_names(
+      evo_optimizer_get_param_option(opt, 0, (evo_param_option)99, &v),
+      EVO_EINVAL, "evo_optimizer_get_param_option: unknown per-tensor");
+  assert_error_names(evo_optimizer_save(NULL, "/tmp/x"), EVO_EINVAL,
+                     "evo_optimizer_save: argument 'opt' is NULL");
+  evo_optimizer_free(opt);
+}
+END_TEST
+
 /* ---- PyTorch reference trajectories -------------------------------------- */
 
-/* Reads the lines "<preset> <step> <n values>" of @p preset into
- * traj[step][i]; returns the number of steps + 1 (step 0 = initial). */
-static int read_trajectory(const char *preset, size_t n, float traj[][64],
-                           int max_steps) {
-  FILE *f = fopen(reference_path, "r");
-  ck_assert_msg(f != NULL, "cannot open %s", reference_path);
-  char line[4096];
+/* The lines "<preset> <step> <n values>" of @p preset in @p path, in file
+ * order: their steps in @p steps, their values in rows[r·stride + i];
+ * returns how many (at most @p max_rows). */
+static int read_rows(const char *path, const char *preset, size_t n, int *steps,
+                     float *rows, size_t stride, int max_rows) {
+  FILE *f = fopen(path, "r");
+  ck_assert_msg(f != NULL, "cannot open %s", path);
+  char line[8192];
   int count = 0;
   while (fgets(line, sizeof line, f) != NULL) {
     char name[32];
@@ -1321,19 +2033,33 @@ static int read_trajectory(const char *preset, size_t n, float traj[][64],
     if (line[0] == '#' || sscanf(line, "%31s %d%n", name, &step, &used) != 2 ||
         strcmp(name, preset) != 0)
       continue;
-    ck_assert_int_eq(step, count);
-    ck_assert_int_lt(step, max_steps);
+    ck_assert_int_lt(count, max_rows);
+    steps[count] = step;
     const char *q = line + used;
     for (size_t i = 0; i < n; i++) {
       char *end;
-      traj[step][i] = strtof(q, &end);
-      ck_assert_msg(end != q, "%s: short line for %s step %d",
-                    reference_path, preset, step);
+      rows[(size_t)count * stride + i] = strtof(q, &end);
+      ck_assert_msg(end != q, "%s: short line for %s step %d", path, preset,
+                    step);
       q = end;
     }
     count++;
   }
   fclose(f);
+  return count;
+}
+
+/* The rows of @p preset in the adamw reference, steps 0, 1, 2, … in
+ * order, into traj[step][i]; returns the number of steps + 1 (step 0 =
+ * initial). */
+static int read_trajectory(const char *preset, size_t n, float traj[][64],
+                           int max_steps) {
+  int steps[64];
+  ck_assert_int_le(max_steps, 64);
+  int count =
+      read_rows(reference_path, preset, n, steps, &traj[0][0], 64, max_steps);
+  for (int r = 0; r < count; r++)
+    ck_assert_int_eq(steps[r], r);
   return count;
 }
 
@@ -1375,6 +2101,94 @@ START_TEST(test_torch_reference) {
 }
 END_TEST
 
+/* ---- torch.optim's defaults: the torch-* presets (genome.h) ------------- */
+
+static const char *torch_presets_path;
+
+/* tests/ref/torch_presets.py's generator, splitmix64 (Steele, Lea, Flood
+ * 2014), and its draw (k - 2^23) / 2^23 from the top 24 bits k: exact in
+ * float, so both sides use the very same numbers. */
+static uint64_t splitmix64(uint64_t *x) {
+  uint64_t z = (*x += UINT64_C(0x9E3779B97F4A7C15));
+  z = (z ^ (z >> 30)) * UINT64_C(0xBF58476D1CE4E5B9);
+  z = (z ^ (z >> 27)) * UINT64_C(0x94D049BB133111EB);
+  return z ^ (z >> 31);
+}
+
+static double unit_draw(uint64_t *x) {
+  return (double)((int64_t)(splitmix64(x) >> 40) - ((int64_t)1 << 23)) /
+         8388608.0;
+}
+
+#define TORCH_N 37
+#define TORCH_STEPS 50
+#define TORCH_MAX_ROWS 64
+static const char *const torch_presets[] = {
+    "torch-sgd",  "torch-sgd-momentum", "torch-sgd-nesterov",
+    "torch-adam", "torch-adamw",        "torch-rmsprop"};
+#define N_TORCH_PRESETS 6
+
+/* Each torch-* preset against torch.optim's update with its defaults on
+ * the same float32 gradients, 50 steps, at every recorded step: within
+ * 1e-6 relative to the element's size, the largest |p| it has had so far.
+ * (Both sides round to float in their own order and with their own
+ * constants: torch's addcdiv computes (lr·g)/d where the kernel computes
+ * lr·(g/d); SGD's lr·b is η·m here with η = 0.01f, 1 - β1 = 0.1f, each a
+ * few 1e-8 off. Relative to the distance travelled that is far below
+ * 1e-6; an element that ends near zero after large steps carries it as
+ * an absolute error, not one relative to its last value.) */
+START_TEST(test_torch_presets) {
+  const char *preset = torch_presets[_i];
+  if (torch_presets_path == NULL)
+    ck_abort_msg("no torch_presets.txt given on the command line");
+  int steps[TORCH_MAX_ROWS];
+  static float rows[TORCH_MAX_ROWS][TORCH_N];
+  int n_rows = read_rows(torch_presets_path, preset, TORCH_N, steps,
+                         &rows[0][0], TORCH_N, TORCH_MAX_ROWS);
+  ck_assert_msg(n_rows >= 10 && steps[0] == 0 &&
+                    steps[n_rows - 1] == TORCH_STEPS,
+                "%s: %d rows in %s", preset, n_rows, torch_presets_path);
+  evo_genome *g;
+  evo_optimizer *opt;
+  float p[TORCH_N], dp[TORCH_N];
+  double size[TORCH_N]; /* max |p| so far */
+  uint64_t x = UINT64_C(0x5EED2024);
+  for (size_t i = 0; i < TORCH_N; i++) {
+    p[i] = (float)(0.5 * unit_draw(&x));
+    ck_assert_msg(p[i] == rows[0][i], "%s: initial p[%zu] differs", preset, i);
+    size[i] = fabs((double)p[i]);
+  }
+  ck_assert_int_eq(evo_genome_preset(&g, preset), EVO_OK);
+  ck_assert_int_eq(evo_optimizer_new(&opt, g), EVO_OK);
+  ck_assert_int_eq(evo_optimizer_add_params(opt, p, dp, TORCH_N), EVO_OK);
+  int row = 1;
+  double worst = 0;
+  for (int s = 1; s <= TORCH_STEPS; s++) {
+    for (size_t i = 0; i < TORCH_N; i++)
+      dp[i] = (float)ldexp(unit_draw(&x), s % 5 - 2);
+    ck_assert_int_eq(evo_optimizer_step(opt), EVO_OK);
+    for (size_t i = 0; i < TORCH_N; i++)
+      size[i] = fmax(size[i], fabs((double)p[i]));
+    if (row == n_rows || steps[row] != s)
+      continue;
+    for (size_t i = 0; i < TORCH_N; i++) {
+      double want = (double)rows[row][i];
+      double rel = fabs((double)p[i] - want) / size[i];
+      ck_assert_msg(rel <= 1e-6,
+                    "%s step %d element %zu: %.9g, torch %.9g (largest |p| "
+                    "so far %.9g)",
+                    preset, s, i, (double)p[i], want, size[i]);
+      worst = fmax(worst, rel);
+    }
+    row++;
+  }
+  ck_assert_int_eq(row, n_rows);
+  printf("%s: worst relative difference to torch %.2g\n", preset, worst);
+  evo_optimizer_free(opt);
+  evo_genome_free(g);
+}
+END_TEST
+
 static Suite *optimizer_suite(void) {
   Suite *s = suite_create("optimizer");
   TCase *c = tcase_create("core");
@@ -1395,6 +2209,20 @@ static Suite *optimizer_suite(void) {
   tcase_add_test(c, test_arguments);
   tcase_add_loop_test(c, test_torch_reference, 0, 2);
   suite_add_tcase(s, c);
+  /* Issue 13, part 2: frameworks as they are. */
+  TCase *f = tcase_create("frameworks");
+  tcase_set_timeout(f, 60);
+  tcase_add_test(f, test_grads_given);
+  tcase_add_test(f, test_step_tensor_matches_step);
+  tcase_add_test(f, test_step_tensor_rounds);
+  tcase_add_test(f, test_grad_scale);
+  tcase_add_test(f, test_frozen);
+  tcase_add_test(f, test_clone);
+  tcase_add_test(f, test_state_round_and_options);
+  tcase_add_test(f, test_state_version_1);
+  tcase_add_test(f, test_messages_name_the_call);
+  tcase_add_loop_test(f, test_torch_presets, 0, N_TORCH_PRESETS);
+  suite_add_tcase(s, f);
   /* Larger tensors (sizes around the split threshold), more time under
    * ASan; a hang ends in the timeout. */
   TCase *t = tcase_create("threads");
@@ -1409,6 +2237,7 @@ static Suite *optimizer_suite(void) {
 
 int main(int argc, char **argv) {
   reference_path = argc > 1 ? argv[1] : NULL;
+  torch_presets_path = argc > 2 ? argv[2] : NULL;
   SRunner *r = srunner_create(optimizer_suite());
   srunner_run_all(r, CK_NORMAL);
   int failed = srunner_ntests_failed(r);

@@ -99,23 +99,61 @@ EVO_API int evo_genome_new(evo_genome **out);
  *
  * Presets (doc/algorithm.md §4 and §5; `lr` means 10^lr_log10, unlisted genes
  * have their defaults; the update is `p -= η_s Σ α_k T_k` after decoupled
- * decay):
+ * decay).
+ *
+ * @warning The paper's names are the paper's baselines, not the framework
+ * optimizers of the same name: `adam` decays every tensor by 1e-4
+ * (decoupled), `sgd` and `rmsprop` too, `rmsprop` runs at lr 1e-3 where
+ * torch's default is 1e-2, and `sgd`'s momentum is an EMA. For a drop-in
+ * replacement of torch.optim with its defaults use the `torch-*` presets
+ * below, each checked against PyTorch's own update by the tests
+ * (tests/ref/torch_presets.py).
+ *
+ * The paper's baselines and the paper's result:
  * - `sgd`: the paper's "SGD (momentum)": MOMENTUM, lr 1e-2, β1 0.9, no v, no
  *   bias correction; `m = 0.9 m + 0.1 g; p -= 1e-2 m` (PyTorch SGD momentum
  *   0.9 with lr 1e-3), plus decoupled decay 1e-4.
- * - `adam`: ADAM_TERM, lr 1e-3, β 0.9/0.999, bias correction, decay 1e-4.
+ * - `adam`: ADAM_TERM, lr 1e-3, β 0.9/0.999, bias correction, decay 1e-4
+ *   (decoupled: AdamW with weight_decay=1e-4, not torch's Adam).
  * - `adamw`: `adam` with decay 1e-2; equals torch.optim.AdamW(lr=1e-3,
  *   betas=(0.9, 0.999), eps=1e-8, weight_decay=1e-2).
  * - `rmsprop`: RMS_NORM, lr 1e-3, β2 0.99, no m, no bias correction:
- *   `v = 0.99 v + 0.01 g²; p -= 1e-3 g / (sqrt(v) + ε)`.
+ *   `v = 0.99 v + 0.01 g²; p -= 1e-3 g / (sqrt(v) + ε)`, plus decoupled
+ *   decay 1e-4.
  * - `paper-evolved`: the paper's evolved genome (doc/algorithm.md §5).
+ *
+ * The library's own:
  * - `plain-sgd`: GRAD, lr 1e-2, no moments, no decay: `p -= 1e-2 g`.
  * - `sgd-nesterov`: NESTEROV, lr 1e-2, β1 0.9, no v, no bias correction,
- *   no decay: `m = 0.9 m + 0.1 g; p -= 1e-2 (m + 0.9 (g - m))`.
+ *   no decay: `m = 0.9 m + 0.1 g; p -= 1e-2 (m + 0.9 (g - m))` (not torch's
+ *   Nesterov: see `torch-sgd-nesterov`).
  * - `sign-descent`: SIGN_GRAD, lr 1e-3, no moments, no decay:
  *   `p -= 1e-3 sign(g)`.
  * - `adam-nowd`: `adam` with λ = 0 exactly; equals torch.optim.Adam(lr=1e-3)
  *   (L2-free Adam).
+ *
+ * torch.optim's defaults, exactly (no decay unless torch's default has it;
+ * torch's Adam and RMSprop decay is an L2 term added to g, not decoupled,
+ * but their default is 0, so it does not arise):
+ * - `torch-sgd`: SGD(lr=1e-3): GRAD, lr 1e-3, no moments: `p -= 1e-3 g`.
+ *   (SGD's lr has a default only from torch 2.2 on; 1e-3 is that default.)
+ * - `torch-sgd-momentum`: SGD(lr=1e-3, momentum=0.9): torch keeps an
+ *   undampened buffer `b = 0.9 b + g; p -= lr b`, while the genome's m is
+ *   an EMA, `m = 0.9 m + 0.1 g`. Both start at 0, so b = m / 0.1 exactly
+ *   (up to float rounding), and the preset is MOMENTUM with α 1, β1 0.9, no
+ *   v, no bias correction and η = lr / (1 - μ) = 1e-2: `p -= 1e-2 m`. To
+ *   use torch's lr L, set ::EVO_OPT_BASE_LR to 10·L (or lr_log10 to
+ *   log10(L) + 1), not L.
+ * - `torch-sgd-nesterov`: SGD(lr=1e-3, momentum=0.9, nesterov=True), whose
+ *   step is `lr (g + 0.9 b)`: GRAD α 0.1 plus MOMENTUM α 0.9, η 1e-2, the
+ *   same m: `p -= 1e-2 (0.1 g + 0.9 m)` (the NESTEROV term weighs g and m
+ *   differently). Again η = 10·lr.
+ * - `torch-adam`: Adam(): `adam-nowd` (lr 1e-3, β 0.9/0.999, ε 1e-8,
+ *   bias correction, no decay).
+ * - `torch-adamw`: AdamW(): `adamw` (decoupled decay 1e-2).
+ * - `torch-rmsprop`: RMSprop(): RMS_NORM, lr 1e-2, β2 0.99 (torch's
+ *   alpha), ε 1e-8 outside the square root, no m, no bias correction, no
+ *   decay: `v = 0.99 v + 0.01 g²; p -= 1e-2 g / (sqrt(v) + 1e-8)`.
  *
  * evo_genome_preset_count() and evo_genome_preset_name() list them.
  *

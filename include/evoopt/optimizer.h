@@ -18,6 +18,19 @@
  * }
  * @endcode
  *
+ * A framework that allocates gradients itself registers each tensor
+ * without one and hands the current pointers over at every step (see
+ * evo_optimizer_add_params(), "Gradients"); one that updates a tensor at a
+ * time calls evo_optimizer_step_tensor() (see there, "Rounds"):
+ * @code
+ * evo_optimizer_add_params(opt, w, NULL, nw);  // no gradient yet
+ * ...
+ * evo_optimizer_set_grad(opt, 0, current_grad_of_w); // this step only
+ * evo_optimizer_step(opt);
+ * // or, one tensor at a time (tiny-dnn's update(dW, W), darknet):
+ * evo_optimizer_step_tensor(opt, 0, dw);
+ * @endcode
+ *
  * @par Numerics
  * Elements are computed in float; the per-step scalars (η_s, the decay
  * factor 1 - η_s·λ, the bias corrections) in double, rounded once to float.
@@ -64,7 +77,14 @@ typedef enum evo_param_option {
   EVO_PARAM_LR_SCALE = 0,
   /** 1 (default) applies the genome's weight decay to this tensor, 0 turns
    *  it off (usual for biases and norm layers). */
-  EVO_PARAM_WEIGHT_DECAY = 1
+  EVO_PARAM_WEIGHT_DECAY = 1,
+  /** 1 freezes the tensor, 0 (default) unfreezes it. Steps leave a frozen
+   *  tensor exactly as it is: parameters, moments and its step count t
+   *  (no decay either); its gradient is not read, and a pointer given for
+   *  it with evo_optimizer_set_grad() is dropped by the next step. After
+   *  unfreezing, t goes on from where it stopped. A frozen tensor does not
+   *  hold up a round of evo_optimizer_step_tensor(). Saved with the state. */
+  EVO_PARAM_FROZEN = 2
 } evo_param_option;
 
 /** Optimizer-wide options, set with evo_optimizer_set_option(). */
@@ -74,19 +94,22 @@ typedef enum evo_optimizer_option {
    *  infinity is clamped when the genome clips, and otherwise gives what
    *  the formulas give in IEEE arithmetic (terms absent from the genome add
    *  nothing, so a sign-descent step stays finite). 1:
-   *  evo_optimizer_step() first scans every gradient and, if any element
-   *  is not finite, returns ::EVO_ENONFINITE leaving every parameter,
-   *  moment and step count untouched (the scan reads the gradients once
+   *  evo_optimizer_step() (evo_optimizer_step_tensor(): its tensor's) first
+   *  scans every gradient it would read, as given (before
+   *  ::EVO_OPT_GRAD_SCALE), and, if any element is not finite, returns
+   *  ::EVO_ENONFINITE leaving every parameter, moment, step count and
+   *  given gradient pointer untouched (the scan reads the gradients once
    *  more). */
   EVO_OPT_REFUSE_NONFINITE = 0,
   /** The base learning rate η (default 10^lr_log10 of the genome), e.g. for
    *  an external scheduler; any finite value ≥ 0. Warmup and cosine decay
    *  still scale it. */
   EVO_OPT_BASE_LR = 1,
-  /** Threads for evo_optimizer_step() (default 1; an integer from 1 to
-   *  256), the calling thread included. Setting it starts the other
-   *  value - 1 threads at once (setting it again replaces them); they wait
-   *  between steps, and the step itself starts none and allocates nothing.
+  /** Threads for evo_optimizer_step() and evo_optimizer_step_tensor()
+   *  (default 1; an integer from 1 to 256), the calling thread included.
+   *  Setting it starts the other value - 1 threads at once (setting it
+   *  again replaces them); they wait between steps, and the step itself
+   *  starts none and allocates nothing.
    *  The step lays the tensors end to end and cuts them into one
    *  contiguous slice per thread (fewer when that would leave a slice
    *  under 65536 elements): a tensor under 65536 elements is never split,
@@ -98,8 +121,18 @@ typedef enum evo_optimizer_option {
    *  alone. Not part of the saved state (it belongs to the machine, not to
    *  the run): evo_optimizer_load_mem() keeps the optimizer's count. Setting
    *  it may also fail with ::EVO_ETHREAD or ::EVO_ENOMEM; the previous
-   *  count then stays. */
-  EVO_OPT_THREADS = 2
+   *  count then stays. evo_optimizer_step_tensor() splits its one tensor
+   *  by the same rule. */
+  EVO_OPT_THREADS = 2,
+  /** A factor s applied to every gradient element as it is read, g ← s·g
+   *  in float, before clipping and everything else (default 1, which
+   *  leaves g exactly as given; any finite value with 1.2e-38 ≤ |s| ≤
+   *  3.4e38, the range of a normal float). For frameworks whose gradient
+   *  arrays hold something else than the mean gradient of the loss: darknet
+   *  keeps the negated gradient summed over the batch (s = -1/batch);
+   *  gradients summed over B examples or over accumulation steps take
+   *  s = 1/B. The caller's arrays are not changed. Saved with the state. */
+  EVO_OPT_GRAD_SCALE = 3
 } evo_optimizer_option;
 
 /**
@@ -120,31 +153,80 @@ EVO_API int evo_optimizer_new(evo_optimizer **out, const evo_genome *g);
 EVO_API void evo_optimizer_free(evo_optimizer *opt);
 
 /**
+ * @brief Makes an independent copy of an optimizer (for wrappers in
+ * frameworks whose optimizers are copyable): the genome, every option
+ * (::EVO_OPT_THREADS too: the copy starts threads of its own), the global
+ * step and the open round, and per tensor its options, step count and a
+ * copy of its moments. The copy is registered with the same parameter and
+ * bound gradient arrays as @p opt; point it at other memory with
+ * evo_optimizer_rebind() before stepping both, or they update the same
+ * parameters. Pointers given with evo_optimizer_set_grad() are not copied.
+ * Stepping the copy and the original with the same gradients on copies of
+ * the same parameters gives bit-identical results.
+ * @param out Receives the copy.
+ * @param opt The optimizer to copy (not changed).
+ * @return ::EVO_OK, ::EVO_EINVAL (NULL argument), ::EVO_ENOMEM or
+ * ::EVO_ETHREAD (threads could not be started); nothing is returned on
+ * error.
+ */
+EVO_API int evo_optimizer_clone(evo_optimizer **out, const evo_optimizer *opt);
+
+/**
  * @brief Registers a parameter tensor: @p n floats at @p params updated in
- * place, with gradients read from @p grads at every step. Tensors are
- * numbered 0, 1, … in the order they are added; each has its own moments
- * (allocated here, zeroed, only those the genome uses) and its own step
- * count. The memory must stay valid until the optimizer is freed or the
- * tensor is rebound.
+ * place, with gradients read from @p grads at every step, or, when @p grads
+ * is NULL, from pointers given step by step. Tensors are numbered 0, 1, …
+ * in the order they are added; each has its own moments (allocated here,
+ * zeroed, only those the genome uses) and its own step count. The memory
+ * must stay valid until the optimizer is freed or the tensor is rebound.
+ *
+ * @par Gradients
+ * A step reads, for each tensor, the first of:
+ * 1. the pointer given by evo_optimizer_set_grad() (or the array of
+ *    evo_optimizer_step_grads(), or the argument of
+ *    evo_optimizer_step_tensor()) since the tensor's last step: used by
+ *    one step only. Every evo_optimizer_step() drops all given pointers,
+ *    used or not (a frozen tensor's too); evo_optimizer_step_tensor()
+ *    drops its tensor's; so do evo_optimizer_rebind() (that tensor's) and
+ *    a load (all). A step that fails keeps them.
+ * 2. the array bound here or by evo_optimizer_rebind(), when not NULL:
+ *    read at every step, so it must hold the current gradient whenever a
+ *    step runs. Bind one only when it stays at that address (darknet's,
+ *    llm.c's, your own buffers).
+ * 3. none: evo_optimizer_step() leaves the tensor exactly as it is
+ *    (parameters, moments, step count t), as torch.optim skips a parameter
+ *    whose `.grad` is None; evo_optimizer_step_tensor() refuses with
+ *    ::EVO_ESTATE.
+ *
+ * So a pointer is never read after the step it was given for: a framework
+ * that frees and reallocates its gradients (libtorch, whose `zero_grad()`
+ * sets them to none) registers with @p grads NULL and gives the current
+ * pointer, when there is one, before every step. A step in which no
+ * tensor has a gradient (all frozen or without one) is refused with
+ * ::EVO_ESTATE, naming how many of each, and changes nothing: a loop that
+ * forgot to hand its gradients over stops at once instead of training
+ * nothing. A skipped tensor is not an error (torch skips it silently too).
  * @param opt The optimizer.
- * @param params The parameters (written by evo_optimizer_step()).
- * @param grads The gradients (only read); must not overlap @p params.
+ * @param params The parameters (written by the steps).
+ * @param grads The gradients (only read), or NULL; must not overlap
+ * @p params.
  * @param n The number of elements, at least 1.
- * @return ::EVO_OK, ::EVO_EINVAL (NULL pointer, n = 0 or too large,
- * overlapping arrays) or ::EVO_ENOMEM.
+ * @return ::EVO_OK, ::EVO_EINVAL (NULL @p opt or @p params, n = 0 or too
+ * large, overlapping arrays) or ::EVO_ENOMEM.
  */
 EVO_API int evo_optimizer_add_params(evo_optimizer *opt, float *params,
                                      const float *grads, size_t n);
 
 /**
  * @brief Points tensor @p index at other memory of the same size, keeping
- * its moments and step count (for bindings whose arrays move).
+ * its moments and step count (for bindings whose arrays move). A pointer
+ * given with evo_optimizer_set_grad() for this tensor is dropped.
  * @param opt The optimizer.
  * @param index The tensor's number.
  * @param params The new parameter array (n floats, as registered).
- * @param grads The new gradient array; must not overlap @p params.
- * @return ::EVO_OK, ::EVO_EINVAL (NULL, overlapping arrays) or ::EVO_ERANGE
- * (no such tensor).
+ * @param grads The new bound gradient array, or NULL to bind none (see
+ * evo_optimizer_add_params(), "Gradients"); must not overlap @p params.
+ * @return ::EVO_OK, ::EVO_EINVAL (NULL @p opt or @p params, overlapping
+ * arrays) or ::EVO_ERANGE (no such tensor).
  */
 EVO_API int evo_optimizer_rebind(evo_optimizer *opt, size_t index,
                                  float *params, const float *grads);
@@ -221,9 +303,13 @@ EVO_API int evo_optimizer_get_option(const evo_optimizer *opt,
 EVO_API int evo_optimizer_set_total_steps(evo_optimizer *opt, uint64_t total);
 
 /**
- * @brief Applies one step of doc/algorithm.md §2 to every registered tensor:
- * one fused pass per tensor (split across threads by ::EVO_OPT_THREADS). Each
- * tensor's step count t goes up by one and the global step s by one.
+ * @brief Applies one step of doc/algorithm.md §2 to every registered tensor
+ * that has a gradient and is not frozen (see evo_optimizer_add_params(),
+ * "Gradients"): one fused pass per tensor (split across threads by
+ * ::EVO_OPT_THREADS). Each such tensor's step count t goes up by one; the
+ * others are left exactly as they are. The global step s goes up by one
+ * (when evo_optimizer_step_tensor() left a round open, that round is
+ * closed first, see there).
  *
  * In order, for global step s and each tensor (its t counted from 1): the
  * rate η_s = η·(s+1)/W while s < W with warmup, times 0.5·(1 + cos(π·s/S))
@@ -233,15 +319,88 @@ EVO_API int evo_optimizer_set_total_steps(evo_optimizer *opt, uint64_t total);
  * p ← p - η_s·Σ α_k·T_k. A tensor added after some steps starts its own t
  * at 1 while s goes on.
  * @param opt The optimizer.
- * @return ::EVO_OK, ::EVO_EINVAL (NULL), ::EVO_ESTATE (no tensors, or cosine
- * decay without evo_optimizer_set_total_steps()) or ::EVO_ENONFINITE (only
- * with ::EVO_OPT_REFUSE_NONFINITE; nothing was changed).
+ * @return ::EVO_OK, ::EVO_EINVAL (NULL), ::EVO_ESTATE (no tensors, no
+ * tensor with a gradient, or cosine decay without
+ * evo_optimizer_set_total_steps(); nothing was changed) or ::EVO_ENONFINITE
+ * (only with ::EVO_OPT_REFUSE_NONFINITE; nothing was changed).
  */
 EVO_API int evo_optimizer_step(evo_optimizer *opt);
 
 /**
+ * @brief Gives tensor @p index's gradient for its next step only (rule 1
+ * of evo_optimizer_add_params(), "Gradients"), replacing one given before.
+ * The memory is read by that step, not here; it must hold n floats then.
+ * @param opt The optimizer.
+ * @param index The tensor's number.
+ * @param grad The gradient, or NULL to take back one given before.
+ * @return ::EVO_OK, ::EVO_EINVAL (NULL @p opt, @p grad overlapping the
+ * tensor's parameters) or ::EVO_ERANGE (no such tensor).
+ */
+EVO_API int evo_optimizer_set_grad(evo_optimizer *opt, size_t index,
+                                   const float *grad);
+
+/**
+ * @brief evo_optimizer_set_grad() for every tensor whose entry is not NULL,
+ * then evo_optimizer_step(): one call per step for a framework that has
+ * all its gradient pointers at hand. A NULL entry gives nothing: that
+ * tensor's bound array is read if it has one, else it is left alone.
+ * @param opt The optimizer.
+ * @param grads One pointer (or NULL) per registered tensor, in their order.
+ * @param count The number of entries: evo_optimizer_param_count().
+ * @return As evo_optimizer_step(), plus ::EVO_EINVAL (NULL @p grads,
+ * @p count not the number of tensors, an entry overlapping its tensor's
+ * parameters; nothing was changed). When the step fails after the checks,
+ * the pointers stay given, as with evo_optimizer_set_grad().
+ */
+EVO_API int evo_optimizer_step_grads(evo_optimizer *opt,
+                                     const float *const *grads, size_t count);
+
+/**
+ * @brief Applies one step of doc/algorithm.md §2 to tensor @p index alone,
+ * for frameworks that update one tensor at a time (tiny-dnn's
+ * `update(dW, W)`, darknet's layer updates, Caffe-style solvers): one
+ * optimizer, one genome and one saved state for the whole model. Numbers
+ * are those evo_optimizer_step() would give the tensor: stepping every
+ * tensor once with evo_optimizer_step_tensor(), in any order, gives
+ * bit for bit what one evo_optimizer_step() gives.
+ *
+ * The gradient is @p grad when not NULL (this step only), else the
+ * tensor's per rule 1 or 2 of evo_optimizer_add_params(), "Gradients"; with
+ * none the call is refused. A frozen tensor is left as it is (the call
+ * succeeds and drops a pointer given for it).
+ *
+ * @par Rounds
+ * The global step s (which drives warmup and cosine decay, and which
+ * evo_optimizer_step_count() reports) counts rounds: a round is open from
+ * the first tensor stepped after s last advanced, and s advances by one
+ * when it closes, which is
+ * - as soon as every tensor that is not frozen has been stepped in it, or
+ * - when a tensor already stepped in it is stepped again (a tensor left
+ *   out of a round, e.g. one the framework did not update this batch,
+ *   does not hold the count up): the round closes, then that step opens
+ *   the next one with s + 1.
+ *
+ * Every step in a round uses η_s of the round's s. Calling
+ * evo_optimizer_step() while a round is open closes it first. A tensor
+ * added while a round is open joins it. The open round is part of the
+ * saved state and of a clone.
+ * @param opt The optimizer.
+ * @param index The tensor's number.
+ * @param grad Its gradient for this step (only read; must not overlap the
+ * parameters), or NULL for the one given or bound.
+ * @return ::EVO_OK, ::EVO_EINVAL (NULL @p opt, overlapping arrays),
+ * ::EVO_ERANGE (no such tensor), ::EVO_ESTATE (no gradient, or cosine
+ * decay without evo_optimizer_set_total_steps()) or ::EVO_ENONFINITE (only
+ * with ::EVO_OPT_REFUSE_NONFINITE); on error nothing was changed.
+ */
+EVO_API int evo_optimizer_step_tensor(evo_optimizer *opt, size_t index,
+                                      const float *grad);
+
+/**
  * @brief The learning rate η_s the next step will use (base rate with warmup
- * and cosine decay applied; per-tensor scales not included).
+ * and cosine decay applied; per-tensor scales not included): with
+ * evo_optimizer_step_tensor(), that of a tensor not yet stepped in the
+ * open round.
  * @param opt The optimizer.
  * @param out Receives η_s.
  * @return ::EVO_OK, ::EVO_EINVAL or ::EVO_ESTATE (cosine decay without
@@ -251,7 +410,8 @@ EVO_API int evo_optimizer_current_lr(const evo_optimizer *opt, double *out);
 
 /**
  * @brief The number of steps taken so far (the global step s of the next
- * step). A refused step (::EVO_ENONFINITE) does not count.
+ * step; with evo_optimizer_step_tensor(), the number of closed rounds). A
+ * refused step does not count.
  * @param opt The optimizer.
  * @param out Receives the count.
  * @return ::EVO_OK or ::EVO_EINVAL.
@@ -262,11 +422,13 @@ EVO_API int evo_optimizer_step_count(const evo_optimizer *opt, uint64_t *out);
  * @brief Saves the whole state (genome, options, step counts, moments) to
  * memory in a versioned, checksummed format.
  *
- * The format: magic "EVOOPTS\0", a format version (1), the payload size, the
- * payload, and a CRC-32 of everything before it; the payload holds every
- * gene bit-exactly, the optimizer options, the global step, the total
- * steps, and per tensor its size, options, step count and moments.
- * Little-endian on every machine.
+ * The format: magic "EVOOPTS\0", a format version (2; version 1, written
+ * before ::EVO_OPT_GRAD_SCALE and ::EVO_PARAM_FROZEN existed, is still
+ * read), the payload size, the payload, and a CRC-32 of everything before
+ * it; the payload holds every gene bit-exactly, the optimizer options, the
+ * global step, the total steps, and per tensor its size, options, whether
+ * it was stepped in the open round, its step count and moments.
+ * Little-endian on every machine. Pointers are never saved.
  * @param opt The optimizer.
  * @param out Receives the buffer; free it with evo_free().
  * @param size Receives its size in bytes.
@@ -279,10 +441,13 @@ EVO_API int evo_optimizer_save_mem(const evo_optimizer *opt, void **out,
  * @brief Restores a state saved by evo_optimizer_save_mem() into an
  * optimizer built with the same genome and the same tensor sizes, in the
  * same order. Parameters themselves are not part of the state. The
- * state's options (::EVO_OPT_REFUSE_NONFINITE, ::EVO_OPT_BASE_LR, the total
- * steps, each tensor's options) replace the optimizer's; ::EVO_OPT_THREADS
- * is not saved and stays as it is. Continuing after a
- * load gives bit-identical results to never having stopped.
+ * state's options (::EVO_OPT_REFUSE_NONFINITE, ::EVO_OPT_BASE_LR,
+ * ::EVO_OPT_GRAD_SCALE, the total steps, each tensor's options) replace
+ * the optimizer's (a version-1 state gives scale 1 and no tensor frozen);
+ * ::EVO_OPT_THREADS is not saved and stays as it is. Bound gradient arrays
+ * stay; pointers given with evo_optimizer_set_grad() are dropped.
+ * Continuing after a load gives bit-identical results to never having
+ * stopped.
  * @param opt The optimizer.
  * @param buf The saved state.
  * @param size Its size in bytes.

@@ -228,6 +228,46 @@ static void preset_adam_nowd(evo_genome *g) {
   g->wd_log10 = -INFINITY;
 }
 
+/* torch.optim with its defaults (genome.h, the torch-* presets): no weight
+ * decay unless torch has one by default, no bias correction unless torch
+ * corrects. torch's momentum buffer b = μ·b + g is m/(1 - μ) for the
+ * genome's EMA m = μ·m + (1 - μ)·g (both start at 0), so torch's lr
+ * becomes η = lr/(1 - μ): 1e-3 / 0.1 = 1e-2. */
+static void preset_torch_sgd(evo_genome *g) {
+  set_single_term(g, EVO_TERM_GRAD, -3.0);
+  g->use_m = false;
+  g->use_v = false;
+  g->use_bias_correction = false;
+  g->wd_log10 = -INFINITY;
+}
+
+static void preset_torch_sgd_momentum(evo_genome *g) {
+  set_single_term(g, EVO_TERM_MOMENTUM, -2.0); /* η·m = 1e-3·b */
+  g->use_v = false;
+  g->use_bias_correction = false;
+  g->wd_log10 = -INFINITY;
+}
+
+/* torch's Nesterov step is lr·(g + μ·b) = η·(0.1·g + 0.9·m) with η =
+ * 10·lr, m = 0.1·b. (The NESTEROV term, m + 0.9·(g - m), weighs g and m
+ * otherwise.) */
+static void preset_torch_sgd_nesterov(evo_genome *g) {
+  preset_torch_sgd_momentum(g);
+  g->n_terms = 2;
+  g->terms[0] = EVO_TERM_GRAD;
+  g->alphas[0] = 0.1;
+  g->terms[1] = EVO_TERM_MOMENTUM;
+  g->alphas[1] = 0.9;
+}
+
+static void preset_torch_rmsprop(evo_genome *g) {
+  set_single_term(g, EVO_TERM_RMS_NORM, -2.0);
+  g->beta2 = 0.99;
+  g->use_m = false;
+  g->use_bias_correction = false;
+  g->wd_log10 = -INFINITY;
+}
+
 static const struct {
   const char *name;
   void (*fill)(evo_genome *g);
@@ -241,6 +281,12 @@ static const struct {
     {"sgd-nesterov", preset_sgd_nesterov},
     {"sign-descent", preset_sign_descent},
     {"adam-nowd", preset_adam_nowd},
+    {"torch-sgd", preset_torch_sgd},
+    {"torch-sgd-momentum", preset_torch_sgd_momentum},
+    {"torch-sgd-nesterov", preset_torch_sgd_nesterov},
+    {"torch-adam", preset_adam_nowd},
+    {"torch-adamw", preset_adamw},
+    {"torch-rmsprop", preset_torch_rmsprop},
 };
 
 #define PRESET_COUNT (sizeof presets / sizeof presets[0])
@@ -272,11 +318,16 @@ EVO_API int evo_genome_preset(evo_genome **out, const char *name) {
       presets[i].fill(*out);
     return rc;
   }
-  return evo_set_error(EVO_ENOTFOUND,
-                       "unknown preset '%s' (known: sgd, adam, adamw, "
-                       "rmsprop, paper-evolved, plain-sgd, sgd-nesterov, "
-                       "sign-descent, adam-nowd)",
-                       name);
+  char known[512];
+  size_t used = 0;
+  known[0] = '\0';
+  for (size_t i = 0; i < PRESET_COUNT && used < sizeof known; i++) {
+    int n = snprintf(known + used, sizeof known - used, "%s%s",
+                     i > 0 ? ", " : "", presets[i].name);
+    used += n > 0 ? (size_t)n : 0;
+  }
+  return evo_set_error(EVO_ENOTFOUND, "unknown preset '%s' (known: %s)", name,
+                       known);
 }
 
 EVO_API int evo_genome_clone(evo_genome **out, const evo_genome *g) {

@@ -7,6 +7,7 @@
  * kernel uses no fused multiply-add and no reassociation, so every element's
  * result is the same with or without vectorisation and on every x86-64
  * level: a run is bit-reproducible across machines. */
+#include <float.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -33,6 +34,7 @@ typedef struct kernel_args {
   const float *grads;
   float *state; /* (m, v) pairs, or m or v alone (optimizer_internal.h) */
   size_t n;
+  float grad_scale; /* EVO_OPT_GRAD_SCALE; 1 leaves g exactly as given */
   float lr;       /* η_s times the tensor's scale */
   float decay;    /* 1 - lr·λ; exactly 1 when decay is off (p·1 = p) */
   float clip;     /* c, or +inf without clipping (clamping is then exact) */
@@ -89,13 +91,14 @@ update_pass(float *restrict p, const float *restrict gr, float *restrict st,
   const size_t stride = (size_t)use_m + (size_t)use_v, v_at = use_m ? 1 : 0;
   const size_t n = a->n;
   const float lr = a->lr, decay = a->decay, c = a->clip, eps = a->eps;
+  const float gs = a->grad_scale;
   const float b1 = a->beta1, ob1 = a->one_minus_beta1;
   const float b2 = a->beta2, ob2 = a->one_minus_beta2;
   const float mc = a->m_corr, vc = a->v_corr;
   const float *al = a->alpha;
   const uint32_t *k = a->keep;
   for (size_t i = 0; i < n; i++) {
-    const float g = clamp(gr[i], c);                /* 1: clipping */
+    const float g = clamp(gs * gr[i], c);           /* 1: clipping */
     const float pd = p[i] * decay;                  /* 2: weight decay */
     float m = g, v = g * g;                         /* 3, 4: moments */
     if (use_m) {
@@ -214,6 +217,7 @@ static void genome_args(const evo_genome *g, kernel_args *a, kernel_fn *fn) {
   a->beta2 = (float)g->beta2;
   a->one_minus_beta2 = (float)(1.0 - g->beta2);
   a->eps = (float)pow(10.0, g->eps_log10);
+  a->grad_scale = 1.0f;
   *fn = pick_kernel(g, a->keep);
 }
 
@@ -223,7 +227,7 @@ static void tensor_args(const evo_genome *g, const evo_param_tensor *pt,
   double lr = lr_s * pt->lr_scale;
   double lambda = pow(10.0, g->wd_log10); /* 10^-inf = 0: no decay */
   a->params = pt->params;
-  a->grads = pt->grads;
+  a->grads = pt->use_grad;
   a->state = pt->state;
   a->n = pt->n;
   a->lr = (float)lr;
@@ -250,11 +254,12 @@ static double schedule(const evo_optimizer *opt, uint64_t s) {
   return lr;
 }
 
-static int check_schedule(const evo_optimizer *opt) {
+static int check_schedule(const evo_optimizer *opt, const char *fn) {
   if (opt->genome.use_cosine_decay && opt->total_steps == 0)
     return evo_set_error(EVO_ESTATE,
-                         "the genome uses cosine decay: call "
-                         "evo_optimizer_set_total_steps() first");
+                         "%s: the genome uses cosine decay: call "
+                         "evo_optimizer_set_total_steps() first",
+                         fn);
   return EVO_OK;
 }
 
@@ -273,11 +278,24 @@ static int check_schedule(const evo_optimizer *opt) {
                                      * whole; no slice is planned smaller */
 #define SLICE_ALIGN 64              /* bytes */
 
-/* The number of slices of a step: one per thread, but none under
- * SLICE_MIN elements (waking a thread costs more than it saves). */
-size_t evo_optimizer_slices(const evo_optimizer *opt) {
-  size_t m = opt->n_elements / SLICE_MIN;
+/* The elements a step covers, [lo, lo + w) of the concatenation: all of
+ * them for evo_optimizer_step(), one tensor's for
+ * evo_optimizer_step_tensor(). The cuts below stay inside it, since a cut
+ * only moves to an edge of the tensor it falls in. */
+typedef struct span {
+  size_t lo, w;
+} span;
+
+/* The number of slices of a span of @p w elements: one per thread, but
+ * none under SLICE_MIN elements (waking a thread costs more than it
+ * saves). */
+static size_t span_slices(const evo_optimizer *opt, size_t w) {
+  size_t m = w / SLICE_MIN;
   return m < 1 ? 1 : (m < opt->threads ? m : opt->threads);
+}
+
+size_t evo_optimizer_slices(const evo_optimizer *opt) {
+  return span_slices(opt, opt->n_elements);
 }
 
 /* The tensor holding element @p e of the concatenation (e < W). */
@@ -293,12 +311,14 @@ static size_t tensor_of(const evo_optimizer *opt, size_t e) {
   return lo;
 }
 
-/* b(j) of a step cut into @p m slices; non-decreasing in j. */
-size_t evo_optimizer_boundary(const evo_optimizer *opt, size_t j, size_t m) {
-  size_t w = opt->n_elements;
+/* b(j) of span @p sp cut into @p m slices; non-decreasing in j. */
+static size_t span_boundary(const evo_optimizer *opt, span sp, size_t j,
+                            size_t m) {
+  size_t w = sp.w;
   if (j == 0 || j >= m)
-    return j == 0 ? 0 : w;
-  size_t e = (w / m) * j + (w % m) * j / m; /* j·W/m without overflow */
+    return j == 0 ? sp.lo : sp.lo + w;
+  /* lo + j·w/m without overflow */
+  size_t e = sp.lo + (w / m) * j + (w % m) * j / m;
   const evo_param_tensor *pt = &opt->tensors[tensor_of(opt, e)];
   size_t o = e - pt->offset;
   if (pt->n < SLICE_MIN) {
@@ -311,14 +331,19 @@ size_t evo_optimizer_boundary(const evo_optimizer *opt, size_t j, size_t m) {
   return pt->offset + o;
 }
 
+size_t evo_optimizer_boundary(const evo_optimizer *opt, size_t j, size_t m) {
+  return span_boundary(opt, (span){0, opt->n_elements}, j, m);
+}
+
 /* Calls @p visit(ctx, k, lo, hi) for each tensor k that slice @p i of @p m
- * covers, with the part [lo, hi) of its elements, in tensor order. */
+ * of span @p sp covers, with the part [lo, hi) of its elements, in tensor
+ * order. */
 typedef void (*piece_fn)(void *ctx, size_t k, size_t lo, size_t hi);
 
-static void for_slice(const evo_optimizer *opt, size_t i, size_t m,
+static void for_slice(const evo_optimizer *opt, span sp, size_t i, size_t m,
                       piece_fn visit, void *ctx) {
-  size_t lo = evo_optimizer_boundary(opt, i, m),
-         hi = evo_optimizer_boundary(opt, i + 1, m);
+  size_t lo = span_boundary(opt, sp, i, m),
+         hi = span_boundary(opt, sp, i + 1, m);
   if (lo >= hi)
     return;
   for (size_t k = tensor_of(opt, lo);
@@ -348,9 +373,11 @@ static size_t first_nonfinite(const float *x, size_t n) {
 }
 
 /* EVO_OPT_REFUSE_NONFINITE's scan, one slice per thread: each slice keeps
- * the concatenation index of its first non-finite gradient. */
+ * the concatenation index of its first non-finite gradient. Tensors that
+ * the step leaves alone (use_grad NULL) are not read. */
 typedef struct scan_job {
   const evo_optimizer *opt;
+  span sp;
   size_t first[EVO_OPT_MAX_THREADS]; /* per slice; SIZE_MAX: none */
 } scan_job;
 
@@ -362,9 +389,9 @@ typedef struct scan_slice {
 static void scan_piece(void *ctx, size_t k, size_t lo, size_t hi) {
   scan_slice *sl = ctx;
   const evo_param_tensor *pt = &sl->opt->tensors[k];
-  if (sl->first != SIZE_MAX) /* an earlier piece had one */
-    return;
-  size_t i = first_nonfinite(pt->grads + lo, hi - lo);
+  if (sl->first != SIZE_MAX || pt->use_grad == NULL)
+    return; /* an earlier piece had one, or no gradient is read */
+  size_t i = first_nonfinite(pt->use_grad + lo, hi - lo);
   if (i < hi - lo)
     sl->first = pt->offset + lo + i;
 }
@@ -372,15 +399,17 @@ static void scan_piece(void *ctx, size_t k, size_t lo, size_t hi) {
 static void scan_task(void *ctx, size_t i, size_t m) {
   scan_job *j = ctx;
   scan_slice sl = {j->opt, SIZE_MAX};
-  for_slice(j->opt, i, m, scan_piece, &sl);
+  for_slice(j->opt, j->sp, i, m, scan_piece, &sl);
   j->first[i] = sl.first;
 }
 
 /* Scans before anything is written; reports the first non-finite element
  * in tensor order, whatever the slicing. */
-static int scan_gradients(evo_optimizer *opt, size_t m) {
+static int scan_gradients(evo_optimizer *opt, span sp, size_t m,
+                          const char *fn) {
   scan_job j;
   j.opt = opt;
+  j.sp = sp;
   evo_workers_run(opt->team, m, scan_task, &j);
   size_t e = SIZE_MAX;
   for (size_t i = 0; i < m; i++)
@@ -389,14 +418,15 @@ static int scan_gradients(evo_optimizer *opt, size_t m) {
     return EVO_OK;
   size_t k = tensor_of(opt, e), i = e - opt->tensors[k].offset;
   return evo_set_error(EVO_ENONFINITE,
-                       "gradient of tensor %zu, element %zu is %g: step "
+                       "%s: gradient of tensor %zu, element %zu is %g: step "
                        "refused, nothing changed",
-                       k, i, (double)opt->tensors[k].grads[i]);
+                       fn, k, i, (double)opt->tensors[k].use_grad[i]);
 }
 
 /* The update, one slice per thread. */
 typedef struct update_job {
   const evo_optimizer *opt;
+  span sp;
   kernel_args genome; /* genome_args() */
   kernel_fn fn;
   double lr_s;
@@ -405,6 +435,8 @@ typedef struct update_job {
 static void update_piece(void *ctx, size_t k, size_t lo, size_t hi) {
   const update_job *j = ctx;
   const evo_param_tensor *pt = &j->opt->tensors[k];
+  if (pt->use_grad == NULL)
+    return; /* frozen, or no gradient for this step */
   kernel_args a = j->genome;
   tensor_args(&j->opt->genome, pt, j->lr_s, &a);
   a.params += lo;
@@ -417,35 +449,184 @@ static void update_piece(void *ctx, size_t k, size_t lo, size_t hi) {
 
 static void update_task(void *ctx, size_t i, size_t m) {
   const update_job *j = ctx;
-  for_slice(j->opt, i, m, update_piece, ctx);
+  for_slice(j->opt, j->sp, i, m, update_piece, ctx);
+}
+
+/* Steps tensors [k0, k1) at global step @p s, each that has use_grad set:
+ * the scan when refusing, then its t up by one and one pass. @p fn names
+ * the API call in messages. */
+static int run_step(evo_optimizer *opt, size_t k0, size_t k1, uint64_t s,
+                    const char *fn) {
+  size_t lo = opt->tensors[k0].offset;
+  size_t hi = k1 < opt->n_tensors ? opt->tensors[k1].offset : opt->n_elements;
+  span sp = {lo, hi - lo};
+  const size_t m = span_slices(opt, sp.w);
+  if (opt->refuse_nonfinite) {
+    int rc = scan_gradients(opt, sp, m, fn);
+    if (rc != EVO_OK)
+      return rc;
+  }
+  update_job j;
+  j.opt = opt;
+  j.sp = sp;
+  j.lr_s = schedule(opt, s);
+  genome_args(&opt->genome, &j.genome, &j.fn);
+  j.genome.grad_scale = (float)opt->grad_scale;
+  for (size_t k = k0; k < k1; k++)
+    if (opt->tensors[k].use_grad != NULL)
+      opt->tensors[k].t++;
+  evo_workers_run(opt->team, m, update_task, &j);
+  return EVO_OK;
+}
+
+/* The gradient a step reads for @p pt (optimizer.h, "Gradients"): none
+ * when frozen, else the one given for this step, else the bound one. */
+static const float *step_grad(const evo_param_tensor *pt) {
+  if (pt->frozen)
+    return NULL;
+  return pt->next_grad != NULL ? pt->next_grad : pt->grads;
+}
+
+/* The round of evo_optimizer_step_tensor() (optimizer.h, "Per-tensor
+ * steps"): open while a tensor was stepped since s last advanced. */
+static bool round_open(const evo_optimizer *opt) {
+  for (size_t k = 0; k < opt->n_tensors; k++)
+    if (opt->tensors[k].in_round)
+      return true;
+  return false;
+}
+
+/* Every tensor that is not frozen was stepped in the round. */
+static bool round_complete(const evo_optimizer *opt) {
+  for (size_t k = 0; k < opt->n_tensors; k++)
+    if (!opt->tensors[k].frozen && !opt->tensors[k].in_round)
+      return false;
+  return true;
+}
+
+static void close_round(evo_optimizer *opt) {
+  for (size_t k = 0; k < opt->n_tensors; k++)
+    opt->tensors[k].in_round = false;
+  opt->step++;
+}
+
+/* evo_optimizer_step() and evo_optimizer_step_grads(), named @p fn. */
+static int step_all(evo_optimizer *opt, const char *fn) {
+  if (opt->n_tensors == 0)
+    return evo_set_error(EVO_ESTATE,
+                         "%s: no tensors registered "
+                         "(evo_optimizer_add_params)",
+                         fn);
+  int rc = check_schedule(opt, fn);
+  if (rc != EVO_OK)
+    return rc;
+  size_t frozen = 0, missing = 0;
+  for (size_t k = 0; k < opt->n_tensors; k++) {
+    evo_param_tensor *pt = &opt->tensors[k];
+    pt->use_grad = step_grad(pt);
+    frozen += pt->frozen ? 1 : 0;
+    missing += (!pt->frozen && pt->use_grad == NULL) ? 1 : 0;
+  }
+  if (frozen + missing == opt->n_tensors)
+    return evo_set_error(EVO_ESTATE,
+                         "%s: no tensor to update: %zu frozen, %zu without "
+                         "a gradient (give one with "
+                         "evo_optimizer_set_grad()); nothing changed",
+                         fn, frozen, missing);
+  bool open = round_open(opt);
+  rc = run_step(opt, 0, opt->n_tensors, opt->step + (open ? 1 : 0), fn);
+  if (rc != EVO_OK)
+    return rc;
+  if (open)
+    close_round(opt);
+  for (size_t k = 0; k < opt->n_tensors; k++)
+    opt->tensors[k].next_grad = NULL;
+  opt->step++;
+  return EVO_OK;
 }
 
 EVO_API int evo_optimizer_step(evo_optimizer *opt) {
   EVO_CHECK_ARG(opt);
-  if (opt->n_tensors == 0)
-    return evo_set_error(EVO_ESTATE, "evo_optimizer_step: no tensors "
-                                     "registered (evo_optimizer_add_params)");
-  const size_t m = evo_optimizer_slices(opt);
-  int rc = check_schedule(opt);
-  if (rc == EVO_OK && opt->refuse_nonfinite)
-    rc = scan_gradients(opt, m);
+  return step_all(opt, __func__);
+}
+
+static int tensor_at(const evo_optimizer *opt, size_t index, const char *fn);
+static int check_arrays(const char *fn, const float *params, const float *grads,
+                        size_t n);
+static bool overlap(const float *params, const float *grads, size_t n);
+
+EVO_API int evo_optimizer_step_grads(evo_optimizer *opt,
+                                     const float *const *grads, size_t count) {
+  EVO_CHECK_ARG(opt);
+  EVO_CHECK_ARG(grads);
+  if (count != opt->n_tensors)
+    return evo_set_error(EVO_EINVAL,
+                         "%s: %zu gradient pointers for %zu tensors", __func__,
+                         count, opt->n_tensors);
+  for (size_t k = 0; k < count; k++)
+    if (overlap(opt->tensors[k].params, grads[k], opt->tensors[k].n))
+      return evo_set_error(EVO_EINVAL,
+                           "%s: grads[%zu] overlaps the params of tensor %zu",
+                           __func__, k, k);
+  for (size_t k = 0; k < count; k++)
+    if (grads[k] != NULL)
+      opt->tensors[k].next_grad = grads[k];
+  return step_all(opt, __func__);
+}
+
+EVO_API int evo_optimizer_set_grad(evo_optimizer *opt, size_t index,
+                                   const float *grad) {
+  EVO_CHECK_ARG(opt);
+  int rc = tensor_at(opt, index, __func__);
+  if (rc == EVO_OK)
+    rc = check_arrays(__func__, opt->tensors[index].params, grad,
+                      opt->tensors[index].n);
   if (rc != EVO_OK)
     return rc;
-  update_job j;
-  j.opt = opt;
-  j.lr_s = schedule(opt, opt->step);
-  genome_args(&opt->genome, &j.genome, &j.fn);
-  for (size_t k = 0; k < opt->n_tensors; k++)
-    opt->tensors[k].t++;
-  evo_workers_run(opt->team, m, update_task, &j);
-  opt->step++;
+  opt->tensors[index].next_grad = grad;
+  return EVO_OK;
+}
+
+EVO_API int evo_optimizer_step_tensor(evo_optimizer *opt, size_t index,
+                                      const float *grad) {
+  EVO_CHECK_ARG(opt);
+  int rc = tensor_at(opt, index, __func__);
+  if (rc == EVO_OK)
+    rc = check_schedule(opt, __func__);
+  if (rc == EVO_OK)
+    rc = check_arrays(__func__, opt->tensors[index].params, grad,
+                      opt->tensors[index].n);
+  if (rc != EVO_OK)
+    return rc;
+  evo_param_tensor *pt = &opt->tensors[index];
+  if (pt->frozen) {
+    pt->next_grad = NULL; /* consumed: never read later */
+    return EVO_OK;
+  }
+  pt->use_grad = grad != NULL ? grad : step_grad(pt);
+  if (pt->use_grad == NULL)
+    return evo_set_error(EVO_ESTATE,
+                         "%s: tensor %zu has no gradient (pass one, or give "
+                         "one with evo_optimizer_set_grad()); nothing "
+                         "changed",
+                         __func__, index);
+  bool closes = pt->in_round; /* a second step of this tensor: new round */
+  rc = run_step(opt, index, index + 1, opt->step + (closes ? 1 : 0), __func__);
+  if (rc != EVO_OK)
+    return rc;
+  pt->next_grad = NULL;
+  if (closes)
+    close_round(opt);
+  pt->in_round = true;
+  if (round_complete(opt))
+    close_round(opt);
   return EVO_OK;
 }
 
 EVO_API int evo_optimizer_current_lr(const evo_optimizer *opt, double *out) {
   EVO_CHECK_ARG(opt);
   EVO_CHECK_ARG(out);
-  int rc = check_schedule(opt);
+  int rc = check_schedule(opt, __func__);
   if (rc != EVO_OK)
     return rc;
   *out = schedule(opt, opt->step);
@@ -472,6 +653,7 @@ EVO_API int evo_optimizer_new(evo_optimizer **out, const evo_genome *g) {
     return EVO_ENOMEM;
   opt->genome = *g;
   opt->base_lr = pow(10.0, g->lr_log10);
+  opt->grad_scale = 1.0;
   opt->threads = 1;
   *out = opt;
   return EVO_OK;
@@ -487,15 +669,36 @@ EVO_API void evo_optimizer_free(evo_optimizer *opt) {
   free(opt);
 }
 
-/* The kernel declares params and grads restrict: they must not overlap. */
-static int check_buffers(const char *fn, const float *params,
-                         const float *grads, size_t n) {
-  EVO_CHECK_ARG(params);
-  EVO_CHECK_ARG(grads);
+/* The kernel declares params and grads restrict: they must not overlap.
+ * A NULL @p grads overlaps nothing. */
+static bool overlap(const float *params, const float *grads, size_t n) {
   uintptr_t p = (uintptr_t)params, g = (uintptr_t)grads;
   uintptr_t bytes = (uintptr_t)n * sizeof(float);
-  if (p < g + bytes && g < p + bytes)
+  return grads != NULL && p < g + bytes && g < p + bytes;
+}
+
+/* @p params must be given; @p grads may be NULL (no gradient bound or
+ * given). */
+static int check_arrays(const char *fn, const float *params, const float *grads,
+                        size_t n) {
+  if (params == NULL)
+    return evo_set_error(EVO_EINVAL, "%s: argument 'params' is NULL", fn);
+  if (overlap(params, grads, n))
     return evo_set_error(EVO_EINVAL, "%s: params and grads overlap", fn);
+  return EVO_OK;
+}
+
+/* Room for one more tensor. */
+static int reserve_tensor(evo_optimizer *opt, const char *fn) {
+  if (opt->n_tensors < opt->cap_tensors)
+    return EVO_OK;
+  size_t cap = opt->cap_tensors ? 2 * opt->cap_tensors : 8;
+  evo_param_tensor *t = realloc(opt->tensors, cap * sizeof *t);
+  if (t == NULL)
+    return evo_set_error(EVO_ENOMEM, "%s: out of memory adding tensor %zu", fn,
+                         opt->n_tensors);
+  opt->tensors = t;
+  opt->cap_tensors = cap;
   return EVO_OK;
 }
 
@@ -506,27 +709,23 @@ EVO_API int evo_optimizer_add_params(evo_optimizer *opt, float *params,
   const size_t max_elements = SIZE_MAX / (2 * sizeof(float));
   if (n == 0 || n > max_elements - opt->n_elements)
     return evo_set_error(EVO_EINVAL,
-                         "evo_optimizer_add_params: n = %zu elements (%zu "
-                         "registered before)",
-                         n, opt->n_elements);
-  int rc = check_buffers(__func__, params, grads, n);
+                         "%s: n = %zu elements (%zu registered before)",
+                         __func__, n, opt->n_elements);
+  int rc = check_arrays(__func__, params, grads, n);
+  if (rc == EVO_OK)
+    rc = reserve_tensor(opt, __func__);
   if (rc != EVO_OK)
     return rc;
-  if (opt->n_tensors == opt->cap_tensors) {
-    size_t cap = opt->cap_tensors ? 2 * opt->cap_tensors : 8;
-    evo_param_tensor *t = realloc(opt->tensors, cap * sizeof *t);
-    if (t == NULL)
-      return evo_set_error(EVO_ENOMEM, "out of memory adding tensor %zu",
-                           opt->n_tensors);
-    opt->tensors = t;
-    opt->cap_tensors = cap;
-  }
-  evo_param_tensor pt = {params, grads, n, opt->n_elements, NULL, 0, 1.0,
-                         true};
+  evo_param_tensor pt = {.params = params,
+                         .grads = grads,
+                         .n = n,
+                         .offset = opt->n_elements,
+                         .lr_scale = 1.0,
+                         .weight_decay = true};
   size_t moments = evo_optimizer_moments(&opt->genome);
   if (moments > 0 &&
       (pt.state = evo_calloc(n * moments, sizeof(float))) == NULL)
-    return EVO_ENOMEM;
+    return evo_wrap_error(EVO_ENOMEM, "%s", __func__);
   opt->tensors[opt->n_tensors++] = pt;
   opt->n_elements += n;
   return EVO_OK;
@@ -544,11 +743,54 @@ EVO_API int evo_optimizer_rebind(evo_optimizer *opt, size_t index,
   EVO_CHECK_ARG(opt);
   int rc = tensor_at(opt, index, __func__);
   if (rc == EVO_OK)
-    rc = check_buffers(__func__, params, grads, opt->tensors[index].n);
+    rc = check_arrays(__func__, params, grads, opt->tensors[index].n);
   if (rc != EVO_OK)
     return rc;
   opt->tensors[index].params = params;
   opt->tensors[index].grads = grads;
+  opt->tensors[index].next_grad = NULL; /* given for the old memory */
+  return EVO_OK;
+}
+
+static int set_threads(evo_optimizer *opt, double value);
+
+EVO_API int evo_optimizer_clone(evo_optimizer **out, const evo_optimizer *opt) {
+  EVO_CHECK_ARG(out);
+  EVO_CHECK_ARG(opt);
+  evo_optimizer *c = evo_calloc(1, sizeof *c);
+  if (c == NULL)
+    return evo_wrap_error(EVO_ENOMEM, "%s", __func__);
+  *c = *opt;
+  c->team = NULL;
+  c->threads = 1;
+  c->tensors = NULL;
+  c->n_tensors = c->cap_tensors = 0;
+  int rc = EVO_OK;
+  if (opt->n_tensors > 0 &&
+      (c->tensors = evo_calloc(opt->n_tensors, sizeof *c->tensors)) == NULL)
+    rc = EVO_ENOMEM;
+  c->cap_tensors = c->tensors != NULL ? opt->n_tensors : 0;
+  size_t moments = evo_optimizer_moments(&opt->genome);
+  for (size_t k = 0; rc == EVO_OK && k < opt->n_tensors; k++) {
+    evo_param_tensor pt = opt->tensors[k];
+    pt.next_grad = pt.use_grad = NULL; /* never copied (optimizer.h) */
+    if (pt.state != NULL) {
+      pt.state = malloc(pt.n * moments * sizeof(float));
+      if (pt.state == NULL) {
+        rc = evo_set_error(EVO_ENOMEM, "out of memory");
+        break;
+      }
+      memcpy(pt.state, opt->tensors[k].state, pt.n * moments * sizeof(float));
+    }
+    c->tensors[c->n_tensors++] = pt;
+  }
+  if (rc == EVO_OK && opt->threads > 1)
+    rc = set_threads(c, (double)opt->threads);
+  if (rc != EVO_OK) {
+    evo_optimizer_free(c);
+    return evo_wrap_error(rc, "%s", __func__);
+  }
+  *out = c;
   return EVO_OK;
 }
 
@@ -557,6 +799,23 @@ EVO_API size_t evo_optimizer_param_count(const evo_optimizer *opt) {
 }
 
 static bool finite_nonneg(double x) { return isfinite(x) && x >= 0.0; }
+
+/* A 0/1 switch. */
+static bool is_switch(double value) {
+  return value == 0.0 || value == 1.0;
+}
+
+/* A per-tensor 0/1 option, named @p what in the message. */
+static int set_switch(bool *flag, double value, size_t index,
+                      const char *what) {
+  if (!is_switch(value))
+    return evo_set_error(EVO_ERANGE,
+                         "evo_optimizer_set_param_option: tensor %zu: %s must "
+                         "be 0 or 1, not %g",
+                         index, what, value);
+  *flag = value == 1.0;
+  return EVO_OK;
+}
 
 EVO_API int evo_optimizer_set_param_option(evo_optimizer *opt, size_t index,
                                            evo_param_option option,
@@ -570,21 +829,17 @@ EVO_API int evo_optimizer_set_param_option(evo_optimizer *opt, size_t index,
   case EVO_PARAM_LR_SCALE:
     if (!finite_nonneg(value))
       return evo_set_error(EVO_ERANGE,
-                           "tensor %zu: learning-rate scale %g is not a "
+                           "%s: tensor %zu: learning-rate scale %g is not a "
                            "finite value >= 0",
-                           index, value);
+                           __func__, index, value);
     pt->lr_scale = value;
     return EVO_OK;
   case EVO_PARAM_WEIGHT_DECAY:
-    if (value != 0.0 && value != 1.0)
-      return evo_set_error(EVO_ERANGE,
-                           "tensor %zu: weight decay switch must be 0 or 1, "
-                           "not %g",
-                           index, value);
-    pt->weight_decay = value == 1.0;
-    return EVO_OK;
+    return set_switch(&pt->weight_decay, value, index, "weight decay switch");
+  case EVO_PARAM_FROZEN:
+    return set_switch(&pt->frozen, value, index, "EVO_PARAM_FROZEN");
   }
-  return evo_set_error(EVO_EINVAL, "unknown per-tensor option %d",
+  return evo_set_error(EVO_EINVAL, "%s: unknown per-tensor option %d", __func__,
                        (int)option);
 }
 
@@ -597,15 +852,15 @@ EVO_API int evo_optimizer_get_param_option(const evo_optimizer *opt,
   int rc = tensor_at(opt, index, __func__);
   if (rc != EVO_OK)
     return rc;
+  const evo_param_tensor *pt = &opt->tensors[index];
   switch (option) {
-  case EVO_PARAM_LR_SCALE:
-    *out = opt->tensors[index].lr_scale;
-    return EVO_OK;
+  case EVO_PARAM_LR_SCALE: *out = pt->lr_scale; return EVO_OK;
   case EVO_PARAM_WEIGHT_DECAY:
-    *out = opt->tensors[index].weight_decay ? 1.0 : 0.0;
+    *out = pt->weight_decay ? 1.0 : 0.0;
     return EVO_OK;
+  case EVO_PARAM_FROZEN: *out = pt->frozen ? 1.0 : 0.0; return EVO_OK;
   }
-  return evo_set_error(EVO_EINVAL, "unknown per-tensor option %d",
+  return evo_set_error(EVO_EINVAL, "%s: unknown per-tensor option %d", __func__,
                        (int)option);
 }
 
@@ -613,8 +868,8 @@ EVO_API int evo_optimizer_get_param_option(const evo_optimizer *opt,
 static int set_threads(evo_optimizer *opt, double value) {
   if (!(value >= 1.0 && value <= EVO_OPT_MAX_THREADS) || value != floor(value))
     return evo_set_error(EVO_ERANGE,
-                         "EVO_OPT_THREADS must be an integer from 1 to %d, "
-                         "not %g",
+                         "evo_optimizer_set_option: EVO_OPT_THREADS must be "
+                         "an integer from 1 to %d, not %g",
                          EVO_OPT_MAX_THREADS, value);
   size_t n = (size_t)value;
   if (n == opt->threads)
@@ -629,29 +884,47 @@ static int set_threads(evo_optimizer *opt, double value) {
   return EVO_OK;
 }
 
+/* EVO_OPT_GRAD_SCALE's range: finite, not zero, and within float (the
+ * kernel multiplies in float). */
+static bool grad_scale_ok(double value) {
+  return isfinite(value) && value != 0.0 && fabs(value) <= FLT_MAX &&
+         fabs(value) >= FLT_MIN;
+}
+
 EVO_API int evo_optimizer_set_option(evo_optimizer *opt,
                                      evo_optimizer_option option,
                                      double value) {
   EVO_CHECK_ARG(opt);
   switch (option) {
   case EVO_OPT_REFUSE_NONFINITE:
-    if (value != 0.0 && value != 1.0)
+    if (!is_switch(value))
       return evo_set_error(EVO_ERANGE,
-                           "EVO_OPT_REFUSE_NONFINITE must be 0 or 1, not %g",
-                           value);
+                           "%s: EVO_OPT_REFUSE_NONFINITE must be 0 or 1, not "
+                           "%g",
+                           __func__, value);
     opt->refuse_nonfinite = value == 1.0;
     return EVO_OK;
   case EVO_OPT_BASE_LR:
     if (!finite_nonneg(value))
       return evo_set_error(EVO_ERANGE,
-                           "EVO_OPT_BASE_LR %g is not a finite value >= 0",
-                           value);
+                           "%s: EVO_OPT_BASE_LR %g is not a finite value >= "
+                           "0",
+                           __func__, value);
     opt->base_lr = value;
     return EVO_OK;
   case EVO_OPT_THREADS:
     return set_threads(opt, value);
+  case EVO_OPT_GRAD_SCALE:
+    if (!grad_scale_ok(value))
+      return evo_set_error(EVO_ERANGE,
+                           "%s: EVO_OPT_GRAD_SCALE %g is not a finite value "
+                           "with magnitude in [%g, %g]",
+                           __func__, value, (double)FLT_MIN, (double)FLT_MAX);
+    opt->grad_scale = value;
+    return EVO_OK;
   }
-  return evo_set_error(EVO_EINVAL, "unknown optimizer option %d", (int)option);
+  return evo_set_error(EVO_EINVAL, "%s: unknown optimizer option %d", __func__,
+                       (int)option);
 }
 
 EVO_API int evo_optimizer_get_option(const evo_optimizer *opt,
@@ -669,32 +942,38 @@ EVO_API int evo_optimizer_get_option(const evo_optimizer *opt,
   case EVO_OPT_THREADS:
     *out = (double)opt->threads;
     return EVO_OK;
+  case EVO_OPT_GRAD_SCALE: *out = opt->grad_scale; return EVO_OK;
   }
-  return evo_set_error(EVO_EINVAL, "unknown optimizer option %d", (int)option);
+  return evo_set_error(EVO_EINVAL, "%s: unknown optimizer option %d", __func__,
+                       (int)option);
 }
 
 EVO_API int evo_optimizer_set_total_steps(evo_optimizer *opt,
                                           uint64_t total) {
   EVO_CHECK_ARG(opt);
   if (total == 0)
-    return evo_set_error(EVO_ERANGE, "total steps must be at least 1");
+    return evo_set_error(EVO_ERANGE, "%s: total steps must be at least 1",
+                         __func__);
   opt->total_steps = total;
   return EVO_OK;
 }
 
 /* ---- state save and load ---------------------------------------------------
- * Payload of format version 1 (little-endian; framing in io_internal.h):
+ * Payload of format version 2 (little-endian; framing in io_internal.h):
  *   genome: evo_genome_write's binary form (genome_internal.h)
- *   options: u8 refuse_nonfinite, f64 base_lr
+ *   options: u8 refuse_nonfinite, f64 base_lr, f64 grad_scale
  *   schedule: u64 global step, u64 total steps (0: unset)
  *   u64 tensor count, then per tensor: u64 n, f64 lr_scale, u8 weight
- *           decay, u64 t, the moments as kept: n × (f32 m, f32 v) with
- *           both, n × f32 with one, nothing with none
- * Every double is stored as its bits, so genome and state round-trip
- * exactly. */
+ *           decay, u8 frozen, u8 stepped in the open round, u64 t, the
+ *           moments as kept: n × (f32 m, f32 v) with both, n × f32 with
+ *           one, nothing with none
+ * Version 1 (still read) lacks grad_scale (then 1), frozen and the round
+ * flag (then 0). Every double is stored as its bits, so genome and state
+ * round-trip exactly. */
 
 static const char state_magic[8] = {'E', 'V', 'O', 'O', 'P', 'T', 'S', '\0'};
-#define STATE_VERSION 1u
+#define STATE_VERSION 2u
+#define STATE_VERSION_MIN 1u
 #define STATE_WHAT "optimizer state"
 
 EVO_API int evo_optimizer_save_mem(const evo_optimizer *opt, void **out,
@@ -706,6 +985,7 @@ EVO_API int evo_optimizer_save_mem(const evo_optimizer *opt, void **out,
   evo_genome_write(&w, &opt->genome);
   evo_wbuf_u8(&w, opt->refuse_nonfinite ? 1 : 0);
   evo_wbuf_f64(&w, opt->base_lr);
+  evo_wbuf_f64(&w, opt->grad_scale);
   evo_wbuf_u64(&w, opt->step);
   evo_wbuf_u64(&w, opt->total_steps);
   evo_wbuf_u64(&w, (uint64_t)opt->n_tensors);
@@ -714,6 +994,8 @@ EVO_API int evo_optimizer_save_mem(const evo_optimizer *opt, void **out,
     evo_wbuf_u64(&w, (uint64_t)pt->n);
     evo_wbuf_f64(&w, pt->lr_scale);
     evo_wbuf_u8(&w, pt->weight_decay ? 1 : 0);
+    evo_wbuf_u8(&w, pt->frozen ? 1 : 0);
+    evo_wbuf_u8(&w, pt->in_round ? 1 : 0);
     evo_wbuf_u64(&w, pt->t);
     if (pt->state != NULL)
       evo_wbuf_f32s(&w, pt->state,
@@ -762,13 +1044,15 @@ static void read_moments(evo_rbuf *r, float *dst, size_t n, bool apply) {
   }
 }
 
-/* One tensor's record. */
+/* One tensor's record of format @p version. */
 static int read_tensor(evo_optimizer *opt, size_t k, evo_rbuf *r,
-                       bool apply) {
+                       uint32_t version, bool apply) {
   evo_param_tensor *pt = &opt->tensors[k];
   uint64_t n = evo_rbuf_u64(r);
   double lr_scale = evo_rbuf_f64(r);
   uint8_t wd = evo_rbuf_u8(r);
+  uint8_t frozen = version >= 2 ? evo_rbuf_u8(r) : 0;
+  uint8_t in_round = version >= 2 ? evo_rbuf_u8(r) : 0;
   uint64_t t = evo_rbuf_u64(r);
   if (!r->ok)
     return state_corrupt("truncated tensor record");
@@ -777,7 +1061,7 @@ static int read_tensor(evo_optimizer *opt, size_t k, evo_rbuf *r,
                          STATE_WHAT ": tensor %zu has %llu elements in the "
                          "state but %zu in this optimizer",
                          k, (unsigned long long)n, pt->n);
-  if (!finite_nonneg(lr_scale) || wd > 1)
+  if (!finite_nonneg(lr_scale) || wd > 1 || frozen > 1 || in_round > 1)
     return state_corrupt("invalid per-tensor option");
   if (pt->state != NULL)
     read_moments(r, pt->state, pt->n * evo_optimizer_moments(&opt->genome),
@@ -787,15 +1071,19 @@ static int read_tensor(evo_optimizer *opt, size_t k, evo_rbuf *r,
   if (apply) {
     pt->lr_scale = lr_scale;
     pt->weight_decay = wd == 1;
+    pt->frozen = frozen == 1;
+    pt->in_round = in_round == 1;
     pt->t = t;
+    pt->next_grad = NULL; /* given before the load: never read after it */
   }
   return EVO_OK;
 }
 
-/* Parses a payload; with @p apply false only checks it (the optimizer is
- * not touched), with @p apply true (after a successful check, so it cannot
- * fail) stores it. */
-static int read_state(evo_optimizer *opt, evo_rbuf *r, bool apply) {
+/* Parses a payload of format @p version; with @p apply false only checks
+ * it (the optimizer is not touched), with @p apply true (after a
+ * successful check, so it cannot fail) stores it. */
+static int read_state(evo_optimizer *opt, evo_rbuf *r, uint32_t version,
+                      bool apply) {
   evo_genome saved;
   if (evo_genome_read(r, &saved) != NULL || !r->ok)
     return state_corrupt("damaged genome record");
@@ -803,11 +1091,12 @@ static int read_state(evo_optimizer *opt, evo_rbuf *r, bool apply) {
     return genome_mismatch(&saved, &opt->genome);
   uint8_t refuse = evo_rbuf_u8(r);
   double base_lr = evo_rbuf_f64(r);
+  double grad_scale = version >= 2 ? evo_rbuf_f64(r) : 1.0;
   uint64_t step = evo_rbuf_u64(r), total = evo_rbuf_u64(r);
   uint64_t count = evo_rbuf_u64(r);
   if (!r->ok)
     return state_corrupt("truncated header");
-  if (refuse > 1 || !finite_nonneg(base_lr))
+  if (refuse > 1 || !finite_nonneg(base_lr) || !grad_scale_ok(grad_scale))
     return state_corrupt("invalid optimizer option");
   if (count != (uint64_t)opt->n_tensors)
     return evo_set_error(EVO_EMISMATCH,
@@ -815,7 +1104,7 @@ static int read_state(evo_optimizer *opt, evo_rbuf *r, bool apply) {
                          "this optimizer",
                          (unsigned long long)count, opt->n_tensors);
   for (size_t k = 0; k < opt->n_tensors; k++) {
-    int rc = read_tensor(opt, k, r, apply);
+    int rc = read_tensor(opt, k, r, version, apply);
     if (rc != EVO_OK)
       return rc;
   }
@@ -824,6 +1113,7 @@ static int read_state(evo_optimizer *opt, evo_rbuf *r, bool apply) {
   if (apply) {
     opt->refuse_nonfinite = refuse == 1;
     opt->base_lr = base_lr;
+    opt->grad_scale = grad_scale;
     opt->step = step;
     opt->total_steps = total;
   }
@@ -841,20 +1131,21 @@ EVO_API int evo_optimizer_load_mem(evo_optimizer *opt, const void *buf,
                           &payload, &n);
   if (rc != EVO_OK)
     return rc;
-  if (version != STATE_VERSION)
+  if (version < STATE_VERSION_MIN || version > STATE_VERSION)
     return evo_set_error(EVO_EFORMAT,
                          STATE_WHAT ": format version %u (this library "
-                         "reads version %u)",
-                         version, STATE_VERSION);
+                                    "reads versions %u to %u)",
+                         version, STATE_VERSION_MIN, STATE_VERSION);
   evo_rbuf check = {payload, n, 0, true};
-  rc = read_state(opt, &check, false);
+  rc = read_state(opt, &check, version, false);
   if (rc != EVO_OK)
     return rc;
   evo_rbuf apply = {payload, n, 0, true};
-  return read_state(opt, &apply, true);
+  return read_state(opt, &apply, version, true);
 }
 
 EVO_API int evo_optimizer_save(const evo_optimizer *opt, const char *path) {
+  EVO_CHECK_ARG(opt);
   EVO_CHECK_ARG(path);
   void *buf;
   size_t size;
@@ -867,12 +1158,13 @@ EVO_API int evo_optimizer_save(const evo_optimizer *opt, const char *path) {
 }
 
 /* The payload of this optimizer's state as evo_optimizer_save_mem() writes
- * it: the most evo_optimizer_load() ever inflates. */
+ * it (format 2, larger than 1): the most evo_optimizer_load() ever
+ * inflates. */
 static size_t state_payload_bytes(const evo_optimizer *opt) {
-  size_t bytes = EVO_GENOME_BYTES + 1 + 8 + 8 + 8 + 8;
+  size_t bytes = EVO_GENOME_BYTES + 1 + 8 + 8 + 8 + 8 + 8;
   size_t moments = evo_optimizer_moments(&opt->genome);
   for (size_t k = 0; k < opt->n_tensors; k++)
-    bytes += 8 + 8 + 1 + 8 +
+    bytes += 8 + 8 + 1 + 1 + 1 + 8 +
              (opt->tensors[k].state ? 4 * opt->tensors[k].n * moments : 0);
   return bytes;
 }
@@ -882,7 +1174,7 @@ static size_t state_payload_bytes(const evo_optimizer *opt) {
  * (another genome, tensor count or size); never the whole file, which may
  * be a gzip bomb. */
 static int oversized_state(evo_optimizer *opt, const char *path,
-                           uint64_t declared, size_t ours) {
+                           uint32_t version, uint64_t declared, size_t ours) {
   unsigned char *head = malloc(EVO_FRAME_HEAD + ours);
   if (head == NULL)
     return evo_set_error(EVO_ENOMEM, "out of memory reading '%s'", path);
@@ -891,7 +1183,8 @@ static int oversized_state(evo_optimizer *opt, const char *path,
   if (rc == EVO_OK) {
     size_t body = got > EVO_FRAME_HEAD ? got - EVO_FRAME_HEAD : 0;
     evo_rbuf r = {head + EVO_FRAME_HEAD, body, 0, true};
-    rc = read_state(opt, &r, false); /* the check pass: nothing written */
+    /* the check pass: nothing written */
+    rc = read_state(opt, &r, version, false);
     if (rc == EVO_OK)
       rc = evo_set_error(EVO_EFORMAT,
                          STATE_WHAT ": declares %llu bytes, more than the "
@@ -911,14 +1204,14 @@ EVO_API int evo_optimizer_load(evo_optimizer *opt, const char *path) {
   int rc = evo_frame_peek(path, state_magic, STATE_WHAT, &version, &declared);
   if (rc != EVO_OK)
     return rc;
-  if (version != STATE_VERSION)
+  if (version < STATE_VERSION_MIN || version > STATE_VERSION)
     return evo_set_error(EVO_EFORMAT,
                          "'%s': " STATE_WHAT ": format version %u (this "
-                         "library reads version %u)",
-                         path, version, STATE_VERSION);
+                         "library reads versions %u to %u)",
+                         path, version, STATE_VERSION_MIN, STATE_VERSION);
   size_t ours = state_payload_bytes(opt);
   if (declared > ours)
-    return oversized_state(opt, path, declared, ours);
+    return oversized_state(opt, path, version, declared, ours);
   unsigned char *buf;
   size_t size;
   /* One byte more than declared, so that a padded file is named so. */

@@ -14,10 +14,17 @@
 /* EVO_OPT_THREADS: the largest count accepted. */
 #define EVO_OPT_MAX_THREADS 256
 
-/* One registered tensor: the caller's memory plus the state kept for it. */
+/* One registered tensor: the caller's memory plus the state kept for it.
+ * Its gradient for a step (optimizer.h, "Gradients"): next_grad when given
+ * since its last step, else grads, else none (skipped). */
 typedef struct evo_param_tensor {
   float *params;       /* the caller's parameters, updated in place */
-  const float *grads;  /* the caller's gradients, only read */
+  const float *grads;  /* the bound gradients, read at every step; NULL
+                        * when none is bound */
+  const float *next_grad; /* evo_optimizer_set_grad()'s, for the tensor's
+                           * next step only; NULL when none was given */
+  const float *use_grad;  /* while a step runs: what it reads; NULL: the
+                           * tensor is left alone by that step */
   size_t n;            /* element count, >= 1 */
   size_t offset;       /* elements of the tensors added before it: where it
                         * starts when the step lays them end to end to
@@ -31,12 +38,16 @@ typedef struct evo_param_tensor {
   uint64_t t;          /* this tensor's step count (doc/algorithm.md §2's t) */
   double lr_scale;     /* EVO_PARAM_LR_SCALE */
   bool weight_decay;   /* EVO_PARAM_WEIGHT_DECAY */
+  bool frozen;         /* EVO_PARAM_FROZEN */
+  bool in_round;       /* stepped by evo_optimizer_step_tensor() since the
+                        * global step last advanced */
 } evo_param_tensor;
 
 struct evo_optimizer {
   evo_genome genome;        /* a private copy */
   double base_lr;           /* η, EVO_OPT_BASE_LR */
   bool refuse_nonfinite;    /* EVO_OPT_REFUSE_NONFINITE */
+  double grad_scale;        /* EVO_OPT_GRAD_SCALE */
   uint64_t step;            /* global step s of the next step */
   uint64_t total_steps;     /* S; 0 while unset */
   size_t threads;           /* EVO_OPT_THREADS */
