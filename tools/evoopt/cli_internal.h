@@ -3,6 +3,7 @@
 #ifndef EVOOPT_CLI_INTERNAL_H
 #define EVOOPT_CLI_INTERNAL_H
 
+#include <getopt.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -91,11 +92,15 @@ int cli_cmd_help(int argc, char **argv);
 
 /* --- option parsing (options.c) ----------------------------------------- */
 
+/* One option of a command: "--name", "--name VALUE" or "--name=VALUE",
+ * and "-c" / "-c VALUE" / "-cVALUE" when it has a short name. Short
+ * options without a value may be grouped ("-qv"). Long names are taken in
+ * full only (no abbreviations). */
 typedef struct cli_opt {
   const char *name; /* long name without "--" */
-  char short_name;  /* 0 when none */
+  char short_name;  /* 0 when none; never 'h' (help) */
   int has_value;
-  int id;
+  int id; /* > 0, returned by cli_parser_next */
 } cli_opt;
 
 enum {
@@ -105,20 +110,35 @@ enum {
   CLI_OPT_HELP = -3
 };
 
+/* The most options a command has (without --help). */
+#define CLI_MAX_OPTS 48
+
+/* A parse of one command line with getopt_long. getopt_long keeps its
+ * state in globals (optind, optarg): one parser at a time, from init to
+ * CLI_OPT_END or the caller's last call (not reentrant, not
+ * thread-safe); each cli_parser_init starts afresh. */
 typedef struct cli_parser {
   int argc;
   char **argv;
-  int next;
-  int only_positional; /* after "--" */
+  int next;            /* the next positional once getopt_long is done */
+  int only_positional; /* getopt_long is done: the end or "--" */
+  int too_many;        /* the table exceeds CLI_MAX_OPTS (a bug) */
   const char *cmd;
   const cli_opt *opts;
+  size_t n_opts;
+  struct option longopts[CLI_MAX_OPTS + 2]; /* the table, --help, end */
+  char shortopts[3 + 2 * CLI_MAX_OPTS + 1]; /* "-:h", "c" or "c:" each */
 } cli_parser;
 
+/* Starts parsing @p argv (argv[0] the command's name) for command @p cmd
+ * with the options @p opts (ended by a NULL name). */
 void cli_parser_init(cli_parser *p, const char *cmd, const cli_opt *opts,
                      int argc, char **argv);
-/* The next option: its id (with *value set when it takes one),
- * CLI_OPT_POSITIONAL (*value the argument), CLI_OPT_HELP, CLI_OPT_END, or
- * CLI_OPT_ERROR after printing a usage error. */
+/* The next argument, in command-line order: an option's id (with *value
+ * set when it takes one), CLI_OPT_POSITIONAL (*value the argument; every
+ * argument after "--" is one), CLI_OPT_HELP ("-h", "--help"),
+ * CLI_OPT_END, or CLI_OPT_ERROR after printing a usage error (an unknown
+ * option, a missing value, a value given to an option without one). */
 int cli_parser_next(cli_parser *p, const char **value);
 /* Parses an integer option value in [min, max]; prints a usage error and
  * returns -1 when it is not one. */

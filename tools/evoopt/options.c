@@ -1,92 +1,134 @@
-/* Option parsing shared by the commands: long options with "--name value"
- * or "--name=value", a few short ones, "--" to end them; task lists. */
+/* Option parsing shared by the commands: getopt_long (long options with
+ * "--name value" or "--name=value", short ones, "-h"/"--help", "--" to end
+ * them) in GNU's return-in-order mode, so that positional arguments come
+ * back in their place among the options; task lists. */
 #include <errno.h>
+#include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "cli_internal.h"
 
+/* getopt_long's value for the long option at index i of the table (the
+ * last one is --help): above every character, so that it never collides
+ * with a short option, 1 (a positional argument), '?' or ':'. */
+#define LONG_VAL 256
+
 void cli_parser_init(cli_parser *p, const char *cmd, const cli_opt *opts,
                      int argc, char **argv) {
+  memset(p, 0, sizeof *p);
   p->argc = argc;
   p->argv = argv;
-  p->next = 1; /* argv[0] is the command's name */
-  p->only_positional = 0;
   p->cmd = cmd;
   p->opts = opts;
+  /* "-": non-options returned in order as 1; ":": a missing value is ':'. */
+  size_t s = 0;
+  p->shortopts[s++] = '-';
+  p->shortopts[s++] = ':';
+  p->shortopts[s++] = 'h';
+  size_t n = 0;
+  for (; opts[n].name != NULL && n < CLI_MAX_OPTS; n++) {
+    p->longopts[n] = (struct option){opts[n].name,
+                                     opts[n].has_value ? required_argument
+                                                       : no_argument,
+                                     NULL, LONG_VAL + (int)n};
+    if (opts[n].short_name != 0) {
+      p->shortopts[s++] = opts[n].short_name;
+      if (opts[n].has_value)
+        p->shortopts[s++] = ':';
+    }
+  }
+  p->too_many = opts[n].name != NULL;
+  p->n_opts = n;
+  p->longopts[n] = (struct option){"help", no_argument, NULL, LONG_VAL + (int)n};
+  /* longopts[n + 1] and shortopts[s] stay zero: the ends. */
+  optind = 0; /* glibc's full reset: a new argument vector */
+  opterr = 0; /* the messages are ours */
 }
 
-static const cli_opt *find_long(const cli_opt *opts, const char *name,
-                                size_t len) {
-  for (; opts->name != NULL; opts++)
-    if (strlen(opts->name) == len && strncmp(opts->name, name, len) == 0)
-      return opts;
-  return NULL;
-}
-
-static const cli_opt *find_short(const cli_opt *opts, char c) {
+static const cli_opt *find_short(const cli_opt *opts, int c) {
   for (; opts->name != NULL; opts++)
     if (opts->short_name == c)
       return opts;
   return NULL;
 }
 
-/* The value of an option that takes one: after '=' or the next argument. */
-static int take_value(cli_parser *p, const char *arg, const char *inline_value,
-                      const char **value) {
-  if (inline_value != NULL) {
-    *value = inline_value;
-    return 0;
+/* Whether @p arg ("--name" or "--name=value") names @p name in full:
+ * getopt_long also takes an unambiguous prefix, which this program does
+ * not (a prefix that works today would change meaning, or stop working,
+ * when an option is added). */
+static int exact_name(const char *arg, const char *name) {
+  size_t len = strcspn(arg + 2, "=");
+  return strlen(name) == len && strncmp(arg + 2, name, len) == 0;
+}
+
+static int unknown(const cli_parser *p, const char *arg, int c) {
+  if (arg[1] == '-' || arg[2] == '\0')
+    cli_usage_error(p->cmd, "unknown option '%s' for 'evoopt %s'", arg,
+                    p->cmd);
+  else /* a short option in a group ("-qx") */
+    cli_usage_error(p->cmd, "unknown option '-%c' in '%s' for 'evoopt %s'",
+                    c, arg, p->cmd);
+  return CLI_OPT_ERROR;
+}
+
+/* getopt_long's answer @p c for the argument argv[@p at] as the parser's:
+ * an option's id, CLI_OPT_HELP, CLI_OPT_POSITIONAL or CLI_OPT_ERROR (the
+ * message printed). */
+static int answer(cli_parser *p, int c, int at, const char **value) {
+  const char *arg = p->argv[at];
+  if (c == 1) {
+    *value = optarg;
+    return CLI_OPT_POSITIONAL;
   }
-  if (p->next >= p->argc) {
-    cli_usage_error(p->cmd, "option '%s' needs a value", arg);
-    return -1;
+  /* The long option concerned, also when getopt_long refused it. */
+  int code = c == '?' || c == ':' ? optopt : c;
+  const struct option *lo =
+      code >= LONG_VAL ? &p->longopts[code - LONG_VAL] : NULL;
+  if ((lo != NULL && !exact_name(arg, lo->name)) ||
+      (c == '?' && lo == NULL))
+    return unknown(p, arg, optopt);
+  if (c == '?') {
+    cli_usage_error(p->cmd, "option '--%s' takes no value", lo->name);
+    return CLI_OPT_ERROR;
   }
-  *value = p->argv[p->next++];
-  return 0;
+  if (c == ':') {
+    if (lo != NULL)
+      cli_usage_error(p->cmd, "option '--%s' needs a value", lo->name);
+    else
+      cli_usage_error(p->cmd, "option '-%c' needs a value", optopt);
+    return CLI_OPT_ERROR;
+  }
+  if (c == 'h' || code == LONG_VAL + (int)p->n_opts)
+    return CLI_OPT_HELP;
+  const cli_opt *o = lo != NULL ? &p->opts[code - LONG_VAL]
+                                : find_short(p->opts, c);
+  if (o->has_value)
+    *value = optarg;
+  return o->id;
 }
 
 int cli_parser_next(cli_parser *p, const char **value) {
   *value = NULL;
+  if (p->too_many) { /* a table this program got wrong, not the user */
+    p->too_many = 0;
+    cli_error("'evoopt %s' has more than %d options", p->cmd, CLI_MAX_OPTS);
+    return CLI_OPT_ERROR;
+  }
+  if (!p->only_positional) {
+    int at = optind > 0 ? optind : 1;
+    int c = getopt_long(p->argc, p->argv, p->shortopts, p->longopts, NULL);
+    if (c != -1)
+      return answer(p, c, at, value);
+    /* The end, or "--": what follows it is positional. */
+    p->only_positional = 1;
+    p->next = optind;
+  }
   if (p->next >= p->argc)
     return CLI_OPT_END;
-  const char *arg = p->argv[p->next++];
-  if (p->only_positional || arg[0] != '-' || arg[1] == '\0') {
-    *value = arg;
-    return CLI_OPT_POSITIONAL;
-  }
-  if (strcmp(arg, "--") == 0) {
-    p->only_positional = 1;
-    return cli_parser_next(p, value);
-  }
-  if (strcmp(arg, "--help") == 0 || strcmp(arg, "-h") == 0)
-    return CLI_OPT_HELP;
-  const cli_opt *o = NULL;
-  const char *inline_value = NULL;
-  if (arg[1] == '-') {
-    const char *name = arg + 2;
-    const char *eq = strchr(name, '=');
-    o = find_long(p->opts, name,
-                  eq != NULL ? (size_t)(eq - name) : strlen(name));
-    inline_value = eq != NULL ? eq + 1 : NULL;
-  } else if (arg[2] == '\0') {
-    o = find_short(p->opts, arg[1]);
-  }
-  if (o == NULL) {
-    cli_usage_error(p->cmd, "unknown option '%s' for 'evoopt %s'", arg, p->cmd);
-    return CLI_OPT_ERROR;
-  }
-  if (!o->has_value) {
-    if (inline_value != NULL) {
-      cli_usage_error(p->cmd, "option '--%s' takes no value", o->name);
-      return CLI_OPT_ERROR;
-    }
-    return o->id;
-  }
-  if (take_value(p, arg, inline_value, value) != 0)
-    return CLI_OPT_ERROR;
-  return o->id;
+  *value = p->argv[p->next++];
+  return CLI_OPT_POSITIONAL;
 }
 
 int cli_parse_u64(const char *cmd, const char *opt, const char *text,
