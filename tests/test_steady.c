@@ -259,7 +259,8 @@ typedef struct shuffle_be {
   uint64_t state;
   const size_t *committed; /* the progress callback's count */
   uint64_t size, window;
-  size_t max_held, submitted;
+  size_t max_held, submitted, collected;
+  size_t fail_at; /* collect fails (the back end is lost) at this call */
 } shuffle_be;
 
 static int shuffle_submit(void *user, uint64_t job, const evo_genome *g,
@@ -282,6 +283,10 @@ static int shuffle_collect(void *user, uint64_t *job, evo_report *report,
                            int *status, char *message, size_t cap) {
   shuffle_be *b = user;
   ck_assert_uint_gt(b->n, 0);
+  if (++b->collected == b->fail_at) {
+    b->n = 0; /* every job forgotten, as backend.h asks */
+    return EVO_EIO;
+  }
   b->state = mix64(b->state + 1);
   size_t i = (size_t)(b->state % b->n);
   held_job h = b->held[i];
@@ -479,6 +484,68 @@ START_TEST(test_window_in_flight) {
     evo_backend_free(be);
     fit_done(&fit);
   }
+}
+END_TEST
+
+/* A back end that fails mid-run: the run stops with its error, keeps what
+ * it had, and goes on (in the same object, or from its checkpoint) to the
+ * uninterrupted run. */
+START_TEST(test_backend_failure) {
+  cfg c = {.size = 6,
+           .generations = 5,
+           .tournament = 2,
+           .window = 4,
+           .cache = 2,
+           .seed = 12};
+  pt_tmp ref_t, t;
+  pt_tmp_make_shm(&ref_t);
+  pt_tmp_make_shm(&t);
+  fit_ctx fit;
+  fit_init(&fit);
+  fit.cost = 0.5;
+  evo_population *ref = run_to_end(&c, &fit, ref_t.file);
+  for (size_t fail_at = 3; fail_at < 30; fail_at += 5) {
+    for (int from_file = 0; from_file < 2; from_file++) {
+      prog_ctx p = {.size = 6};
+      shuffle_be sb = {.fit = &fit,
+                       .slots = 5,
+                       .state = fail_at,
+                       .committed = &p.committed,
+                       .size = 6,
+                       .window = 4,
+                       .fail_at = fail_at};
+      evo_backend *be = NULL;
+      ck_assert_int_eq(evo_backend_new_rung(&be, sb.slots, shuffle_submit,
+                                            shuffle_collect, NULL, &sb),
+                       EVO_OK);
+      evo_population *pop = make_pop(&c, &fit);
+      ck_assert_int_eq(evo_population_set_backend(pop, be), EVO_OK);
+      ck_assert_int_eq(evo_population_set_progress(pop, progress_cb, &p),
+                       EVO_OK);
+      ck_assert_int_eq(evo_population_set_checkpoint(pop, t.file, "steady"),
+                       EVO_OK);
+      ck_assert_int_eq(evo_population_run(pop), EVO_EIO);
+      ck_assert_uint_lt(p.committed, 30);
+      ck_assert_ptr_nonnull(strstr(evo_last_error(), "evaluation back end"));
+      ck_assert_int_eq(evo_population_set_backend(pop, NULL), EVO_OK);
+      if (from_file) {
+        evo_population_free(pop);
+        ck_assert_int_eq(evo_population_resume(&pop, t.file, "steady"), EVO_OK);
+        ck_assert_int_eq(evo_population_set_fitness_rung(pop, fitness_cb, &fit),
+                         EVO_OK);
+      }
+      ck_assert_int_eq(evo_population_run(pop), EVO_OK);
+      pt_assert_same_run(ref, pop, true);
+      assert_same_accounting(ref, pop);
+      assert_same_checkpoint(ref_t.file, t.file);
+      evo_population_free(pop);
+      evo_backend_free(be);
+    }
+  }
+  evo_population_free(ref);
+  fit_done(&fit);
+  pt_tmp_remove(&ref_t);
+  pt_tmp_remove(&t);
 }
 END_TEST
 
@@ -1150,6 +1217,7 @@ static Suite *steady_suite(void) {
   tcase_set_timeout(tc, 240);
   tcase_add_test(tc, test_workers);
   tcase_add_test(tc, test_window_in_flight);
+  tcase_add_test(tc, test_backend_failure);
   tcase_add_test(tc, test_window_changes_run);
   tcase_add_test(tc, test_rules);
   tcase_add_test(tc, test_aging);
