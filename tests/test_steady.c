@@ -1001,6 +1001,7 @@ START_TEST(test_asha) {
            .window = 3,
            .rungs = 3,
            .promote = 3,
+           .fresh = 1,
            .seed = 17};
   fit_ctx fit;
   fit_init(&fit);
@@ -1051,8 +1052,7 @@ START_TEST(test_asha) {
   free(p.log);
   evo_population_free(pop);
   fit_done(&fit);
-  /* the same with workers, the cache and fresh seeds, and kills */
-  c.fresh = 1;
+  /* the same with workers and the cache, and kills */
   c.cache = 2;
   check_workers(&c);
   check_kills(&c, 3);
