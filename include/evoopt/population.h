@@ -181,8 +181,11 @@ typedef enum evo_pop_setting {
                               (4; 1..2^20): child k is bred once results
                               0..k-W are committed, so at most W children
                               are evaluated beyond the committed ones; the
-                              run depends on W, never on the workers
-                              (doc/algorithm.md §9.4) @since 0.2 */
+                              run depends on W, never on the workers; a
+                              slow evaluation holds the commits up, so
+                              about twice as many as the workers keeps
+                              them busy (doc/algorithm.md §9.4)
+                              @since 0.2 */
 } evo_pop_setting;
 
 /** Search methods (::EVO_POP_ALGORITHM; doc/algorithm.md §4 and §9). */
