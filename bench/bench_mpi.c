@@ -193,8 +193,8 @@ static int stream_run(evo_backend *b, size_t n, stream_result *out) {
     if (rc == EVO_OK)
       rc = evo_backend_collect(b, &job, rep, &status, message, sizeof message);
     if (rc == EVO_OK && status != EVO_OK) {
-      fprintf(stderr, "evaluation %llu failed: %s\n",
-              (unsigned long long)job, message);
+      fprintf(stderr, "evaluation %llu failed: %s\n", (unsigned long long)job,
+              message);
       rc = status;
     }
     if (rc == EVO_OK)

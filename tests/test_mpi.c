@@ -606,9 +606,9 @@ static evo_population *digits_population(uint64_t seed) {
   ck_assert_int_eq(evo_population_set(pop, EVO_POP_FRESH_SEEDS, 1), EVO_OK);
   ck_assert_int_eq(evo_population_set(pop, EVO_POP_RUNGS, 3), EVO_OK);
   ck_assert_int_eq(evo_population_set(pop, EVO_POP_WORKERS, 2), EVO_OK);
-  ck_assert_int_eq(evo_population_set_fitness_rung(
-                       pop, evo_evaluator_fitness_rung, setup.e),
-                   EVO_OK);
+  ck_assert_int_eq(
+      evo_population_set_fitness_rung(pop, evo_evaluator_fitness_rung, setup.e),
+      EVO_OK);
   return pop;
 }
 
@@ -776,7 +776,7 @@ int main(int argc, char **argv) {
   if (rank > 0) {
     failed = serve(mode);
   } else {
-    Suite *s = plain                           ? mpi_suite()
+    Suite *s = plain                        ? mpi_suite()
                : strcmp(mode, "rungs") == 0 ? rungs_suite()
                                             : parts_suite();
     SRunner *sr = srunner_create(s);

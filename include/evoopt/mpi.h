@@ -58,8 +58,8 @@
  *
  * @par Failures
  * An evaluation that runs longer than the timeout (its rank died or hangs)
- * (or part) is sent again to another rank, and the silent rank gets no more work
- * until it answers; whichever answer arrives first is taken (both are the
+ * (or part) is sent again to another rank, and the silent rank gets no more
+ * work until it answers; whichever answer arrives first is taken (both are the
  * same). When no rank is left that answers, collect fails and the
  * population step stops with a valid checkpoint (backend.h, "Failures").
  * Open MPI's mpirun itself, by default, ends the whole job when any rank
@@ -135,9 +135,9 @@ EVO_API int evo_mpi_rank(int *rank, int *size);
  * @return ::EVO_OK, ::EVO_EINVAL, ::EVO_ERANGE (@p timeout_seconds),
  * ::EVO_ESTATE (not rank 0, fewer than 2 processes, MPI not initialized,
  * or an MPI back end exists), ::EVO_EMISMATCH (a worker's tag or MPI
- * protocol differs; the message names the rank), ::EVO_EIO (MPI failed, or a worker did not
- * announce itself in time), ::EVO_ENOMEM or ::EVO_EUNSUPPORTED. Collect
- * fails with ::EVO_EIO when no worker rank answers any more.
+ * protocol differs; the message names the rank), ::EVO_EIO (MPI failed, or a
+ * worker did not announce itself in time), ::EVO_ENOMEM or ::EVO_EUNSUPPORTED.
+ * Collect fails with ::EVO_EIO when no worker rank answers any more.
  */
 EVO_API int evo_backend_mpi_new(evo_backend **out, double timeout_seconds,
                                 const char *tag);
@@ -174,10 +174,8 @@ EVO_API int evo_backend_mpi_new(evo_backend **out, double timeout_seconds,
  * (see "Threads and process state").
  * @since 0.2
  */
-EVO_API int evo_backend_mpi_new_parts(evo_backend **out,
-                                      const evo_evaluator *e,
-                                      double timeout_seconds,
-                                      const char *tag);
+EVO_API int evo_backend_mpi_new_parts(evo_backend **out, const evo_evaluator *e,
+                                      double timeout_seconds, const char *tag);
 
 /**
  * @brief Serves evaluations on a worker rank (1 to size - 1) until rank 0
@@ -232,8 +230,8 @@ EVO_API int evo_mpi_worker_run_rung(evo_fitness_rung_fn fn, void *user,
  * tasks.
  * @since 0.2
  */
-EVO_API int evo_mpi_worker_run_evaluator(const evo_evaluator *e,
-                                         size_t threads, const char *tag);
+EVO_API int evo_mpi_worker_run_evaluator(const evo_evaluator *e, size_t threads,
+                                         const char *tag);
 
 /**
  * @brief Ends the MPI part of the process. On rank 0 it first tells every

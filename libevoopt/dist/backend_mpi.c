@@ -292,8 +292,8 @@ static void combine_parts(const mpi_backend *b, const mpi_job *jb,
     snprintf(message, message_cap, "%s", jb->message);
     return;
   }
-  *status = evo_evaluator_combine_values(b->e, jb->rung, jb->fitness,
-                                         jb->cost, jb->n_parts, report);
+  *status = evo_evaluator_combine_values(b->e, jb->rung, jb->fitness, jb->cost,
+                                         jb->n_parts, report);
   if (*status != EVO_OK)
     snprintf(message, message_cap, "%s", evo_last_error());
 }
@@ -309,11 +309,10 @@ static int take_result(mpi_backend *b, bool *done, uint64_t *id,
   uint64_t ticket = 0;
   int st = EVO_OK;
   *done = false;
-  int rc = b->e != NULL
-               ? evo_mpi_get_result(&b->in, &ticket, &st, answer, part_message,
-                                    sizeof part_message)
-               : evo_mpi_get_result(&b->in, &ticket, &st, answer, message,
-                                    message_cap);
+  int rc = b->e != NULL ? evo_mpi_get_result(&b->in, &ticket, &st, answer,
+                                             part_message, sizeof part_message)
+                        : evo_mpi_get_result(&b->in, &ticket, &st, answer,
+                                             message, message_cap);
   if (rc != EVO_OK)
     return rc;
   mpi_slot *sl = slot_of(b, b->in.source, ticket);
@@ -671,8 +670,8 @@ static int backend_mpi_new(evo_backend **out, const evo_evaluator *e,
   if (rc != EVO_OK)
     return rc;
   evo_mpi_get()->backend_live = true;
-  rc = evo_backend_new_rung(out, b->n_jobs, mpi_submit, mpi_collect,
-                            mpi_close, b);
+  rc = evo_backend_new_rung(out, b->n_jobs, mpi_submit, mpi_collect, mpi_close,
+                            b);
   if (rc != EVO_OK)
     mpi_close(b);
   return rc;
@@ -685,10 +684,8 @@ EVO_API int evo_backend_mpi_new(evo_backend **out, double timeout_seconds,
   return backend_mpi_new(out, NULL, timeout_seconds, tag);
 }
 
-EVO_API int evo_backend_mpi_new_parts(evo_backend **out,
-                                      const evo_evaluator *e,
-                                      double timeout_seconds,
-                                      const char *tag) {
+EVO_API int evo_backend_mpi_new_parts(evo_backend **out, const evo_evaluator *e,
+                                      double timeout_seconds, const char *tag) {
   EVO_CHECK_ARG(out);
   *out = NULL;
   EVO_CHECK_ARG(e);

@@ -45,10 +45,8 @@ EVO_API int evo_mpi_worker_run(evo_fitness_fn fn, void *user, size_t threads,
   return unsupported("evo_mpi_worker_run");
 }
 
-EVO_API int evo_backend_mpi_new_parts(evo_backend **out,
-                                      const evo_evaluator *e,
-                                      double timeout_seconds,
-                                      const char *tag) {
+EVO_API int evo_backend_mpi_new_parts(evo_backend **out, const evo_evaluator *e,
+                                      double timeout_seconds, const char *tag) {
   (void)e;
   (void)timeout_seconds;
   (void)tag;
@@ -66,8 +64,8 @@ EVO_API int evo_mpi_worker_run_rung(evo_fitness_rung_fn fn, void *user,
   return unsupported("evo_mpi_worker_run_rung");
 }
 
-EVO_API int evo_mpi_worker_run_evaluator(const evo_evaluator *e,
-                                         size_t threads, const char *tag) {
+EVO_API int evo_mpi_worker_run_evaluator(const evo_evaluator *e, size_t threads,
+                                         const char *tag) {
   (void)e;
   (void)threads;
   (void)tag;

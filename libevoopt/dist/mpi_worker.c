@@ -57,8 +57,8 @@ static void evaluate(const worker *w, wslot *sl) {
     return;
   const evo_mpi_job *j = &sl->job;
   if (w->e != NULL && j->part != EVO_MPI_WHOLE)
-    sl->status = evo_evaluator_run_part(w->e, sl->g, j->seed, j->rung,
-                                        j->part, &sl->report);
+    sl->status = evo_evaluator_run_part(w->e, sl->g, j->seed, j->rung, j->part,
+                                        &sl->report);
   else if (w->e != NULL)
     sl->status =
         evo_evaluator_run_rung(w->e, sl->g, j->seed, j->rung, &sl->report);
@@ -332,8 +332,8 @@ EVO_API int evo_mpi_worker_run_rung(evo_fitness_rung_fn fn, void *user,
   return worker_main(&w, threads, tag);
 }
 
-EVO_API int evo_mpi_worker_run_evaluator(const evo_evaluator *e,
-                                         size_t threads, const char *tag) {
+EVO_API int evo_mpi_worker_run_evaluator(const evo_evaluator *e, size_t threads,
+                                         const char *tag) {
   EVO_CHECK_ARG(e);
   if (evo_evaluator_parts(e, 0) == 0)
     return evo_set_error(EVO_ESTATE, "evo_mpi_worker_run_evaluator: the "
