@@ -17,6 +17,7 @@ static const char overview[] =
     "  compare   the final table: genomes against the four baselines\n"
     "  show      describe a genome\n"
     "  plot      SVG of a run's history or of a comparison table\n"
+    "  data      list the data sets and where they are found; fetch them\n"
     "  help      this text, or a command's: evoopt help evolve\n"
     "\n"
     "With no arguments, evoopt runs 'evolve --preset quick' on the bundled\n"
@@ -27,7 +28,8 @@ static const char overview[] =
     "sgd-nesterov, sign-descent, adam-nowd.\n"
     "\n"
     "Tasks: digits (bundled), mnist, fashion_mnist, cifar10 (looked for in\n"
-    "--data DIR, else in $EVOOPT_DATA_PATH, else in /usr/share/datasets).\n"
+    "--data DIR, else in $EVOOPT_DATA_PATH, then in $XDG_DATA_HOME/evoopt\n"
+    "where 'evoopt data fetch' puts them, then in /usr/share/datasets).\n"
     "\n"
     "Exit status: 0 success, 1 runtime error, 2 usage error, 130 stopped by\n"
     "Ctrl-C (a run can then be resumed). evoopt --version prints the\n"
@@ -138,6 +140,36 @@ static const char plot_help[] =
     "compare.csv) as bars. Default output: RUNDIR/plot.svg, or the CSV's\n"
     "name with .svg. Prints the SVG's path.\n";
 
+static const char data_help[] =
+    "usage: evoopt data list [--json] [--no-verify] [--manifest FILE]\n"
+    "       evoopt data fetch NAME...|all [--dir DIR] [--mirror URL]\n"
+    "                         [--manifest FILE] [--timeout S] [--quiet]\n"
+    "\n"
+    "list: for each data set (mnist, fashion_mnist, cifar10,\n"
+    "shakespeare_char), the folders the library looks in, in its order\n"
+    "($EVOOPT_DATA_PATH's folders, then $XDG_DATA_HOME/evoopt, else\n"
+    "~/.local/share/evoopt, then /usr/share/datasets), the one it reads,\n"
+    "each file's size and whether its contents match the SHA-256 built\n"
+    "into evoopt (--no-verify: skip the hashing). Exit 1 when a file found\n"
+    "does not match.\n"
+    "\n"
+    "fetch: downloads the published files (MNIST from the ossci-datasets\n"
+    "mirror or yann.lecun.com, Fashion-MNIST from Zalando's, CIFAR-10's\n"
+    "binary archive from cs.toronto.edu, unpacked, tiny Shakespeare from\n"
+    "karpathy/char-rnn), checks them against the built-in checksums, then\n"
+    "moves them into DIR/FOLDER (default DIR: $XDG_DATA_HOME/evoopt, else\n"
+    "~/.local/share/evoopt, which the library searches). A failed, corrupt\n"
+    "or interrupted download leaves nothing behind; an existing file is\n"
+    "never replaced (a verified one counts as already present).\n"
+    "  --dir DIR        root to put the data set folders in\n"
+    "  --mirror URL     fetch URL/FOLDER/FILE instead (http://, https://\n"
+    "                   or file://; laid out like the data sets' folders,\n"
+    "                   cifar10/cifar-10-binary.tar.gz for CIFAR-10)\n"
+    "  --manifest FILE  data sets, files and checksums from a JSON manifest\n"
+    "                   instead of the built-in ones (evoopt(1), DATA)\n"
+    "  --timeout S      give up on a server silent for S seconds (30)\n"
+    "  -q, --quiet      no progress output\n";
+
 static const char help_help[] = "usage: evoopt help [COMMAND]\n";
 
 static const struct {
@@ -146,6 +178,7 @@ static const struct {
 } texts[] = {
     {"evolve", evolve_help}, {"eval", eval_help}, {"compare", compare_help},
     {"show", show_help},     {"plot", plot_help}, {"help", help_help},
+    {"data", data_help},
 };
 
 int cli_help_print(FILE *f, const char *cmd) {
