@@ -192,14 +192,23 @@ END_TEST
 /* ---- the back end
  * ------------------------------------------------------------ */
 
-static evo_population *small_population(uint64_t seed) {
+/* A population of @p size, @p generations and @p elites, run seed @p seed,
+ * without a fitness yet. */
+static evo_population *population(int64_t size, int64_t generations,
+                                  int64_t elites, uint64_t seed) {
   evo_population *pop = NULL;
   ck_assert_int_eq(evo_population_new(&pop), EVO_OK);
-  ck_assert_int_eq(evo_population_set(pop, EVO_POP_SIZE, 12), EVO_OK);
-  ck_assert_int_eq(evo_population_set(pop, EVO_POP_GENERATIONS, 4), EVO_OK);
-  ck_assert_int_eq(evo_population_set(pop, EVO_POP_ELITES, 2), EVO_OK);
+  ck_assert_int_eq(evo_population_set(pop, EVO_POP_SIZE, size), EVO_OK);
+  ck_assert_int_eq(evo_population_set(pop, EVO_POP_GENERATIONS, generations),
+                   EVO_OK);
+  ck_assert_int_eq(evo_population_set(pop, EVO_POP_ELITES, elites), EVO_OK);
   ck_assert_int_eq(evo_population_set(pop, EVO_POP_RUN_SEED, (int64_t)seed),
                    EVO_OK);
+  return pop;
+}
+
+static evo_population *small_population(uint64_t seed) {
+  evo_population *pop = population(12, 4, 2, seed);
   ck_assert_int_eq(evo_population_set(pop, EVO_POP_CACHE, 2), EVO_OK);
   ck_assert_int_eq(evo_population_set_fitness(pop, fitness, NULL), EVO_OK);
   return pop;
@@ -596,13 +605,7 @@ START_TEST(test_parts_combine) {
 END_TEST
 
 static evo_population *digits_population(uint64_t seed) {
-  evo_population *pop = NULL;
-  ck_assert_int_eq(evo_population_new(&pop), EVO_OK);
-  ck_assert_int_eq(evo_population_set(pop, EVO_POP_SIZE, 8), EVO_OK);
-  ck_assert_int_eq(evo_population_set(pop, EVO_POP_GENERATIONS, 3), EVO_OK);
-  ck_assert_int_eq(evo_population_set(pop, EVO_POP_ELITES, 1), EVO_OK);
-  ck_assert_int_eq(evo_population_set(pop, EVO_POP_RUN_SEED, (int64_t)seed),
-                   EVO_OK);
+  evo_population *pop = population(8, 3, 1, seed);
   ck_assert_int_eq(evo_population_set(pop, EVO_POP_FRESH_SEEDS, 1), EVO_OK);
   ck_assert_int_eq(evo_population_set(pop, EVO_POP_RUNGS, 3), EVO_OK);
   ck_assert_int_eq(evo_population_set(pop, EVO_POP_WORKERS, 2), EVO_OK);
