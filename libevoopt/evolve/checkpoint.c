@@ -585,7 +585,8 @@ static int get_population(ckpt_reader *c, evo_population *pop,
     pop->phase = evo_rbuf_u32(&c->r);
     pop->compute_us = evo_rbuf_u64(&c->r);
     pop->evaluations = evo_rbuf_u64(&c->r);
-    if (reading(c) && pop->phase >= (uint32_t)pop->settings[EVO_POP_RUNGS])
+    if (reading(c) && (pop->phase >= (uint32_t)pop->settings[EVO_POP_RUNGS] ||
+                       (is_steady(pop) && pop->phase != 0)))
       fault(c, "rung phase");
     if (reading(c) && pop->compute_us > (UINT64_C(1) << 62))
       fault(c, "compute");
