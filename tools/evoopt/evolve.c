@@ -286,7 +286,8 @@ static int under_mpi(const evolve_run *r) {
 static int open_backend(evolve_run *r, const char *tag) {
   evo_backend *inner = NULL;
   int st = under_mpi(r)
-               ? evo_backend_mpi_new(&inner, r->opts.eval_timeout, tag)
+               ? evo_backend_mpi_new_parts(&inner, r->evaluator,
+                                           r->opts.eval_timeout, tag)
                : evo_backend_threads_new_rung(&inner,
                                               evo_evaluator_fitness_rung,
                                               r->evaluator, r->opts.workers);
@@ -683,8 +684,9 @@ static int evolve_serve(evolve_run *r) {
   char tag[2048];
   evolve_tag(&r->cfg, tag, sizeof tag);
   evo_blas_set_threads(1);
-  int st = evo_mpi_worker_run(evo_evaluator_fitness, r->evaluator,
-                              r->opts.workers > 0 ? r->opts.workers : 1, tag);
+  /* every (task, seed) run a job of its own, rungs included */
+  int st = evo_mpi_worker_run_evaluator(
+      r->evaluator, r->opts.workers > 0 ? r->opts.workers : 1, tag);
   return st == EVO_OK ? CLI_EXIT_OK
                       : cli_lib_error(st, "cannot serve evaluations");
 }
