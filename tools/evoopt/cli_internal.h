@@ -226,8 +226,6 @@ void cli_table_from_grid(cli_table *t, const cli_grid *g,
                          size_t n_genomes);
 /* The table as aligned markdown text (doc/algorithm.md §6). */
 void cli_table_print(const cli_table *t, FILE *f);
-/* The table as CSV text; returns a malloc'ed string or NULL. */
-char *cli_table_csv(const cli_table *t);
 /* The table as a JSON array, one object per row (NULL: out of memory). */
 json_t *cli_table_json(const cli_table *t);
 /* Writes text to @p path atomically; returns an exit code. */
@@ -249,21 +247,37 @@ int cli_is_dir(const char *path);
 long cli_dir_summary(const char *dir, char *text, size_t size);
 int cli_is_file(const char *path);
 
-/* A growable string. */
+/* Text built in memory, then saved atomically: a thin wrapper over an
+ * open_memstream stream that checks every write (glibc's memstream does
+ * not flag a failed allocation on the stream). Start from a zeroed
+ * struct ({0}); it must stay where it is until it is closed. */
 typedef struct cli_buf {
-  char *data;
-  size_t len;
-  size_t cap;
-  int failed; /* an allocation failed */
+  FILE *f;           /* opened on the first write */
+  char *data;        /* the text, NUL-terminated, once closed */
+  size_t len;        /* its length without the NUL */
+  int failed;        /* the text is unusable ... */
+  const char *fault; /* ... because of this (NULL: out of memory) */
 } cli_buf;
 
 void cli_buf_printf(cli_buf *b, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 /* Appends @p s as one CSV field (quoted when needed). */
 void cli_buf_csv_field(cli_buf *b, const char *s);
+/* Appends @p json as json_dumpf with @p flags writes it; a value jansson
+ * cannot encode marks the text unusable with that fault, NULL (a value
+ * that could not be built) as out of memory. */
+void cli_buf_json(cli_buf *b, const json_t *json, size_t flags);
+/* Marks the text unusable because of @p fault (a string literal saying
+ * what went wrong; NULL: out of memory). The first fault is kept. */
+void cli_buf_fail(cli_buf *b, const char *fault);
+/* Ends the writes: returns 0 with the text in data and len, or -1 when it
+ * is unusable. */
+int cli_buf_close(cli_buf *b);
 /* Writes the text atomically to @p path and frees it; returns an exit
- * code (the error printed). */
+ * code (the error printed: out of memory, the fault, or why the file
+ * cannot be written). */
 int cli_buf_save(cli_buf *b, const char *path);
+/* Frees the stream and the text (also of a failed or unused buffer). */
 void cli_buf_free(cli_buf *b);
 
 /* --- CSV reading (csv.c) ------------------------------------------------ */

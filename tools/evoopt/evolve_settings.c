@@ -360,14 +360,10 @@ int evolve_save_settings(const evolve_cfg *cfg, const char *dir) {
     json_object_set_new(root, "budget", json_real(cfg->budget));
     json_object_set_new(root, "created", json_string(stamp));
   }
-  char *text = root != NULL ? json_dumps(root, JSON_INDENT(2)) : NULL;
-  json_decref(root);
   cli_buf b = {0};
-  if (text == NULL)
-    b.failed = 1;
-  else
-    cli_buf_printf(&b, "%s\n", text);
-  free(text);
+  cli_buf_json(&b, root, JSON_INDENT(2));
+  cli_buf_printf(&b, "\n");
+  json_decref(root);
   if (cli_path_join(path, sizeof path, dir, "settings.json") != 0) {
     cli_buf_free(&b);
     return cli_error("run folder path too long: '%s'", dir);
@@ -830,6 +826,6 @@ void evolve_tag(const evolve_cfg *cfg, char *buf, size_t size) {
       cli_buf_printf(&b, " %s=%lld", options[k].name, (long long)v);
     }
   }
-  snprintf(buf, size, "%s", b.failed ? "evoopt-cli 1" : b.data);
+  snprintf(buf, size, "%s", cli_buf_close(&b) == 0 ? b.data : "evoopt-cli 1");
   cli_buf_free(&b);
 }

@@ -1,6 +1,6 @@
-/* Files: whole-file reads, paths, folder listings, and a growable string
- * for building text that is saved atomically (a crash or an error never
- * leaves a partial file: core/atomic_file_internal.h). */
+/* Files: whole-file reads, paths, folder listings, and text built in
+ * memory with stdio (open_memstream) that is saved atomically (a crash or
+ * an error never leaves a partial file: core/atomic_file_internal.h). */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -106,41 +106,35 @@ long cli_dir_summary(const char *dir, char *text, size_t size) {
   return count;
 }
 
-/* Grows the buffer to hold at least @p need more bytes. */
-static int cli_buf_reserve(cli_buf *b, size_t need) {
-  if (b->cap - b->len > need)
-    return 1;
-  size_t cap = b->cap * 2 + need + 256;
-  char *grown = realloc(b->data, cap);
-  if (grown == NULL) {
-    b->failed = 1;
-    return 0;
+/* The stream, opened on the first write (NULL: the text is unusable).
+ * glibc's memstream does not set the stream's error flag when it cannot
+ * grow: the write returns an error and a later fclose succeeds with the
+ * text cut short. So every write goes through the functions below, which
+ * check each result. */
+static FILE *stream(cli_buf *b) {
+  if (b->f == NULL && b->data == NULL && !b->failed) {
+    b->f = open_memstream(&b->data, &b->len);
+    if (b->f == NULL)
+      cli_buf_fail(b, NULL);
   }
-  b->data = grown;
-  b->cap = cap;
-  return 1;
+  return b->failed ? NULL : b->f;
+}
+
+void cli_buf_fail(cli_buf *b, const char *fault) {
+  if (!b->failed)
+    b->fault = fault;
+  b->failed = 1;
 }
 
 void cli_buf_printf(cli_buf *b, const char *fmt, ...) {
-  if (fmt == NULL || b->failed || !cli_buf_reserve(b, 0))
+  FILE *f = stream(b);
+  if (f == NULL)
     return;
-  for (;;) {
-    va_list ap;
-    va_start(ap, fmt);
-    size_t room = b->cap - b->len;
-    int n = vsnprintf(b->data + b->len, room, fmt, ap);
-    va_end(ap);
-    if (n < 0) {
-      b->failed = 1;
-      return;
-    }
-    if ((size_t)n < room) {
-      b->len += (size_t)n;
-      return;
-    }
-    if (!cli_buf_reserve(b, (size_t)n + 1))
-      return;
-  }
+  va_list ap;
+  va_start(ap, fmt);
+  if (vfprintf(f, fmt, ap) < 0)
+    cli_buf_fail(b, NULL);
+  va_end(ap);
 }
 
 void cli_buf_csv_field(cli_buf *b, const char *s) {
@@ -157,10 +151,36 @@ void cli_buf_csv_field(cli_buf *b, const char *s) {
   cli_buf_printf(b, "\"");
 }
 
+void cli_buf_json(cli_buf *b, const json_t *json, size_t flags) {
+  FILE *f = stream(b);
+  if (f == NULL)
+    return;
+  errno = 0;
+  if (json == NULL)
+    cli_buf_fail(b, NULL); /* building it ran out of memory */
+  else if (json_dumpf(json, f, flags) != 0)
+    /* The stream's and jansson's own allocations fail with ENOMEM; else
+     * jansson met a value it cannot encode (such as a loop). */
+    cli_buf_fail(b,
+                 errno == ENOMEM ? NULL : "a value cannot be encoded as JSON");
+}
+
+int cli_buf_close(cli_buf *b) {
+  stream(b); /* nothing written: the empty text */
+  if (b->f != NULL) {
+    if (fclose(b->f) != 0)
+      cli_buf_fail(b, NULL);
+    b->f = NULL;
+  }
+  return b->failed || b->data == NULL ? -1 : 0;
+}
+
 int cli_buf_save(cli_buf *b, const char *path) {
   int rc = CLI_EXIT_OK;
-  if (b->failed)
+  if (cli_buf_close(b) != 0 && b->fault == NULL)
     rc = cli_error("out of memory writing '%s'", path);
+  else if (b->failed)
+    rc = cli_error("cannot write '%s': %s", path, b->fault);
   else if (evo_atomic_write(path, b->data, b->len) != 0)
     rc = cli_error("cannot write '%s': %s", path, strerror(errno));
   cli_buf_free(b);
@@ -168,8 +188,8 @@ int cli_buf_save(cli_buf *b, const char *path) {
 }
 
 void cli_buf_free(cli_buf *b) {
+  if (b->f != NULL)
+    fclose(b->f);
   free(b->data);
-  b->data = NULL;
-  b->len = b->cap = 0;
-  b->failed = 0;
+  memset(b, 0, sizeof *b);
 }

@@ -150,12 +150,9 @@ static int write_hof(const char *dir, const evo_population *pop) {
   cli_buf_printf(&b, "[\n");
   for (size_t r = 0; r < n && !b.failed; r++) {
     json_t *entry = hof_entry(pop, r);
-    char *text = entry != NULL ? json_dumps(entry, 0) : NULL;
-    if (text == NULL)
-      b.failed = 1;
-    else
-      cli_buf_printf(&b, "  %s%s\n", text, r + 1 < n ? "," : "");
-    free(text);
+    cli_buf_printf(&b, "  ");
+    cli_buf_json(&b, entry, 0);
+    cli_buf_printf(&b, "%s\n", r + 1 < n ? "," : "");
     json_decref(entry);
   }
   cli_buf_printf(&b, "]\n");

@@ -77,28 +77,24 @@ static void table_markdown(const cli_table *t, cli_buf *b) {
 void cli_table_print(const cli_table *t, FILE *f) {
   cli_buf b = {0};
   table_markdown(t, &b);
-  if (!b.failed)
+  if (cli_buf_close(&b) == 0)
     fputs(b.data, f);
   cli_buf_free(&b);
 }
 
-char *cli_table_csv(const cli_table *t) {
-  cli_buf b = {0};
-  cli_buf_printf(&b, "optimizer");
+static void table_csv(const cli_table *t, cli_buf *b) {
+  cli_buf_printf(b, "optimizer");
   for (size_t j = 0; j <= t->n_tasks; j++) {
-    cli_buf_printf(&b, ",");
-    cli_buf_csv_field(&b, column_name(t, j));
+    cli_buf_printf(b, ",");
+    cli_buf_csv_field(b, column_name(t, j));
   }
-  cli_buf_printf(&b, "\n");
+  cli_buf_printf(b, "\n");
   for (size_t i = 0; i < t->n_rows; i++) {
-    cli_buf_csv_field(&b, t->row_names[i]);
+    cli_buf_csv_field(b, t->row_names[i]);
     for (size_t j = 0; j <= t->n_tasks; j++)
-      cli_buf_printf(&b, ",%.6f", t->cells[i][j]);
-    cli_buf_printf(&b, "\n");
+      cli_buf_printf(b, ",%.6f", t->cells[i][j]);
+    cli_buf_printf(b, "\n");
   }
-  if (b.failed)
-    cli_buf_free(&b);
-  return b.data;
 }
 
 json_t *cli_table_json(const cli_table *t) {
@@ -116,11 +112,7 @@ json_t *cli_table_json(const cli_table *t) {
 
 int cli_table_save_csv(const cli_table *t, const char *path) {
   cli_buf b = {0};
-  b.data = cli_table_csv(t);
-  if (b.data == NULL)
-    b.failed = 1;
-  else
-    b.len = strlen(b.data);
+  table_csv(t, &b);
   return cli_buf_save(&b, path);
 }
 
