@@ -262,10 +262,10 @@ static int on_search_path(const char *dir) {
   data_root roots[DATA_MAX_ROOTS];
   size_t n = data_search_roots(roots);
   char a[PATH_MAX], b[PATH_MAX];
-  if (realpath(dir, a) == NULL)
-    return 0;
+  int resolved = realpath(dir, a) != NULL;
   for (size_t i = 0; i < n; i++)
-    if (realpath(roots[i].path, b) != NULL && strcmp(a, b) == 0)
+    if (strcmp(dir, roots[i].path) == 0 ||
+        (resolved && realpath(roots[i].path, b) != NULL && strcmp(a, b) == 0))
       return 1;
   return 0;
 }
@@ -332,7 +332,7 @@ static int cmd_fetch(const data_catalog *c, char **names, size_t n_names,
                      "(libcurl): install libcurl4-openssl-dev and rebuild, "
                      "or download the files yourself (evoopt(1), DATA)");
   install_signals();
-  int rc = CLI_EXIT_OK;
+  int rc = CLI_EXIT_OK, any_ok = 0;
   for (size_t i = 0; i < n; i++) {
     int r = data_fetch_set(sets[i], o);
     if (r == CLI_EXIT_INTERRUPTED)
@@ -341,8 +341,9 @@ static int cmd_fetch(const data_catalog *c, char **names, size_t n_names,
       rc = r;
     else if (!o->quiet)
       note_shadowed(sets[i], o->root);
+    any_ok |= r == CLI_EXIT_OK;
   }
-  if (!on_search_path(o->root))
+  if (any_ok && !on_search_path(o->root))
     cli_note("note: '%s' is not in the library's search path: add it to "
              "EVOOPT_DATA_PATH or pass --data DIR",
              o->root);

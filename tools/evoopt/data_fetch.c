@@ -2,8 +2,8 @@
  * checksums of the catalogue before keeping anything, unpacks archives
  * (libarchive), and moves the verified files into the data set's folder
  * under the per-user root. Everything is first written into a hidden
- * staging folder beside the data sets' folders ("<root>/.evoopt-fetch-PID-
- * XXXXXX"), so that a failed, corrupt or interrupted download leaves
+ * staging folder beside the data sets' folders ("<root>/.evoopt-fetch-
+ * PID@HOST-XXXXXX"), so that a failed, corrupt or interrupted download leaves
  * nothing in them; the files are then renamed into place one by one, never
  * over an existing file. A staging folder left by a killed fetch (its
  * process gone) is removed by the next fetch into the same root. */
@@ -13,6 +13,7 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
 #include <unistd.h>
@@ -91,12 +92,30 @@ static void remove_staging(const char *dir) {
   rmdir(dir);
 }
 
-/* Removes the staging folders of fetches into @p root whose process is
- * gone (killed before it could clean up). */
+/* This machine's name as it goes into a staging folder's name (a home
+ * folder may be shared between machines): letters, digits, '.' and '-'. */
+static void host_tag(char out[64]) {
+  char host[256] = "";
+  if (gethostname(host, sizeof host - 1) != 0)
+    host[0] = '\0';
+  size_t n = 0;
+  for (const char *p = host; *p && n < 63; p++)
+    if ((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
+        (*p >= '0' && *p <= '9') || *p == '.' || *p == '-')
+      out[n++] = *p;
+  out[n] = '\0';
+}
+
+/* Removes the staging folders ("<prefix><pid>@<host>-XXXXXX") that
+ * fetches on this machine left in @p root when killed (their process is
+ * gone). */
 static void remove_stale_staging(const char *root, int quiet) {
   DIR *d = opendir(root);
   if (d == NULL)
     return;
+  char host[64];
+  host_tag(host);
+  size_t hlen = strlen(host);
   struct dirent *e;
   size_t plen = strlen(STAGING_PREFIX);
   while ((e = readdir(d)) != NULL) {
@@ -104,8 +123,10 @@ static void remove_stale_staging(const char *root, int quiet) {
       continue;
     char *end = NULL;
     long pid = strtol(e->d_name + plen, &end, 10);
-    if (end == e->d_name + plen || *end != '-' || pid <= 0)
-      continue; /* not a name this program makes */
+    if (end == e->d_name + plen || *end != '@' || pid <= 0 ||
+        strncmp(end + 1, host, hlen) != 0 || end[1 + hlen] != '-' ||
+        strlen(end + 1 + hlen) != 7)
+      continue; /* not a name this program makes on this machine */
     if (kill((pid_t)pid, 0) == 0 || errno != ESRCH)
       continue; /* its process is still there (or not ours to ask) */
     char path[CLI_PATH_MAX];
@@ -229,8 +250,16 @@ static void draw_bar(transfer *t, uint64_t total, int force) {
   format_bytes(speed, rate, sizeof rate);
   if (total > 0 && speed > 0.0 && total >= t->got)
     cli_format_duration((double)(total - t->got) / speed, eta, sizeof eta);
-  fprintf(stderr, "\r[%s] %s  %s/%s  %s/s  ETA %s\033[K", bar, t->label,
-          done, all, rate, eta);
+  char line[512];
+  int n = snprintf(line, sizeof line, "[%s] %s  %s/%s  %s/s  ETA %s", bar,
+                   t->label, done, all, rate, eta);
+  struct winsize ws;
+  int width = ioctl(STDERR_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_col >= 20
+                  ? ws.ws_col - 1
+                  : 79;
+  if (n > width)
+    n = width;
+  fprintf(stderr, "\r%.*s\033[K", n, line);
   fflush(stderr);
   p->bar_drawn = 1;
 }
@@ -350,8 +379,7 @@ static int transfer_url(const char *url, const char *path, uint64_t cap,
       snprintf(why, why_size, "cannot write '%s': %s", path,
                strerror(t->io_errno));
     } else {
-      snprintf(why, why_size, "%s%s%s", curl_easy_strerror(rc),
-               errbuf[0] ? ": " : "", errbuf);
+      snprintf(why, why_size, "%s", errbuf[0] ? errbuf : curl_easy_strerror(rc));
     }
   }
   if (result != FETCH_OK)
@@ -656,6 +684,7 @@ int data_fetch_set(const data_set *s, const data_fetch_opts *o) {
                    "(libcurl): install libcurl4-openssl-dev and rebuild, or "
                    "download the files yourself (evoopt(1), DATA)");
 #else
+  int had_root = cli_is_dir(o->root);
   if (mkdir_p(o->root) != 0)
     return cli_error("cannot create the data folder '%s': %s", o->root,
                      strerror(errno));
@@ -671,9 +700,10 @@ int data_fetch_set(const data_set *s, const data_fetch_opts *o) {
                      "about %s, %s free",
                      s->name, o->root, need_text, free_text);
   }
-  char staging[CLI_PATH_MAX];
-  int n = snprintf(staging, sizeof staging, "%s/%s%ld-XXXXXX", o->root,
-                   STAGING_PREFIX, (long)getpid());
+  char staging[CLI_PATH_MAX], host[64];
+  host_tag(host);
+  int n = snprintf(staging, sizeof staging, "%s/%s%ld@%s-XXXXXX", o->root,
+                   STAGING_PREFIX, (long)getpid(), host);
   if (n < 0 || (size_t)n >= sizeof staging || mkdtemp(staging) == NULL)
     return cli_error("cannot create a staging folder in '%s': %s", o->root,
                      n > 0 && (size_t)n < sizeof staging ? strerror(errno)
@@ -717,15 +747,17 @@ int data_fetch_set(const data_set *s, const data_fetch_opts *o) {
     else if (result == FETCH_FAILED)
       snprintf(why, sizeof why, "could not fetch %s: %s", urls[0], last);
   }
-  if (result == FETCH_STOPPED) {
+  if (result != FETCH_OK) {
     remove_staging(staging);
+    if (!had_root)
+      rmdir(o->root); /* made above; only if still empty */
+  }
+  if (result == FETCH_STOPPED) {
     cli_error("%s: interrupted: nothing of the download was kept", s->name);
     return CLI_EXIT_INTERRUPTED;
   }
-  if (result != FETCH_OK) {
-    remove_staging(staging);
+  if (result != FETCH_OK)
     return cli_error("%s: %s; nothing was kept", s->name, why);
-  }
 
   /* Every file verified: into the data set's folder, never over a file. */
   if (mkdir_p(dir) != 0) {
