@@ -1,5 +1,6 @@
 """The NumPy optimizer against doc/algorithm.md §2 written out in NumPy."""
 
+import copy
 import gc
 import math
 import weakref
@@ -66,8 +67,10 @@ def test_per_tensor_options(no_leaks):
         opt.add(a, ga)
         opt.add(b, gb, lr_scale=0.5, weight_decay=False)
         assert opt.param_options(1) == {"lr_scale": 0.5,
-                                        "weight_decay": False}
-        assert opt.param_options(0) == {"lr_scale": 1.0, "weight_decay": True}
+                                        "weight_decay": False,
+                                        "frozen": False}
+        assert opt.param_options(0) == {"lr_scale": 1.0, "weight_decay": True,
+                                        "frozen": False}
         opt.step()
     np.testing.assert_allclose(a, 1 - 1e-2 * 2, rtol=1e-7)
     np.testing.assert_allclose(b, 1 - 0.5e-2 * 2, rtol=1e-7)
@@ -249,3 +252,170 @@ def test_threads_give_identical_results(no_leaks):
     with Optimizer("adam") as opt:
         with pytest.raises(evoopt.OutOfRangeError):
             opt.threads = 0
+
+
+# --- gradients given at step time, per-tensor steps, scale, frozen, clones --
+def test_set_grad_holds_the_array_until_the_step(no_leaks):
+    # plain-sgd: p -= 1e-2 g; the tensor has no bound gradient array.
+    p = np.zeros(4, np.float32)
+    with Optimizer("plain-sgd") as opt:
+        assert opt.add(p) == 0 and opt.arrays(0)[1] is None
+        g = np.full(4, 2.0, np.float32)
+        wg = weakref.ref(g)
+        opt.set_grad(0, g)
+        del g
+        gc.collect()
+        assert wg() is not None          # the library has only the address
+        opt.step()
+        gc.collect()
+        assert wg() is None              # used by one step, then let go
+        np.testing.assert_allclose(p, -2e-2, rtol=1e-6)
+        # The next step has no gradient for the only tensor: refused.
+        with pytest.raises(evoopt.StateError):
+            opt.step()
+        np.testing.assert_allclose(p, -2e-2, rtol=1e-6)
+        with pytest.raises(ValueError):
+            opt.set_grad(0, np.zeros(5, np.float32))
+        with pytest.raises(IndexError):
+            opt.set_grad(1, np.zeros(4, np.float32))
+        opt.set_grad(0, np.ones(4, np.float32))
+        opt.set_grad(0, None)            # taken back
+        with pytest.raises(evoopt.StateError):
+            opt.step()
+
+
+def test_step_with_grads_skips_tensors_without_one(no_leaks):
+    a, b = np.ones(2, np.float32), np.ones(3, np.float32)
+    bound = np.full(3, 4.0, np.float32)
+    with Optimizer("plain-sgd") as opt:
+        opt.add(a)
+        opt.add(b, bound)
+        opt.step(grads=[np.full(2, 1.0, np.float32), None])
+        # a: 1 - 1e-2 * 1; b from its bound array: 1 - 1e-2 * 4.
+        np.testing.assert_allclose(a, 0.99, rtol=1e-6)
+        np.testing.assert_allclose(b, 0.96, rtol=1e-6)
+        opt.step(grads=[None, np.full(3, 1.0, np.float32)])
+        np.testing.assert_allclose(a, 0.99, rtol=1e-6)   # skipped
+        np.testing.assert_allclose(b, 0.95, rtol=1e-6)   # given beats bound
+        with pytest.raises(ValueError):
+            opt.step(grads=[None])
+        with pytest.raises(ValueError):
+            opt.step(grads=[np.ones(3, np.float32), None])
+        with pytest.raises(TypeError):
+            opt.step(grads=[np.ones(2, np.float64), None])
+        assert opt.step_count == 2
+
+
+def test_step_tensor_is_bit_identical_to_step(no_leaks):
+    grads = [grads_sequence(n, 4, seed=n) for n in (5, 7)]
+    init = [np.linspace(-1, 1, n).astype(np.float32) for n in (5, 7)]
+    whole = [x.copy() for x in init]
+    one = [x.copy() for x in init]
+    with Optimizer("adam") as a, Optimizer("adam") as b:
+        for k in range(2):
+            a.add(whole[k])
+            b.add(one[k])
+        for s in range(4):
+            a.step(grads=[grads[0][s], grads[1][s]])
+            b.step_tensor(1, grads[1][s])          # any order
+            assert b.step_count == s               # round still open
+            b.step_tensor(0, grads[0][s])
+            assert b.step_count == s + 1           # closed
+        with pytest.raises(evoopt.StateError):
+            b.step_tensor(0)                       # no gradient
+        with pytest.raises(IndexError):
+            b.step_tensor(2, grads[0][0])
+    for k in range(2):
+        assert np.array_equal(whole[k], one[k])
+
+
+def test_grad_scale(no_leaks):
+    p = np.zeros(3, np.float32)
+    g = np.array([1, -2, 4], np.float32)
+    with Optimizer("plain-sgd") as opt:
+        assert opt.grad_scale == 1.0
+        opt.grad_scale = -0.25           # darknet-style: -1/batch, batch 4
+        assert opt.grad_scale == -0.25
+        opt.add(p, g)
+        opt.step()
+        # p -= 1e-2 * (-0.25 g)
+        np.testing.assert_allclose(p, [2.5e-3, -5e-3, 1e-2], rtol=1e-6)
+        np.testing.assert_array_equal(g, [1, -2, 4])   # not changed
+        for bad in (0.0, float("nan"), float("inf"), 1e-39):
+            with pytest.raises(evoopt.OutOfRangeError):
+                opt.grad_scale = bad
+        assert opt.grad_scale == -0.25
+        state = opt.state_bytes()
+    with Optimizer("plain-sgd") as other:
+        other.add(np.zeros(3, np.float32), g)
+        other.load_state_bytes(state)
+        assert other.grad_scale == -0.25
+
+
+def test_frozen_tensor_is_left_alone(no_leaks):
+    # sgd: m = 0.9 m + 0.1 g; p -= 1e-2 m, after decay p *= 1 - 1e-2 * 1e-4.
+    a, b = np.ones(2, np.float32), np.ones(2, np.float32)
+    g = np.ones(2, np.float32)
+    with Optimizer("sgd") as opt:
+        opt.add(a, g)
+        opt.add(b, g, frozen=True)
+        assert opt.frozen(1) and not opt.frozen(0)
+        assert opt.param_options(1)["frozen"] is True
+        opt.step()
+        opt.step()
+        assert np.array_equal(b, np.ones(2, np.float32))
+        opt.freeze(1, False)
+        assert opt.param_options(1) == {"lr_scale": 1.0,
+                                        "weight_decay": True,
+                                        "frozen": False}
+        opt.step()
+        # b's first step: decay, then m = 0.1, p -= 1e-3.
+        np.testing.assert_allclose(b, (1 - 1e-6) - 1e-3, rtol=1e-6)
+        opt.freeze(0)
+        opt.freeze(1)
+        with pytest.raises(evoopt.StateError):
+            opt.step()                   # every tensor frozen
+
+
+def test_clone_binds_copies(no_leaks):
+    grads = grads_sequence(6, 6, seed=9)
+    p = np.linspace(-1, 1, 6).astype(np.float32)
+    g = np.zeros_like(p)
+    with Optimizer("adam", total_steps=100) as opt:
+        opt.grad_scale = 0.5
+        opt.add(p, g, lr_scale=0.5)
+        for grad in grads[:3]:
+            g[:] = grad
+            opt.step()
+        with opt.clone() as twin:
+            cp, cg = twin.arrays(0)
+            assert cp is not p and cg is not g
+            assert np.array_equal(cp, p)
+            assert twin.step_count == 3 and twin.total_steps == 100
+            assert twin.grad_scale == 0.5
+            assert twin.param_options(0)["lr_scale"] == 0.5
+            before = p.copy()
+            for grad in grads[3:]:
+                cg[:] = grad
+                twin.step()
+            assert np.array_equal(p, before)   # the original's untouched
+            for grad in grads[3:]:
+                g[:] = grad
+                opt.step()
+            assert np.array_equal(p, cp)       # bit-identical
+        # deepcopy of a model holding the arrays and the optimizer binds
+        # the copied optimizer to the copied arrays.
+        model = {"p": p, "g": g, "opt": opt}
+        twin_model = copy.deepcopy(model)
+        try:
+            tp, tg = twin_model["opt"].arrays(0)
+            assert tp is twin_model["p"] and tg is twin_model["g"]
+            before = p.copy()
+            tg[:] = 1.0
+            twin_model["opt"].step()
+            assert np.array_equal(p, before)
+            assert not np.array_equal(tp, before)
+        finally:
+            twin_model["opt"].close()
+        with pytest.raises(TypeError):
+            copy.copy(opt)
