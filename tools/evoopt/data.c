@@ -332,17 +332,22 @@ static int cmd_fetch(const data_catalog *c, char **names, size_t n_names,
                      "(libcurl): install libcurl4-openssl-dev and rebuild, "
                      "or download the files yourself (evoopt(1), DATA)");
   install_signals();
+  if (data_net_start() != 0)
+    return cli_error("cannot start libcurl");
   int rc = CLI_EXIT_OK, any_ok = 0;
   for (size_t i = 0; i < n; i++) {
     int r = data_fetch_set(sets[i], o);
-    if (r == CLI_EXIT_INTERRUPTED)
+    if (r == CLI_EXIT_INTERRUPTED) {
+      data_net_stop();
       return r;
+    }
     if (r != CLI_EXIT_OK)
       rc = r;
     else if (!o->quiet)
       note_shadowed(sets[i], o->root);
     any_ok |= r == CLI_EXIT_OK;
   }
+  data_net_stop();
   if (any_ok && !on_search_path(o->root))
     cli_note("note: '%s' is not in the library's search path: add it to "
              "EVOOPT_DATA_PATH or pass --data DIR",

@@ -39,6 +39,22 @@ int data_can_unpack(void) {
   return EVOOPT_HAVE_LIBARCHIVE;
 }
 
+int data_net_start(void) {
+#if EVOOPT_HAVE_CURL
+  return curl_global_init(CURL_GLOBAL_DEFAULT) == CURLE_OK ? 0 : -1;
+#else
+  return 0;
+#endif
+}
+
+void data_net_stop(void) {
+#if EVOOPT_HAVE_CURL
+  curl_global_cleanup();
+#endif
+}
+
+#if EVOOPT_HAVE_CURL
+
 /* The most bytes a download or archive member may have: its stated size,
  * else its contents' length plus what gzip can add. */
 static uint64_t content_cap(uint64_t content) {
@@ -188,8 +204,6 @@ static void format_bytes(double b, char *buf, size_t size) {
   else
     snprintf(buf, size, "%.0f B", b);
 }
-
-#if EVOOPT_HAVE_CURL
 
 /* --- one transfer --------------------------------------------------------- */
 

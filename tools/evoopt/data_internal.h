@@ -156,6 +156,10 @@ typedef struct data_fetch_opts {
 /* Whether this build can download (libcurl) and unpack (libarchive). */
 int data_can_download(void);
 int data_can_unpack(void);
+/* libcurl's global set-up and clean-up, once around all the fetches
+ * (data_net_start: 0, or -1 when it fails). */
+int data_net_start(void);
+void data_net_stop(void);
 /* Fetches every file of @p s that @p o->root lacks. Returns an exit code
  * (messages printed). */
 int data_fetch_set(const data_set *s, const data_fetch_opts *o);
