@@ -321,6 +321,9 @@ static int open_population(evolve_run *r) {
   } else {
     rc = configure_new(r, tag); /* also a run killed before its first save */
   }
+  /* The threads of the back end (open_backend) and of the final table.
+   * The population always gets a back end: its own EVO_POP_WORKERS and
+   * fitness callback, used only without one, are left unset. */
   unsigned workers = r->opts.workers;
   if (workers == 0)
     workers = cli_cpu_count();
@@ -328,14 +331,9 @@ static int open_population(evolve_run *r) {
     workers = (unsigned)r->cfg.population;
   r->opts.workers = workers;
   int st = EVO_OK;
-  if (rc == CLI_EXIT_OK)
-    st = evo_population_set(r->pop, EVO_POP_WORKERS, (int64_t)workers);
-  if (st == EVO_OK && rc == CLI_EXIT_OK) /* the budget may be raised */
+  if (rc == CLI_EXIT_OK) /* the budget may be raised */
     st = evo_population_set(r->pop, EVO_POP_BUDGET,
                             (int64_t)ceil(r->cfg.budget));
-  if (st == EVO_OK && rc == CLI_EXIT_OK)
-    st = evo_population_set_fitness_rung(r->pop, evo_evaluator_fitness_rung,
-                                         r->evaluator);
   if (st == EVO_OK && rc == CLI_EXIT_OK)
     st = evo_population_set_progress(r->pop, on_progress, r);
   if (st != EVO_OK)
