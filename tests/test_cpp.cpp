@@ -91,6 +91,13 @@ struct registers<G,
 static_assert(registers<std::vector<float> &>::value, "lvalue gradients");
 static_assert(registers<const std::vector<float> &>::value, "const lvalue");
 static_assert(!registers<std::vector<float>>::value, "temporary gradients");
+// Likewise a temporary given to set_grad(), read only by the next step.
+template <typename G, typename = void> struct gives : std::false_type {};
+template <typename G>
+struct gives<G, decltype(void(std::declval<evoopt::optimizer &>().set_grad(
+                    std::size_t(0), std::declval<G>())))> : std::true_type {};
+static_assert(gives<std::vector<float> &>::value, "set_grad lvalue");
+static_assert(!gives<std::vector<float>>::value, "set_grad temporary");
 template <typename T, typename = void> struct releases : std::false_type {};
 template <typename T>
 struct releases<T, decltype(void(std::declval<T &>().release()))>
@@ -393,6 +400,90 @@ void test_optimizer() {
   EXPECT(sgd.empty() && raw.param_count() == 1);
 }
 
+// Gradients given at step time, per-tensor steps, the gradient scale,
+// freezing and clones (optimizer.h), against plain-sgd's p -= 1e-2 g and
+// sgd's m = 0.9 m + 0.1 g, p -= 1e-2 m after decay p·(1 - 1e-2·1e-4),
+// worked out by hand in the comments.
+void test_optimizer_framework() {
+  std::vector<float> a = {1.0f, 2.0f}, b = {1.0f, 1.0f, 1.0f};
+  evoopt::optimizer opt("plain-sgd");
+  EXPECT(opt.add_params(a) == 0);                  // no gradient array
+  EXPECT(opt.add_params(b.data(), nullptr, 3) == 1);
+  EXPECT_ERROR(opt.step(), EVO_ESTATE);            // nobody has one
+  std::vector<float> empty;
+  EXPECT_ERROR(opt.add_params(empty), EVO_EINVAL);
+
+  std::vector<float> ga = {1.0f, -1.0f};
+  opt.set_grad(0, ga);
+  opt.step();                                      // b skipped
+  EXPECT(a[0] == 1.0f - 0.01f && a[1] == 2.0f + 0.01f);
+  EXPECT(b[0] == 1.0f && opt.step_count() == 1);
+  EXPECT_ERROR(opt.step(), EVO_ESTATE);            // the pointer was used
+  opt.set_grad(0, ga);
+  opt.set_grad(0, nullptr);                        // taken back
+  EXPECT_ERROR(opt.step(), EVO_ESTATE);
+  EXPECT_ERROR(opt.set_grad(2, ga), EVO_ERANGE);
+  EXPECT_ERROR(opt.set_grad(0, empty), EVO_EINVAL);
+
+  // step() with one pointer per tensor; a wrong count changes nothing.
+  const float gb[3] = {2.0f, 2.0f, 2.0f};
+  std::vector<const float *> given = {nullptr, gb};
+  opt.step(given);
+  EXPECT(b[0] == 1.0f - 0.02f && a[0] == 1.0f - 0.01f);
+  EXPECT_ERROR(opt.step(std::vector<const float *>{gb}), EVO_EINVAL);
+  EXPECT(opt.step_count() == 2);
+
+  // Gradient scale: p -= 1e-2·(0.5 g).
+  EXPECT(opt.grad_scale() == 1.0);
+  opt.set_grad_scale(0.5);
+  EXPECT(opt.grad_scale() == 0.5);
+  EXPECT_ERROR(opt.set_grad_scale(0.0), EVO_ERANGE);
+  EXPECT_ERROR(opt.set_grad_scale(1e-39), EVO_ERANGE);
+  EXPECT(opt.grad_scale() == 0.5);
+  const float before_a0 = a[0];
+  opt.step_tensor(0, std::vector<float>{4.0f, 4.0f});
+  EXPECT(a[0] == before_a0 - 0.01f * 2.0f);
+  EXPECT(opt.step_count() == 2);                   // round open: b not yet
+  opt.step_tensor(1, gb);
+  EXPECT(opt.step_count() == 3);                   // both stepped: closed
+  EXPECT_ERROR(opt.step_tensor(0), EVO_ESTATE);    // no gradient
+  EXPECT_ERROR(opt.step_tensor(5, gb), EVO_ERANGE);
+
+  // Frozen: left exactly as it is; all frozen is refused.
+  EXPECT(!opt.frozen(1));
+  opt.set_frozen(1, true);
+  EXPECT(opt.frozen(1) && opt.param_option(1, EVO_PARAM_FROZEN) == 1.0);
+  const std::vector<float> b_frozen = b;
+  opt.step(std::vector<const float *>{ga.data(), gb});
+  EXPECT(b == b_frozen);
+  opt.set_frozen(0, true);
+  EXPECT_ERROR(opt.step(std::vector<const float *>{ga.data(), gb}),
+               EVO_ESTATE);
+  EXPECT_ERROR(opt.set_frozen(2, true), EVO_ERANGE);
+
+  // Clone: same state, rebound to copies, then both steps bit-identical.
+  evoopt::optimizer sgd("sgd");
+  std::vector<float> p = {1.0f, -1.0f}, g = {1.0f, 1.0f};
+  sgd.add_params(p, g);
+  sgd.step();
+  sgd.set_grad_scale(2.0);
+  evoopt::optimizer twin = sgd.clone();
+  EXPECT(twin.step_count() == 1 && twin.grad_scale() == 2.0);
+  EXPECT(twin.save_mem() == sgd.save_mem());
+  std::vector<float> p2 = p, g2 = g;
+  twin.rebind(0, p2, g2);
+  sgd.step();
+  EXPECT(p2 != p);                                 // the copy untouched
+  twin.step();
+  EXPECT(p2 == p);                                 // bit-identical
+  // By hand, p[0]: step 1 m = 0.1, p = 1·(1 - 1e-6) - 1e-3; step 2 with
+  // g·2: m = 0.09 + 0.2 = 0.29, p = p·(1 - 1e-6) - 2.9e-3.
+  const double p1 = 1.0 * (1 - 1e-6) - 1e-3;
+  EXPECT(std::fabs(p[0] - (p1 * (1 - 1e-6) - 2.9e-3)) < 1e-6);
+  evoopt::optimizer gone(static_cast<evo_optimizer *>(nullptr));
+  EXPECT_ERROR(gone.clone(), EVO_EINVAL);
+}
+
 void test_task_evaluator() {
   EXPECT_ERROR((void)evoopt::task("no-such-task"), EVO_ENOTFOUND);
   evoopt::task t("digits"); // bundled in the library: needs no files
@@ -620,6 +711,7 @@ int main() {
     test_version_and_errors();
     test_genome();
     test_optimizer();
+    test_optimizer_framework();
     test_task_evaluator();
     test_population();
   } catch (const evoopt::error &e) {

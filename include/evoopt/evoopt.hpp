@@ -482,9 +482,22 @@ public:
   std::size_t add_params(std::vector<float> &,
                          const std::vector<float> &&) = delete;
 
+  /** @brief Registers a std::vector of parameters without a gradient
+   *  array: give its gradient step by step with set_grad(), step() with
+   *  pointers or step_tensor() (evo_optimizer_add_params(), "Gradients").
+   *  @param params The parameters (not resized while registered).
+   *  @return The tensor's number. @throws error ::EVO_EINVAL (empty
+   *  vector) or ::EVO_ENOMEM. */
+  std::size_t add_params(std::vector<float> &params) {
+    if (params.empty())
+      throw error(EVO_EINVAL, "evoopt::optimizer::add_params: params is empty");
+    return add_params(params.data(), nullptr, params.size());
+  }
+
   /** @brief Points tensor @p index at other memory of the same size
    *  (evo_optimizer_rebind()). @param index The tensor's number.
-   *  @param params The new parameters. @param grads The new gradients.
+   *  @param params The new parameters. @param grads The new gradients, or
+   *  nullptr to bind none.
    *  @throws error ::EVO_EINVAL or ::EVO_ERANGE (no such tensor). */
   void rebind(std::size_t index, float *params, const float *grads) {
     detail::check(evo_optimizer_rebind(get(), index, params, grads));
@@ -531,6 +544,21 @@ public:
     return v;
   }
 
+  /** @brief Freezes or unfreezes a tensor (::EVO_PARAM_FROZEN): steps
+   *  leave a frozen tensor, its moments and step count as they are.
+   *  @param index The tensor's number. @param frozen true to freeze.
+   *  @throws error ::EVO_EINVAL or ::EVO_ERANGE (no such tensor). */
+  void set_frozen(std::size_t index, bool frozen) {
+    set_param_option(index, EVO_PARAM_FROZEN, frozen ? 1.0 : 0.0);
+  }
+
+  /** @brief Whether a tensor is frozen (::EVO_PARAM_FROZEN).
+   *  @param index The tensor's number. @return true when frozen.
+   *  @throws error ::EVO_EINVAL or ::EVO_ERANGE (no such tensor). */
+  bool frozen(std::size_t index) const {
+    return param_option(index, EVO_PARAM_FROZEN) != 0;
+  }
+
   /** @brief Sets an optimizer-wide option (evo_optimizer_set_option()).
    *  @param option Which option. @param value Its value. @throws error
    *  ::EVO_EINVAL, ::EVO_ERANGE, ::EVO_ETHREAD or ::EVO_ENOMEM. */
@@ -547,6 +575,20 @@ public:
     return v;
   }
 
+  /** @brief Sets the factor applied to every gradient element as it is
+   *  read (::EVO_OPT_GRAD_SCALE; e.g. -1/batch for darknet's arrays).
+   *  @param scale A finite value with 1.2e-38 ≤ |scale| ≤ 3.4e38.
+   *  @throws error ::EVO_EINVAL or ::EVO_ERANGE (nothing changed). */
+  void set_grad_scale(double scale) {
+    set_option(EVO_OPT_GRAD_SCALE, scale);
+  }
+
+  /** @brief The gradient scale (::EVO_OPT_GRAD_SCALE). @return It (1
+   *  unless set). @throws error ::EVO_EINVAL (empty). */
+  double grad_scale() const {
+    return option(EVO_OPT_GRAD_SCALE);
+  }
+
   /** @brief Sets the planned number of steps for cosine decay
    *  (evo_optimizer_set_total_steps()). @param total At least 1.
    *  @throws error ::EVO_EINVAL or ::EVO_ERANGE. */
@@ -560,6 +602,71 @@ public:
    *  ::EVO_OPT_REFUSE_NONFINITE; nothing was changed). */
   void step() {
     detail::check(evo_optimizer_step(get()));
+  }
+
+  /** @brief Gives tensor @p index's gradient for its next step only
+   *  (evo_optimizer_set_grad()): read by that step, not here.
+   *  @param index The tensor's number. @param grad The gradient (as many
+   *  floats as the tensor), or nullptr to take back one given before.
+   *  @throws error ::EVO_EINVAL (overlaps the parameters) or ::EVO_ERANGE
+   *  (no such tensor). */
+  void set_grad(std::size_t index, const float *grad) {
+    detail::check(evo_optimizer_set_grad(get(), index, grad));
+  }
+
+  /** @brief set_grad() from a std::vector, which must stay alive and
+   *  unresized until the next step and have the tensor's size (the C call
+   *  cannot check it: the caller must). @param index The tensor's number.
+   *  @param grad The gradient. @throws error ::EVO_EINVAL (empty vector,
+   *  overlap) or ::EVO_ERANGE (no such tensor). */
+  void set_grad(std::size_t index, const std::vector<float> &grad) {
+    if (grad.empty())
+      throw error(EVO_EINVAL, "evoopt::optimizer::set_grad: grad is empty");
+    set_grad(index, grad.data());
+  }
+
+  /** @brief A temporary vector would dangle before the step reads it:
+   *  refused at compile time. */
+  void set_grad(std::size_t, const std::vector<float> &&) = delete;
+
+  /** @brief One step with a gradient pointer (or nullptr) per tensor
+   *  (evo_optimizer_step_grads()). @param grads One entry per registered
+   *  tensor, in their order; nullptr gives nothing for that tensor.
+   *  @throws error As step(), plus ::EVO_EINVAL (wrong count, overlap;
+   *  nothing was changed). */
+  void step(const std::vector<const float *> &grads) {
+    detail::check(evo_optimizer_step_grads(get(), grads.data(), grads.size()));
+  }
+
+  /** @brief One step of tensor @p index alone
+   *  (evo_optimizer_step_tensor()); every tensor stepped once, in any
+   *  order, gives what one step() gives. @param index The tensor's
+   *  number. @param grad Its gradient for this step, or nullptr for the
+   *  one given or bound. @throws error ::EVO_EINVAL, ::EVO_ERANGE (no such
+   *  tensor), ::EVO_ESTATE (no gradient, cosine decay without total steps)
+   *  or ::EVO_ENONFINITE; nothing was changed. */
+  void step_tensor(std::size_t index, const float *grad = nullptr) {
+    detail::check(evo_optimizer_step_tensor(get(), index, grad));
+  }
+
+  /** @brief step_tensor() with a std::vector gradient (read during the
+   *  call only), which must have the tensor's size. @param index The
+   *  tensor's number. @param grad The gradient. @throws error As the
+   *  pointer form, plus ::EVO_EINVAL (empty vector). */
+  void step_tensor(std::size_t index, const std::vector<float> &grad) {
+    if (grad.empty())
+      throw error(EVO_EINVAL,
+                  "evoopt::optimizer::step_tensor: grad is empty");
+    step_tensor(index, grad.data());
+  }
+
+  /** @brief An independent copy (evo_optimizer_clone()): genome, options,
+   *  step counts, moments. It is registered with the same arrays: rebind()
+   *  it to other memory before stepping both. @return The copy.
+   *  @throws error ::EVO_EINVAL (empty), ::EVO_ENOMEM or ::EVO_ETHREAD. */
+  optimizer clone() const {
+    detail::require(get(), "evoopt::optimizer::clone");
+    return optimizer(detail::create(evo_optimizer_clone, get()));
   }
 
   /** @brief The learning rate the next step uses
