@@ -241,4 +241,80 @@ void evo_nchw_to_nhwc(float *y, const float *x, size_t n, size_t hw, size_t c);
 double evo_softmax_ce(float *dlogits, const float *logits,
                       const uint8_t *labels, size_t n, size_t k);
 
+/* ---- transformer layers (issue 12; doc/algorithm.md §7) ---------------- *
+ * Activations are [n][t][d]: n sequences of t positions, a position's d
+ * features contiguous (the [m][features] layout with m = n·t rows). Tokens
+ * and targets are uint8_t indices (a vocabulary of at most 256: the
+ * characters of shakespeare_char). */
+
+/* Token + position embedding:
+ * tok[n][t] (each < vocab), wte[vocab][d], wpe[>= t][d] -> y[n][t][d],
+ * y[b][i] = wte[tok[b][i]] + wpe[i] */
+void evo_embed_forward(float *y, const uint8_t *tok, const float *wte,
+                       const float *wpe, size_t n, size_t t, size_t d);
+/* dy[n][t][d], tok -> dwte[vocab][d], dwpe[t][d], both overwritten: the
+ * positions' gradients summed per token and per position, in position
+ * order (rows of dwte whose token does not occur are 0). */
+void evo_embed_backward(float *dwte, float *dwpe, const float *dy,
+                        const uint8_t *tok, size_t n, size_t t, size_t d,
+                        size_t vocab);
+
+/* Layer norm over the last dimension, PyTorch's nn.LayerNorm (biased
+ * variance, eps inside the square root). The same in training and
+ * evaluation. */
+#define EVO_LN_EPS 1e-5
+/* Doubles of workspace evo_ln_backward needs. */
+#define EVO_LN_ACC_DOUBLES(c) (2 * EVO_SLICES * (c))
+/* x[m][c], gamma[c], beta[c] -> y[m][c], mean[m], rstd[m] (saved for
+ * backward); team: threads or NULL */
+void evo_ln_forward(float *y, float *mean, float *rstd, const float *x,
+                    const float *gamma, const float *beta, size_t m, size_t c,
+                    evo_workers *team);
+/* dy[m][c], x, mean, rstd, gamma -> dx[m][c] (may alias dy), dgamma[c],
+ * dbeta[c]; acc: EVO_LN_ACC_DOUBLES(c) */
+void evo_ln_backward(float *dx, float *dgamma, float *dbeta, const float *dy,
+                     const float *x, const float *mean, const float *rstd,
+                     const float *gamma, size_t m, size_t c, double *acc,
+                     evo_workers *team);
+
+/* GELU, the exact form x·Φ(x) = x/2·(1 + erf(x/√2)): PyTorch's nn.GELU()
+ * default and nanoGPT's (not the tanh approximation of GPT-2 and llm.c).
+ * x[n] -> y[n] (y may alias x) */
+void evo_gelu_forward(float *y, const float *x, size_t n, evo_workers *team);
+/* dy[n], x[n] -> dx[n] = dy·(Φ(x) + x·φ(x)) (dx may alias dy) */
+void evo_gelu_backward(float *dx, const float *dy, const float *x, size_t n,
+                       evo_workers *team);
+
+/* Causal multi-head self-attention, the part between the two linear
+ * layers: qkv[n][t][3d] (the qkv linear's output: q, k, v each d wide,
+ * head h in columns h·d/nh .. of each), heads nh dividing d ->
+ * y[n][t][d] (heads side by side, the projection's input),
+ * prob[n][nh][t][t] (softmax(q·kᵀ/√(d/nh)) with the causal mask, 0 above
+ * the diagonal; saved for backward). Work is cut by (sequence, head). */
+void evo_attention_forward(float *y, float *prob, const float *qkv, size_t n,
+                           size_t t, size_t d, size_t nh, evo_workers *team);
+/* Floats of workspace evo_attention_backward needs. */
+#define EVO_ATTN_WS_FLOATS(t) (EVO_SLICES * (t))
+/* dy[n][t][d], qkv, prob -> dqkv[n][t][3d] (overwritten);
+ * ws: EVO_ATTN_WS_FLOATS(t) */
+void evo_attention_backward(float *dqkv, const float *dy, const float *qkv,
+                            const float *prob, size_t n, size_t t, size_t d,
+                            size_t nh, float *ws, evo_workers *team);
+
+/* Residual add: a[n], b[n] -> y[n] = a + b (y may alias a or b). Its
+ * backward hands dy to both branches unchanged; evo_residual_backward adds
+ * a branch's input gradient into the stream's: ds[n] += dx[n]. */
+void evo_residual_forward(float *y, const float *a, const float *b, size_t n);
+void evo_residual_backward(float *ds, const float *dx, size_t n);
+
+/* Sequence cross-entropy: logits[m][k] (m = n·t positions), targets[m]
+ * (each < k) -> the mean softmax cross-entropy over the m positions
+ * (log-sum-exp in double); dlogits[m][k] = (softmax - onehot)/m unless
+ * NULL (may not alias logits); *correct = positions whose arg-max (the
+ * first maximum) is the target, unless NULL. Per-slice sums added in slice
+ * order: the same for any team. */
+double evo_seq_ce(float *dlogits, size_t *correct, const float *logits,
+                  const uint8_t *targets, size_t m, size_t k,
+                  evo_workers *team);
+
 #endif
