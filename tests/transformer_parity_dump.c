@@ -12,8 +12,9 @@
  * so it allocates freely; the layers it calls never do.
  *
  * File: records of  u32 name length | name | u64 count | count float32,
- * little-endian: "p:<tensor>" each parameter, "tok", "tgt" (as floats),
- * the activations "a:<name>", "loss", "correct", "g:<tensor>" each
+ * little-endian: "p:<tensor>" each parameter ("p:lm_head.bias" twice:
+ * the later record, with one token favoured, counts), "tok", "tgt" (as
+ * floats), the activations "a:<name>", "loss", "correct", "g:<tensor>" each
  * gradient; then a second batch run forward only (evaluation): "tok2",
  * "tgt2", "logits2", "loss2", "correct2". */
 #include <math.h>
@@ -26,6 +27,7 @@
 #include "nn/layers_internal.h"
 
 enum { B = 3, T = 16, V = 65, D = 32, NH = 4, F = 4 * D, M = B * T };
+enum { FAVOURED = 7 };
 
 enum {
   WTE, WPE, LN1W, LN1B, QKVW, QKVB, PROJW, PROJB, LN2W, LN2B,
@@ -182,7 +184,9 @@ static void draw_tokens(evo_rng *rng, uint8_t *tok, uint8_t *tgt, float *ft,
                         float *fg) {
   for (size_t i = 0; i < M; i++) {
     tok[i] = (uint8_t)evo_rng_below(rng, V);
-    tgt[i] = (uint8_t)evo_rng_below(rng, V);
+    /* Every other target is the token the head favours (see run), so
+     * that the arg-max count is far from 0. */
+    tgt[i] = i % 2 ? FAVOURED : (uint8_t)evo_rng_below(rng, V);
     ft[i] = (float)tok[i];
     fg[i] = (float)tgt[i];
   }
@@ -199,6 +203,8 @@ static void run(model *m, evo_wbuf *w, evo_rng *rng) {
     snprintf(name, sizeof name, "p:%s", TENSORS[i].name);
     put(w, name, m->p[i], TENSORS[i].size);
   }
+  m->p[HEADB][FAVOURED] += 3.0f; /* a token often predicted */
+  put(w, "p:lm_head.bias", m->p[HEADB], V);
   uint8_t tok[M], tgt[M];
   float ft[M], fg[M];
   draw_tokens(rng, tok, tgt, ft, fg);
