@@ -8,9 +8,17 @@
  * The optimizer is built for the state: the genome and the tensor sizes
  * it records (when readable and small: at most 8 tensors of 4096 floats),
  * else adam with tensors of 4 and 3; so loads get past the mismatch checks.
+ * The state is read as its header's format version says (optimizer.c:
+ * version 2 adds the gradient scale, and per tensor the frozen and
+ * open-round flags; version 1 is still accepted by the library). Bits 2-4
+ * of the mode byte pick the tensor stepped alone after a load.
  * Invariants: a refused state gets a negative status and a message; an
  * accepted one saves again, and that save loads into a fresh optimizer and
- * saves to the same bytes; a step after the load runs. */
+ * saves to the same bytes; a clone saves to the same bytes too; the
+ * options it loads read back in range; a step of one tensor
+ * (evo_optimizer_step_tensor, which continues the loaded open round) and a
+ * whole step after the load run or fail with a message. */
+#include <float.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -25,6 +33,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 #define MAX_TENSORS 8
 #define MAX_FLOATS 4096
+#define STATE_VERSION_OFFSET 8 /* u32 after the magic (io_internal.h) */
 
 static const char state_magic[8] = {'E', 'V', 'O', 'O', 'P', 'T', 'S', '\0'};
 
@@ -42,23 +51,34 @@ static void read_layout(layout *l, const unsigned char *buf, size_t size) {
   l->sizes[1] = 3;
   if (size < EVO_FRAME_BYTES || memcmp(buf, state_magic, 8) != 0)
     return;
+  const unsigned char *v = buf + STATE_VERSION_OFFSET;
+  uint32_t version = (uint32_t)v[0] | (uint32_t)v[1] << 8 |
+                     (uint32_t)v[2] << 16 | (uint32_t)v[3] << 24;
+  if (version != 1 && version != 2)
+    return;
   evo_rbuf r = {buf + EVO_FRAME_HEAD, size - EVO_FRAME_BYTES, 0, true};
   evo_genome g;
   if (evo_genome_read(&r, &g) != NULL)
     return;
-  evo_rbuf_u8(&r);
-  evo_rbuf_f64(&r);
-  evo_rbuf_u64(&r);
-  evo_rbuf_u64(&r);
+  evo_rbuf_u8(&r);  /* refuse_nonfinite */
+  evo_rbuf_f64(&r); /* base_lr */
+  if (version >= 2)
+    evo_rbuf_f64(&r); /* grad_scale */
+  evo_rbuf_u64(&r);   /* global step */
+  evo_rbuf_u64(&r);   /* total steps */
   uint64_t count = evo_rbuf_u64(&r);
   if (!r.ok || count == 0 || count > MAX_TENSORS)
     return;
   size_t sizes[MAX_TENSORS];
   for (size_t k = 0; k < count; k++) {
     uint64_t n = evo_rbuf_u64(&r);
-    evo_rbuf_f64(&r);
-    evo_rbuf_u8(&r);
-    evo_rbuf_u64(&r);
+    evo_rbuf_f64(&r); /* lr_scale */
+    evo_rbuf_u8(&r);  /* weight decay */
+    if (version >= 2) {
+      evo_rbuf_u8(&r); /* frozen */
+      evo_rbuf_u8(&r); /* stepped in the open round */
+    }
+    evo_rbuf_u64(&r); /* t */
     if (!r.ok || n == 0 || n > MAX_FLOATS)
       return;
     sizes[k] = (size_t)n;
@@ -128,6 +148,39 @@ static void check_round_trip(const layout *l, const evo_optimizer *opt) {
   evo_free(b);
 }
 
+/* A clone saves to the same bytes as its original. */
+static void check_clone(const evo_optimizer *opt) {
+  evo_optimizer *twin = NULL;
+  void *a = NULL, *b = NULL;
+  size_t na = 0, nb = 0;
+  if (evo_optimizer_clone(&twin, opt) != EVO_OK)
+    fuzz_fail("clone of a loaded optimizer failed: %s", evo_last_error());
+  if (evo_optimizer_save_mem(opt, &a, &na) != EVO_OK ||
+      evo_optimizer_save_mem(twin, &b, &nb) != EVO_OK || na != nb ||
+      memcmp(a, b, na) != 0)
+    fuzz_fail("a clone saves to other bytes than its original");
+  evo_optimizer_free(twin);
+  evo_free(a);
+  evo_free(b);
+}
+
+/* The options a load accepted read back within their documented ranges. */
+static void check_options(const layout *l, const evo_optimizer *opt) {
+  double scale = 0.0, frozen = 0.0;
+  if (evo_optimizer_get_option(opt, EVO_OPT_GRAD_SCALE, &scale) != EVO_OK)
+    fuzz_fail("EVO_OPT_GRAD_SCALE: %s", evo_last_error());
+  double mag = scale < 0 ? -scale : scale;
+  if (!(mag >= (double)FLT_MIN && mag <= (double)FLT_MAX))
+    fuzz_fail("a load accepted the gradient scale %g", scale);
+  for (size_t k = 0; k < l->n; k++) {
+    if (evo_optimizer_get_param_option(opt, k, EVO_PARAM_FROZEN, &frozen) !=
+        EVO_OK)
+      fuzz_fail("EVO_PARAM_FROZEN: %s", evo_last_error());
+    if (frozen != 0.0 && frozen != 1.0)
+      fuzz_fail("a load accepted frozen = %g for tensor %zu", frozen, k);
+  }
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   if (size < 1)
     return 0;
@@ -156,7 +209,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     fuzz_check_error(rc, "evo_optimizer_load");
   } else {
     check_round_trip(&l, opt);
+    check_clone(opt);
+    check_options(&l, opt);
     evo_optimizer_set_option(opt, EVO_OPT_REFUSE_NONFINITE, 0.0);
+    size_t one = (size_t)(data[0] >> 2 & 7u) % l.n;
+    rc = evo_optimizer_step_tensor(opt, one, NULL);
+    if (rc != EVO_OK)
+      fuzz_check_error(rc, "evo_optimizer_step_tensor");
     rc = evo_optimizer_step(opt);
     if (rc != EVO_OK)
       fuzz_check_error(rc, "evo_optimizer_step");
