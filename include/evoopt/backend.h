@@ -9,6 +9,13 @@
  * plugs in another engine (processes, a cluster queue) with
  * evo_backend_new() and evo_population_set_backend().
  *
+ * @warning Experimental until 1.0: the calls of this header (and its
+ * types and callbacks) may change or go in any 0.x release, unlike the
+ * stable API of the other headers (doc/api-conventions.md, "Stable and
+ * experimental"). Their symbols stay in the library's symbol versions
+ * while they exist, but a program that uses them should expect to be
+ * rebuilt against each 0.x release.
+ *
  * @par The protocol
  * During evo_population_step() the population submits up to the back end's
  * number of slots at once, then collects one result, records it, submits

@@ -20,6 +20,7 @@
 #include "common.h"
 #include "genome.h"
 #include "optimizer.h"
+#include "report.h"
 #include "task.h"
 #include "population.h"
 #include "backend.h"

@@ -392,6 +392,34 @@ EVO_API int evo_genome_save(const evo_genome *g, const char *path);
  */
 EVO_API int evo_genome_describe(const evo_genome *g, char **out);
 
+/**
+ * @brief Creates a random genome as the initial population does
+ * (doc/algorithm.md §4, "Random genome"). The same seed gives the same genome.
+ * @param out Receives the genome.
+ * @param seed Its seed.
+ * @return ::EVO_OK, ::EVO_EINVAL or ::EVO_ENOMEM.
+ * @note Declared in population.h in 0.1 (population.h includes this header).
+ */
+EVO_API int evo_genome_random(evo_genome **out, uint64_t seed);
+
+/**
+ * @brief Crossover then mutation, as breeding does (doc/algorithm.md §4), for
+ * users who drive their own loop. A structural mutation that is not
+ * allowed (adding a fifth term, removing the only one) leaves the terms
+ * unchanged, as the reference notebook does.
+ * @param out Receives the child.
+ * @param a Parent A.
+ * @param b Parent B.
+ * @param generation The generation (0-based) of the mutation schedule.
+ * @param generations The run's G.
+ * @param seed The seed of this breeding.
+ * @return ::EVO_OK, ::EVO_EINVAL, ::EVO_ERANGE (generation ≥ generations)
+ * or ::EVO_ENOMEM.
+ */
+EVO_API int evo_genome_breed(evo_genome **out, const evo_genome *a,
+                             const evo_genome *b, uint32_t generation,
+                             uint32_t generations, uint64_t seed);
+
 #ifdef __cplusplus
 }
 #endif

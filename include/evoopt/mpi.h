@@ -12,6 +12,13 @@
  * ::EVO_EUNSUPPORTED (evo_mpi_supported() tells beforehand). The header
  * does not include `<mpi.h>`.
  *
+ * @warning Experimental until 1.0: the calls of this header (and its
+ * types and callbacks) may change or go in any 0.x release, unlike the
+ * stable API of the other headers (doc/api-conventions.md, "Stable and
+ * experimental"). Their symbols stay in the library's symbol versions
+ * while they exist, but a program that uses them should expect to be
+ * rebuilt against each 0.x release.
+ *
  * @par Typical use
  * @code
  * evo_mpi_init(&argc, &argv);

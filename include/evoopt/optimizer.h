@@ -303,6 +303,17 @@ EVO_API int evo_optimizer_get_option(const evo_optimizer *opt,
 EVO_API int evo_optimizer_set_total_steps(evo_optimizer *opt, uint64_t total);
 
 /**
+ * @brief Reads the planned number of steps S set with
+ * evo_optimizer_set_total_steps().
+ * @param opt The optimizer.
+ * @param out Receives S, or 0 while it has not been set.
+ * @return ::EVO_OK or ::EVO_EINVAL (NULL).
+ * @since 0.2
+ */
+EVO_API int evo_optimizer_get_total_steps(const evo_optimizer *opt,
+                                          uint64_t *out);
+
+/**
  * @brief Applies one step of doc/algorithm.md §2 to every registered tensor
  * that has a gradient and is not frozen (see evo_optimizer_add_params(),
  * "Gradients"): one fused pass per tensor (split across threads by

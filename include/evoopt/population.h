@@ -257,6 +257,30 @@ EVO_API int evo_population_get(const evo_population *pop,
                                evo_pop_setting setting, int64_t *out);
 
 /**
+ * @brief evo_population_set() under the spelling every enum-keyed option
+ * family shares (`evo_<noun>_set_option`, doc/api-conventions.md).
+ * @param pop The population.
+ * @param setting Which setting.
+ * @param value Its new value.
+ * @return As evo_population_set().
+ * @since 0.2
+ */
+EVO_API int evo_population_set_option(evo_population *pop,
+                                      evo_pop_setting setting, int64_t value);
+
+/**
+ * @brief evo_population_get() under the shared spelling
+ * (`evo_<noun>_get_option`, doc/api-conventions.md).
+ * @param pop The population.
+ * @param setting Which setting.
+ * @param out Receives its value.
+ * @return As evo_population_get().
+ * @since 0.2
+ */
+EVO_API int evo_population_get_option(const evo_population *pop,
+                                      evo_pop_setting setting, int64_t *out);
+
+/**
  * @brief Replaces the initial seed genomes (copied) that open generation 0
  * before the random genomes; pass n = 0 for a fully random start. Only
  * before the first generation.
@@ -337,6 +361,22 @@ EVO_API int evo_population_set_progress(evo_population *pop,
  */
 EVO_API int evo_population_set_checkpoint(evo_population *pop,
                                           const char *path, const char *tag);
+
+/**
+ * @brief Reads the checkpoint path and tag set with
+ * evo_population_set_checkpoint() (or restored by evo_population_resume()).
+ * @param pop The population.
+ * @param path Receives the path, owned by the population and valid until the
+ * next evo_population_set_checkpoint() or evo_population_free(); NULL when
+ * checkpoints are off (may be NULL).
+ * @param tag Receives the tag, owned likewise; NULL when checkpoints are off
+ * (may be NULL).
+ * @return ::EVO_OK or ::EVO_EINVAL (NULL @p pop).
+ * @since 0.2
+ */
+EVO_API int evo_population_get_checkpoint(const evo_population *pop,
+                                          const char **path,
+                                          const char **tag);
 
 /**
  * @brief Restores a population from a checkpoint: settings, current
@@ -529,10 +569,34 @@ EVO_API int evo_population_history_best(const evo_population *pop,
  * @param generation A recorded generation.
  * @param counts Receives ::EVO_TERM_COUNT counts, indexed by ::evo_term.
  * @return ::EVO_OK, ::EVO_EINVAL or ::EVO_ERANGE.
+ * @deprecated Since 0.2: use evo_population_history_terms_n(). This call
+ * writes the library's number of term kinds (::EVO_TERM_COUNT, 7 in 0.1)
+ * whatever array the caller has, so a program compiled against a header
+ * with fewer kinds would be overrun once kinds are added. It stays and
+ * keeps working.
  */
 EVO_API int evo_population_history_terms(const evo_population *pop,
                                          size_t generation,
                                          uint32_t counts[EVO_TERM_COUNT]);
+
+/**
+ * @brief How many genomes of generation @p generation held each term kind,
+ * into a caller-sized array: entry k counts ::evo_term k. Writes
+ * min(@p n, the library's number of term kinds) entries and never more, so
+ * a caller built against a version with fewer kinds stays safe when kinds
+ * are added; pass n = ::EVO_TERM_COUNT of the header you compiled with.
+ * @param pop The population.
+ * @param generation A recorded generation.
+ * @param counts Receives the counts (may be NULL only when @p n is 0).
+ * @param n The entries @p counts holds.
+ * @param written Receives the entries written (may be NULL).
+ * @return ::EVO_OK, ::EVO_EINVAL (NULL @p pop, NULL @p counts with n > 0) or
+ * ::EVO_ERANGE (generation not recorded); on error nothing is written.
+ * @since 0.2
+ */
+EVO_API int evo_population_history_terms_n(const evo_population *pop,
+                                           size_t generation, uint32_t *counts,
+                                           size_t n, size_t *written);
 
 /**
  * @brief The number of genomes in the hall of fame: the best distinct
@@ -558,33 +622,6 @@ EVO_API size_t evo_population_hof_count(const evo_population *pop);
 EVO_API int evo_population_hof(const evo_population *pop, size_t rank,
                                const evo_genome **g, double *fitness,
                                size_t *generation);
-
-/**
- * @brief Creates a random genome as the initial population does
- * (doc/algorithm.md §4, "Random genome"). The same seed gives the same genome.
- * @param out Receives the genome.
- * @param seed Its seed.
- * @return ::EVO_OK, ::EVO_EINVAL or ::EVO_ENOMEM.
- */
-EVO_API int evo_genome_random(evo_genome **out, uint64_t seed);
-
-/**
- * @brief Crossover then mutation, as breeding does (doc/algorithm.md §4), for
- * users who drive their own loop. A structural mutation that is not
- * allowed (adding a fifth term, removing the only one) leaves the terms
- * unchanged, as the reference notebook does.
- * @param out Receives the child.
- * @param a Parent A.
- * @param b Parent B.
- * @param generation The generation (0-based) of the mutation schedule.
- * @param generations The run's G.
- * @param seed The seed of this breeding.
- * @return ::EVO_OK, ::EVO_EINVAL, ::EVO_ERANGE (generation ≥ generations)
- * or ::EVO_ENOMEM.
- */
-EVO_API int evo_genome_breed(evo_genome **out, const evo_genome *a,
-                             const evo_genome *b, uint32_t generation,
-                             uint32_t generations, uint64_t seed);
 
 #ifdef __cplusplus
 }

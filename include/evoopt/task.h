@@ -14,6 +14,7 @@
 
 #include "common.h"
 #include "genome.h"
+#include "report.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -24,10 +25,6 @@ typedef struct evo_task evo_task;
 
 /** The outcome of one training run (one task, one seed). */
 typedef struct evo_train_result evo_train_result;
-
-/** The outcome of a multi-task evaluation: fitness and a per-task
- *  breakdown. Also what a user fitness callback fills in. */
-typedef struct evo_report evo_report;
 
 /** A set of tasks × seeds evaluated together (doc/algorithm.md §3,
  * multi-task). */
@@ -190,78 +187,6 @@ EVO_API int evo_task_train(const evo_task *task, const evo_genome *g,
                            uint64_t steps, uint64_t seed,
                            evo_train_result *result);
 
-/** @brief Creates an empty report. @return ::EVO_OK, ::EVO_EINVAL or
- *  ::EVO_ENOMEM. */
-EVO_API int evo_report_new(evo_report **out);
-
-/** @brief Frees a report. @param rep The report, or NULL. */
-EVO_API void evo_report_free(evo_report *rep);
-
-/** @brief Empties a report (fitness -1, no tasks, no message).
- *  @return ::EVO_OK or ::EVO_EINVAL. */
-EVO_API int evo_report_clear(evo_report *rep);
-
-/**
- * @brief Sets the overall fitness (for user fitness callbacks).
- * @return ::EVO_OK, ::EVO_EINVAL or ::EVO_ERANGE (not finite).
- */
-EVO_API int evo_report_set_fitness(evo_report *rep, double fitness);
-
-/**
- * @brief Adds one task's fitness to the breakdown (for user fitness
- * callbacks; the library's evaluator fills it itself).
- * @param rep The report.
- * @param task The task's name (copied; at most 63 bytes).
- * @param fitness Its fitness (mean over seeds).
- * @return ::EVO_OK, ::EVO_EINVAL, ::EVO_ERANGE (more than 64 tasks, name
- * too long, fitness not finite) or ::EVO_ENOMEM.
- */
-EVO_API int evo_report_add_task(evo_report *rep, const char *task,
-                                double fitness);
-
-/**
- * @brief The overall fitness.
- * @return ::EVO_OK or ::EVO_EINVAL.
- */
-EVO_API int evo_report_fitness(const evo_report *rep, double *out);
-
-/**
- * @brief The number of tasks in the breakdown.
- * @return The count, 0 for NULL.
- */
-EVO_API size_t evo_report_task_count(const evo_report *rep);
-
-/**
- * @brief Reads entry @p index of the breakdown.
- * @param rep The report.
- * @param index 0 to evo_report_task_count() - 1.
- * @param name Receives the task's name, owned by the report (may be NULL).
- * @param fitness Receives its fitness (may be NULL).
- * @return ::EVO_OK, ::EVO_EINVAL or ::EVO_ERANGE.
- */
-EVO_API int evo_report_task(const evo_report *rep, size_t index,
-                            const char **name, double *fitness);
-
-/**
- * @brief Records the compute an evaluation cost, in CPU core-seconds (for
- * user fitness callbacks; the library's evaluator sets it itself from the
- * training runs' time × engine threads). A population adds it up for its
- * compute budget (::EVO_POP_BUDGET) and its history (::EVO_HIST_COMPUTE).
- * @param rep The report.
- * @param core_seconds The cost, finite and at least 0 (0 by default).
- * @return ::EVO_OK, ::EVO_EINVAL or ::EVO_ERANGE.
- * @since 0.2
- */
-EVO_API int evo_report_set_cost(evo_report *rep, double core_seconds);
-
-/**
- * @brief The compute recorded with evo_report_set_cost().
- * @param rep The report.
- * @param out Receives the cost in core-seconds.
- * @return ::EVO_OK or ::EVO_EINVAL.
- * @since 0.2
- */
-EVO_API int evo_report_cost(const evo_report *rep, double *out);
 
 /**
  * @brief Creates an evaluator with no tasks, 500 steps and 2 seeds
@@ -297,6 +222,24 @@ EVO_API int evo_evaluator_set_steps(evo_evaluator *e, uint64_t steps);
 EVO_API int evo_evaluator_set_seeds(evo_evaluator *e, uint32_t n);
 
 /**
+ * @brief Reads the training steps per run (evo_evaluator_set_steps()).
+ * @param e The evaluator.
+ * @param out Receives the steps.
+ * @return ::EVO_OK or ::EVO_EINVAL (NULL).
+ * @since 0.2
+ */
+EVO_API int evo_evaluator_get_steps(const evo_evaluator *e, uint64_t *out);
+
+/**
+ * @brief Reads the number of seeds per task (evo_evaluator_set_seeds()).
+ * @param e The evaluator.
+ * @param out Receives the count.
+ * @return ::EVO_OK or ::EVO_EINVAL (NULL).
+ * @since 0.2
+ */
+EVO_API int evo_evaluator_get_seeds(const evo_evaluator *e, uint32_t *out);
+
+/**
  * @brief Defines a cheap evaluation rung for multi-fidelity search
  * (doc/algorithm.md §9): rung @p rung trains @p steps steps on each of
  * @p seeds seeds and scores on the first @p test_limit test images of each
@@ -326,6 +269,24 @@ EVO_API int evo_evaluator_set_rung(evo_evaluator *e, uint32_t rung,
  * @since 0.2
  */
 EVO_API size_t evo_evaluator_rungs(const evo_evaluator *e);
+
+/**
+ * @brief Reads rung @p rung as evo_evaluator_set_rung() defined it; the
+ * last rung (evo_evaluator_rungs() - 1) is the full evaluation, with the
+ * evaluator's steps and seeds and a test limit of 0 (each task's own
+ * ::EVO_TASK_TEST_LIMIT).
+ * @param e The evaluator.
+ * @param rung 0 to evo_evaluator_rungs() - 1.
+ * @param steps Receives its steps (may be NULL).
+ * @param seeds Receives its seeds (may be NULL).
+ * @param test_limit Receives its test limit, 0 for all (may be NULL).
+ * @return ::EVO_OK, ::EVO_EINVAL (NULL @p e) or ::EVO_ERANGE (no such
+ * rung; nothing written).
+ * @since 0.2
+ */
+EVO_API int evo_evaluator_get_rung(const evo_evaluator *e, uint32_t rung,
+                                   uint64_t *steps, uint32_t *seeds,
+                                   uint64_t *test_limit);
 
 /**
  * @brief evo_evaluator_run() at rung @p rung (evo_evaluator_set_rung());

@@ -265,6 +265,16 @@ EVO_API int evo_population_get(const evo_population *pop,
   return EVO_OK;
 }
 
+EVO_API int evo_population_set_option(evo_population *pop,
+                                      evo_pop_setting setting, int64_t value) {
+  return evo_population_set(pop, setting, value);
+}
+
+EVO_API int evo_population_get_option(const evo_population *pop,
+                                      evo_pop_setting setting, int64_t *out) {
+  return evo_population_get(pop, setting, out);
+}
+
 EVO_API int evo_population_set_initial(evo_population *pop,
                                        const evo_genome *const *genomes,
                                        size_t n) {
@@ -360,6 +370,17 @@ EVO_API int evo_population_set_checkpoint(evo_population *pop,
   free(pop->ckpt_tag);
   pop->ckpt_path = p;
   pop->ckpt_tag = t;
+  return EVO_OK;
+}
+
+EVO_API int evo_population_get_checkpoint(const evo_population *pop,
+                                          const char **path,
+                                          const char **tag) {
+  EVO_CHECK_ARG(pop);
+  if (path != NULL)
+    *path = pop->ckpt_path;
+  if (tag != NULL)
+    *tag = pop->ckpt_path != NULL ? pop->ckpt_tag : NULL;
   return EVO_OK;
 }
 
@@ -852,6 +873,27 @@ EVO_API int evo_population_history_terms(const evo_population *pop,
   if (rc == EVO_OK)
     memcpy(counts, rec->terms, sizeof rec->terms);
   return rc;
+}
+
+EVO_API int evo_population_history_terms_n(const evo_population *pop,
+                                           size_t generation, uint32_t *counts,
+                                           size_t n, size_t *written) {
+  if (counts == NULL && n > 0)
+    return evo_set_error(EVO_EINVAL,
+                         "evo_population_history_terms_n: counts is NULL "
+                         "with n = %zu",
+                         n);
+  const evo_gen_record *rec = NULL;
+  int rc = get_record(pop, generation, &rec);
+  if (rc != EVO_OK)
+    return rc;
+  size_t kinds = sizeof rec->terms / sizeof rec->terms[0];
+  size_t m = n < kinds ? n : kinds;
+  if (m > 0)
+    memcpy(counts, rec->terms, m * sizeof rec->terms[0]);
+  if (written != NULL)
+    *written = m;
+  return EVO_OK;
 }
 
 EVO_API size_t evo_population_hof_count(const evo_population *pop) {

@@ -958,6 +958,14 @@ EVO_API int evo_optimizer_set_total_steps(evo_optimizer *opt,
   return EVO_OK;
 }
 
+EVO_API int evo_optimizer_get_total_steps(const evo_optimizer *opt,
+                                          uint64_t *out) {
+  EVO_CHECK_ARG(opt);
+  EVO_CHECK_ARG(out);
+  *out = opt->total_steps;
+  return EVO_OK;
+}
+
 /* ---- state save and load ---------------------------------------------------
  * Payload of format version 2 (little-endian; framing in io_internal.h):
  *   genome: evo_genome_write's binary form (genome_internal.h)

@@ -108,6 +108,39 @@ EVO_API size_t evo_evaluator_rungs(const evo_evaluator *e) {
   return e ? e->n_cheap + 1 : 0;
 }
 
+EVO_API int evo_evaluator_get_steps(const evo_evaluator *e, uint64_t *out) {
+  EVO_CHECK_ARG(e);
+  EVO_CHECK_ARG(out);
+  *out = e->steps;
+  return EVO_OK;
+}
+
+EVO_API int evo_evaluator_get_seeds(const evo_evaluator *e, uint32_t *out) {
+  EVO_CHECK_ARG(e);
+  EVO_CHECK_ARG(out);
+  *out = e->seeds;
+  return EVO_OK;
+}
+
+EVO_API int evo_evaluator_get_rung(const evo_evaluator *e, uint32_t rung,
+                                   uint64_t *steps, uint32_t *seeds,
+                                   uint64_t *test_limit) {
+  EVO_CHECK_ARG(e);
+  if (rung > e->n_cheap)
+    return evo_set_error(EVO_ERANGE,
+                         "evo_evaluator_get_rung: no rung %u (%zu rungs)",
+                         rung, e->n_cheap + 1);
+  evo_rung r = rung < e->n_cheap ? e->cheap[rung]
+                                 : (evo_rung){e->steps, e->seeds, 0};
+  if (steps != NULL)
+    *steps = r.steps;
+  if (seeds != NULL)
+    *seeds = r.seeds;
+  if (test_limit != NULL)
+    *test_limit = r.test_limit;
+  return EVO_OK;
+}
+
 /* A rung's test images for task @p t: a cheap rung's own limit, or, at
  * the full rung (FULL_TEST), the task's EVO_TASK_TEST_LIMIT. */
 static uint64_t test_limit(const evo_rung *r, const evo_task *t) {
