@@ -428,7 +428,8 @@ static int unpack(const char *archive_path, const data_download *d,
   int r;
   static unsigned char buf[1 << 16];
   while (result == FETCH_OK &&
-         (r = archive_read_next_header(a, &e)) == ARCHIVE_OK) {
+         ((r = archive_read_next_header(a, &e)) == ARCHIVE_OK ||
+          r == ARCHIVE_WARN)) {
     const char *name = archive_entry_pathname(e);
     if (name != NULL && strncmp(name, "./", 2) == 0)
       name += 2;
@@ -606,6 +607,12 @@ static int fetch_from(const data_set *s, const data_download *d,
     cli_path_join(path, sizeof path, staging, d->files[i].name);
     r = verify_staged(path, &d->files[i], s->name, p, why, why_size);
   }
+  for (size_t i = 0; r != FETCH_OK && i < d->n_files; i++) {
+    char path[CLI_PATH_MAX]; /* what this attempt unpacked: not kept */
+    cli_path_join(path, sizeof path, staging, d->files[i].name);
+    if (need[i])
+      unlink(path);
+  }
   return r;
 #else
   unlink(part);
@@ -725,6 +732,7 @@ int data_fetch_set(const data_set *s, const data_fetch_opts *o) {
 
   int result = FETCH_OK;
   char why[CLI_PATH_MAX + 512] = "";
+  char failed_url[DATA_URL_CAP] = ""; /* the only URL tried, failed */
   for (size_t i = 0; result == FETCH_OK && i < s->n_downloads; i++) {
     const data_download *d = &s->downloads[i];
     int any = 0;
@@ -748,18 +756,17 @@ int data_fetch_set(const data_set *s, const data_fetch_opts *o) {
       break;
     }
     result = FETCH_FAILED;
-    char last[sizeof why] = "";
     for (size_t u = 0; u < n_urls && result == FETCH_FAILED; u++) {
-      result = fetch_from(s, d, need[i], urls[u], staging, o, &p, last,
-                          sizeof last);
+      result = fetch_from(s, d, need[i], urls[u], staging, o, &p, why,
+                          sizeof why);
       if (result == FETCH_FAILED && n_urls > 1)
-        cli_note("%s: %s: %s", s->name, urls[u], last);
+        cli_note("%s: %s: %s", s->name, urls[u], why);
     }
     if (result == FETCH_FAILED && n_urls > 1)
       snprintf(why, sizeof why, "could not fetch '%s' from any of its %zu "
                "URLs", d->path, n_urls);
     else if (result == FETCH_FAILED)
-      snprintf(why, sizeof why, "could not fetch %s: %s", urls[0], last);
+      memcpy(failed_url, urls[0], sizeof failed_url);
   }
   if (result != FETCH_OK) {
     remove_staging(staging);
@@ -771,7 +778,9 @@ int data_fetch_set(const data_set *s, const data_fetch_opts *o) {
     return CLI_EXIT_INTERRUPTED;
   }
   if (result != FETCH_OK)
-    return cli_error("%s: %s; nothing was kept", s->name, why);
+    return cli_error("%s: %s%s%s%s; nothing was kept", s->name,
+                     failed_url[0] ? "could not fetch " : "", failed_url,
+                     failed_url[0] ? ": " : "", why);
 
   /* Every file verified: into the data set's folder, never over a file. */
   if (mkdir_p(dir) != 0) {
