@@ -185,9 +185,14 @@ static void mutate_structure(evo_genome *g, evo_rng *r) {
       g->n_terms--;
     }
     break;
-  default: /* STRUCT_CHANGE: a new code, α kept */
-    g->terms[evo_rng_below(r, g->n_terms)] = random_code(r);
+  default: { /* STRUCT_CHANGE: a new code, α kept */
+    /* The position, then the code (doc/algorithm.md §4), in two
+     * statements: in one (terms[draw] = draw) C leaves the order open,
+     * and clang drew them in the opposite order to GCC's. */
+    size_t at = (size_t)evo_rng_below(r, g->n_terms);
+    g->terms[at] = random_code(r);
     break;
+  }
   }
 }
 
