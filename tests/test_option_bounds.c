@@ -147,6 +147,18 @@ static const struct {
      4,
      0},
     {0, EVO_OPT_THREADS, "EVO_OPT_THREADS", 1, 256, {0, 257, NAN}, 3, 1},
+    /* |s| in [FLT_MIN, FLT_MAX] (the range of a normal float), either
+     * sign: the positive side here, the negative side in
+     * optimizer_grad_scale_negative. The values just outside are the next
+     * doubles (FLT_MIN and FLT_MAX are exact in double). */
+    {0,
+     EVO_OPT_GRAD_SCALE,
+     "EVO_OPT_GRAD_SCALE",
+     FLT_MIN,
+     FLT_MAX,
+     {0, 0x1.fffffffffffffp-127, 0x1.fffffe0000001p+127, INFINITY, NAN},
+     5,
+     0},
     {1,
      EVO_PARAM_LR_SCALE,
      "learning-rate scale",
@@ -156,6 +168,7 @@ static const struct {
      4,
      0},
     {1, EVO_PARAM_WEIGHT_DECAY, "weight decay", 0, 1, {-1, 2, NAN}, 3, 1},
+    {1, EVO_PARAM_FROZEN, "EVO_PARAM_FROZEN", 0, 1, {-1, 2, NAN}, 3, 1},
 };
 #define N_OPT_BOUNDS (int)(sizeof opt_bounds / sizeof opt_bounds[0])
 
@@ -199,14 +212,19 @@ static void opt_accepts(evo_optimizer *o, int i, double v) {
 }
 
 START_TEST(optimizer_option_bounds) {
-  static float p[64], g[64];
+  static float p[64], g[64], p1[8], g1[8];
   for (int k = 0; k < 64; k++)
     g[k] = 0.01f * (float)(k - 32);
+  for (int k = 0; k < 8; k++)
+    g1[k] = 0.5f;
   evo_genome *genome = NULL;
   evo_optimizer *o = NULL;
   ck_assert_int_eq(evo_genome_preset(&genome, "adamw"), EVO_OK);
   ck_assert_int_eq(evo_optimizer_new(&o, genome), EVO_OK);
   ck_assert_int_eq(evo_optimizer_add_params(o, p, g, 64), EVO_OK);
+  /* Tensor 1 keeps a step possible when tensor 0 is frozen (a step with
+   * every tensor frozen is refused, optimizer.h). */
+  ck_assert_int_eq(evo_optimizer_add_params(o, p1, g1, 8), EVO_OK);
   ck_assert_int_eq(evo_optimizer_set_total_steps(o, 100), EVO_OK);
   opt_accepts(o, _i, opt_bounds[_i].lo);
   opt_accepts(o, _i, opt_bounds[_i].hi);
@@ -215,6 +233,46 @@ START_TEST(optimizer_option_bounds) {
   if (opt_bounds[_i].integer)
     opt_refuses(o, _i, opt_bounds[_i].lo + 0.5);
   opt_accepts(o, _i, opt_bounds[_i].lo);
+  evo_optimizer_free(o);
+  evo_genome_free(genome);
+}
+END_TEST
+
+/* EVO_OPT_GRAD_SCALE's negative side: -FLT_MAX to -FLT_MIN accepted, the
+ * next doubles outside refused; a step runs with each accepted value. */
+START_TEST(optimizer_grad_scale_negative) {
+  static float p[16], g[16];
+  for (int k = 0; k < 16; k++)
+    g[k] = 0.125f * (float)(k - 8);
+  evo_genome *genome = NULL;
+  evo_optimizer *o = NULL;
+  ck_assert_int_eq(evo_genome_preset(&genome, "plain-sgd"), EVO_OK);
+  ck_assert_int_eq(evo_optimizer_new(&o, genome), EVO_OK);
+  ck_assert_int_eq(evo_optimizer_add_params(o, p, g, 16), EVO_OK);
+  const double accepted[] = {-(double)FLT_MIN, -(double)FLT_MAX, -1.0};
+  const double refused[] = {-0x1.fffffffffffffp-127, -0x1.fffffe0000001p+127,
+                            -INFINITY, -0.0};
+  for (size_t k = 0; k < sizeof accepted / sizeof accepted[0]; k++) {
+    ck_assert_int_eq(evo_optimizer_set_option(o, EVO_OPT_GRAD_SCALE,
+                                              accepted[k]),
+                     EVO_OK);
+    double v = 0;
+    ck_assert_int_eq(evo_optimizer_get_option(o, EVO_OPT_GRAD_SCALE, &v),
+                     EVO_OK);
+    ck_assert_double_eq(v, accepted[k]);
+    ck_assert_int_eq(evo_optimizer_step(o), EVO_OK);
+  }
+  for (size_t k = 0; k < sizeof refused / sizeof refused[0]; k++) {
+    ck_assert_int_eq(evo_optimizer_set_option(o, EVO_OPT_GRAD_SCALE,
+                                              refused[k]),
+                     EVO_ERANGE);
+    ck_assert_msg(strstr(evo_last_error(), "EVO_OPT_GRAD_SCALE") != NULL,
+                  "message '%s'", evo_last_error());
+    double v = 0;
+    ck_assert_int_eq(evo_optimizer_get_option(o, EVO_OPT_GRAD_SCALE, &v),
+                     EVO_OK);
+    ck_assert_double_eq(v, -1.0);
+  }
   evo_optimizer_free(o);
   evo_genome_free(genome);
 }
@@ -242,6 +300,7 @@ int main(void) {
   tcase_add_test(tc, task_threads_bound_is_the_engines);
   tcase_add_test(tc, evaluator_bounds);
   tcase_add_loop_test(tc, optimizer_option_bounds, 0, N_OPT_BOUNDS);
+  tcase_add_test(tc, optimizer_grad_scale_negative);
   tcase_add_test(tc, optimizer_total_steps_bound);
   suite_add_tcase(s, tc);
   SRunner *sr = srunner_create(s);
