@@ -29,7 +29,11 @@ Usage (with Debian's Python, which has torch):
       re-run torch and compare with the committed file (exit 0 when they
       agree within 1e-6 relative, 1 when not, 77 when torch is missing)
 """
+import os
 import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import reflib  # noqa: E402
 
 N = 37  # odd, over 32: the C side's vector loops get a tail
 STEPS = 50
@@ -105,72 +109,21 @@ def trajectories():
     return out, torch.__version__
 
 
-def write(out, version, f):
-    f.write("# PyTorch %s reference trajectories, written by "
-            "tests/ref/torch_presets.py\n" % version)
-    f.write("# p0 and gradients: splitmix64 seed 0x%X (see the script); "
-            "float32; %d steps\n" % (SEED, STEPS))
-    f.write("# line: <preset> <step> <p[0]> ... <p[%d]>\n" % (N - 1))
-    for name, rows in out.items():
-        for s, row in sorted(rows.items()):
-            f.write("%s %d %s\n" % (name, s,
-                                    " ".join("%.9g" % x for x in row)))
+def header(version):
+    return ("# PyTorch %s reference trajectories, written by "
+            "tests/ref/torch_presets.py\n" % version
+            + "# p0 and gradients: splitmix64 seed 0x%X (see the script); "
+            "float32; %d steps\n" % (SEED, STEPS)
+            + "# line: <preset> <step> <p[0]> ... <p[%d]>\n" % (N - 1))
 
 
-def read(path):
-    out = {}
-    with open(path) as f:
-        for line in f:
-            if line.startswith("#") or not line.strip():
-                continue
-            fields = line.split()
-            rows = out.setdefault(fields[0], {})
-            if int(fields[1]) in rows:
-                raise ValueError("%s: %s step %s twice"
-                                 % (path, fields[0], fields[1]))
-            rows[int(fields[1])] = [float(x) for x in fields[2:]]
-    return out
-
-
-def check(path):
-    try:
-        import torch  # noqa: F401
-    except ImportError:
-        print("SKIP: torch is not importable by %s" % sys.executable)
-        return 77
-    fresh, version = trajectories()
-    stored = read(path)
-    if sorted(stored) != sorted(fresh):
-        print("FAIL: %s holds %s, torch gives %s"
-              % (path, sorted(stored), sorted(fresh)))
-        return 1
-    worst = 0.0
-    for name, rows in fresh.items():
-        if sorted(stored[name]) != sorted(rows):
-            print("FAIL: %s: steps %s stored, %s expected"
-                  % (name, sorted(stored[name]), sorted(rows)))
-            return 1
-        for s in sorted(rows):
-            for i, (x, y) in enumerate(zip(rows[s], stored[name][s])):
-                if abs(x - y) > RTOL * abs(x) + ATOL:
-                    print("FAIL: %s step %d element %d: torch %s gives "
-                          "%.9g, file %.9g" % (name, s, i, version, x, y))
-                    return 1
-                worst = max(worst, abs(x - y) / max(abs(x), 1e-3))
-    print("ok: %s matches torch %s (worst relative difference %.2g)"
-          % (path, version, worst))
-    return 0
+def within(x, y):
+    """torch's x and the file's y agree within RTOL relative plus ATOL."""
+    return abs(x - y) <= RTOL * abs(x) + ATOL
 
 
 def main():
-    if len(sys.argv) == 3 and sys.argv[1] == "--check":
-        return check(sys.argv[2])
-    if len(sys.argv) != 1:
-        print(__doc__)
-        return 2
-    out, version = trajectories()
-    write(out, version, sys.stdout)
-    return 0
+    return reflib.trajectory_main(__doc__, trajectories, header, within)
 
 
 if __name__ == "__main__":
