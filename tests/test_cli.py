@@ -27,6 +27,11 @@ PAPER_EVOLVED = ("0.734·sign + 3.635·adam | lr 1.20e-3 β 0.855/0.936 "
                  "wd 9.7e-4 | no bias-corr | warmup 100 | cosine")
 TERMS = ["grad", "momentum", "rms", "adam", "sign", "unit", "nesterov"]
 BASELINES = {"sgd", "adam", "adamw", "rmsprop"}
+# Every preset genome.h documents for evo_genome_preset().
+PRESETS = BASELINES | {"paper-evolved", "plain-sgd", "sgd-nesterov",
+                       "sign-descent", "adam-nowd", "torch-sgd",
+                       "torch-sgd-momentum", "torch-sgd-nesterov",
+                       "torch-adam", "torch-adamw", "torch-rmsprop"}
 # The smoke preset as the man page states it.
 SMOKE = {"population": 6, "generations": 3, "elites": 2, "tournament": 3,
          "steps": 20, "seeds": 1, "seed": 42, "final_steps": 30,
@@ -210,6 +215,19 @@ def part_basic(tmp):
                  ["plot", "-h"]):
         out, _ = run_ok(*args)
         check("usage: evoopt" in out, f"{args}: {out[:80]}")
+
+    # The overview's preset list (printed from the library's own list) holds
+    # the presets genome.h documents, and `evoopt show` accepts each.
+    out, _ = run_ok("help")
+    m = re.search(r"^preset:(.*?)\.\n", out, re.S | re.M)
+    listed = [] if m is None else [w.strip() for w in
+                                   m.group(1).replace("\n", " ").split(",")]
+    check(set(listed) == PRESETS, f"help lists {listed}, want {PRESETS}")
+    for name in listed:
+        shown, _ = run_ok("show", name, "--json")
+        check(json.loads(shown).get("term_types"),
+              f"show {name}: {shown[:80]}")
+    expect_fail(1, ["torch-adam"], "show", "torch-adamm")
 
 
 def expect_fail(code, words, *args):

@@ -3,7 +3,10 @@
 #include <string.h>
 
 #include "cli_internal.h"
+#include "evoopt/genome.h"
 
+/* The overview: overview, then the library's presets (print_presets), then
+ * overview_tail. */
 static const char overview[] =
     "usage: evoopt [COMMAND [OPTIONS] [ARGS]]\n"
     "\n"
@@ -24,8 +27,9 @@ static const char overview[] =
     "digits task (a few minutes on 2 cores; no data sets needed).\n"
     "\n"
     "A GENOME is a JSON file, a run folder (its best.json), JSON text or a\n"
-    "preset: sgd, adam, adamw, rmsprop, paper-evolved, plain-sgd,\n"
-    "sgd-nesterov, sign-descent, adam-nowd.\n"
+    "preset:";
+
+static const char overview_tail[] =
     "\n"
     "Tasks: digits (bundled), mnist, fashion_mnist, cifar10 (looked for in\n"
     "--data DIR, else in $EVOOPT_DATA_PATH, then in $XDG_DATA_HOME/evoopt\n"
@@ -181,9 +185,34 @@ static const struct {
     {"data", data_help},
 };
 
+/* The preset names evo_genome_preset() accepts, as the library lists them
+ * (so the text cannot fall behind it), comma-separated, lines wrapped at
+ * 72 columns; @p column is where the first name's line already is. */
+static void print_presets(FILE *f, size_t column) {
+  size_t count = evo_genome_preset_count();
+  for (size_t i = 0; i < count; i++) {
+    const char *name = evo_genome_preset_name(i);
+    if (name == NULL)
+      continue;
+    size_t len = strlen(name) + 2; /* the space before, the , or . after */
+    if (column + len > 72) {
+      fputc('\n', f);
+      column = 0;
+    } else {
+      fputc(' ', f);
+      column++;
+    }
+    fprintf(f, "%s%c", name, i + 1 < count ? ',' : '.');
+    column += len - 1;
+  }
+  fputc('\n', f);
+}
+
 int cli_help_print(FILE *f, const char *cmd) {
   if (cmd == NULL) {
     fputs(overview, f);
+    print_presets(f, strlen("preset:"));
+    fputs(overview_tail, f);
     return 0;
   }
   for (size_t i = 0; i < sizeof texts / sizeof texts[0]; i++)
