@@ -131,8 +131,7 @@ START_TEST(population_option_spelling) {
                    EVO_OK);
   ck_assert_int_eq(v, -5);
   /* out of range (size 1 < 2) and unknown keys: refused, value kept */
-  ck_assert_int_eq(evo_population_set_option(pop, EVO_POP_SIZE, 1),
-                   EVO_ERANGE);
+  ck_assert_int_eq(evo_population_set_option(pop, EVO_POP_SIZE, 1), EVO_ERANGE);
   ck_assert_int_eq(evo_population_get_option(pop, EVO_POP_SIZE, &v), EVO_OK);
   ck_assert_int_eq(v, 12);
   ck_assert_int_eq(evo_population_set_option(pop, (evo_pop_setting)999, 1),

@@ -151,8 +151,11 @@ struct evo_population {
 };
 
 /* Allocates the individuals, hall of fame and scratch for the current
- * settings (population.c); used when a run starts and on resume. */
+ * settings (run.c); used when a run starts and on resume. */
 int evo_population_alloc_run(evo_population *pop);
+
+/* Frees what evo_population_alloc_run() made (NULL-safe fields). */
+void evo_population_free_run(evo_population *pop);
 
 /* Appends an empty history entry and returns it through @p out. */
 int evo_population_add_record(evo_population *pop, evo_gen_record **out);
@@ -172,7 +175,7 @@ int evo_population_check_settings(const evo_population *pop);
  * result that came back. */
 int evo_population_evaluate(evo_population *pop);
 
-/* The GA's pieces that steady-state evolution shares (population.c):
+/* The GA's pieces that steady-state evolution shares (run.c):
  * ranks the current individuals into scratch (selection scores in
  * scratch.fitness, the order in scratch.ranked); records them as a
  * generation in the history and hall of fame; the last rung. */
