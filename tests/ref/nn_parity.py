@@ -27,10 +27,12 @@ Exit 0 when everything matches, 1 otherwise, 77 (skip) when torch cannot be
 imported.
 """
 import os
-import struct
 import subprocess
 import sys
 import tempfile
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import reflib  # noqa: E402
 
 TOL = 1e-4
 TOL_STATS = 1e-6
@@ -114,52 +116,10 @@ NETS = {
 }
 
 
-def read_dump(path):
-    """Records: u32 name length, name, u64 count, count float32 (LE)."""
-    data = open(path, "rb").read()
-    out, pos = {}, 0
-    while pos < len(data):
-        (nlen,) = struct.unpack_from("<I", data, pos)
-        name = data[pos + 4:pos + 4 + nlen].decode()
-        pos += 4 + nlen
-        (count,) = struct.unpack_from("<Q", data, pos)
-        pos += 8
-        out[name] = np.frombuffer(data, "<f4", count, pos).copy()
-        pos += 4 * count
-    return out
-
-
 def tensors(rec, prefix):
     """name -> (offset, size) of one arena's table, in file order."""
     return {k[len(prefix):]: (int(v[0]), int(v[1]))
             for k, v in rec.items() if k.startswith(prefix)}
-
-
-class Checker:
-    def __init__(self, arch):
-        self.arch, self.failures, self.worst = arch, 0, 0.0
-
-    def __call__(self, what, ours, ref, atol_max=0.0, atol_norm=0.0,
-                 tol=TOL):
-        ours = np.asarray(ours, dtype=np.float64).ravel()
-        ref = np.asarray(ref, dtype=np.float64).ravel()
-        if ours.shape != ref.shape:
-            print(f"FAIL {self.arch} {what}: {ours.size} values, "
-                  f"PyTorch has {ref.size}")
-            self.failures += 1
-            return
-        diff = ours - ref
-        rel_norm = np.linalg.norm(diff) / max(
-            tol * np.linalg.norm(ref) + atol_norm, 1e-30)
-        rel_max = np.abs(diff).max() / max(
-            tol * np.abs(ref).max() + atol_max, 1e-30)
-        err = max(rel_norm, rel_max)
-        self.worst = max(self.worst, err)
-        bad = not np.isfinite(err) or err > 1.0
-        self.failures += bad
-        if bad or os.environ.get("NN_PARITY_VERBOSE"):
-            print(f"{'FAIL' if bad else 'ok  '} {self.arch} {what}: "
-                  f"norm {rel_norm:.2e}, max {rel_max:.2e} of the bound")
 
 
 def load_module(rec, arch):
@@ -192,9 +152,9 @@ def compare(arch, dump_prog, seed, batch):
         path = os.path.join(tmp, f"{arch}.bin")
         subprocess.run([dump_prog, arch, path, str(seed), str(batch)],
                        check=True)
-        rec = read_dump(path)
+        rec, _ = reflib.read_dump(path)
     model, shape, table, stat_table = load_module(rec, arch)
-    check = Checker(arch)
+    check = reflib.Checker(TOL, arch)
 
     def batch_of(name):
         return torch.from_numpy(rec[name]).view(batch, *shape)
@@ -209,10 +169,8 @@ def compare(arch, dump_prog, seed, batch):
     loss.backward()
     check("train logits", rec["logits1"], logits.detach().numpy())
     check("train loss", rec["loss1"], [loss.item()])
-    all_grads = np.concatenate([p.grad.numpy().ravel()
-                                for p in model.parameters()])
-    atols = (ATOL * np.abs(all_grads).max(),
-             ATOL * np.linalg.norm(all_grads))
+    atols = check.grad_atols([p.grad.numpy() for p in model.parameters()],
+                             ATOL)
     for name, p in model.named_parameters():
         off, size = table[name]
         check(f"grad {name}", rec["grads"][off:off + size], p.grad.numpy(),

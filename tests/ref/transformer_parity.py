@@ -31,17 +31,19 @@ as in nn_parity.py). Counts must be equal. Exit 0 when everything matches,
 """
 import math
 import os
-import struct
 import subprocess
 import sys
 import tempfile
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import reflib  # noqa: E402
 
 TOL = 1e-4
 ATOL = 1e-6
 B, T, V, D, NH = 3, 16, 65, 32, 4
 
 try:
-    import numpy as np
+    import numpy as np  # noqa: F401 (reflib needs it)
     import torch
     import torch.nn as nn
     import torch.nn.functional as F
@@ -123,53 +125,6 @@ class Block(nn.Module):
         return logits, acts
 
 
-def read_dump(path):
-    """Records: u32 name length, name, u64 count, count float32 (LE)."""
-    data = open(path, "rb").read()
-    out, pos = {}, 0
-    while pos < len(data):
-        (nlen,) = struct.unpack_from("<I", data, pos)
-        name = data[pos + 4:pos + 4 + nlen].decode()
-        pos += 4 + nlen
-        (count,) = struct.unpack_from("<Q", data, pos)
-        pos += 8
-        out[name] = np.frombuffer(data, "<f4", count, pos).copy()
-        pos += 4 * count
-    return out, data
-
-
-class Checker:
-    def __init__(self):
-        self.failures, self.worst = 0, 0.0
-
-    def __call__(self, what, ours, ref, atol_max=0.0, atol_norm=0.0):
-        ours = np.asarray(ours, dtype=np.float64).ravel()
-        ref = np.asarray(ref, dtype=np.float64).ravel()
-        if ours.shape != ref.shape:
-            print(f"FAIL {what}: {ours.size} values, PyTorch has {ref.size}")
-            self.failures += 1
-            return
-        diff = ours - ref
-        rel_norm = np.linalg.norm(diff) / max(
-            TOL * np.linalg.norm(ref) + atol_norm, 1e-30)
-        rel_max = np.abs(diff).max() / max(
-            TOL * np.abs(ref).max() + atol_max, 1e-30)
-        err = max(rel_norm, rel_max)
-        self.worst = max(self.worst, err)
-        bad = not np.isfinite(err) or err > 1.0
-        self.failures += bad
-        if bad or os.environ.get("NN_PARITY_VERBOSE"):
-            print(f"{'FAIL' if bad else 'ok  '} {what}: "
-                  f"norm {rel_norm:.2e}, max {rel_max:.2e} of the bound")
-
-    def exact(self, what, ours, ref):
-        bad = int(ours) != int(ref)
-        self.failures += bad
-        if bad or os.environ.get("NN_PARITY_VERBOSE"):
-            print(f"{'FAIL' if bad else 'ok  '} {what}: {int(ours)} "
-                  f"(PyTorch {int(ref)})")
-
-
 def correct_of(logits, tgt):
     # torch.argmax returns the first maximal index, as the engine does.
     return int((logits.argmax(dim=-1) == tgt).sum())
@@ -184,9 +139,9 @@ def main():
         paths = [os.path.join(tmp, f"t{n}.bin") for n in (1, 3)]
         for path, threads in zip(paths, (1, 3)):
             subprocess.run([sys.argv[1], path, "5", str(threads)], check=True)
-        rec, raw1 = read_dump(paths[0])
-        _, raw3 = read_dump(paths[1])
-    check = Checker()
+        rec, raw1 = reflib.read_dump(paths[0])
+        _, raw3 = reflib.read_dump(paths[1])
+    check = reflib.Checker(TOL)
     if raw1 != raw3:
         print("FAIL: the dump on 3 threads differs from the dump on 1")
         check.failures += 1
@@ -209,9 +164,8 @@ def main():
         check(f"train {name}", rec["a:" + name], a.detach().numpy())
     check("train loss", rec["loss"], [loss.item()])
     check.exact("train correct", rec["correct"][0], correct_of(logits, tgt))
-    grads = np.concatenate([p.grad.numpy().ravel()
-                            for p in model.parameters()])
-    atols = (ATOL * np.abs(grads).max(), ATOL * np.linalg.norm(grads))
+    atols = check.grad_atols([p.grad.numpy() for p in model.parameters()],
+                             ATOL)
     for name, p in named.items():
         check(f"grad {name}", rec["g:" + name], p.grad.numpy(), *atols)
 
