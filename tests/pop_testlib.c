@@ -142,3 +142,108 @@ void pt_fuzz_checkpoint(const char *path, const unsigned char *payload,
   }
   free(fuzz);
 }
+
+uint64_t pt_mix64(uint64_t x) {
+  x ^= x >> 30;
+  x *= UINT64_C(0xbf58476d1ce4e5b9);
+  x ^= x >> 27;
+  x *= UINT64_C(0x94d049bb133111eb);
+  return x ^ (x >> 31);
+}
+
+uint64_t pt_bits_of(double v) {
+  uint64_t u;
+  memcpy(&u, &v, sizeof u);
+  return u;
+}
+
+double pt_gene(const evo_genome *g, evo_gene which) {
+  double v;
+  PT_REQUIRE(evo_genome_get(g, which, &v) == EVO_OK);
+  return v;
+}
+
+int pt_flag(const evo_genome *g, evo_flag which) {
+  int v;
+  PT_REQUIRE(evo_genome_get_flag(g, which, &v) == EVO_OK);
+  return v;
+}
+
+uint64_t pt_genome_hash(const evo_genome *g, uint64_t salt) {
+  size_t k = evo_genome_term_count(g);
+  uint64_t h = pt_mix64(k + salt);
+  for (size_t i = 0; i < k; i++) {
+    evo_term t;
+    double a;
+    PT_REQUIRE(evo_genome_get_term(g, i, &t, &a) == EVO_OK);
+    h = pt_mix64(h ^ (uint64_t)t);
+    h = pt_mix64(h ^ pt_bits_of(a));
+  }
+  for (int j = EVO_GENE_LR_LOG10; j <= EVO_GENE_WARMUP_STEPS; j++)
+    h = pt_mix64(h ^ pt_bits_of(pt_gene(g, (evo_gene)j)));
+  for (int j = EVO_FLAG_USE_M; j <= EVO_FLAG_COSINE_DECAY; j++)
+    h = pt_mix64(h ^ ((uint64_t)pt_flag(g, (evo_flag)j) << j));
+  return h;
+}
+
+void pt_set_ok(evo_population *pop, evo_pop_setting s, int64_t v) {
+  ck_assert_int_eq(evo_population_set(pop, s, v), EVO_OK);
+}
+
+void pt_assert_same_accounting(const evo_population *a,
+                               const evo_population *b, bool hits) {
+  ck_assert_uint_eq(evo_population_history_count(a),
+                    evo_population_history_count(b));
+  int first = hits ? EVO_HIST_CACHE_HITS : EVO_HIST_COMPUTE;
+  for (size_t g = 0; g < evo_population_history_count(a); g++)
+    for (int k = first; k <= EVO_HIST_EVALUATIONS; k++) {
+      double va, vb;
+      ck_assert_int_eq(evo_population_history(a, g, (evo_history_key)k, &va),
+                       EVO_OK);
+      ck_assert_int_eq(evo_population_history(b, g, (evo_history_key)k, &vb),
+                       EVO_OK);
+      ck_assert_msg(pt_same_bits(va, vb), "generation %zu key %d: %g vs %g",
+                    g, k, va, vb);
+    }
+  ck_assert(pt_same_bits(evo_population_compute(a),
+                         evo_population_compute(b)));
+  if (hits)
+    ck_assert_uint_eq(evo_population_cache_count(a),
+                      evo_population_cache_count(b));
+}
+
+/* The payload opens with the settings as u64, indexed by evo_pop_setting
+ * (checkpoint.c, versions 3 and later). */
+unsigned char *pt_ckpt_payload(const char *path, size_t *n, uint32_t want) {
+  unsigned char *file = NULL;
+  size_t size = 0;
+  ck_assert_int_eq(evo_read_file(path, (size_t)1 << 30, &file, &size),
+                   EVO_OK);
+  uint32_t version = 0;
+  const unsigned char *payload = NULL;
+  ck_assert_int_eq(evo_frame_open("EVOOPTCK", "checkpoint", file, size,
+                                  &version, &payload, n),
+                   EVO_OK);
+  if (want != 0)
+    ck_assert_uint_eq(version, want);
+  ck_assert_uint_ge(version, 3); /* the payload opens with the settings */
+  ck_assert_uint_ge(*n, 8 * (EVO_POP_WORKERS + 1));
+  unsigned char *copy = malloc(*n);
+  ck_assert_ptr_nonnull(copy);
+  memcpy(copy, payload, *n);
+  memset(copy + 8 * EVO_POP_WORKERS, 0, 8);
+  free(file);
+  return copy;
+}
+
+void pt_assert_same_checkpoint(const char *a, const char *b,
+                               uint32_t version) {
+  size_t na, nb;
+  unsigned char *pa = pt_ckpt_payload(a, &na, version);
+  unsigned char *pb = pt_ckpt_payload(b, &nb, version);
+  ck_assert_uint_eq(na, nb);
+  ck_assert_msg(memcmp(pa, pb, na) == 0, "checkpoints %s and %s differ", a,
+                b);
+  free(pa);
+  free(pb);
+}

@@ -47,44 +47,6 @@ static uint64_t derive(uint64_t a, uint64_t b, uint64_t c) {
 
 /* ---- a synthetic fitness ------------------------------------------------ */
 
-static uint64_t mix64(uint64_t x) {
-  x ^= x >> 30;
-  x *= UINT64_C(0xbf58476d1ce4e5b9);
-  x ^= x >> 27;
-  x *= UINT64_C(0x94d049bb133111eb);
-  return x ^ (x >> 31);
-}
-
-static uint64_t bits_of(double v) {
-  uint64_t u;
-  memcpy(&u, &v, sizeof u);
-  return u;
-}
-
-/* A hash of everything a genome holds, through the public getters. */
-static uint64_t genome_hash(const evo_genome *g) {
-  size_t k = evo_genome_term_count(g);
-  uint64_t h = mix64(k + 1);
-  for (size_t i = 0; i < k; i++) {
-    evo_term t;
-    double a;
-    ck_assert_int_eq(evo_genome_get_term(g, i, &t, &a), EVO_OK);
-    h = mix64(h ^ (uint64_t)t);
-    h = mix64(h ^ bits_of(a));
-  }
-  for (int j = EVO_GENE_LR_LOG10; j <= EVO_GENE_WARMUP_STEPS; j++) {
-    double v;
-    ck_assert_int_eq(evo_genome_get(g, (evo_gene)j, &v), EVO_OK);
-    h = mix64(h ^ bits_of(v));
-  }
-  for (int j = EVO_FLAG_USE_M; j <= EVO_FLAG_COSINE_DECAY; j++) {
-    int v;
-    ck_assert_int_eq(evo_genome_get_flag(g, (evo_flag)j, &v), EVO_OK);
-    h = mix64(h ^ ((uint64_t)v << j));
-  }
-  return h;
-}
-
 #define MAX_LOG 4096
 
 /* One call of the fitness callback. */
@@ -119,7 +81,7 @@ static void fit_done(fit_ctx *f) {
 /* In (0.1, 0.9): a function of the genome and the rung, so that distinct
  * genomes (as good as) never tie, plus a trace of the seed. */
 static double fit_value(uint64_t h, uint64_t seed, uint32_t rung) {
-  uint64_t m = mix64(h ^ (UINT64_C(0x9e3779b97f4a7c15) * (rung + 1)));
+  uint64_t m = pt_mix64(h ^ (UINT64_C(0x9e3779b97f4a7c15) * (rung + 1)));
   return 0.1 + 0.8 * (double)(m >> 11) * 0x1.0p-53 +
          1e-6 * (double)(seed % 1000);
 }
@@ -127,7 +89,7 @@ static double fit_value(uint64_t h, uint64_t seed, uint32_t rung) {
 static int fitness_cb(void *user, const evo_genome *g, uint64_t seed,
                       uint32_t rung, evo_report *report) {
   fit_ctx *ctx = user;
-  uint64_t h = genome_hash(g);
+  uint64_t h = pt_genome_hash(g, 1);
   int fail = ctx->fail_mod != 0 && h % ctx->fail_mod == 0;
   double f = fit_value(h, seed, rung);
   if (ctx->jitter) {
@@ -162,81 +124,26 @@ typedef struct cfg {
   uint64_t seed;
 } cfg;
 
-static void set_ok(evo_population *pop, evo_pop_setting s, int64_t v) {
-  ck_assert_int_eq(evo_population_set(pop, s, v), EVO_OK);
-}
-
 static evo_population *make_pop(const cfg *c, fit_ctx *fit) {
   evo_population *pop = NULL;
   ck_assert_int_eq(evo_population_new(&pop), EVO_OK);
-  set_ok(pop, EVO_POP_ALGORITHM, EVO_ALGO_STEADY);
-  set_ok(pop, EVO_POP_SIZE, c->size);
-  set_ok(pop, EVO_POP_GENERATIONS, c->generations);
-  set_ok(pop, EVO_POP_ELITES, 1);
-  set_ok(pop, EVO_POP_TOURNAMENT, c->tournament);
-  set_ok(pop, EVO_POP_WINDOW, c->window);
-  set_ok(pop, EVO_POP_WORKERS, c->workers > 0 ? c->workers : 1);
-  set_ok(pop, EVO_POP_FRESH_SEEDS, c->fresh);
-  set_ok(pop, EVO_POP_CACHE, c->cache);
-  set_ok(pop, EVO_POP_RUNGS, c->rungs > 0 ? c->rungs : 1);
-  set_ok(pop, EVO_POP_PROMOTE, c->promote > 0 ? c->promote : 3);
-  set_ok(pop, EVO_POP_BUDGET, c->budget);
-  set_ok(pop, EVO_POP_HALL_OF_FAME, 1000);
-  set_ok(pop, EVO_POP_RUN_SEED, (int64_t)c->seed);
+  pt_set_ok(pop, EVO_POP_ALGORITHM, EVO_ALGO_STEADY);
+  pt_set_ok(pop, EVO_POP_SIZE, c->size);
+  pt_set_ok(pop, EVO_POP_GENERATIONS, c->generations);
+  pt_set_ok(pop, EVO_POP_ELITES, 1);
+  pt_set_ok(pop, EVO_POP_TOURNAMENT, c->tournament);
+  pt_set_ok(pop, EVO_POP_WINDOW, c->window);
+  pt_set_ok(pop, EVO_POP_WORKERS, c->workers > 0 ? c->workers : 1);
+  pt_set_ok(pop, EVO_POP_FRESH_SEEDS, c->fresh);
+  pt_set_ok(pop, EVO_POP_CACHE, c->cache);
+  pt_set_ok(pop, EVO_POP_RUNGS, c->rungs > 0 ? c->rungs : 1);
+  pt_set_ok(pop, EVO_POP_PROMOTE, c->promote > 0 ? c->promote : 3);
+  pt_set_ok(pop, EVO_POP_BUDGET, c->budget);
+  pt_set_ok(pop, EVO_POP_HALL_OF_FAME, 1000);
+  pt_set_ok(pop, EVO_POP_RUN_SEED, (int64_t)c->seed);
   ck_assert_int_eq(evo_population_set_fitness_rung(pop, fitness_cb, fit),
                    EVO_OK);
   return pop;
-}
-
-/* The accounting history and totals, bit for bit. */
-static void assert_same_accounting(const evo_population *a,
-                                   const evo_population *b) {
-  ck_assert_uint_eq(evo_population_history_count(a),
-                    evo_population_history_count(b));
-  for (size_t g = 0; g < evo_population_history_count(a); g++)
-    for (int k = EVO_HIST_CACHE_HITS; k <= EVO_HIST_EVALUATIONS; k++) {
-      double va, vb;
-      ck_assert_int_eq(evo_population_history(a, g, (evo_history_key)k, &va),
-                       EVO_OK);
-      ck_assert_int_eq(evo_population_history(b, g, (evo_history_key)k, &vb),
-                       EVO_OK);
-      ck_assert_msg(pt_same_bits(va, vb), "generation %zu key %d: %g vs %g", g,
-                    k, va, vb);
-    }
-  ck_assert(pt_same_bits(evo_population_compute(a), evo_population_compute(b)));
-  ck_assert_uint_eq(evo_population_cache_count(a),
-                    evo_population_cache_count(b));
-}
-
-/* A version 4 checkpoint's payload with the workers setting (the one that
- * may differ between equal runs) zeroed; the payload opens with the 14
- * settings as u64. */
-static unsigned char *ckpt_payload(const char *path, size_t *n) {
-  unsigned char *file = NULL;
-  size_t size = 0;
-  ck_assert_int_eq(evo_read_file(path, (size_t)1 << 30, &file, &size), EVO_OK);
-  uint32_t version = 0;
-  const unsigned char *payload = NULL;
-  ck_assert_int_eq(evo_frame_open("EVOOPTCK", "checkpoint", file, size,
-                                  &version, &payload, n),
-                   EVO_OK);
-  ck_assert_uint_eq(version, 4);
-  ck_assert_uint_ge(*n, 14 * 8);
-  unsigned char *copy = malloc(*n);
-  ck_assert_ptr_nonnull(copy);
-  memcpy(copy, payload, *n);
-  memset(copy + 8 * EVO_POP_WORKERS, 0, 8);
-  free(file);
-  return copy;
-}
-
-static void assert_same_checkpoint(const char *a, const char *b) {
-  size_t na, nb;
-  unsigned char *pa = ckpt_payload(a, &na), *pb = ckpt_payload(b, &nb);
-  ck_assert_uint_eq(na, nb);
-  ck_assert_msg(memcmp(pa, pb, na) == 0, "checkpoints %s and %s differ", a, b);
-  free(pa);
-  free(pb);
 }
 
 /* ---- a back end that finishes jobs in a scrambled order ----------------- */
@@ -287,7 +194,7 @@ static int shuffle_collect(void *user, uint64_t *job, evo_report *report,
     b->n = 0; /* every job forgotten, as backend.h asks */
     return EVO_EIO;
   }
-  b->state = mix64(b->state + 1);
+  b->state = pt_mix64(b->state + 1);
   size_t i = (size_t)(b->state % b->n);
   held_job h = b->held[i];
   b->held[i] = b->held[--b->n];
@@ -393,8 +300,8 @@ static void check_workers(const cfg *base) {
       ref_calls = fit.n_log;
     } else {
       pt_assert_same_run(ref, pop, true);
-      assert_same_accounting(ref, pop);
-      assert_same_checkpoint(t[0].file, t[w].file);
+      pt_assert_same_accounting(ref, pop, true);
+      pt_assert_same_checkpoint(t[0].file, t[w].file, 4);
       ck_assert_uint_eq(fit.n_log, ref_calls); /* hits are the same too */
       evo_population_free(pop);
     }
@@ -424,8 +331,8 @@ static void check_workers(const cfg *base) {
                    EVO_OK);
   ck_assert_int_eq(evo_population_run(pop), EVO_OK);
   pt_assert_same_run(ref, pop, true);
-  assert_same_accounting(ref, pop);
-  assert_same_checkpoint(t[0].file, t[3].file);
+  pt_assert_same_accounting(ref, pop, true);
+  pt_assert_same_checkpoint(t[0].file, t[3].file, 4);
   ck_assert_uint_eq(fit.n_log, ref_calls);
   ck_assert_uint_eq(p.committed, (size_t)(base->size * base->generations));
   ck_assert_uint_eq(p.gens, (size_t)base->generations);
@@ -536,8 +443,8 @@ START_TEST(test_backend_failure) {
       }
       ck_assert_int_eq(evo_population_run(pop), EVO_OK);
       pt_assert_same_run(ref, pop, true);
-      assert_same_accounting(ref, pop);
-      assert_same_checkpoint(ref_t.file, t.file);
+      pt_assert_same_accounting(ref, pop, true);
+      pt_assert_same_checkpoint(ref_t.file, t.file, 4);
       evo_population_free(pop);
       evo_backend_free(be);
     }
@@ -771,11 +678,11 @@ static void check_kills(const cfg *c, size_t every) {
     ck_assert_uint_eq(evo_population_generation(pop), (k - 1) / p.size);
     ck_assert_int_eq(evo_population_set_fitness_rung(pop, fitness_cb, &fit),
                      EVO_OK);
-    set_ok(pop, EVO_POP_WORKERS, 1 + (int64_t)(k % 3));
+    pt_set_ok(pop, EVO_POP_WORKERS, 1 + (int64_t)(k % 3));
     ck_assert_int_eq(evo_population_run(pop), EVO_OK);
     pt_assert_same_run(ref, pop, true);
-    assert_same_accounting(ref, pop);
-    assert_same_checkpoint(t.file, end);
+    pt_assert_same_accounting(ref, pop, true);
+    pt_assert_same_checkpoint(t.file, end, 4);
     evo_population_free(pop);
     remove(kill);
     remove(end);
@@ -851,8 +758,8 @@ START_TEST(test_stop_resume) {
     }
     ck_assert_msg(rc == EVO_OK, "%d: %s", rc, evo_last_error());
     pt_assert_same_run(ref, pop, true);
-    assert_same_accounting(ref, pop);
-    assert_same_checkpoint(ref_t.file, t.file);
+    pt_assert_same_accounting(ref, pop, true);
+    pt_assert_same_checkpoint(ref_t.file, t.file, 4);
     evo_population_free(pop);
   }
   evo_population_free(ref);
@@ -921,19 +828,19 @@ START_TEST(test_budget) {
   ck_assert(evo_population_finished(pop));
   ck_assert_int_eq(evo_population_set_fitness_rung(pop, fitness_cb, &fit),
                    EVO_OK);
-  set_ok(pop, EVO_POP_BUDGET, 20);
+  pt_set_ok(pop, EVO_POP_BUDGET, 20);
   ck_assert(!evo_population_finished(pop));
-  set_ok(pop, EVO_POP_WORKERS, 3); /* more may be out: stops at >= 20 */
+  pt_set_ok(pop, EVO_POP_WORKERS, 3); /* more may be out: stops at >= 20 */
   ck_assert_int_eq(evo_population_run(pop), EVO_OK);
   ck_assert(evo_population_finished(pop));
   double spent = evo_population_compute(pop);
   ck_assert(spent >= 21.0 && spent <= 21.0 + 2 * 1.5);
   /* no budget: the end of the uninterrupted run */
-  set_ok(pop, EVO_POP_BUDGET, 0);
+  pt_set_ok(pop, EVO_POP_BUDGET, 0);
   ck_assert_int_eq(evo_population_run(pop), EVO_OK);
   pt_assert_same_run(ref, pop, true);
-  assert_same_accounting(ref, pop);
-  assert_same_checkpoint(ref_t.file, t.file);
+  pt_assert_same_accounting(ref, pop, true);
+  pt_assert_same_checkpoint(ref_t.file, t.file, 4);
   evo_population_free(pop);
   evo_population_free(ref);
   fit_done(&fit);
@@ -1072,18 +979,18 @@ START_TEST(test_bounds) {
   ck_assert_int_eq(evo_population_set(pop, EVO_POP_WINDOW, -1), EVO_ERANGE);
   ck_assert_int_eq(evo_population_set(pop, EVO_POP_WINDOW, (1 << 20) + 1),
                    EVO_ERANGE);
-  set_ok(pop, EVO_POP_WINDOW, 1 << 20);
-  set_ok(pop, EVO_POP_WINDOW, 1);
+  pt_set_ok(pop, EVO_POP_WINDOW, 1 << 20);
+  pt_set_ok(pop, EVO_POP_WINDOW, 1);
   ck_assert_int_eq(evo_population_set(pop, EVO_POP_ALGORITHM, 3), EVO_ERANGE);
-  set_ok(pop, EVO_POP_ALGORITHM, EVO_ALGO_STEADY);
+  pt_set_ok(pop, EVO_POP_ALGORITHM, EVO_ALGO_STEADY);
   ck_assert_int_eq(evo_population_get(pop, EVO_POP_ALGORITHM, &v), EVO_OK);
   ck_assert_int_eq(v, 2);
   /* A window of 2^20 on a small run: room for the run's jobs only. */
-  set_ok(pop, EVO_POP_WINDOW, 1 << 20);
-  set_ok(pop, EVO_POP_SIZE, 4);
-  set_ok(pop, EVO_POP_GENERATIONS, 3);
-  set_ok(pop, EVO_POP_ELITES, 1);
-  set_ok(pop, EVO_POP_TOURNAMENT, 2);
+  pt_set_ok(pop, EVO_POP_WINDOW, 1 << 20);
+  pt_set_ok(pop, EVO_POP_SIZE, 4);
+  pt_set_ok(pop, EVO_POP_GENERATIONS, 3);
+  pt_set_ok(pop, EVO_POP_ELITES, 1);
+  pt_set_ok(pop, EVO_POP_TOURNAMENT, 2);
   fit_ctx fit;
   fit_init(&fit);
   ck_assert_int_eq(evo_population_set_fitness(pop, fitness_plain_cb, &fit),
@@ -1096,8 +1003,8 @@ START_TEST(test_bounds) {
   evo_population_free(pop);
   /* Rungs need a callback that takes the rung, as for the GA. */
   ck_assert_int_eq(evo_population_new(&pop), EVO_OK);
-  set_ok(pop, EVO_POP_ALGORITHM, EVO_ALGO_STEADY);
-  set_ok(pop, EVO_POP_RUNGS, 2);
+  pt_set_ok(pop, EVO_POP_ALGORITHM, EVO_ALGO_STEADY);
+  pt_set_ok(pop, EVO_POP_RUNGS, 2);
   ck_assert_int_eq(evo_population_set_fitness(pop, fitness_plain_cb, &fit),
                    EVO_OK);
   ck_assert_int_eq(evo_population_step(pop), EVO_EUNSUPPORTED);
@@ -1128,7 +1035,7 @@ START_TEST(test_damaged_checkpoint) {
   ck_assert_int_eq(evo_population_run(pop), EVO_ECANCELED);
   evo_population_free(pop);
   size_t n = 0;
-  unsigned char *payload = ckpt_payload(t.file, &n);
+  unsigned char *payload = pt_ckpt_payload(t.file, &n, 4);
   memset(payload + 8 * EVO_POP_WORKERS, 0, 8);
   payload[8 * EVO_POP_WORKERS] = 1; /* a valid worker count */
   char path[160];
@@ -1168,16 +1075,16 @@ START_TEST(test_read_v3) {
   fit_init(&fit);
   evo_population *ref = NULL, *pop = NULL;
   ck_assert_int_eq(evo_population_new(&ref), EVO_OK);
-  set_ok(ref, EVO_POP_SIZE, 6);
-  set_ok(ref, EVO_POP_GENERATIONS, 3);
-  set_ok(ref, EVO_POP_WINDOW, 9); /* not used by the GA */
+  pt_set_ok(ref, EVO_POP_SIZE, 6);
+  pt_set_ok(ref, EVO_POP_GENERATIONS, 3);
+  pt_set_ok(ref, EVO_POP_WINDOW, 9); /* not used by the GA */
   ck_assert_int_eq(evo_population_set_fitness(ref, fitness_plain_cb, &fit),
                    EVO_OK);
   ck_assert_int_eq(evo_population_set_checkpoint(ref, ref_t.file, "v3"),
                    EVO_OK);
   ck_assert_int_eq(evo_population_step(ref), EVO_OK); /* generation 0 */
   size_t n = 0;
-  unsigned char *v4 = ckpt_payload(ref_t.file, &n);
+  unsigned char *v4 = pt_ckpt_payload(ref_t.file, &n, 4);
   v4[8 * EVO_POP_WORKERS] = 1;
   unsigned char *v3 = malloc(n - 8);
   ck_assert_ptr_nonnull(v3);
