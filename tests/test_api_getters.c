@@ -114,6 +114,28 @@ START_TEST(evaluator_rungs) {
 }
 END_TEST
 
+START_TEST(blas_threads) {
+  int n = 0, before = 0;
+  ck_assert_int_eq(evo_blas_get_threads(&before), EVO_OK);
+  ck_assert_int_ge(before, 1);
+  ck_assert_int_eq(evo_blas_set_threads(1), EVO_OK);
+  ck_assert_int_eq(evo_blas_get_threads(&n), EVO_OK);
+  ck_assert_int_eq(n, 1);
+  if (evo_blas_set_threads(2) == EVO_OK) { /* OpenBLAS */
+    ck_assert_int_eq(evo_blas_get_threads(&n), EVO_OK);
+    ck_assert_int_eq(n, 2);
+  } else {
+    ck_assert_int_eq(evo_blas_get_threads(&n), EVO_OK);
+    ck_assert_int_eq(n, 1);
+  }
+  ck_assert_int_eq(evo_blas_set_threads(0), EVO_ERANGE); /* value kept */
+  ck_assert_int_eq(evo_blas_get_threads(&n), EVO_OK);
+  ck_assert_int_ge(n, 1);
+  ck_assert_int_eq(evo_blas_get_threads(NULL), EVO_EINVAL);
+  ck_assert_int_eq(evo_blas_set_threads(1), EVO_OK);
+}
+END_TEST
+
 /* ---- population --------------------------------------------------------- */
 
 START_TEST(population_option_spelling) {
@@ -281,6 +303,7 @@ static Suite *getters_suite(void) {
   tcase_add_test(tc, optimizer_total_steps);
   tcase_add_test(tc, evaluator_steps_seeds);
   tcase_add_test(tc, evaluator_rungs);
+  tcase_add_test(tc, blas_threads);
   tcase_add_test(tc, population_option_spelling);
   tcase_add_test(tc, population_checkpoint_getter);
   tcase_add_test(tc, history_terms_n);

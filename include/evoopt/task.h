@@ -413,6 +413,17 @@ EVO_API int evo_evaluator_fitness(void *user, const evo_genome *g,
  */
 EVO_API int evo_blas_set_threads(int n);
 
+/**
+ * @brief Reads how many threads the BLAS uses inside each training run
+ * (evo_blas_set_threads(), or OpenBLAS's own start-up count). Process-wide;
+ * thread-safe.
+ * @param out Receives the count (1 when the library was built with a BLAS
+ * other than OpenBLAS).
+ * @return ::EVO_OK or ::EVO_EINVAL (NULL).
+ * @since 0.2
+ */
+EVO_API int evo_blas_get_threads(int *out);
+
 #ifdef __cplusplus
 }
 #endif

@@ -362,3 +362,13 @@ EVO_API int evo_blas_set_threads(int n) {
 #endif
   return EVO_OK;
 }
+
+EVO_API int evo_blas_get_threads(int *out) {
+  EVO_CHECK_ARG(out);
+#ifdef EVO_HAVE_OPENBLAS_THREADS
+  *out = openblas_get_num_threads();
+#else
+  *out = 1; /* the only count evo_blas_set_threads() accepts here */
+#endif
+  return EVO_OK;
+}
