@@ -383,9 +383,11 @@ def test_failures(tmp, url, man, bad_member_man, unpack):
     failing_fetch(tmp, url, man, "missing", "mnist", "HTTP 404", "404")
     secs = failing_fetch(tmp, url, man, "stall", "mnist", "timed out",
                          "stall", extra=("--timeout", "2"))
+    print(f"stall: gave up after {secs:.1f} s with --timeout 2")
     check(secs < 20, f"stall: gave up after {secs:.1f} s with --timeout 2")
     secs = failing_fetch(tmp, url, man, "silent", "mnist", "timed out",
                          "silent", extra=("--timeout", "2"))
+    print(f"silent: gave up after {secs:.1f} s with --timeout 2")
     check(secs < 20, f"silent: gave up after {secs:.1f} s with --timeout 2")
     if unpack:
         failing_fetch(tmp, url, man, "corrupt", "cifar10",
@@ -497,7 +499,11 @@ def test_interrupt(tmp, url, man):
 def test_progress_bar(tmp, url, man):
     home, root = new_home(tmp, "tty")
     env = env_for(home)
-    master, slave = pty.openpty()
+    try:
+        master, slave = pty.openpty()
+    except OSError as e:
+        print("SKIP part: no pseudo-terminal:", e)
+        return
     p = subprocess.Popen([EVOOPT, "data", "fetch", "mnist", "--manifest", man,
                           "--mirror", url + "/ok"], env=env,
                          stdout=subprocess.PIPE, stderr=slave)

@@ -215,6 +215,9 @@ typedef struct transfer {
   uint64_t got, cap;
   int over;     /* more than cap bytes came */
   int io_errno; /* a write failed */
+  double last_data; /* when bytes last came (or the transfer started) */
+  long timeout;     /* seconds without bytes before giving up */
+  int stalled;      /* given up for that */
   /* progress */
   cli_progress *progress;
   char label[160];
@@ -236,6 +239,8 @@ static size_t on_data(char *p, size_t size, size_t n, void *user) {
   data_sha256_update(&t->sha, p, len);
   data_md5_update(&t->md5, p, len);
   t->got += len;
+  if (len > 0)
+    t->last_data = cli_now();
   return len;
 }
 
@@ -286,6 +291,10 @@ static int on_progress(void *user, curl_off_t dltotal, curl_off_t dlnow,
   transfer *t = user;
   if (data_stop_requested())
     return 1; /* curl stops: CURLE_ABORTED_BY_CALLBACK */
+  if (cli_now() - t->last_data > (double)t->timeout) {
+    t->stalled = 1; /* curl's own low-speed check averages over seconds */
+    return 1;
+  }
   uint64_t total = t->expected > 0 ? t->expected
                    : dltotal > 0  ? (uint64_t)dltotal
                                   : 0;
@@ -316,6 +325,9 @@ static int transfer_url(const char *url, const char *path, uint64_t cap,
   t->expected = expected;
   t->last_draw = 0.0;
   t->progress->start = cli_now();
+  t->last_data = t->progress->start;
+  t->timeout = timeout;
+  t->stalled = 0;
 
   CURL *h = curl_easy_init();
   if (h == NULL) {
@@ -370,9 +382,14 @@ static int transfer_url(const char *url, const char *path, uint64_t cap,
   } else if (rc != CURLE_OK) {
     fclose(t->out);
     result = FETCH_FAILED;
-    if (rc == CURLE_ABORTED_BY_CALLBACK) {
+    if (rc == CURLE_ABORTED_BY_CALLBACK && !t->stalled) {
       snprintf(why, why_size, "interrupted");
       result = FETCH_STOPPED;
+    } else if (rc == CURLE_OPERATION_TIMEDOUT || t->stalled) {
+      snprintf(why, why_size,
+               "timed out: no answer or no data for %ld s (--timeout) after "
+               "%llu bytes",
+               timeout, (unsigned long long)t->got);
     } else if (rc == CURLE_HTTP_RETURNED_ERROR) {
       snprintf(why, why_size, "the server answered HTTP %ld%s", status,
                status == 404 ? " (not found)" : "");
@@ -380,11 +397,6 @@ static int transfer_url(const char *url, const char *path, uint64_t cap,
       snprintf(why, why_size,
                "the transfer was cut short: %llu of %lld bytes came",
                (unsigned long long)t->got, (long long)length);
-    } else if (rc == CURLE_OPERATION_TIMEDOUT) {
-      snprintf(why, why_size,
-               "timed out: no answer or no data for %ld s (--timeout) after "
-               "%llu bytes",
-               timeout, (unsigned long long)t->got);
     } else if (rc == CURLE_WRITE_ERROR && t->over) {
       snprintf(why, why_size,
                "the server sent more than the expected %llu bytes",
