@@ -146,6 +146,25 @@ static evo_population *make_pop(const cfg *c, fit_ctx *fit) {
   return pop;
 }
 
+/* Resumes the checkpoint at @p path with the fitness callback on @p fit. */
+static evo_population *resume_steady(const char *path, fit_ctx *fit) {
+  evo_population *pop = NULL;
+  ck_assert_int_eq(evo_population_resume(&pop, path, "steady"), EVO_OK);
+  ck_assert_int_eq(evo_population_set_fitness_rung(pop, fitness_cb, fit),
+                   EVO_OK);
+  return pop;
+}
+
+/* @p pop ended as @p ref did: the run, its accounting and (at @p file and
+ * @p ref_file) its checkpoint. */
+static void assert_same_end(const evo_population *ref,
+                            const evo_population *pop, const char *ref_file,
+                            const char *file) {
+  pt_assert_same_run(ref, pop, true);
+  pt_assert_same_accounting(ref, pop, true);
+  pt_assert_same_checkpoint(ref_file, file, 4);
+}
+
 /* ---- a back end that finishes jobs in a scrambled order ----------------- */
 
 #define MAX_SLOTS 64
@@ -266,6 +285,24 @@ static int progress_cb(void *user, evo_event event, const evo_population *pop,
   return p->stop_at != 0 && p->committed == p->stop_at;
 }
 
+/* An evaluation back end on @p sb. */
+static evo_backend *shuffle_backend(shuffle_be *sb) {
+  evo_backend *be = NULL;
+  ck_assert_int_eq(evo_backend_new_rung(&be, sb->slots, shuffle_submit,
+                                        shuffle_collect, NULL, sb),
+                   EVO_OK);
+  return be;
+}
+
+/* A population of @p c evaluating through @p be, reporting to @p p. */
+static evo_population *make_pop_on(const cfg *c, fit_ctx *fit,
+                                   evo_backend *be, prog_ctx *p) {
+  evo_population *pop = make_pop(c, fit);
+  ck_assert_int_eq(evo_population_set_backend(pop, be), EVO_OK);
+  ck_assert_int_eq(evo_population_set_progress(pop, progress_cb, p), EVO_OK);
+  return pop;
+}
+
 /* ---- 1. the same run for any number of workers -------------------------- */
 
 /* A run of @p c with checkpoints at @p path: its fitness calls counted. */
@@ -299,9 +336,7 @@ static void check_workers(const cfg *base) {
       ref = pop;
       ref_calls = fit.n_log;
     } else {
-      pt_assert_same_run(ref, pop, true);
-      pt_assert_same_accounting(ref, pop, true);
-      pt_assert_same_checkpoint(t[0].file, t[w].file, 4);
+      assert_same_end(ref, pop, t[0].file, t[w].file);
       ck_assert_uint_eq(fit.n_log, ref_calls); /* hits are the same too */
       evo_population_free(pop);
     }
@@ -319,20 +354,13 @@ static void check_workers(const cfg *base) {
                    .committed = &p.committed,
                    .size = (uint64_t)base->size,
                    .window = (uint64_t)base->window};
-  evo_backend *be = NULL;
-  ck_assert_int_eq(evo_backend_new_rung(&be, sb.slots, shuffle_submit,
-                                        shuffle_collect, NULL, &sb),
-                   EVO_OK);
+  evo_backend *be = shuffle_backend(&sb);
   pt_tmp_make_shm(&t[3]);
-  evo_population *pop = make_pop(base, &fit);
-  ck_assert_int_eq(evo_population_set_backend(pop, be), EVO_OK);
-  ck_assert_int_eq(evo_population_set_progress(pop, progress_cb, &p), EVO_OK);
+  evo_population *pop = make_pop_on(base, &fit, be, &p);
   ck_assert_int_eq(evo_population_set_checkpoint(pop, t[3].file, "steady"),
                    EVO_OK);
   ck_assert_int_eq(evo_population_run(pop), EVO_OK);
-  pt_assert_same_run(ref, pop, true);
-  pt_assert_same_accounting(ref, pop, true);
-  pt_assert_same_checkpoint(t[0].file, t[3].file, 4);
+  assert_same_end(ref, pop, t[0].file, t[3].file);
   ck_assert_uint_eq(fit.n_log, ref_calls);
   ck_assert_uint_eq(p.committed, (size_t)(base->size * base->generations));
   ck_assert_uint_eq(p.gens, (size_t)base->generations);
@@ -375,15 +403,10 @@ START_TEST(test_window_in_flight) {
                      .committed = &p.committed,
                      .size = 6,
                      .window = (uint64_t)w};
-    evo_backend *be = NULL;
-    ck_assert_int_eq(evo_backend_new_rung(&be, sb.slots, shuffle_submit,
-                                          shuffle_collect, NULL, &sb),
-                     EVO_OK);
+    evo_backend *be = shuffle_backend(&sb);
     cfg c = {
         .size = 6, .generations = 5, .tournament = 2, .window = w, .seed = 3};
-    evo_population *pop = make_pop(&c, &fit);
-    ck_assert_int_eq(evo_population_set_backend(pop, be), EVO_OK);
-    ck_assert_int_eq(evo_population_set_progress(pop, progress_cb, &p), EVO_OK);
+    evo_population *pop = make_pop_on(&c, &fit, be, &p);
     ck_assert_int_eq(evo_population_run(pop), EVO_OK);
     ck_assert_uint_eq(sb.submitted, 30);
     ck_assert_uint_eq(sb.max_held, 6); /* generation 0, all at once */
@@ -421,14 +444,8 @@ START_TEST(test_backend_failure) {
                        .size = 6,
                        .window = 4,
                        .fail_at = fail_at};
-      evo_backend *be = NULL;
-      ck_assert_int_eq(evo_backend_new_rung(&be, sb.slots, shuffle_submit,
-                                            shuffle_collect, NULL, &sb),
-                       EVO_OK);
-      evo_population *pop = make_pop(&c, &fit);
-      ck_assert_int_eq(evo_population_set_backend(pop, be), EVO_OK);
-      ck_assert_int_eq(evo_population_set_progress(pop, progress_cb, &p),
-                       EVO_OK);
+      evo_backend *be = shuffle_backend(&sb);
+      evo_population *pop = make_pop_on(&c, &fit, be, &p);
       ck_assert_int_eq(evo_population_set_checkpoint(pop, t.file, "steady"),
                        EVO_OK);
       ck_assert_int_eq(evo_population_run(pop), EVO_EIO);
@@ -437,14 +454,10 @@ START_TEST(test_backend_failure) {
       ck_assert_int_eq(evo_population_set_backend(pop, NULL), EVO_OK);
       if (from_file) {
         evo_population_free(pop);
-        ck_assert_int_eq(evo_population_resume(&pop, t.file, "steady"), EVO_OK);
-        ck_assert_int_eq(evo_population_set_fitness_rung(pop, fitness_cb, &fit),
-                         EVO_OK);
+        pop = resume_steady(t.file, &fit);
       }
       ck_assert_int_eq(evo_population_run(pop), EVO_OK);
-      pt_assert_same_run(ref, pop, true);
-      pt_assert_same_accounting(ref, pop, true);
-      pt_assert_same_checkpoint(ref_t.file, t.file, 4);
+      assert_same_end(ref, pop, ref_t.file, t.file);
       evo_population_free(pop);
       evo_backend_free(be);
     }
@@ -670,19 +683,14 @@ static void check_kills(const cfg *c, size_t every) {
     snprintf(kill, sizeof kill, "%s/kill-%zu", t.dir, k);
     snprintf(end, sizeof end, "%s/end-%zu", t.dir, k);
     copy_file(kill, end);
-    evo_population *pop = NULL;
-    ck_assert_int_eq(evo_population_resume(&pop, end, "steady"), EVO_OK);
+    evo_population *pop = resume_steady(end, &fit);
     int64_t v;
     ck_assert_int_eq(evo_population_get(pop, EVO_POP_WINDOW, &v), EVO_OK);
     ck_assert_int_eq(v, c->window);
     ck_assert_uint_eq(evo_population_generation(pop), (k - 1) / p.size);
-    ck_assert_int_eq(evo_population_set_fitness_rung(pop, fitness_cb, &fit),
-                     EVO_OK);
     pt_set_ok(pop, EVO_POP_WORKERS, 1 + (int64_t)(k % 3));
     ck_assert_int_eq(evo_population_run(pop), EVO_OK);
-    pt_assert_same_run(ref, pop, true);
-    pt_assert_same_accounting(ref, pop, true);
-    pt_assert_same_checkpoint(t.file, end, 4);
+    assert_same_end(ref, pop, t.file, end);
     evo_population_free(pop);
     remove(kill);
     remove(end);
@@ -741,9 +749,7 @@ START_TEST(test_stop_resume) {
     for (int resumes = 0; rc == EVO_ECANCELED; resumes++) {
       ck_assert_int_lt(resumes, 100);
       evo_population_free(pop);
-      ck_assert_int_eq(evo_population_resume(&pop, t.file, "steady"), EVO_OK);
-      ck_assert_int_eq(evo_population_set_fitness_rung(pop, fitness_cb, &fit),
-                       EVO_OK);
+      pop = resume_steady(t.file, &fit);
       prog_ctx q = {.size = 8, .stop_at = 5};
       ck_assert_int_eq(evo_population_set_progress(pop, progress_cb, &q),
                        EVO_OK);
@@ -757,9 +763,7 @@ START_TEST(test_stop_resume) {
         rc = EVO_ECANCELED; /* a step: go on from the checkpoint */
     }
     ck_assert_msg(rc == EVO_OK, "%d: %s", rc, evo_last_error());
-    pt_assert_same_run(ref, pop, true);
-    pt_assert_same_accounting(ref, pop, true);
-    pt_assert_same_checkpoint(ref_t.file, t.file, 4);
+    assert_same_end(ref, pop, ref_t.file, t.file);
     evo_population_free(pop);
   }
   evo_population_free(ref);
@@ -824,10 +828,8 @@ START_TEST(test_budget) {
   ck_assert_int_eq(evo_population_step(pop), EVO_ESTATE); /* finished */
   evo_population_free(pop);
   /* resumed: still spent; a budget of 20 reaches 21 at the 14th result */
-  ck_assert_int_eq(evo_population_resume(&pop, t.file, "steady"), EVO_OK);
+  pop = resume_steady(t.file, &fit);
   ck_assert(evo_population_finished(pop));
-  ck_assert_int_eq(evo_population_set_fitness_rung(pop, fitness_cb, &fit),
-                   EVO_OK);
   pt_set_ok(pop, EVO_POP_BUDGET, 20);
   ck_assert(!evo_population_finished(pop));
   pt_set_ok(pop, EVO_POP_WORKERS, 3); /* more may be out: stops at >= 20 */
@@ -838,9 +840,7 @@ START_TEST(test_budget) {
   /* no budget: the end of the uninterrupted run */
   pt_set_ok(pop, EVO_POP_BUDGET, 0);
   ck_assert_int_eq(evo_population_run(pop), EVO_OK);
-  pt_assert_same_run(ref, pop, true);
-  pt_assert_same_accounting(ref, pop, true);
-  pt_assert_same_checkpoint(ref_t.file, t.file, 4);
+  assert_same_end(ref, pop, ref_t.file, t.file);
   evo_population_free(pop);
   evo_population_free(ref);
   fit_done(&fit);
