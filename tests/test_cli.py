@@ -240,6 +240,12 @@ def expect_fail(code, words, *args):
 
 def part_errors(tmp):
     expect_fail(2, ["frob"], "frob")
+    # a --data folder whose name is not UTF-8 cannot go into settings.json:
+    # refused before anything is written
+    out = os.path.join(tmp, "not-utf8")
+    expect_fail(2, ["--data", "not valid UTF-8"], "evolve", "--preset",
+                "smoke", "--data", os.fsdecode(b"/tmp/\xff"), "--out", out)
+    check(not os.path.exists(out), "a run folder was made for bad --data")
     expect_fail(2, ["--bogus"], "evolve", "--bogus")
     expect_fail(2, ["--population", "x"], "evolve", "--population", "x")
     expect_fail(2, ["--steps"], "eval", "adam", "--steps")

@@ -275,6 +275,25 @@ static int collect(int argc, char **argv, given *gv, evolve_opts *opts) {
   return CLI_EXIT_OK;
 }
 
+/* settings.json holds only UTF-8 (JSON's encoding): a task name or data
+ * folder that is not would be dropped from it, so refuse it up front. */
+static int utf8_ok(const char *text) {
+  json_t *j = json_string(text);
+  json_decref(j);
+  return j != NULL;
+}
+
+static int check_utf8(const evolve_cfg *cfg) {
+  for (size_t i = 0; i < cfg->tasks.n; i++)
+    if (!utf8_ok(cfg->tasks.names[i]))
+      return cli_usage_error("evolve", "task name %zu is not valid UTF-8 "
+                             "(settings.json holds only UTF-8)", i + 1);
+  if (!utf8_ok(cfg->data))
+    return cli_usage_error("evolve", "--data: the folder's name is not "
+                           "valid UTF-8 (settings.json holds only UTF-8)");
+  return CLI_EXIT_OK;
+}
+
 /* A new run: the preset, then every override. */
 static int apply_new(const given *gv, evolve_cfg *cfg) {
   if (apply_preset(cfg, gv->preset != NULL ? gv->preset : "quick") != 0)
@@ -296,7 +315,7 @@ static int apply_new(const given *gv, evolve_cfg *cfg) {
     return CLI_EXIT_USAGE;
   if (gv->budget != NULL && parse_budget(gv->budget, &cfg->budget) != 0)
     return CLI_EXIT_USAGE;
-  return CLI_EXIT_OK;
+  return check_utf8(cfg);
 }
 
 /* Settings @p a and @p b do not fit together: a usage error naming the
