@@ -247,3 +247,11 @@ void pt_assert_same_checkpoint(const char *a, const char *b,
   free(pa);
   free(pb);
 }
+
+void pt_assert_same_end(const evo_population *ref, const evo_population *pop,
+                        const char *ref_file, const char *file, bool hits,
+                        uint32_t version) {
+  pt_assert_same_run(ref, pop, true);
+  pt_assert_same_accounting(ref, pop, hits);
+  pt_assert_same_checkpoint(ref_file, file, version);
+}

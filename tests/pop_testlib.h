@@ -88,4 +88,11 @@ unsigned char *pt_ckpt_payload(const char *path, size_t *n, uint32_t version);
 void pt_assert_same_checkpoint(const char *a, const char *b,
                                uint32_t version);
 
+/* @p pop ended as @p ref did: pt_assert_same_run (with the cache hits),
+ * pt_assert_same_accounting (with @p hits) and, at @p ref_file and
+ * @p file, pt_assert_same_checkpoint (of @p version). */
+void pt_assert_same_end(const evo_population *ref, const evo_population *pop,
+                        const char *ref_file, const char *file, bool hits,
+                        uint32_t version);
+
 #endif

@@ -197,6 +197,15 @@ static evo_population *make_pop(const cfg *c, fit_ctx *fit) {
   return pop;
 }
 
+/* Resumes the checkpoint at @p path with the rung callback on @p fit. */
+static evo_population *resume_search(const char *path, fit_ctx *fit) {
+  evo_population *pop = NULL;
+  ck_assert_int_eq(evo_population_resume(&pop, path, "search"), EVO_OK);
+  ck_assert_int_eq(evo_population_set_fitness_rung(pop, fitness_rung_cb, fit),
+                   EVO_OK);
+  return pop;
+}
+
 static evo_population *full_run(const cfg *c, fit_ctx *fit,
                                  const char *ckpt) {
   evo_population *pop = make_pop(c, fit);
@@ -263,10 +272,7 @@ static void cancel_and_resume(const cfg *c, const evo_population *ref,
   int rc = EVO_ECANCELED;
   for (int resumes = 0; rc == EVO_ECANCELED; resumes++) {
     ck_assert_int_lt(resumes, 200);
-    ck_assert_int_eq(evo_population_resume(&pop, t.file, "search"), EVO_OK);
-    ck_assert_int_eq(evo_population_set_fitness_rung(pop, fitness_rung_cb,
-                                                     &fit),
-                     EVO_OK);
+    pop = resume_search(t.file, &fit);
     prog_ctx q = {.cancel_after_evals = again};
     ck_assert_int_eq(evo_population_set_progress(pop, progress_cb, &q),
                      EVO_OK);
@@ -275,9 +281,7 @@ static void cancel_and_resume(const cfg *c, const evo_population *ref,
       evo_population_free(pop);
   }
   ck_assert_int_eq(rc, EVO_OK);
-  pt_assert_same_run(ref, pop, true);
-  pt_assert_same_accounting(ref, pop, false);
-  pt_assert_same_checkpoint(ref_ckpt, t.file, 0);
+  pt_assert_same_end(ref, pop, ref_ckpt, t.file, false, 0);
   evo_population_free(pop);
   pt_tmp_remove(&t);
   fit_done(&fit);
@@ -713,9 +717,7 @@ static void workers_identical(const cfg *base, fit_ctx *fit) {
     cfg c = *base;
     c.workers = w;
     evo_population *pop = full_run(&c, fit, t2.file);
-    pt_assert_same_run(ref, pop, true);
-    pt_assert_same_accounting(ref, pop, false);
-    pt_assert_same_checkpoint(t1.file, t2.file, 0);
+    pt_assert_same_end(ref, pop, t1.file, t2.file, false, 0);
     evo_population_free(pop);
   }
   ck_assert_uint_eq(fit_total_calls(fit) - before, 3 * calls);
@@ -1373,9 +1375,7 @@ static void between_rungs(uint32_t rung, const evo_population *ref,
                                                    &fit),
                    EVO_OK);
   ck_assert_int_eq(evo_population_run(back), EVO_OK);
-  pt_assert_same_run(ref, back, true);
-  pt_assert_same_accounting(ref, back, false);
-  pt_assert_same_checkpoint(ref_ckpt, t.file, 0);
+  pt_assert_same_end(ref, back, ref_ckpt, t.file, false, 0);
   evo_population_free(back);
   pt_tmp_remove(&t);
   fit_done(&fit);

@@ -155,16 +155,6 @@ static evo_population *resume_steady(const char *path, fit_ctx *fit) {
   return pop;
 }
 
-/* @p pop ended as @p ref did: the run, its accounting and (at @p file and
- * @p ref_file) its checkpoint. */
-static void assert_same_end(const evo_population *ref,
-                            const evo_population *pop, const char *ref_file,
-                            const char *file) {
-  pt_assert_same_run(ref, pop, true);
-  pt_assert_same_accounting(ref, pop, true);
-  pt_assert_same_checkpoint(ref_file, file, 4);
-}
-
 /* ---- a back end that finishes jobs in a scrambled order ----------------- */
 
 #define MAX_SLOTS 64
@@ -336,7 +326,7 @@ static void check_workers(const cfg *base) {
       ref = pop;
       ref_calls = fit.n_log;
     } else {
-      assert_same_end(ref, pop, t[0].file, t[w].file);
+      pt_assert_same_end(ref, pop, t[0].file, t[w].file, true, 4);
       ck_assert_uint_eq(fit.n_log, ref_calls); /* hits are the same too */
       evo_population_free(pop);
     }
@@ -360,7 +350,7 @@ static void check_workers(const cfg *base) {
   ck_assert_int_eq(evo_population_set_checkpoint(pop, t[3].file, "steady"),
                    EVO_OK);
   ck_assert_int_eq(evo_population_run(pop), EVO_OK);
-  assert_same_end(ref, pop, t[0].file, t[3].file);
+  pt_assert_same_end(ref, pop, t[0].file, t[3].file, true, 4);
   ck_assert_uint_eq(fit.n_log, ref_calls);
   ck_assert_uint_eq(p.committed, (size_t)(base->size * base->generations));
   ck_assert_uint_eq(p.gens, (size_t)base->generations);
@@ -457,7 +447,7 @@ START_TEST(test_backend_failure) {
         pop = resume_steady(t.file, &fit);
       }
       ck_assert_int_eq(evo_population_run(pop), EVO_OK);
-      assert_same_end(ref, pop, ref_t.file, t.file);
+      pt_assert_same_end(ref, pop, ref_t.file, t.file, true, 4);
       evo_population_free(pop);
       evo_backend_free(be);
     }
@@ -690,7 +680,7 @@ static void check_kills(const cfg *c, size_t every) {
     ck_assert_uint_eq(evo_population_generation(pop), (k - 1) / p.size);
     pt_set_ok(pop, EVO_POP_WORKERS, 1 + (int64_t)(k % 3));
     ck_assert_int_eq(evo_population_run(pop), EVO_OK);
-    assert_same_end(ref, pop, t.file, end);
+    pt_assert_same_end(ref, pop, t.file, end, true, 4);
     evo_population_free(pop);
     remove(kill);
     remove(end);
@@ -763,7 +753,7 @@ START_TEST(test_stop_resume) {
         rc = EVO_ECANCELED; /* a step: go on from the checkpoint */
     }
     ck_assert_msg(rc == EVO_OK, "%d: %s", rc, evo_last_error());
-    assert_same_end(ref, pop, ref_t.file, t.file);
+    pt_assert_same_end(ref, pop, ref_t.file, t.file, true, 4);
     evo_population_free(pop);
   }
   evo_population_free(ref);
@@ -840,7 +830,7 @@ START_TEST(test_budget) {
   /* no budget: the end of the uninterrupted run */
   pt_set_ok(pop, EVO_POP_BUDGET, 0);
   ck_assert_int_eq(evo_population_run(pop), EVO_OK);
-  assert_same_end(ref, pop, ref_t.file, t.file);
+  pt_assert_same_end(ref, pop, ref_t.file, t.file, true, 4);
   evo_population_free(pop);
   evo_population_free(ref);
   fit_done(&fit);
