@@ -18,61 +18,15 @@
 #include "core/common_internal.h"
 #include "nn/layers_internal.h"
 #include "nn/nn_internal.h"
+#include "nn_testlib.h"
 
 /* ---- helpers ------------------------------------------------------------ */
-
-static float *fvec(size_t n) {
-  float *p = calloc(n ? n : 1, sizeof *p);
-  ck_assert_ptr_nonnull(p);
-  return p;
-}
-
-static void fill_normal(float *p, size_t n, evo_rng *rng, double scale) {
-  for (size_t i = 0; i < n; i++)
-    p[i] = (float)(scale * evo_rng_normal(rng));
-}
-
-static double dot(const float *a, const float *b, size_t n) {
-  double s = 0.0;
-  for (size_t i = 0; i < n; i++)
-    s += (double)a[i] * (double)b[i];
-  return s;
-}
 
 static double max_abs(const float *a, size_t n) {
   double m = 0.0;
   for (size_t i = 0; i < n; i++)
     m = fmax(m, fabs((double)a[i]));
   return m;
-}
-
-/* A differentiable case: loss(ctx) runs the forward pass and returns L. */
-typedef struct fd_case {
-  double (*loss)(void *ctx);
-  void *ctx;
-} fd_case;
-
-/* Central differences of L with respect to v[i], i = 0, stride, ..., against
- * the analytic gradient ana[i]. Returns the worst |num - ana| / (atol +
- * rtol·|ana|): the check passes when it is <= 1. */
-static double fd_worst(const fd_case *c, float *v, const float *ana, size_t n,
-                       float h, size_t stride, double atol, double rtol) {
-  double worst = 0.0;
-  for (size_t i = 0; i < n; i += stride) {
-    float keep = v[i];
-    v[i] = keep + h;
-    double up = (double)v[i];
-    double lp = c->loss(c->ctx);
-    v[i] = keep - h;
-    double down = (double)v[i];
-    double lm = c->loss(c->ctx);
-    v[i] = keep;
-    double num = (lp - lm) / (up - down);
-    double err = fabs(num - (double)ana[i]) / (atol + rtol * fabs(ana[i]));
-    worst = fmax(worst, err);
-  }
-  c->loss(c->ctx); /* leave the forward state as it was */
-  return worst;
 }
 
 /* ---- conv --------------------------------------------------------------- */

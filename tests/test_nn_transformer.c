@@ -23,6 +23,7 @@
 
 #include "core/common_internal.h"
 #include "nn/layers_internal.h"
+#include "nn_testlib.h"
 
 #define FD_H 1e-2f
 #define FD_ATOL 2e-3
@@ -30,47 +31,10 @@
 
 /* ---- helpers ------------------------------------------------------------ */
 
-static float *fvec(size_t n) {
-  float *p = calloc(n ? n : 1, sizeof *p);
-  ck_assert_ptr_nonnull(p);
-  return p;
-}
-
-static void fill_normal(float *p, size_t n, evo_rng *rng, double scale) {
-  for (size_t i = 0; i < n; i++)
-    p[i] = (float)(scale * evo_rng_normal(rng));
-}
-
-static double dot(const float *a, const float *b, size_t n) {
-  double s = 0.0;
-  for (size_t i = 0; i < n; i++)
-    s += (double)a[i] * (double)b[i];
-  return s;
-}
-
-typedef struct fd_case {
-  double (*loss)(void *ctx);
-  void *ctx;
-} fd_case;
-
-/* Worst |num - ana| / (atol + rtol·|ana|) over v[0..n) (passes when <= 1). */
-static double fd_worst(const fd_case *c, float *v, const float *ana,
+/* fd_worst over every element with this file's step and tolerances. */
+static double fd_check(const fd_case *c, float *v, const float *ana,
                        size_t n) {
-  double worst = 0.0;
-  for (size_t i = 0; i < n; i++) {
-    float keep = v[i];
-    v[i] = keep + FD_H;
-    double up = (double)v[i], lp = c->loss(c->ctx);
-    v[i] = keep - FD_H;
-    double down = (double)v[i], lm = c->loss(c->ctx);
-    v[i] = keep;
-    double num = (lp - lm) / (up - down);
-    double err =
-        fabs(num - (double)ana[i]) / (FD_ATOL + FD_RTOL * fabs(ana[i]));
-    worst = fmax(worst, err);
-  }
-  c->loss(c->ctx);
-  return worst;
+  return fd_worst(c, v, ana, n, FD_H, 1, FD_ATOL, FD_RTOL);
 }
 
 static evo_workers *team_of(size_t n) {
@@ -117,8 +81,8 @@ START_TEST(embedding_forward_backward) {
   memset(dwpe, 0x7f, sizeof dwpe);
   evo_embed_backward(dwte, dwpe, c.r, c.tok, EB_N, EB_T, EB_D, EB_V);
   fd_case fc = {emb_loss, &c};
-  ck_assert_double_le(fd_worst(&fc, c.wte, dwte, EB_V * EB_D), 1.0);
-  ck_assert_double_le(fd_worst(&fc, c.wpe, dwpe, EB_T * EB_D), 1.0);
+  ck_assert_double_le(fd_check(&fc, c.wte, dwte, EB_V * EB_D), 1.0);
+  ck_assert_double_le(fd_check(&fc, c.wpe, dwpe, EB_T * EB_D), 1.0);
   for (size_t j = 0; j < EB_D; j++) /* token 6 never occurs */
     ck_assert_float_eq(dwte[6 * EB_D + j], 0.0f);
 }
@@ -197,9 +161,9 @@ START_TEST(layernorm_gradients_match_finite_differences) {
   evo_ln_backward(dx, dg, db, c.r, c.x, c.mean, c.rstd, c.gamma, c.m, c.c, acc,
                   NULL);
   fd_case fc = {ln_loss, &c};
-  ck_assert_double_le(fd_worst(&fc, c.x, dx, n), 1.0);
-  ck_assert_double_le(fd_worst(&fc, c.gamma, dg, c.c), 1.0);
-  ck_assert_double_le(fd_worst(&fc, c.beta, db, c.c), 1.0);
+  ck_assert_double_le(fd_check(&fc, c.x, dx, n), 1.0);
+  ck_assert_double_le(fd_check(&fc, c.gamma, dg, c.c), 1.0);
+  ck_assert_double_le(fd_check(&fc, c.beta, db, c.c), 1.0);
   /* dx may alias dy. */
   float *dy = fvec(n);
   memcpy(dy, c.r, n * sizeof *dy);
@@ -273,7 +237,7 @@ START_TEST(gelu_formula_gradient_threads) {
   float *dx = fvec(N), *dx3 = fvec(N), *y3 = fvec(N);
   evo_gelu_backward(dx, c.r, c.x, N, NULL);
   fd_case fc = {gelu_loss, &c};
-  ck_assert_double_le(fd_worst(&fc, c.x, dx, N), 1.0);
+  ck_assert_double_le(fd_check(&fc, c.x, dx, N), 1.0);
   evo_workers *team = team_of(3);
   evo_gelu_forward(y3, c.x, N, team);
   ck_assert_mem_eq(y3, c.y, N * sizeof *y3);
@@ -376,7 +340,7 @@ START_TEST(attention_gradients_match_finite_differences) {
   evo_attention_backward(dqkv, c.r, c.qkv, c.prob, c.n, c.t, c.d, c.nh, c.ws,
                          NULL);
   fd_case fc = {attn_loss, &c};
-  ck_assert_double_le(fd_worst(&fc, c.qkv, dqkv, nq), 1.0);
+  ck_assert_double_le(fd_check(&fc, c.qkv, dqkv, nq), 1.0);
   /* The last position's key and value reach no other position's output:
    * only its own (checked above); a sequence's gradient never leaks into
    * the other's: the loss of sequence 0 alone leaves sequence 1's at 0. */
@@ -478,7 +442,7 @@ START_TEST(seq_ce_loss_gradient_accuracy) {
   ck_assert_double_eq_tol(loss, ref, 1e-9 * ref);
   ck_assert_uint_eq(correct, right);
   fd_case fc = {ce_loss, &c};
-  ck_assert_double_le(fd_worst(&fc, c.z, g, M * K), 1.0);
+  ck_assert_double_le(fd_check(&fc, c.z, g, M * K), 1.0);
   for (size_t i = 0; i < M; i++) { /* a row's gradient sums to 0 */
     double s = 0.0;
     for (size_t j = 0; j < K; j++)
