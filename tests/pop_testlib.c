@@ -255,3 +255,21 @@ void pt_assert_same_end(const evo_population *ref, const evo_population *pop,
   pt_assert_same_accounting(ref, pop, hits);
   pt_assert_same_checkpoint(ref_file, file, version);
 }
+
+evo_population *pt_resume_until_done(const char *path, const char *tag,
+                                     void (*attach)(evo_population *pop,
+                                                    void *user),
+                                     void *user) {
+  evo_population *pop = NULL;
+  int rc = EVO_ECANCELED;
+  for (int resumes = 0; rc == EVO_ECANCELED; resumes++) {
+    ck_assert_int_lt(resumes, 200);
+    ck_assert_int_eq(evo_population_resume(&pop, path, tag), EVO_OK);
+    attach(pop, user);
+    rc = evo_population_run(pop);
+    if (rc == EVO_ECANCELED)
+      evo_population_free(pop);
+  }
+  ck_assert_int_eq(rc, EVO_OK);
+  return pop;
+}

@@ -95,4 +95,13 @@ void pt_assert_same_end(const evo_population *ref, const evo_population *pop,
                         const char *ref_file, const char *file, bool hits,
                         uint32_t version);
 
+/* Resumes the checkpoint at @p path (of run name @p tag) and runs it until
+ * it finishes: before each run @p attach(pop, @p user) sets the callbacks;
+ * a canceled run (EVO_ECANCELED) is resumed again, at most 200 times.
+ * Returns the finished population. */
+evo_population *pt_resume_until_done(const char *path, const char *tag,
+                                     void (*attach)(evo_population *pop,
+                                                    void *user),
+                                     void *user);
+
 #endif

@@ -600,6 +600,23 @@ END_TEST
 
 /* ---- checkpoints: cancel and resume ------------------------------------- */
 
+/* What a resumed run gets: the fitness callback on fit and a progress
+ * callback that cancels every `again` evaluations. */
+typedef struct reattach {
+  fit_ctx *fit;
+  size_t again;
+  prog_ctx q;
+} reattach;
+
+static void reattach_cb(evo_population *pop, void *user) {
+  reattach *r = user;
+  ck_assert_int_eq(evo_population_set_fitness(pop, fitness_cb, r->fit),
+                   EVO_OK);
+  r->q = (prog_ctx){.cancel_after_evals = r->again};
+  ck_assert_int_eq(evo_population_set_progress(pop, progress_cb, &r->q),
+                   EVO_OK);
+}
+
 /* Runs with a checkpoint and a cancel, then resumes until finished and
  * compares with @p ref. @p evals / @p gen_event say where to stop (0:
  * nowhere); @p again stops every so many evaluations after each resume. */
@@ -617,21 +634,8 @@ static void cancel_and_resume(const run_cfg *c, const evo_population *ref,
   ck_assert_int_eq(evo_population_set_progress(pop, progress_cb, &p), EVO_OK);
   ck_assert_int_eq(evo_population_run(pop), EVO_ECANCELED);
   evo_population_free(pop);
-  int rc = EVO_ECANCELED;
-  for (int resumes = 0; rc == EVO_ECANCELED; resumes++) {
-    ck_assert_int_lt(resumes, 200);
-    ck_assert_int_eq(evo_population_resume(&pop, t.file, "synthetic v1"),
-                     EVO_OK);
-    ck_assert_int_eq(evo_population_set_fitness(pop, fitness_cb, &fit),
-                     EVO_OK);
-    prog_ctx q = {.cancel_after_evals = again};
-    ck_assert_int_eq(evo_population_set_progress(pop, progress_cb, &q),
-                     EVO_OK);
-    rc = evo_population_run(pop);
-    if (rc == EVO_ECANCELED)
-      evo_population_free(pop);
-  }
-  ck_assert_int_eq(rc, EVO_OK);
+  reattach r = {.fit = &fit, .again = again};
+  pop = pt_resume_until_done(t.file, "synthetic v1", reattach_cb, &r);
   pt_assert_same_run(ref, pop, true);
   evo_population_free(pop);
   pt_tmp_remove(&t);

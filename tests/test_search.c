@@ -197,15 +197,6 @@ static evo_population *make_pop(const cfg *c, fit_ctx *fit) {
   return pop;
 }
 
-/* Resumes the checkpoint at @p path with the rung callback on @p fit. */
-static evo_population *resume_search(const char *path, fit_ctx *fit) {
-  evo_population *pop = NULL;
-  ck_assert_int_eq(evo_population_resume(&pop, path, "search"), EVO_OK);
-  ck_assert_int_eq(evo_population_set_fitness_rung(pop, fitness_rung_cb, fit),
-                   EVO_OK);
-  return pop;
-}
-
 static evo_population *full_run(const cfg *c, fit_ctx *fit,
                                  const char *ckpt) {
   evo_population *pop = make_pop(c, fit);
@@ -248,6 +239,24 @@ static int progress_cb(void *user, evo_event event, const evo_population *pop,
   return 0;
 }
 
+/* What a resumed run gets: the rung callback on fit and a progress
+ * callback that cancels every `again` evaluations. */
+typedef struct reattach {
+  fit_ctx *fit;
+  size_t again;
+  prog_ctx q;
+} reattach;
+
+static void reattach_cb(evo_population *pop, void *user) {
+  reattach *r = user;
+  ck_assert_int_eq(evo_population_set_fitness_rung(pop, fitness_rung_cb,
+                                                   r->fit),
+                   EVO_OK);
+  r->q = (prog_ctx){.cancel_after_evals = r->again};
+  ck_assert_int_eq(evo_population_set_progress(pop, progress_cb, &r->q),
+                   EVO_OK);
+}
+
 /* Runs @p c with a checkpoint, stopped at evaluation event @p evals or
  * generation event @p gen_event, then resumes (stopping every @p again
  * evaluations when not 0) until finished; the run must equal @p ref and
@@ -269,18 +278,8 @@ static void cancel_and_resume(const cfg *c, const evo_population *ref,
   ck_assert_int_eq(evo_population_set_progress(pop, progress_cb, &p), EVO_OK);
   ck_assert_int_eq(evo_population_run(pop), EVO_ECANCELED);
   evo_population_free(pop);
-  int rc = EVO_ECANCELED;
-  for (int resumes = 0; rc == EVO_ECANCELED; resumes++) {
-    ck_assert_int_lt(resumes, 200);
-    pop = resume_search(t.file, &fit);
-    prog_ctx q = {.cancel_after_evals = again};
-    ck_assert_int_eq(evo_population_set_progress(pop, progress_cb, &q),
-                     EVO_OK);
-    rc = evo_population_run(pop);
-    if (rc == EVO_ECANCELED)
-      evo_population_free(pop);
-  }
-  ck_assert_int_eq(rc, EVO_OK);
+  reattach r = {.fit = &fit, .again = again};
+  pop = pt_resume_until_done(t.file, "search", reattach_cb, &r);
   pt_assert_same_end(ref, pop, ref_ckpt, t.file, false, 0);
   evo_population_free(pop);
   pt_tmp_remove(&t);
