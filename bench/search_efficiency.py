@@ -432,12 +432,15 @@ def write_svg(path, summaries, budget, reference, title):
     w, h = 760, 460
     left, right, top, bottom = 70, 200, 40, 50
     pw, ph = w - left - right, h - top - bottom
-    vals = [v for rows in summaries.values() for r in rows
-            for v in (r[2], r[3]) if not math.isnan(v)]
-    vals += [v for v in reference.values()]
+    # The y range: the medians after the first eighth of the budget, the
+    # references and the bands' tops; bands reaching lower are clipped.
+    vals = [r[1] for rows in summaries.values() for r in rows
+            if r[0] >= budget / 8 and not math.isnan(r[1])]
+    vals += [r[3] for rows in summaries.values() for r in rows
+             if r[0] >= budget / 8 and not math.isnan(r[3])]
+    vals += list(reference.values())
     lo, hi = min(vals), max(vals)
-    lo = max(lo, hi - 0.15)  # show the top 0.15 of fitness: the race
-    pad = (hi - lo) * 0.05 or 0.01
+    pad = (hi - lo) * 0.08 or 0.01
     lo, hi = lo - pad, hi + pad
 
     def x(c):
@@ -481,12 +484,24 @@ def write_svg(path, summaries, budget, reference, title):
         pts = [(x(c), y(med), y(mn), y(mx)) for c, med, mn, mx, _, _ in rows
                if not math.isnan(med)]
         if pts:
-            band = " ".join("%.1f,%.1f" % (px, pmx) for px, _, _, pmx in pts)
-            band += " " + " ".join("%.1f,%.1f" % (px, pmn)
-                                   for px, _, pmn, _ in reversed(pts))
+            def edge(k):
+                out = []
+                for i, p in enumerate(pts):
+                    if i:
+                        out.append((p[0], pts[i - 1][k]))
+                    out.append((p[0], p[k]))
+                return out
+            band = " ".join("%.1f,%.1f" % xy
+                            for xy in edge(3) + edge(2)[::-1])
             parts.append('<polygon points="%s" fill="%s" fill-opacity="0.12" '
                          'stroke="none"/>' % (band, color))
-            line = " ".join("%.1f,%.1f" % (px, pm) for px, pm, _, _ in pts)
+            # A step function: the best so far holds until it improves.
+            steps = []
+            for i, (px, pm, _, _) in enumerate(pts):
+                if i:
+                    steps.append("%.1f,%.1f" % (px, pts[i - 1][1]))
+                steps.append("%.1f,%.1f" % (px, pm))
+            line = " ".join(steps)
             parts.append('<polyline points="%s" fill="none" stroke="%s" '
                          'stroke-width="2"/>' % (line, color))
         parts.append('<line x1="%d" x2="%d" y1="%d" y2="%d" stroke="%s" '
@@ -660,39 +675,56 @@ def judge(summaries, budget):
 
     def final(method):
         return summaries[method][-1][1] if method in summaries else None
+
+    def near(method, c):
+        return min(summaries[method], key=lambda r: abs(r[0] - c))[1]
+
     ga = final("ga")
     for mf in ("ga-mf", "steady-mf", "random-mf"):
         if ga is None or mf not in summaries:
             continue
         c = first_reaching(summaries[mf], ga)
+        fifth = ("at a fifth of the budget (%.0f core-seconds) its median is "
+                 "%.4f, the GA's %.4f" % (budget / 5, near(mf, budget / 5),
+                                          near("ga", budget / 5)))
         if c is None:
             verdicts.append(
                 "**%s vs the paper GA:** does not reach the GA's final "
-                "median %.4f within the budget (its own final median "
-                "%.4f)." % (LABELS[mf], ga, final(mf)))
+                "median %.4f within the budget (its own final median %.4f); "
+                "%s. Target (≤ 1/5 of the GA's compute) not met."
+                % (LABELS[mf], ga, final(mf), fifth))
         else:
             verdicts.append(
                 "**%s vs the paper GA:** reaches the GA's final median "
-                "%.4f at %.0f core-seconds, %.2f of the GA's compute "
-                "(target ≤ 0.20: %s)." % (LABELS[mf], ga, c, c / budget,
-                                          "met" if c / budget <= 0.2 + 1e-9
-                                          else "not met"))
-    rnd = final("random")
-    if rnd is not None:
+                "%.4f at %.0f core-seconds, %.2f of the GA's compute; %s. "
+                "Target (≤ 1/5) %s." % (
+                    LABELS[mf], ga, c, c / budget, fifth,
+                    "met" if c / budget <= 0.2 + 1e-9 else "not met"))
+    if "random" in summaries:
+        base = summaries["random"]
         for method, rows in summaries.items():
             if method == "random":
                 continue
-            f = rows[-1][1]
-            half = min(rows, key=lambda r: abs(r[0] - budget / 2))[1]
-            rhalf = min(summaries["random"],
-                        key=lambda r: abs(r[0] - budget / 2))[1]
+            ahead = behind = level = 0
+            for r, b in zip(rows, base):
+                if math.isnan(r[1]) or math.isnan(b[1]):
+                    continue
+                if r[1] > b[1] + 1e-9:
+                    ahead += 1
+                elif r[1] < b[1] - 1e-9:
+                    behind += 1
+                else:
+                    level += 1
+            f, rnd = rows[-1][1], base[-1][1]
             verdicts.append(
                 "**%s vs random search at equal compute:** final median "
-                "%.4f vs %.4f (%+.4f), at half the budget %.4f vs %.4f: %s."
-                % (LABELS.get(method, method), f, rnd, f - rnd, half, rhalf,
-                   "beats it" if f > rnd and half >= rhalf else
-                   ("ahead at the end only" if f > rnd else
-                    "does not beat it")))
+                "%.4f vs %.4f (%+.4f); of the %d grid points where both "
+                "have a value, ahead at %d, level at %d, behind at %d: %s."
+                % (LABELS.get(method, method), f, rnd, f - rnd,
+                   ahead + level + behind, ahead, level, behind,
+                   "beats it" if f > rnd and behind == 0 and ahead > level
+                   else ("ahead at the end, not throughout" if f > rnd else
+                         "does not beat it")))
     if "optuna" in summaries:
         ours = [m for m in summaries if m != "optuna"]
         if ours:
@@ -700,17 +732,20 @@ def judge(summaries, budget):
             opt = final("optuna")
             c_opt = first_reaching(summaries["optuna"], opt)
             c_ours = first_reaching(summaries[best], opt)
+            if c_ours is not None:
+                outcome = ("reaches Optuna's final quality at %.0f "
+                           "core-seconds, %s compute than Optuna" % (
+                               c_ours, "less" if c_ours < c_opt else
+                               ("the same" if c_ours == c_opt else "more")))
+            else:
+                outcome = ("does not reach Optuna's final quality within "
+                           "the budget")
             verdicts.append(
                 "**Our best method (%s, final median %.4f) vs Optuna (final "
-                "median %.4f, first reached at %.0f core-seconds):** %s." % (
-                    LABELS[best], final(best), opt, c_opt,
-                    "reaches Optuna's final quality at %.0f core-seconds, "
-                    "%s compute than Optuna" % (
-                        c_ours, "less" if c_ours < c_opt else
-                        ("the same" if c_ours == c_opt else "more"))
-                    if c_ours is not None else
-                    "does not reach Optuna's final quality within the "
-                    "budget"))
+                "median %.4f, first reached at %.0f core-seconds):** %s; at "
+                "half the budget %.4f vs Optuna's %.4f." % (
+                    LABELS[best], final(best), opt, c_opt, outcome,
+                    near(best, budget / 2), near("optuna", budget / 2)))
     return verdicts
 
 
@@ -758,8 +793,18 @@ def main(argv=None):
                         help="run nothing: rebuild the outputs from OUT")
     args = parser.parse_args(argv)
     args.proxy = SMOKE if args.smoke else PROXY
-    args.command = "/usr/bin/python3 bench/search_efficiency.py " + " ".join(
-        a if " " not in a else "'%s'" % a for a in (argv or sys.argv[1:]))
+    # The command that makes these runs (without --report-only and the
+    # report's texts).
+    shown, skip = [], False
+    for a in (sys.argv[1:] if argv is None else argv):
+        if skip or a == "--report-only" or \
+                a.split("=")[0] in ("--label", "--machine"):
+            skip = a in ("--label", "--machine")
+            continue
+        shown.append(a if " " not in a else "'%s'" % a)
+    args.command = ("EVOOPT_LIBRARY=build/libevoopt/libevoopt.so "
+                    "EVOOPT_DATA_PATH=/path/to/data \\\n  /usr/bin/python3 "
+                    "bench/search_efficiency.py " + " ".join(shown))
     methods = [m.strip() for m in args.methods.split(",") if m.strip()]
     for m in methods:
         if m not in METHODS:
