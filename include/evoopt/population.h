@@ -172,11 +172,12 @@ typedef enum evo_pop_setting {
                               best ceil(n/η) go on to the next @since 0.2 */
   EVO_POP_BUDGET = 12,  /**< compute budget in CPU core-seconds (0: none;
                               0..2^40): once the evaluations recorded have
-                              cost this much (evo_report_set_cost()), the
-                              run stops at the end of the generation and
-                              evo_population_finished() says so; may be
-                              raised between steps and after a resume to
-                              go on @since 0.2 */
+                              cost this much (evo_report_set_cost()), no
+                              new evaluation is handed out, those in flight
+                              are recorded, the generation stays open (in
+                              the checkpoint) and evo_population_finished()
+                              says so; may be raised between steps and
+                              after a resume to go on @since 0.2 */
   EVO_POP_WINDOW = 13   /**< steady-state evolution's in-flight window W
                               (4; 1..2^20): child k is bred once results
                               0..k-W are committed, so at most W children
