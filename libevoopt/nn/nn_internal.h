@@ -56,7 +56,10 @@ typedef enum evo_tensor_kind {
   EVO_TENSOR_BN_WEIGHT,  /* batch-norm γ */
   EVO_TENSOR_BN_BIAS,    /* batch-norm β */
   EVO_TENSOR_BN_MEAN,    /* running mean (statistics arena) */
-  EVO_TENSOR_BN_VAR      /* running variance (statistics arena) */
+  EVO_TENSOR_BN_VAR,     /* running variance (statistics arena) */
+  EVO_TENSOR_EMBEDDING,  /* token or position embedding (gpt_internal.h) */
+  EVO_TENSOR_LN_WEIGHT,  /* layer-norm γ */
+  EVO_TENSOR_LN_BIAS     /* layer-norm β */
 } evo_tensor_kind;
 
 /* One tensor of an arena: floats [offset, offset + size). */
