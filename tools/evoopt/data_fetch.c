@@ -210,8 +210,9 @@ static void format_bytes(double b, char *buf, size_t size) {
 typedef struct transfer {
   FILE *out;
   const char *path; /* of out */
-  data_sha256 sha;
-  data_md5 md5;
+  data_digest *sha, *md5; /* of what came */
+  char sha_hex[65], md5_hex[33]; /* filled on FETCH_OK */
+  int hash_failed;              /* OpenSSL failed */
   uint64_t got, cap;
   int over;     /* more than cap bytes came */
   int io_errno; /* a write failed */
@@ -236,8 +237,11 @@ static size_t on_data(char *p, size_t size, size_t n, void *user) {
     t->io_errno = errno ? errno : EIO;
     return 0;
   }
-  data_sha256_update(&t->sha, p, len);
-  data_md5_update(&t->md5, p, len);
+  if (data_digest_update(t->sha, p, len) != 0 ||
+      data_digest_update(t->md5, p, len) != 0) {
+    t->hash_failed = 1;
+    return 0;
+  }
   t->got += len;
   if (len > 0)
     t->last_data = cli_now();
@@ -310,14 +314,19 @@ enum { FETCH_OK = 0, FETCH_FAILED = 1, FETCH_STOPPED = 2 };
 static int transfer_url(const char *url, const char *path, uint64_t cap,
                         uint64_t expected, long timeout, transfer *t,
                         char *why, size_t why_size) {
-  t->out = create_new(path);
+  t->sha = data_digest_new(DATA_DIGEST_SHA256, why, why_size);
+  t->md5 = t->sha ? data_digest_new(DATA_DIGEST_MD5, why, why_size) : NULL;
+  t->out = t->md5 ? create_new(path) : NULL;
   if (t->out == NULL) {
-    snprintf(why, why_size, "cannot create '%s': %s", path, strerror(errno));
+    if (t->md5 != NULL)
+      snprintf(why, why_size, "cannot create '%s': %s", path,
+               strerror(errno));
+    data_digest_free(t->sha);
+    data_digest_free(t->md5);
     return FETCH_FAILED;
   }
   t->path = path;
-  data_sha256_init(&t->sha);
-  data_md5_init(&t->md5);
+  t->hash_failed = 0;
   t->got = 0;
   t->cap = cap;
   t->over = 0;
@@ -333,6 +342,8 @@ static int transfer_url(const char *url, const char *path, uint64_t cap,
   if (h == NULL) {
     fclose(t->out);
     unlink(path);
+    data_digest_free(t->sha);
+    data_digest_free(t->md5);
     snprintf(why, why_size, "cannot start libcurl");
     return FETCH_FAILED;
   }
@@ -366,6 +377,15 @@ static int transfer_url(const char *url, const char *path, uint64_t cap,
   curl_easy_setopt(h, CURLOPT_XFERINFOFUNCTION, on_progress);
   curl_easy_setopt(h, CURLOPT_XFERINFODATA, t);
   CURLcode rc = curl_easy_perform(h);
+  if (rc == CURLE_OK && (data_digest_hex(t->sha, t->sha_hex,
+                                         sizeof t->sha_hex) != 0 ||
+                         data_digest_hex(t->md5, t->md5_hex,
+                                         sizeof t->md5_hex) != 0)) {
+    t->hash_failed = 1;
+    rc = CURLE_WRITE_ERROR;
+  }
+  data_digest_free(t->sha);
+  data_digest_free(t->md5);
   long status = 0;
   curl_off_t length = -1;
   curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
@@ -401,6 +421,8 @@ static int transfer_url(const char *url, const char *path, uint64_t cap,
       snprintf(why, why_size,
                "the server sent more than the expected %llu bytes",
                (unsigned long long)t->cap);
+    } else if (rc == CURLE_WRITE_ERROR && t->hash_failed) {
+      snprintf(why, why_size, "OpenSSL's SHA-256 or MD5 failed");
     } else if (rc == CURLE_WRITE_ERROR && t->io_errno) {
       snprintf(why, why_size, "cannot write '%s': %s", path,
                strerror(t->io_errno));
@@ -573,9 +595,7 @@ static int fetch_from(const data_set *s, const data_download *d,
   if (r != FETCH_OK)
     return r;
   /* The download itself, as published. */
-  char sha[65], md5[33];
-  data_sha256_hex(&t.sha, sha);
-  data_md5_hex(&t.md5, md5);
+  const char *sha = t.sha_hex, *md5 = t.md5_hex;
   if (d->size > 0 && t.got != d->size)
     snprintf(why, why_size, "%llu bytes came, not the expected %llu",
              (unsigned long long)t.got, (unsigned long long)d->size);

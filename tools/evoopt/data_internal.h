@@ -14,27 +14,20 @@ int cli_cmd_data(int argc, char **argv);
 
 /* --- checksums (data_hash.c) -------------------------------------------- */
 
-typedef struct data_sha256 {
-  uint32_t h[8];
-  uint64_t bytes;
-  unsigned char buf[64];
-  size_t used;
-} data_sha256;
+/* A running digest (OpenSSL's EVP, kept out of this header). */
+typedef struct data_digest data_digest;
+typedef enum { DATA_DIGEST_SHA256, DATA_DIGEST_MD5 } data_digest_kind;
 
-typedef struct data_md5 {
-  uint32_t h[4];
-  uint64_t bytes;
-  unsigned char buf[64];
-  size_t used;
-} data_md5;
-
-void data_sha256_init(data_sha256 *c);
-void data_sha256_update(data_sha256 *c, const void *data, size_t n);
-/* Finishes the hash: 64 lowercase hex digits and a NUL. */
-void data_sha256_hex(data_sha256 *c, char out[65]);
-void data_md5_init(data_md5 *c);
-void data_md5_update(data_md5 *c, const void *data, size_t n);
-void data_md5_hex(data_md5 *c, char out[33]);
+/* A new digest of @p kind; NULL, with a message in @p why, on failure. */
+data_digest *data_digest_new(data_digest_kind kind, char *why,
+                             size_t why_size);
+/* Adds @p n bytes. 0, or -1 when OpenSSL fails. */
+int data_digest_update(data_digest *d, const void *data, size_t n);
+/* Finishes the digest: its lowercase hex digits and a NUL in @p out (65
+ * bytes for SHA-256, 33 for MD5). 0, or -1 when OpenSSL fails or @p out is
+ * too small. */
+int data_digest_hex(data_digest *d, char *out, size_t out_size);
+void data_digest_free(data_digest *d); /* NULL is fine */
 
 enum {
   DATA_HASH_OK = 0,
