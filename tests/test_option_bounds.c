@@ -31,6 +31,7 @@ static const struct {
     {EVO_TASK_DECAY_ALL, "EVO_TASK_DECAY_ALL", 0, 1, 1, 1},
     {EVO_TASK_REFUSE_NONFINITE, "EVO_TASK_REFUSE_NONFINITE", 0, 1, 1, 1},
     {EVO_TASK_THREADS, "EVO_TASK_THREADS", 1, 8, 1, 1},
+    {EVO_TASK_EVAL_EVERY, "EVO_TASK_EVAL_EVERY", 0, 10000000, 1, 1},
 };
 #define N_TASK_BOUNDS (int)(sizeof task_bounds / sizeof task_bounds[0])
 

@@ -214,6 +214,128 @@ START_TEST(memory_does_not_grow_with_steps) {
 }
 END_TEST
 
+/* Trains adam on digits for @p steps steps (seed 3) with held-out scoring
+ * every @p every steps and the loss curve recorded. */
+static evo_train_result *train_scored(evo_task *t, const evo_genome *g,
+                                      uint64_t steps, int64_t every) {
+  evo_train_result *r = NULL;
+  ck_assert_int_eq(evo_train_result_new(&r), EVO_OK);
+  ck_assert_int_eq(evo_task_set_option(t, EVO_TASK_EVAL_EVERY, every), EVO_OK);
+  ck_assert_int_eq(evo_task_train(t, g, steps, 3, r), EVO_OK);
+  ck_assert_double_eq(get(r, EVO_RESULT_DIVERGED), 0);
+  return r;
+}
+
+static size_t eval_points(const evo_train_result *r, const uint64_t **st,
+                          const double **acc) {
+  size_t n = 12345;
+  ck_assert_int_eq(evo_train_result_eval_curve(r, st, acc, &n), EVO_OK);
+  return n;
+}
+
+/* The same bits: two doubles, or two loss curves of @p n floats. */
+#define SAME_BITS(a, b, n) (memcmp((a), (b), (n) * sizeof *(a)) == 0)
+
+/* EVO_TASK_EVAL_EVERY = K (issue 12, item 2): floor(steps / K) points, at
+ * steps K, 2K, ...; with K = steps the point is the final accuracy itself;
+ * a point equals the final accuracy of a run that stops there (adam has no
+ * schedule, so a 14-step run is the first 14 steps of a 30-step one); and
+ * scoring on the way changes no bit of the training run. */
+START_TEST(held_out_curve) {
+  evo_task *t = NULL;
+  evo_genome *g = preset("adam");
+  const uint64_t *st = NULL;
+  const double *acc = NULL;
+  ck_assert_int_eq(evo_task_open(&t, "digits", NULL), EVO_OK);
+  ck_assert_int_eq(evo_task_set_option(t, EVO_TASK_BATCH_SIZE, 32), EVO_OK);
+  ck_assert_int_eq(evo_task_set_option(t, EVO_TASK_RECORD_CURVE, 1), EVO_OK);
+  evo_train_result *off = train_scored(t, g, 30, 0);
+  ck_assert_uint_eq(eval_points(off, &st, &acc), 0);
+  ck_assert_ptr_null(st);
+  ck_assert_ptr_null(acc);
+  evo_train_result *short14 = train_scored(t, g, 14, 0);
+  double final = get(off, EVO_RESULT_ACCURACY);
+  double at14 = get(short14, EVO_RESULT_ACCURACY);
+
+  evo_train_result *whole = train_scored(t, g, 30, 30);
+  ck_assert_uint_eq(eval_points(whole, &st, &acc), 1);
+  ck_assert_uint_eq(st[0], 30);
+  ck_assert_msg(SAME_BITS(&acc[0], &final, 1), "last point %.17g, final %.17g",
+                acc[0], final);
+
+  evo_train_result *every7 = train_scored(t, g, 30, 7);
+  ck_assert_uint_eq(eval_points(every7, &st, &acc), 4); /* floor(30 / 7) */
+  const uint64_t want[4] = {7, 14, 21, 28};
+  for (size_t i = 0; i < 4; i++) {
+    ck_assert_uint_eq(st[i], want[i]);
+    /* a whole number of the 360 test images */
+    ck_assert_double_eq_tol(acc[i] * 360, round(acc[i] * 360), 1e-9);
+  }
+  ck_assert_msg(SAME_BITS(&acc[1], &at14, 1), "point at 14 %.17g, a 14-step "
+                "run %.17g", acc[1], at14);
+
+  /* The trajectory: every loss, L, the accuracy and the fitness. */
+  const float *c0 = NULL, *c1 = NULL;
+  size_t n0 = 0, n1 = 0;
+  ck_assert_int_eq(evo_train_result_curve(off, &c0, &n0), EVO_OK);
+  ck_assert_int_eq(evo_train_result_curve(every7, &c1, &n1), EVO_OK);
+  ck_assert_uint_eq(n0, 30);
+  ck_assert_uint_eq(n1, 30);
+  ck_assert(SAME_BITS(c0, c1, 30));
+  const evo_result_key keys[] = {EVO_RESULT_MEAN_LOSS, EVO_RESULT_ACCURACY,
+                                 EVO_RESULT_FITNESS};
+  for (size_t k = 0; k < 3; k++) {
+    double a = get(off, keys[k]), b = get(every7, keys[k]),
+           c = get(whole, keys[k]);
+    ck_assert(SAME_BITS(&a, &b, 1) && SAME_BITS(&a, &c, 1));
+  }
+
+  /* K beyond the steps: no point; a run reuses its result's curve. */
+  evo_train_result *none = train_scored(t, g, 30, 31);
+  ck_assert_uint_eq(eval_points(none, &st, &acc), 0);
+  ck_assert_int_eq(evo_task_set_option(t, EVO_TASK_EVAL_EVERY, 10), EVO_OK);
+  ck_assert_int_eq(evo_task_train(t, g, 30, 3, every7), EVO_OK);
+  ck_assert_uint_eq(eval_points(every7, &st, &acc), 3);
+  ck_assert_uint_eq(st[2], 30);
+  ck_assert(SAME_BITS(&acc[2], &final, 1));
+  size_t n = 0;
+  ck_assert_int_eq(evo_train_result_eval_curve(NULL, &st, &acc, &n),
+                   EVO_EINVAL);
+  ck_assert_int_eq(evo_train_result_eval_curve(every7, NULL, &acc, &n),
+                   EVO_EINVAL);
+  evo_train_result *results[] = {off, short14, whole, every7, none};
+  for (size_t i = 0; i < 5; i++)
+    evo_train_result_free(results[i]);
+  evo_genome_free(g);
+  evo_task_free(t);
+}
+END_TEST
+
+/* A run that diverges keeps the points scored before it diverged. */
+START_TEST(held_out_curve_divergence) {
+  evo_task *t = NULL;
+  evo_genome *g = preset("plain-sgd");
+  evo_train_result *r = NULL;
+  const uint64_t *st = NULL;
+  const double *acc = NULL;
+  ck_assert_int_eq(evo_genome_set(g, EVO_GENE_LR_LOG10, 1.0), EVO_OK);
+  ck_assert_int_eq(evo_task_open(&t, "digits", NULL), EVO_OK);
+  ck_assert_int_eq(evo_task_set_option(t, EVO_TASK_EVAL_EVERY, 1), EVO_OK);
+  ck_assert_int_eq(evo_train_result_new(&r), EVO_OK);
+  ck_assert_int_eq(evo_task_train(t, g, 200, 0, r), EVO_OK);
+  ck_assert_double_eq(get(r, EVO_RESULT_DIVERGED), 1);
+  double step = get(r, EVO_RESULT_DIVERGED_STEP);
+  /* Steps 0 .. step-1 were taken, each followed by a point. */
+  size_t n = eval_points(r, &st, &acc);
+  ck_assert_uint_eq(n, (size_t)step);
+  for (size_t i = 0; i < n; i++)
+    ck_assert_uint_eq(st[i], i + 1);
+  evo_train_result_free(r);
+  evo_genome_free(g);
+  evo_task_free(t);
+}
+END_TEST
+
 START_TEST(evaluator_means) {
   evo_task *t = NULL;
   evo_evaluator *e = NULL;
@@ -386,6 +508,8 @@ int main(int argc, char **argv) {
   tcase_add_test(tc, evaluator_means);
   tcase_add_test(tc, steps_bound);
   tcase_add_test(tc, memory_does_not_grow_with_steps);
+  tcase_add_test(tc, held_out_curve);
+  tcase_add_test(tc, held_out_curve_divergence);
   tcase_add_test(tc, errors);
   tcase_add_test(tc, cifar_augmentation);
   suite_add_tcase(s, tc);

@@ -67,7 +67,19 @@ typedef enum evo_task_option {
    *  1..8, the engine's most: it cuts its loops into 8 fixed slices).
    *  Results are bit-identical for any value. Use 1 when many runs go on
    *  at once (population workers), more to speed up a single run. */
-  EVO_TASK_THREADS = 7
+  EVO_TASK_THREADS = 7,
+  /** K: score the held-out (test) set every K training steps, after steps
+   *  K, 2K, …, and keep the accuracies in the result (a learning curve,
+   *  read with evo_train_result_eval_curve()); default 0 = off; 0 to
+   *  ::EVO_MAX_STEPS. A run of n steps keeps floor(n / K) points (fewer if
+   *  it diverges), 16 bytes each, allocated before its first step; each
+   *  point scores the same test images as the final accuracy
+   *  (::EVO_TASK_TEST_LIMIT, or the evaluator's rung). Scoring changes no
+   *  weight, moment or random stream: the training trajectory, the final
+   *  accuracy and the fitness are the same bits as without it; only the
+   *  run's time grows.
+   *  @since 0.2 */
+  EVO_TASK_EVAL_EVERY = 8
 } evo_task_option;
 
 /** Values kept in an ::evo_train_result, read with
@@ -166,6 +178,26 @@ EVO_API int evo_train_result_get(const evo_train_result *r,
  */
 EVO_API int evo_train_result_curve(const evo_train_result *r,
                                    const float **losses, size_t *n);
+
+/**
+ * @brief The held-out learning curve of the last run, when the task
+ * scored one (::EVO_TASK_EVAL_EVERY = K > 0): point i is the test accuracy
+ * after training step steps[i] = (i + 1)·K. With K equal to the run's
+ * steps, the one point is the run's ::EVO_RESULT_ACCURACY, exactly.
+ * @param r The result.
+ * @param steps Receives a pointer owned by @p r (the steps trained at each
+ * point), valid until its next run or free; NULL when there is no point.
+ * @param accuracy Receives a pointer owned by @p r (the accuracies, in
+ * [0, 1]), valid as long; NULL when there is no point.
+ * @param n Receives the number of points: floor(steps / K), or the points
+ * before the step that diverged.
+ * @return ::EVO_OK or ::EVO_EINVAL (a NULL argument). Thread-safe for
+ * concurrent reads.
+ * @since 0.2
+ */
+EVO_API int evo_train_result_eval_curve(const evo_train_result *r,
+                                        const uint64_t **steps,
+                                        const double **accuracy, size_t *n);
 
 /**
  * @brief Trains a genome on a task for @p steps steps and scores it

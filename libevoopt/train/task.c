@@ -25,6 +25,11 @@ struct evo_train_result {
   uint64_t steps;
   float *curve; /* capacity curve_cap, steps valid when recorded */
   size_t curve_cap, curve_len;
+  /* The held-out curve (EVO_TASK_EVAL_EVERY): capacity eval_cap, eval_len
+   * points valid. */
+  uint64_t *eval_steps;
+  double *eval_acc;
+  size_t eval_cap, eval_len;
 };
 
 static const struct task_kind {
@@ -104,6 +109,7 @@ EVO_API int evo_task_open(evo_task **out, const char *name,
   t->opt[EVO_TASK_DECAY_ALL] = 1;
   t->opt[EVO_TASK_REFUSE_NONFINITE] = 1;
   t->opt[EVO_TASK_THREADS] = 1;
+  t->opt[EVO_TASK_EVAL_EVERY] = 0;
   int rc = evo_dataset_load(&t->data, name, data_folder);
   if (rc == EVO_OK)
     rc = draw_subset(t);
@@ -147,6 +153,8 @@ static const struct option_range {
     [EVO_TASK_DECAY_ALL] = {"EVO_TASK_DECAY_ALL", 0, 1},
     [EVO_TASK_REFUSE_NONFINITE] = {"EVO_TASK_REFUSE_NONFINITE", 0, 1},
     [EVO_TASK_THREADS] = {"EVO_TASK_THREADS", 1, EVO_NET_MAX_THREADS},
+    [EVO_TASK_EVAL_EVERY] = {"EVO_TASK_EVAL_EVERY", 0,
+                             (int64_t)EVO_MAX_STEPS},
 };
 
 EVO_API int evo_task_set_option(evo_task *task, evo_task_option option,
@@ -198,6 +206,8 @@ EVO_API void evo_train_result_free(evo_train_result *r) {
   if (r == NULL)
     return;
   free(r->curve);
+  free(r->eval_steps);
+  free(r->eval_acc);
   free(r);
 }
 
@@ -228,6 +238,19 @@ EVO_API int evo_train_result_curve(const evo_train_result *r,
   return EVO_OK;
 }
 
+EVO_API int evo_train_result_eval_curve(const evo_train_result *r,
+                                        const uint64_t **steps,
+                                        const double **accuracy, size_t *n) {
+  EVO_CHECK_ARG(r);
+  EVO_CHECK_ARG(steps);
+  EVO_CHECK_ARG(accuracy);
+  EVO_CHECK_ARG(n);
+  *steps = r->eval_len ? r->eval_steps : NULL;
+  *accuracy = r->eval_len ? r->eval_acc : NULL;
+  *n = r->eval_len;
+  return EVO_OK;
+}
+
 /* ---- one training run ---- */
 
 /* Everything a run allocates, once, before its first step. */
@@ -239,6 +262,12 @@ typedef struct run_buffers {
   size_t *order;  /* a permutation of the training subset */
   double losses[EVO_LOSS_TAIL]; /* the last losses, a ring: step s at s % 50 */
   float *curve; /* every loss (the result's), only when recorded */
+  /* The held-out curve (the result's arrays), every eval_every steps on
+   * the first test_limit test images; eval_every 0: none. */
+  uint64_t eval_every, test_limit;
+  uint64_t *eval_steps;
+  double *eval_acc;
+  size_t eval_len;
 } run_buffers;
 
 static void run_buffers_free(run_buffers *b) {
@@ -366,6 +395,20 @@ static int test_accuracy(const evo_task *t, run_buffers *b, uint64_t limit,
   return EVO_OK;
 }
 
+/* One point of the held-out curve (EVO_TASK_EVAL_EVERY) after @p step
+ * steps. Scoring runs the network in eval mode on the test images only: it
+ * draws no random number and changes no weight, statistic or moment, so
+ * training goes on exactly as without it. */
+static int record_held_out(const evo_task *t, run_buffers *b, uint64_t step) {
+  double acc = 0.0;
+  int rc = test_accuracy(t, b, b->test_limit, &acc);
+  if (rc == EVO_OK) {
+    b->eval_steps[b->eval_len] = step;
+    b->eval_acc[b->eval_len++] = acc;
+  }
+  return rc;
+}
+
 /* The training loop of doc/algorithm.md §3, step 2. Returns the number of
  * recorded losses; *diverged_at is the step that diverged, or -1. */
 static int train_loop(const evo_task *t, uint64_t steps, uint64_t seed,
@@ -408,6 +451,8 @@ static int train_loop(const evo_task *t, uint64_t steps, uint64_t seed,
       *diverged_at = (int64_t)s;
       return EVO_OK;
     }
+    if (rc == EVO_OK && b->eval_every > 0 && (s + 1) % b->eval_every == 0)
+      rc = record_held_out(t, b, s + 1);
     if (rc != EVO_OK)
       return rc;
   }
@@ -427,6 +472,35 @@ static int reserve_curve(evo_train_result *r, uint64_t steps) {
     r->curve = c;
     r->curve_cap = (size_t)steps;
   }
+  return EVO_OK;
+}
+
+/* Room for the held-out curve of a run of @p steps steps (floor(steps /
+ * K) points, EVO_TASK_EVAL_EVERY = K > 0) in the result, before the run;
+ * @p b then writes into it. */
+static int reserve_eval_curve(const evo_task *t, evo_train_result *r,
+                              uint64_t steps, uint64_t test_limit,
+                              run_buffers *b) {
+  uint64_t every = (uint64_t)t->opt[EVO_TASK_EVAL_EVERY];
+  size_t points = (size_t)(steps / every);
+  if (points > r->eval_cap) {
+    uint64_t *st = realloc(r->eval_steps, points * sizeof *st);
+    if (st != NULL)
+      r->eval_steps = st;
+    double *acc = st != NULL ? realloc(r->eval_acc, points * sizeof *acc)
+                             : NULL;
+    if (acc == NULL)
+      return evo_set_error(EVO_ENOMEM,
+                           "out of memory keeping the held-out curve of "
+                           "%zu points",
+                           points);
+    r->eval_acc = acc;
+    r->eval_cap = points;
+  }
+  b->eval_every = every;
+  b->test_limit = test_limit;
+  b->eval_steps = r->eval_steps;
+  b->eval_acc = r->eval_acc;
   return EVO_OK;
 }
 
@@ -468,11 +542,14 @@ int evo_task_train_limit(const evo_task *task, const evo_genome *g,
   uint64_t recorded = 0;
   int64_t diverged_at = -1;
   result->curve_len = 0;
+  result->eval_len = 0;
   int rc = EVO_OK;
   if (task->opt[EVO_TASK_RECORD_CURVE]) {
     rc = reserve_curve(result, steps);
     b.curve = result->curve;
   }
+  if (rc == EVO_OK && task->opt[EVO_TASK_EVAL_EVERY] > 0)
+    rc = reserve_eval_curve(task, result, steps, test_limit, &b);
   if (rc == EVO_OK)
     rc = run_setup(task, g, steps, seed, &b);
   if (rc == EVO_OK)
@@ -482,6 +559,8 @@ int evo_task_train_limit(const evo_task *task, const evo_genome *g,
   result->diverged_step = diverged_at;
   if (rc == EVO_OK && b.curve != NULL)
     result->curve_len = (size_t)recorded;
+  if (rc == EVO_OK)
+    result->eval_len = b.eval_len;
   if (rc == EVO_OK && !result->diverged) {
     double acc = 0.0;
     rc = test_accuracy(task, &b, test_limit, &acc);

@@ -7,7 +7,7 @@
 #include "core/rng_internal.h"
 #include "evoopt/task.h"
 
-#define EVO_TASK_OPTION_COUNT 8
+#define EVO_TASK_OPTION_COUNT 9
 
 struct evo_task {
   char name[32];

@@ -110,6 +110,8 @@ _STATUS_FUNCTIONS = [
     ("evo_train_result_new", [_PP]),
     ("evo_train_result_get", [_P, _I, _PD]),
     ("evo_train_result_curve", [_P, POINTER(POINTER(ctypes.c_float)), _PZ]),
+    ("evo_train_result_eval_curve", [_P, POINTER(POINTER(c_uint64)),
+                                     POINTER(POINTER(ctypes.c_double)), _PZ]),
     ("evo_task_train", [_P, _P, c_uint64, c_uint64, _P]),
     ("evo_report_new", [_PP]),
     ("evo_report_clear", [_P]),
