@@ -160,39 +160,68 @@ static double task_threads(const evo_task *t) {
   return (double)n;
 }
 
-EVO_API int evo_evaluator_run_rung(const evo_evaluator *e,
-                                   const evo_genome *g, uint64_t seed_base,
-                                   uint32_t rung, evo_report *report) {
-  EVO_CHECK_ARG(e);
-  EVO_CHECK_ARG(g);
-  EVO_CHECK_ARG(report);
-  if (e->n_tasks == 0)
-    return evo_set_error(EVO_ESTATE, "the evaluator has no tasks");
+/* One (task, seed) run at rung settings @p r: its fitness, and its cost
+ * (CPU seconds times the task's engine threads). */
+static int run_one(const evo_rung *r, const evo_task *t, const evo_genome *g,
+                   uint64_t seed, evo_train_result *res, double *fitness,
+                   double *cost) {
+  double f = -1.0, seconds = 0.0;
+  int rc = evo_task_train_limit(t, g, r->steps, seed, test_limit(r, t), res);
+  if (rc == EVO_OK)
+    rc = evo_train_result_get(res, EVO_RESULT_FITNESS, &f);
+  if (rc == EVO_OK)
+    rc = evo_train_result_get(res, EVO_RESULT_CPU_SECONDS, &seconds);
+  if (rc != EVO_OK)
+    return evo_wrap_error(rc, "task '%s'", t->name);
+  *fitness = f;
+  *cost = seconds * task_threads(t);
+  return EVO_OK;
+}
+
+/* Rung @p rung's settings: a cheap rung, or the full evaluation. */
+static evo_rung rung_settings(const evo_evaluator *e, uint32_t rung) {
   evo_rung r = {e->steps, e->seeds, FULL_TEST};
   if (rung < e->n_cheap)
     r = e->cheap[rung];
-  evo_train_result *res = NULL;
-  int rc = evo_train_result_new(&res);
-  if (rc != EVO_OK)
-    return rc;
+  return r;
+}
+
+/* The parts' values, from reports or from plain arrays. */
+typedef struct parts_view {
+  const evo_report *const *reports; /* or NULL: */
+  const double *fitness, *cost;
+} parts_view;
+
+static double part_fitness(const parts_view *v, size_t k) {
+  return v->reports != NULL ? v->reports[k]->fitness : v->fitness[k];
+}
+
+static double part_cost(const parts_view *v, size_t k) {
+  return v->reports != NULL ? v->reports[k]->cost : v->cost[k];
+}
+
+/* The mean over seeds, then over tasks (doc/algorithm.md §3); the costs
+ * summed in the parts' order. A whole evaluation (evo_evaluator_run_rung)
+ * and one combined from separate parts both come here, so that their
+ * results have the same bits. */
+static int combine(const evo_evaluator *e, uint32_t rung,
+                   const parts_view *v, size_t n, evo_report *report) {
+  if (e->n_tasks == 0)
+    return evo_set_error(EVO_ESTATE, "the evaluator has no tasks");
+  evo_rung r = rung_settings(e, rung);
+  if (n != e->n_tasks * r.seeds)
+    return evo_set_error(EVO_ERANGE,
+                         "evo_evaluator_combine: %zu parts given, an "
+                         "evaluation at rung %u has %zu (tasks x seeds)",
+                         n, rung, e->n_tasks * r.seeds);
   evo_report_clear(report);
   double total = 0.0, cost = 0.0;
+  int rc = EVO_OK;
   for (size_t i = 0; i < e->n_tasks && rc == EVO_OK; i++) {
-    double sum = 0.0, threads = task_threads(e->tasks[i]);
-    for (uint32_t s = 0; s < r.seeds && rc == EVO_OK; s++) {
-      double f = -1.0, seconds = 0.0;
-      rc = evo_task_train_limit(e->tasks[i], g, r.steps, seed_base + s,
-                                test_limit(&r, e->tasks[i]), res);
-      if (rc == EVO_OK)
-        rc = evo_train_result_get(res, EVO_RESULT_FITNESS, &f);
-      if (rc == EVO_OK)
-        rc = evo_train_result_get(res, EVO_RESULT_CPU_SECONDS, &seconds);
-      sum += f;
-      cost += seconds * threads;
-    }
-    if (rc != EVO_OK) {
-      rc = evo_wrap_error(rc, "task '%s'", e->tasks[i]->name);
-      break;
+    double sum = 0.0;
+    for (uint32_t s = 0; s < r.seeds; s++) {
+      sum += part_fitness(v, i * r.seeds + s);
+      cost += part_cost(v, i * r.seeds + s);
     }
     double mean = sum / (double)r.seeds;
     rc = evo_report_add_task(report, e->tasks[i]->name, mean);
@@ -202,7 +231,36 @@ EVO_API int evo_evaluator_run_rung(const evo_evaluator *e,
     rc = evo_report_set_fitness(report, total / (double)e->n_tasks);
   if (rc == EVO_OK)
     rc = evo_report_set_cost(report, cost);
+  return rc;
+}
+
+EVO_API int evo_evaluator_run_rung(const evo_evaluator *e,
+                                   const evo_genome *g, uint64_t seed_base,
+                                   uint32_t rung, evo_report *report) {
+  EVO_CHECK_ARG(e);
+  EVO_CHECK_ARG(g);
+  EVO_CHECK_ARG(report);
+  if (e->n_tasks == 0)
+    return evo_set_error(EVO_ESTATE, "the evaluator has no tasks");
+  evo_report_clear(report);
+  evo_rung r = rung_settings(e, rung);
+  size_t n = e->n_tasks * r.seeds;
+  double *fitness = calloc(2 * n, sizeof *fitness);
+  if (fitness == NULL)
+    return evo_set_error(EVO_ENOMEM, "out of memory (%zu runs)", n);
+  double *cost = fitness + n;
+  evo_train_result *res = NULL;
+  int rc = evo_train_result_new(&res);
+  /* Task-major: part k is task k / seeds, seed seed_base + k % seeds. */
+  for (size_t k = 0; k < n && rc == EVO_OK; k++)
+    rc = run_one(&r, e->tasks[k / r.seeds], g, seed_base + k % r.seeds, res,
+                 &fitness[k], &cost[k]);
   evo_train_result_free(res);
+  if (rc == EVO_OK) {
+    parts_view v = {NULL, fitness, cost};
+    rc = combine(e, rung, &v, n, report);
+  }
+  free(fitness);
   return rc;
 }
 
@@ -223,14 +281,6 @@ EVO_API int evo_evaluator_fitness(void *user, const evo_genome *g,
 }
 
 /* ---- one evaluation as separate (task, seed) runs (issue 11, item 4) ---- */
-
-/* Rung @p rung's settings: a cheap rung, or the full evaluation. */
-static evo_rung rung_settings(const evo_evaluator *e, uint32_t rung) {
-  evo_rung r = {e->steps, e->seeds, FULL_TEST};
-  if (rung < e->n_cheap)
-    r = e->cheap[rung];
-  return r;
-}
 
 EVO_API size_t evo_evaluator_parts(const evo_evaluator *e, uint32_t rung) {
   return e ? e->n_tasks * rung_settings(e, rung).seeds : 0;
@@ -259,65 +309,14 @@ EVO_API int evo_evaluator_run_part(const evo_evaluator *e,
   if (rc != EVO_OK)
     return rc;
   evo_report_clear(report);
-  double f = -1.0, seconds = 0.0;
-  rc = evo_task_train_limit(t, g, r.steps, seed, test_limit(&r, t), res);
-  if (rc == EVO_OK)
-    rc = evo_train_result_get(res, EVO_RESULT_FITNESS, &f);
-  if (rc == EVO_OK)
-    rc = evo_train_result_get(res, EVO_RESULT_CPU_SECONDS, &seconds);
+  double f = -1.0, cost = 0.0;
+  rc = run_one(&r, t, g, seed, res, &f, &cost);
   evo_train_result_free(res);
-  if (rc != EVO_OK) /* the message evo_evaluator_run_rung() gives */
-    return evo_wrap_error(rc, "task '%s'", t->name);
+  if (rc != EVO_OK)
+    return rc;
   rc = evo_report_add_task(report, t->name, f);
   if (rc == EVO_OK)
     rc = evo_report_set_fitness(report, f);
-  if (rc == EVO_OK)
-    rc = evo_report_set_cost(report, seconds * task_threads(t));
-  return rc;
-}
-
-/* The parts' values, from reports or from plain arrays. */
-typedef struct parts_view {
-  const evo_report *const *reports; /* or NULL: */
-  const double *fitness, *cost;
-} parts_view;
-
-static double part_fitness(const parts_view *v, size_t k) {
-  return v->reports != NULL ? v->reports[k]->fitness : v->fitness[k];
-}
-
-static double part_cost(const parts_view *v, size_t k) {
-  return v->reports != NULL ? v->reports[k]->cost : v->cost[k];
-}
-
-/* The mean over seeds, then over tasks (doc/algorithm.md §3), with the
- * additions in evo_evaluator_run_rung()'s order, so that the result has
- * the same bits; the costs summed in that order too. */
-static int combine(const evo_evaluator *e, uint32_t rung,
-                   const parts_view *v, size_t n, evo_report *report) {
-  if (e->n_tasks == 0)
-    return evo_set_error(EVO_ESTATE, "the evaluator has no tasks");
-  evo_rung r = rung_settings(e, rung);
-  if (n != e->n_tasks * r.seeds)
-    return evo_set_error(EVO_ERANGE,
-                         "evo_evaluator_combine: %zu parts given, an "
-                         "evaluation at rung %u has %zu (tasks x seeds)",
-                         n, rung, e->n_tasks * r.seeds);
-  evo_report_clear(report);
-  double total = 0.0, cost = 0.0;
-  int rc = EVO_OK;
-  for (size_t i = 0; i < e->n_tasks && rc == EVO_OK; i++) {
-    double sum = 0.0;
-    for (uint32_t s = 0; s < r.seeds; s++) {
-      sum += part_fitness(v, i * r.seeds + s);
-      cost += part_cost(v, i * r.seeds + s);
-    }
-    double mean = sum / (double)r.seeds;
-    rc = evo_report_add_task(report, e->tasks[i]->name, mean);
-    total += mean;
-  }
-  if (rc == EVO_OK)
-    rc = evo_report_set_fitness(report, total / (double)e->n_tasks);
   if (rc == EVO_OK)
     rc = evo_report_set_cost(report, cost);
   return rc;
