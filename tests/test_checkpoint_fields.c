@@ -3,7 +3,7 @@
  * and the CRC fixed up, so that only the reader's own checks stand between
  * the bytes and the run. Every field must be refused (EVO_EFORMAT, a
  * message naming the file and the field, the population not created) or,
- * at its bounds, accepted. The layout below is the version 4 payload as
+ * at its bounds, accepted. The layout below is the version 5 payload as
  * libevoopt/evolve/checkpoint.c documents it; the test stops with a clear
  * message when the library writes another version.
  *
@@ -23,7 +23,7 @@
 #include "genome/genome_internal.h"
 #include "pop_testlib.h"
 
-#define LAYOUT_VERSION 4u
+#define LAYOUT_VERSION 5u
 #define POP_SIZE 8
 #define GENERATIONS 3
 #define HOF 4
@@ -99,6 +99,9 @@ typedef struct layout {
   size_t hist_value[GENERATIONS][EVO_HIST_COUNT];
   size_t hist_terms[GENERATIONS]; /* EVO_TERM_COUNT u32 */
   size_t hof_genome[HOF], hof_fitness[HOF];
+  size_t cost_count;          /* the costs section's u32 count */
+  size_t ind_cost[POP_SIZE];  /* the individuals' report costs */
+  size_t hist_cost[GENERATIONS]; /* the history's best reports' costs */
 } layout;
 
 typedef struct cursor {
@@ -174,6 +177,17 @@ static void parse(const unsigned char *file, layout *l) {
     l->hof_fitness[i] = c.pos;
     c.pos += 8 + 8;
   }
+  ck_assert_uint_eq(take_u32(&c), 0); /* the cache: off */
+  l->cost_count = c.pos;
+  ck_assert_uint_eq(take_u32(&c), POP_SIZE + GENERATIONS);
+  for (size_t i = 0; i < POP_SIZE; i++, c.pos += 8)
+    l->ind_cost[i] = c.pos;
+  for (size_t g = 0; g < GENERATIONS; g++, c.pos += 8)
+    l->hist_cost[g] = c.pos;
+  uint64_t payload = 0; /* the frame's payload size, after the version */
+  for (int i = 0; i < 8; i++)
+    payload |= (uint64_t)file[12 + i] << (8 * i);
+  ck_assert_uint_eq(c.pos, EVO_FRAME_HEAD + payload); /* the costs end it */
 }
 
 /* ---- patching ------------------------------------------------------------ */
@@ -407,6 +421,40 @@ START_TEST(report_task_fitness) {
 }
 END_TEST
 
+/* Reports' costs (version 5): finite, from 0 to the run's compute (the
+ * last generation's EVO_HIST_COMPUTE here); as many as the evaluated
+ * individuals and the history entries. */
+START_TEST(report_costs) {
+  fixture fx;
+  fixture_make(&fx);
+  double total =
+      f64_at(fx.good + fx.l.hist_value[GENERATIONS - 1][EVO_HIST_COMPUTE]);
+  ck_assert_double_ge(total, COST * POP_SIZE * GENERATIONS / 2.0);
+  const size_t at[] = {fx.l.ind_cost[0], fx.l.ind_cost[POP_SIZE - 1],
+                       fx.l.hist_cost[0], fx.l.hist_cost[GENERATIONS - 1]};
+  for (size_t k = 0; k < 4; k++) {
+    ck_assert_double_eq(f64_at(fx.good + at[k]), COST); /* as written */
+    const double bad[] = {NAN, INFINITY, -INFINITY, -0.25, -1e-300,
+                          total + 1e-3, 1e300};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+      put_f64(fresh(&fx) + at[k], bad[i]);
+      EXPECT_REFUSED(&fx, "report cost");
+    }
+    put_f64(fresh(&fx) + at[k], 0.0);
+    EXPECT_ACCEPTED(&fx);
+    put_f64(fresh(&fx) + at[k], total);
+    EXPECT_ACCEPTED(&fx);
+  }
+  const uint32_t counts[] = {0, POP_SIZE + GENERATIONS - 1,
+                             POP_SIZE + GENERATIONS + 1, UINT32_MAX};
+  for (size_t i = 0; i < 4; i++) {
+    put_u32(fresh(&fx) + fx.l.cost_count, counts[i]);
+    EXPECT_REFUSED(&fx, "report cost count");
+  }
+  fixture_free(&fx);
+}
+END_TEST
+
 /* The term slots beyond a genome's term count are kept bit for bit (a
  * removed term leaves its code and α there) but must hold a term code and
  * an α in [-5, 5], like a used slot: in an individual, a hall-of-fame
@@ -494,6 +542,7 @@ int main(void) {
   tcase_add_test(tc, history_terms);
   tcase_add_test(tc, hall_of_fame);
   tcase_add_test(tc, report_task_fitness);
+  tcase_add_test(tc, report_costs);
   tcase_add_test(tc, unused_term_slots);
   tcase_add_test(tc, gzip_bombs);
   suite_add_tcase(s, tc);

@@ -888,24 +888,25 @@ START_TEST(test_checkpoint_foreign) {
   /* the same payload under another format's magic (e.g. optimizer state) */
   expect_frame_refused(&t, "EVOOPTST", 1, payload, n, EVO_EFORMAT);
   /* a later format version, and version 1 (before the cache) */
-  expect_frame_refused(&t, "EVOOPTCK", 5, payload, n, EVO_EFORMAT);
-  ck_assert_ptr_nonnull(strstr(evo_last_error(), "version 5"));
+  expect_frame_refused(&t, "EVOOPTCK", 6, payload, n, EVO_EFORMAT);
+  ck_assert_ptr_nonnull(strstr(evo_last_error(), "version 6"));
   expect_frame_refused(&t, "EVOOPTCK", 1, payload, n, EVO_EFORMAT);
   ck_assert_ptr_nonnull(strstr(evo_last_error(), "version 1"));
-  ck_assert_ptr_nonnull(strstr(evo_last_error(), "versions 2 to 4"));
-  /* a version 4 payload under the version 2 and 3 frames: read as those,
-   * it does not parse */
+  ck_assert_ptr_nonnull(strstr(evo_last_error(), "versions 2 to 5"));
+  /* a version 5 payload under the version 2, 3 and 4 frames: read as
+   * those, it does not parse */
   expect_frame_refused(&t, "EVOOPTCK", 2, payload, n, EVO_EFORMAT);
   expect_frame_refused(&t, "EVOOPTCK", 3, payload, n, EVO_EFORMAT);
+  expect_frame_refused(&t, "EVOOPTCK", 4, payload, n, EVO_EFORMAT);
   /* a valid frame around a short, padded or garbage payload */
-  expect_frame_refused(&t, "EVOOPTCK", 4, payload, n / 2, EVO_EFORMAT);
+  expect_frame_refused(&t, "EVOOPTCK", 5, payload, n / 2, EVO_EFORMAT);
   unsigned char *padded = calloc(n + 3, 1);
   ck_assert_ptr_nonnull(padded);
   memcpy(padded, payload, n);
-  expect_frame_refused(&t, "EVOOPTCK", 4, padded, n + 3, EVO_EFORMAT);
+  expect_frame_refused(&t, "EVOOPTCK", 5, padded, n + 3, EVO_EFORMAT);
   free(padded);
   /* a few bytes changed under a correct checksum */
-  pt_fuzz_checkpoint(t.file, payload, n, 0, 4, 300, 2);
+  pt_fuzz_checkpoint(t.file, payload, n, 0, 5, 300, 2);
   free(good);
   pt_tmp_remove(&t);
 }

@@ -326,7 +326,7 @@ static void check_workers(const cfg *base) {
       ref = pop;
       ref_calls = fit.n_log;
     } else {
-      pt_assert_same_end(ref, pop, t[0].file, t[w].file, true, 4);
+      pt_assert_same_end(ref, pop, t[0].file, t[w].file, true, 5);
       ck_assert_uint_eq(fit.n_log, ref_calls); /* hits are the same too */
       evo_population_free(pop);
     }
@@ -350,7 +350,7 @@ static void check_workers(const cfg *base) {
   ck_assert_int_eq(evo_population_set_checkpoint(pop, t[3].file, "steady"),
                    EVO_OK);
   ck_assert_int_eq(evo_population_run(pop), EVO_OK);
-  pt_assert_same_end(ref, pop, t[0].file, t[3].file, true, 4);
+  pt_assert_same_end(ref, pop, t[0].file, t[3].file, true, 5);
   ck_assert_uint_eq(fit.n_log, ref_calls);
   ck_assert_uint_eq(p.committed, (size_t)(base->size * base->generations));
   ck_assert_uint_eq(p.gens, (size_t)base->generations);
@@ -447,7 +447,7 @@ START_TEST(test_backend_failure) {
         pop = resume_steady(t.file, &fit);
       }
       ck_assert_int_eq(evo_population_run(pop), EVO_OK);
-      pt_assert_same_end(ref, pop, ref_t.file, t.file, true, 4);
+      pt_assert_same_end(ref, pop, ref_t.file, t.file, true, 5);
       evo_population_free(pop);
       evo_backend_free(be);
     }
@@ -680,7 +680,7 @@ static void check_kills(const cfg *c, size_t every) {
     ck_assert_uint_eq(evo_population_generation(pop), (k - 1) / p.size);
     pt_set_ok(pop, EVO_POP_WORKERS, 1 + (int64_t)(k % 3));
     ck_assert_int_eq(evo_population_run(pop), EVO_OK);
-    pt_assert_same_end(ref, pop, t.file, end, true, 4);
+    pt_assert_same_end(ref, pop, t.file, end, true, 5);
     evo_population_free(pop);
     remove(kill);
     remove(end);
@@ -753,7 +753,7 @@ START_TEST(test_stop_resume) {
         rc = EVO_ECANCELED; /* a step: go on from the checkpoint */
     }
     ck_assert_msg(rc == EVO_OK, "%d: %s", rc, evo_last_error());
-    pt_assert_same_end(ref, pop, ref_t.file, t.file, true, 4);
+    pt_assert_same_end(ref, pop, ref_t.file, t.file, true, 5);
     evo_population_free(pop);
   }
   evo_population_free(ref);
@@ -830,7 +830,7 @@ START_TEST(test_budget) {
   /* no budget: the end of the uninterrupted run */
   pt_set_ok(pop, EVO_POP_BUDGET, 0);
   ck_assert_int_eq(evo_population_run(pop), EVO_OK);
-  pt_assert_same_end(ref, pop, ref_t.file, t.file, true, 4);
+  pt_assert_same_end(ref, pop, ref_t.file, t.file, true, 5);
   evo_population_free(pop);
   evo_population_free(ref);
   fit_done(&fit);
@@ -1025,13 +1025,13 @@ START_TEST(test_damaged_checkpoint) {
   ck_assert_int_eq(evo_population_run(pop), EVO_ECANCELED);
   evo_population_free(pop);
   size_t n = 0;
-  unsigned char *payload = pt_ckpt_payload(t.file, &n, 4);
+  unsigned char *payload = pt_ckpt_payload(t.file, &n, 5);
   memset(payload + 8 * EVO_POP_WORKERS, 0, 8);
   payload[8 * EVO_POP_WORKERS] = 1; /* a valid worker count */
   char path[160];
   snprintf(path, sizeof path, "%s/fuzz", t.dir);
-  pt_fuzz_checkpoint(path, payload, n, 0, 4, 300, 5);
-  pt_fuzz_checkpoint(path, payload, n, n > 400 ? n - 400 : 0, 4, 300, 6);
+  pt_fuzz_checkpoint(path, payload, n, 0, 5, 300, 5);
+  pt_fuzz_checkpoint(path, payload, n, n > 400 ? n - 400 : 0, 5, 300, 6);
   free(payload);
   remove(path);
   fit_done(&fit);
@@ -1040,7 +1040,8 @@ START_TEST(test_damaged_checkpoint) {
 END_TEST
 
 /* Version 3 checkpoints (before EVO_POP_WINDOW) are still read: a GA
- * run's version 4 payload without the 14th setting, framed as version 3,
+ * run's version 5 payload without its costs section (version 4) and
+ * without the 14th setting, framed as version 3,
  * resumes with the window at its default and ends as the uninterrupted
  * run; one claiming steady-state evolution is refused (version 3 had
  * none). */
@@ -1074,8 +1075,20 @@ START_TEST(test_read_v3) {
                    EVO_OK);
   ck_assert_int_eq(evo_population_step(ref), EVO_OK); /* generation 0 */
   size_t n = 0;
-  unsigned char *v4 = pt_ckpt_payload(ref_t.file, &n, 4);
+  unsigned char *v4 = pt_ckpt_payload(ref_t.file, &n, 5);
   v4[8 * EVO_POP_WORKERS] = 1;
+  /* the costs section ends the payload: u32 count, a f64 per evaluated
+   * individual and history entry */
+  size_t costs = evo_population_history_count(ref);
+  for (size_t i = 0; i < evo_population_size(ref); i++) {
+    double f = NAN;
+    ck_assert_int_eq(evo_population_individual(ref, i, NULL, &f), EVO_OK);
+    if (!isnan(f))
+      costs++;
+  }
+  ck_assert_uint_ge(costs, 1); /* generation 0's history */
+  n -= 4 + 8 * costs;
+  ck_assert_uint_eq(v4[n] | v4[n + 1] << 8, costs); /* the count */
   unsigned char *v3 = malloc(n - 8);
   ck_assert_ptr_nonnull(v3);
   memcpy(v3, v4, 13 * 8); /* settings 0..12, then what follows the 14th */

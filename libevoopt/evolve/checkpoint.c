@@ -4,7 +4,7 @@
  * file only encodes (run state in, bytes out); resume.c decodes them back
  * into a population for evo_population_resume().
  *
- * Payload, version 4, little-endian (u32/u64 integers, f64 as IEEE bits):
+ * Payload, version 5, little-endian (u32/u64 integers, f64 as IEEE bits):
  *   settings     14 × u64, indexed by evo_pop_setting
  *   tag          str (u32 length + bytes)
  *   initial      u32 count, then genomes
@@ -28,10 +28,19 @@
  *                (highest first). The individuals are then the population
  *                ring (job j at j mod N). Results not yet committed are
  *                not saved: a resumed run evaluates them again.
- * Version 3 (before steady-state evolution: 13 settings, no steady
- * section) is read with the window at its default. Version 2 (before multi-fidelity search: 9 settings, no progress, rung
- * nor cache rung, 6 history values) is read with the new settings at
- * their defaults and zero compute. Version 1 (no cache setting, flag nor
+ *   costs        u32 count (= evaluated individuals + history entries),
+ *                each f64: the cost in core-seconds (evo_report_cost(),
+ *                finite, 0 to the run's compute) of the evaluated
+ *                individuals' reports in their order, then of the history
+ *                entries' best reports. Cache entries keep no cost (a hit
+ *                costs nothing). At the end, so that the sections above
+ *                are version 4's byte for byte.
+ * Version 4 (before the costs section) is read with every report's cost
+ * 0 (unknown); the run's compute (progress) is kept. Version 3 (before
+ * steady-state evolution: 13 settings, no steady section) is read with the
+ * window at its default. Version 2 (before multi-fidelity search: 9
+ * settings, no progress, rung nor cache rung, 6 history values) is read
+ * with the new settings at their defaults and zero compute. Version 1 (no cache setting, flag nor
  * section) is refused with a message naming the versions.
  * genome: evo_genome_write's binary form (genome_internal.h): all four
  *   term slots, so a genome comes back bit for bit.
@@ -151,6 +160,20 @@ static void put_steady(evo_wbuf *w, const evo_population *pop) {
   }
 }
 
+/* The reports' costs (version 5): the evaluated individuals', then the
+ * history's best reports'. */
+static void put_costs(evo_wbuf *w, const evo_population *pop) {
+  size_t n = pop->n_history;
+  for (size_t i = 0; i < pop->n_ind; i++)
+    n += pop->ind[i].evaluated;
+  evo_wbuf_u32(w, (uint32_t)n);
+  for (size_t i = 0; i < pop->n_ind; i++)
+    if (pop->ind[i].evaluated)
+      evo_wbuf_f64(w, pop->ind[i].report.cost);
+  for (size_t i = 0; i < pop->n_history; i++)
+    evo_wbuf_f64(w, pop->history[i]->best_report.cost);
+}
+
 static void put_population(evo_wbuf *w, const evo_population *pop) {
   for (size_t k = 0; k < EVO_POP_SETTING_COUNT; k++)
     evo_wbuf_u64(w, (uint64_t)pop->settings[k]);
@@ -177,6 +200,7 @@ static void put_population(evo_wbuf *w, const evo_population *pop) {
   put_cache(w, &pop->cache);
   if (pop->settings[EVO_POP_ALGORITHM] == EVO_ALGO_STEADY)
     put_steady(w, pop);
+  put_costs(w, pop);
 }
 
 int evo_checkpoint_write(const evo_population *pop) {

@@ -19,7 +19,7 @@
 typedef struct ckpt_reader {
   evo_rbuf r;
   const char *bad;
-  uint32_t version; /* CKPT_VERSION or CKPT_VERSION_OLD */
+  uint32_t version; /* CKPT_VERSION_OLD to CKPT_VERSION */
 } ckpt_reader;
 
 static bool reading(const ckpt_reader *c) { return c->r.ok && !c->bad; }
@@ -116,6 +116,7 @@ static void get_record(ckpt_reader *c, evo_gen_record *rec) {
 static void get_settings(ckpt_reader *c, evo_population *pop) {
   size_t n = c->version == CKPT_VERSION_OLD ? V2_SETTINGS
              : c->version == CKPT_VERSION_V3 ? V3_SETTINGS
+             : c->version == CKPT_VERSION_V4 ? V4_SETTINGS
                                              : EVO_POP_SETTING_COUNT;
   for (size_t k = 0; k < n; k++) {
     pop->settings[k] = (int64_t)evo_rbuf_u64(&c->r);
@@ -123,7 +124,7 @@ static void get_settings(ckpt_reader *c, evo_population *pop) {
         evo_population_check_setting((evo_pop_setting)k, pop->settings[k]))
       fault(c, "settings");
   }
-  if (reading(c) && c->version != CKPT_VERSION &&
+  if (reading(c) && c->version < CKPT_VERSION_V4 &&
       pop->settings[EVO_POP_ALGORITHM] == EVO_ALGO_STEADY)
     fault(c, "settings (steady-state evolution before version 4)");
 }
@@ -368,6 +369,30 @@ static int get_steady(ckpt_reader *c, evo_population *pop) {
   return EVO_OK;
 }
 
+/* One report's cost (version 5): finite, from 0 to the run's compute. */
+static void get_cost(ckpt_reader *c, const evo_population *pop,
+                     evo_report *rep) {
+  rep->cost = get_f64(c);
+  if (reading(c) && !(isfinite(rep->cost) && rep->cost >= 0.0 &&
+                      evo_pop_cost_us(rep) <= pop->compute_us))
+    fault(c, "report cost");
+}
+
+/* The costs of the evaluated individuals' and the history's best reports
+ * (version 5; before it they stay 0, unknown). */
+static void get_costs(ckpt_reader *c, evo_population *pop) {
+  size_t want = pop->n_history;
+  for (size_t i = 0; i < pop->n_ind; i++)
+    want += pop->ind[i].evaluated;
+  if (get_count(c, want, "report cost count") != want)
+    fault(c, "report cost count");
+  for (size_t i = 0; i < pop->n_ind && reading(c); i++)
+    if (pop->ind[i].evaluated)
+      get_cost(c, pop, &pop->ind[i].report);
+  for (size_t i = 0; i < pop->n_history && reading(c); i++)
+    get_cost(c, pop, &pop->history[i]->best_report);
+}
+
 /* Reads the tag and checks it against @p want (NULL: any). */
 static int get_tag(ckpt_reader *c, evo_population *pop, const char *want) {
   pop->ckpt_tag = evo_rbuf_str(&c->r, CKPT_LIMIT);
@@ -418,6 +443,8 @@ static int get_population(ckpt_reader *c, evo_population *pop,
     rc = get_cache(c, pop);
   if (rc == EVO_OK && reading(c) && is_steady(pop))
     rc = get_steady(c, pop);
+  if (rc == EVO_OK && reading(c) && c->version >= CKPT_VERSION)
+    get_costs(c, pop);
   return rc;
 }
 
@@ -430,8 +457,7 @@ static int parse_checkpoint(evo_population *pop, const unsigned char *file,
                           &payload, &n);
   if (rc != EVO_OK)
     return evo_wrap_error(rc, "'%s'", path);
-  if (version != CKPT_VERSION && version != CKPT_VERSION_V3 &&
-      version != CKPT_VERSION_OLD)
+  if (version < CKPT_VERSION_OLD || version > CKPT_VERSION)
     return evo_set_error(EVO_EFORMAT,
                          "'%s': checkpoint format version %u, this library "
                          "reads versions %u to %u",
