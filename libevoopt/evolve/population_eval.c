@@ -26,11 +26,8 @@ enum {
 
 typedef struct eval_state {
   evo_population *pop;
-  evo_backend *be;
   size_t head, tail; /* jobs to submit: scratch.todo[head..tail) */
-  size_t in_flight;
-  bool failed;       /* the back end failed: write a checkpoint at the end */
-  evo_pop_outcome o; /* o.stopping: no more submits (a stop or an error) */
+  evo_pop_flight f;  /* f.o.stopping: no more submits (a stop or an error) */
 } eval_state;
 
 /* The evaluation seed (doc/algorithm.md §4, "The paper settings"): the common
@@ -61,7 +58,7 @@ int evo_pop_outcome_status(const evo_pop_outcome *o) {
 }
 
 static void merge_status(eval_state *st, int now) {
-  evo_pop_outcome_merge(&st->o, now);
+  evo_pop_outcome_merge(&st->f.o, now);
 }
 
 /* ---- recording ---------------------------------------------------------- */
@@ -94,7 +91,7 @@ static int record_hit(eval_state *st, size_t index, const evo_report *rep) {
   ind->error[0] = 0;
   ind->cached = true;
   st->pop->scratch.plan[index] = PLAN_DONE;
-  return record_evaluation(st->pop, index, st->o.stopping);
+  return record_evaluation(st->pop, index, st->f.o.stopping);
 }
 
 /* Stores what collect handed back. A failed evaluation scores -1 and the
@@ -190,7 +187,7 @@ static void plan_generation(eval_state *st) {
 /* Records the hits found by the plan, in index order. */
 static void record_planned_hits(eval_state *st) {
   evo_population *pop = st->pop;
-  for (size_t i = 0; i < pop->n_ind && !st->o.stopping; i++) {
+  for (size_t i = 0; i < pop->n_ind && !st->f.o.stopping; i++) {
     if (pop->scratch.plan[i] != PLAN_HIT)
       continue;
     const evo_cache_entry *e =
@@ -228,24 +225,59 @@ int evo_pop_backend_failed(int rc, const char *call) {
   return evo_wrap_error(rc, "evaluation back end: %s failed", call);
 }
 
+bool evo_pop_flight_room(const evo_population *pop, const evo_pop_flight *f) {
+  return !f->o.stopping && f->in_flight < f->be->slots &&
+         !evo_population_budget_spent(pop);
+}
+
+bool evo_pop_flight_submit(evo_pop_flight *f, uint64_t job,
+                           const evo_genome *g, uint64_t seed, uint32_t rung) {
+  evo_set_error(EVO_OK, "%s", "");
+  int rc = evo_backend_call_submit(f->be, job, g, seed, rung);
+  if (rc != EVO_OK) {
+    evo_pop_outcome_merge(&f->o, evo_pop_backend_failed(rc, "submit"));
+    f->failed = true;
+    return false;
+  }
+  f->in_flight++;
+  return true;
+}
+
+bool evo_pop_flight_collect(evo_population *pop, evo_pop_flight *f,
+                            bool (*flying)(const evo_population *pop,
+                                           uint64_t job),
+                            uint64_t *job, int *status) {
+  evo_pop_scratch *s = &pop->scratch;
+  *job = UINT64_MAX;
+  *status = EVO_OK;
+  evo_report_clear(s->report);
+  s->message[0] = 0;
+  evo_set_error(EVO_OK, "%s", "");
+  int rc = f->be->collect(f->be->user, job, s->report, status, s->message,
+                          EVO_POP_ERROR_CAP);
+  if (rc == EVO_OK && !flying(pop, *job))
+    rc = evo_set_error(EVO_ECALLBACK, "job %llu is not in flight",
+                       (unsigned long long)*job);
+  if (rc != EVO_OK) {
+    evo_pop_outcome_merge(&f->o, evo_pop_backend_failed(rc, "collect"));
+    f->failed = true;
+    return false;
+  }
+  f->in_flight--;
+  s->message[EVO_POP_ERROR_CAP - 1] = 0;
+  return true;
+}
+
 static void submit_jobs(eval_state *st) {
   evo_population *pop = st->pop;
-  while (!st->o.stopping && st->head < st->tail &&
-         st->in_flight < st->be->slots &&
-         !evo_population_budget_spent(pop)) {
+  while (st->head < st->tail && evo_pop_flight_room(pop, &st->f)) {
     size_t index = pop->scratch.todo[st->head++];
-    evo_set_error(EVO_OK, "%s", "");
-    int rc = evo_backend_call_submit(st->be, (uint64_t)index,
-                                     &pop->ind[index].genome,
-                                     evaluation_seed(pop, index),
-                                     pop->ind[index].rung);
-    if (rc != EVO_OK) {
-      merge_status(st, evo_pop_backend_failed(rc, "submit"));
-      st->failed = true;
+    if (!evo_pop_flight_submit(&st->f, (uint64_t)index,
+                               &pop->ind[index].genome,
+                               evaluation_seed(pop, index),
+                               pop->ind[index].rung))
       return;
-    }
     pop->scratch.plan[index] = PLAN_FLYING;
-    st->in_flight++;
   }
 }
 
@@ -264,6 +296,10 @@ static void add_cost(evo_population *pop, const evo_report *rep) {
   pop->evaluations++;
 }
 
+static bool job_flying(const evo_population *pop, uint64_t job) {
+  return job < pop->n_ind && pop->scratch.plan[job] == PLAN_FLYING;
+}
+
 /* Collects one result and records it (and its group). False when the back
  * end failed: the jobs in flight are then abandoned. */
 static bool collect_one(eval_state *st) {
@@ -271,31 +307,18 @@ static bool collect_one(eval_state *st) {
   evo_pop_scratch *s = &pop->scratch;
   uint64_t job = UINT64_MAX;
   int status = EVO_OK;
-  evo_report_clear(s->report);
-  s->message[0] = 0;
-  evo_set_error(EVO_OK, "%s", "");
-  int rc = st->be->collect(st->be->user, &job, s->report, &status, s->message,
-                           EVO_POP_ERROR_CAP);
-  if (rc == EVO_OK && (job >= pop->n_ind || s->plan[job] != PLAN_FLYING))
-    rc = evo_set_error(EVO_ECALLBACK, "job %llu is not in flight",
-                       (unsigned long long)job);
-  if (rc != EVO_OK) {
-    merge_status(st, evo_pop_backend_failed(rc, "collect"));
-    st->failed = true;
+  if (!evo_pop_flight_collect(pop, &st->f, job_flying, &job, &status))
     return false;
-  }
   size_t index = (size_t)job;
-  st->in_flight--;
   add_cost(pop, s->report);
   s->plan[index] = PLAN_DONE;
-  s->message[EVO_POP_ERROR_CAP - 1] = 0;
   evo_pop_take_result(&pop->ind[index], s->report, status, s->message);
   if (s->keyed[index] && pop->ind[index].status == EVO_OK)
     merge_status(st, evo_cache_insert(&pop->cache, &s->keys[index],
                                       evaluation_seed(pop, index),
                                       pop->ind[index].rung,
                                       &pop->ind[index].report));
-  merge_status(st, record_evaluation(pop, index, st->o.stopping));
+  merge_status(st, record_evaluation(pop, index, st->f.o.stopping));
   settle_group(st, index);
   return true;
 }
@@ -306,7 +329,7 @@ static bool collect_one(eval_state *st) {
 static void run_jobs(eval_state *st) {
   for (;;) {
     submit_jobs(st);
-    if (st->in_flight == 0 || !collect_one(st))
+    if (st->f.in_flight == 0 || !collect_one(st))
       return;
   }
 }
@@ -335,22 +358,22 @@ static size_t count_jobs(const evo_population *pop) {
 }
 
 int evo_population_evaluate(evo_population *pop) {
-  eval_state st = {.pop = pop, .be = pop->backend};
+  eval_state st = {.pop = pop, .f = {.be = pop->backend}};
   plan_generation(&st);
   record_planned_hits(&st);
-  if (st.o.stopping || st.head == st.tail)
-    return evo_pop_outcome_status(&st.o);
+  if (st.f.o.stopping || st.head == st.tail)
+    return evo_pop_outcome_status(&st.f.o);
   evo_backend *own = NULL;
-  if (st.be == NULL) {
+  if (st.f.be == NULL) {
     int rc = evo_pop_default_backend(pop, count_jobs(pop), &own);
     if (rc != EVO_OK)
       return rc;
-    st.be = own;
+    st.f.be = own;
   }
   run_jobs(&st);
   evo_backend_free(own);
   /* A checkpoint for the resume, even when no result came back. */
-  if (st.failed && pop->ckpt_path != NULL)
+  if (st.f.failed && pop->ckpt_path != NULL)
     merge_status(&st, evo_checkpoint_write(pop));
-  return evo_pop_outcome_status(&st.o);
+  return evo_pop_outcome_status(&st.f.o);
 }

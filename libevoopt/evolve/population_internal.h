@@ -208,6 +208,32 @@ int evo_pop_backend_failed(int rc, const char *call);
 int evo_pop_default_backend(evo_population *pop, size_t n_jobs,
                             evo_backend **out);
 
+/* The back end's side of an evaluation loop (population_eval.c, steady.c):
+ * jobs handed out and not yet collected, whether the back end failed (the
+ * loop then writes a checkpoint for the resume), the loop's outcome. */
+typedef struct evo_pop_flight {
+  evo_backend *be;
+  size_t in_flight;
+  bool failed;
+  evo_pop_outcome o; /* o.stopping: no more submits */
+} evo_pop_flight;
+
+/* Whether one more job may go out: not stopping, a slot free, the compute
+ * budget not spent. */
+bool evo_pop_flight_room(const evo_population *pop, const evo_pop_flight *f);
+/* Submits job @p job; false, the back end's failure recorded, when it
+ * fails. */
+bool evo_pop_flight_submit(evo_pop_flight *f, uint64_t job,
+                           const evo_genome *g, uint64_t seed, uint32_t rung);
+/* Collects one result into pop->scratch (report, message) and its job and
+ * status through @p job and @p status; @p flying says whether a job is in
+ * flight. False, the failure recorded, when the back end failed or handed
+ * back a job not in flight: the jobs in flight are then abandoned. */
+bool evo_pop_flight_collect(evo_population *pop, evo_pop_flight *f,
+                            bool (*flying)(const evo_population *pop,
+                                           uint64_t job),
+                            uint64_t *job, int *status);
+
 /* Steady-state evolution (steady.c, doc/algorithm.md §9.4). Allocates the
  * job ring for the settings (also on resume); creates generation 0's jobs
  * from the individuals once the run has started; commits results until

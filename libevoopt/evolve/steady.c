@@ -225,17 +225,14 @@ static void create_jobs(evo_population *pop) {
 /* What one call of evo_steady_advance() does and has seen. */
 typedef struct steady_run {
   evo_population *pop;
-  evo_backend *be;
   uint64_t next;   /* the next job to look at for submitting */
   uint64_t target; /* commit up to this many jobs */
-  size_t in_flight;
-  bool failed;       /* the back end failed: write a checkpoint at the end */
-  bool broken;       /* a commit failed: no more commits in this call */
-  evo_pop_outcome o; /* o.stopping: no more submits and no more events */
+  bool broken;     /* a commit failed: no more commits in this call */
+  evo_pop_flight f; /* f.o.stopping: no more submits and no more events */
 } steady_run;
 
 static void merge_status(steady_run *st, int now) {
-  evo_pop_outcome_merge(&st->o, now);
+  evo_pop_outcome_merge(&st->f.o, now);
 }
 
 static int write_checkpoint(const evo_population *pop) {
@@ -336,7 +333,7 @@ static int commit_next(steady_run *st) {
   create_jobs(pop);
   if ((rc = write_checkpoint(pop)) != EVO_OK)
     return rc;
-  if (!st->o.stopping && pop->progress_fn != NULL &&
+  if (!st->f.o.stopping && pop->progress_fn != NULL &&
       pop->progress_fn(pop->progress_user, EVO_EVENT_EVALUATION, pop,
                        pop->generation, (size_t)(j % n)) != 0) {
     merge_status(st, evo_set_error(EVO_ECANCELED,
@@ -345,7 +342,7 @@ static int commit_next(steady_run *st) {
                                    pop->generation));
   }
   if (s->committed % n == 0)
-    return close_generation(pop, st->o.stopping);
+    return close_generation(pop, st->f.o.stopping);
   return EVO_OK;
 }
 
@@ -366,24 +363,23 @@ static void commit_ready(steady_run *st) {
 static void submit_jobs(steady_run *st) {
   evo_population *pop = st->pop;
   evo_steady *s = &pop->steady;
-  while (!st->o.stopping && st->in_flight < st->be->slots &&
-         st->next < s->created && st->next < st->target &&
-         !evo_population_budget_spent(pop)) {
+  while (st->next < s->created && st->next < st->target &&
+         evo_pop_flight_room(pop, &st->f)) {
     uint64_t k = st->next++;
     evo_steady_job *job = job_at(s, k);
     if (job->state != EVO_STEADY_CREATED)
       continue;
-    evo_set_error(EVO_OK, "%s", "");
-    int rc = evo_backend_call_submit(
-        st->be, k, &job->genome, evo_steady_seed(pop, job->origin), job->rung);
-    if (rc != EVO_OK) {
-      merge_status(st, evo_pop_backend_failed(rc, "submit"));
-      st->failed = true;
+    if (!evo_pop_flight_submit(&st->f, k, &job->genome,
+                               evo_steady_seed(pop, job->origin), job->rung))
       return;
-    }
     job->state = EVO_STEADY_FLYING;
-    st->in_flight++;
   }
+}
+
+static bool job_flying(const evo_population *pop, uint64_t k) {
+  const evo_steady *s = &pop->steady;
+  return k >= s->committed && k < s->created &&
+         s->jobs[k % s->cap].state == EVO_STEADY_FLYING;
 }
 
 /* Collects one result and keeps it with its job until the job's turn.
@@ -394,21 +390,8 @@ static bool collect_one(steady_run *st) {
   evo_pop_scratch *sc = &pop->scratch;
   uint64_t k = UINT64_MAX;
   int status = EVO_OK;
-  evo_report_clear(sc->report);
-  sc->message[0] = 0;
-  evo_set_error(EVO_OK, "%s", "");
-  int rc = st->be->collect(st->be->user, &k, sc->report, &status, sc->message,
-                           EVO_POP_ERROR_CAP);
-  if (rc == EVO_OK && (k < s->committed || k >= s->created ||
-                       job_at(s, k)->state != EVO_STEADY_FLYING))
-    rc = evo_set_error(EVO_ECALLBACK, "job %llu is not in flight",
-                       (unsigned long long)k);
-  if (rc != EVO_OK) {
-    merge_status(st, evo_pop_backend_failed(rc, "collect"));
-    st->failed = true;
+  if (!evo_pop_flight_collect(pop, &st->f, job_flying, &k, &status))
     return false;
-  }
-  st->in_flight--;
   evo_steady_job *job = job_at(s, k);
   job->result = evo_calloc(1, sizeof *job->result);
   if (job->result == NULL) { /* submitted again by a later step */
@@ -419,7 +402,6 @@ static bool collect_one(steady_run *st) {
                                    (unsigned long long)k));
     return true;
   }
-  sc->message[EVO_POP_ERROR_CAP - 1] = 0;
   job->cost_us = evo_pop_cost_us(sc->report);
   evo_pop_take_result(job->result, sc->report, status, sc->message);
   job->state = EVO_STEADY_DONE;
@@ -438,9 +420,9 @@ int evo_steady_advance(evo_population *pop, bool to_end) {
   uint64_t n = pop_size(pop), end = total_jobs(pop);
   uint64_t target = to_end ? end : ((uint64_t)pop->generation + 1) * n;
   steady_run st = {.pop = pop,
-                   .be = pop->backend,
                    .next = s->committed,
-                   .target = target < end ? target : end};
+                   .target = target < end ? target : end,
+                   .f = {.be = pop->backend}};
   /* A generation completed but not recorded (a stop or a failure between
    * its last commit and its record). */
   if (s->committed == ((uint64_t)pop->generation + 1) * n)
@@ -448,22 +430,22 @@ int evo_steady_advance(evo_population *pop, bool to_end) {
   create_jobs(pop);
   commit_ready(&st);
   evo_backend *own = NULL;
-  if (st.be == NULL && !st.o.stopping && s->committed < st.target) {
+  if (st.f.be == NULL && !st.f.o.stopping && s->committed < st.target) {
     int rc = evo_pop_default_backend(pop, s->cap, &own);
     if (rc != EVO_OK)
       return rc;
-    st.be = own;
+    st.f.be = own;
   }
-  while (!st.failed && s->committed < st.target && st.be != NULL) {
+  while (!st.f.failed && s->committed < st.target && st.f.be != NULL) {
     submit_jobs(&st);
-    if (st.in_flight == 0 || !collect_one(&st))
+    if (st.f.in_flight == 0 || !collect_one(&st))
       break;
     commit_ready(&st);
   }
   evo_backend_free(own);
-  if (st.failed) {
+  if (st.f.failed) {
     reset_flying(s);
     merge_status(&st, write_checkpoint(pop)); /* for the resume */
   }
-  return evo_pop_outcome_status(&st.o);
+  return evo_pop_outcome_status(&st.f.o);
 }
