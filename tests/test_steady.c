@@ -307,6 +307,32 @@ static evo_population *run_to_end(const cfg *c, fit_ctx *fit,
   return pop;
 }
 
+/* The setting of the tests that compare with an uninterrupted run: a
+ * checkpoint file for the reference and one for the run under test, the
+ * fitness (failing when hash % @p fail_mod == 0, 0 never; @p cost
+ * core-seconds per evaluation; @p jitter as fit_ctx's) and the reference
+ * run of @p c, returned. */
+static evo_population *start_ref(const cfg *c, fit_ctx *fit, pt_tmp *ref_t,
+                                 pt_tmp *t, uint64_t fail_mod, double cost,
+                                 int jitter) {
+  pt_tmp_make_shm(ref_t);
+  pt_tmp_make_shm(t);
+  fit_init(fit);
+  fit->fail_mod = fail_mod;
+  fit->cost = cost;
+  fit->jitter = jitter;
+  return run_to_end(c, fit, ref_t->file);
+}
+
+/* Frees what start_ref() made. */
+static void end_ref(evo_population *ref, fit_ctx *fit, pt_tmp *ref_t,
+                    pt_tmp *t) {
+  evo_population_free(ref);
+  fit_done(fit);
+  pt_tmp_remove(ref_t);
+  pt_tmp_remove(t);
+}
+
 static void check_workers(const cfg *base) {
   pt_tmp t[4];
   evo_population *ref = NULL;
@@ -418,12 +444,8 @@ START_TEST(test_backend_failure) {
            .cache = 2,
            .seed = 12};
   pt_tmp ref_t, t;
-  pt_tmp_make_shm(&ref_t);
-  pt_tmp_make_shm(&t);
   fit_ctx fit;
-  fit_init(&fit);
-  fit.cost = 0.5;
-  evo_population *ref = run_to_end(&c, &fit, ref_t.file);
+  evo_population *ref = start_ref(&c, &fit, &ref_t, &t, 0, 0.5, 0);
   for (size_t fail_at = 3; fail_at < 30; fail_at += 5) {
     for (int from_file = 0; from_file < 2; from_file++) {
       prog_ctx p = {.size = 6};
@@ -452,10 +474,7 @@ START_TEST(test_backend_failure) {
       evo_backend_free(be);
     }
   }
-  evo_population_free(ref);
-  fit_done(&fit);
-  pt_tmp_remove(&ref_t);
-  pt_tmp_remove(&t);
+  end_ref(ref, &fit, &ref_t, &t);
 }
 END_TEST
 
@@ -721,14 +740,8 @@ START_TEST(test_stop_resume) {
            .cache = 2,
            .seed = 31};
   pt_tmp ref_t, t;
-  pt_tmp_make_shm(&ref_t);
-  pt_tmp_make_shm(&t);
   fit_ctx fit;
-  fit_init(&fit);
-  fit.fail_mod = 6;
-  fit.cost = 1.0;
-  fit.jitter = 1;
-  evo_population *ref = run_to_end(&c, &fit, ref_t.file);
+  evo_population *ref = start_ref(&c, &fit, &ref_t, &t, 6, 1.0, 1);
   for (size_t first = 1; first < 40; first += 7) {
     prog_ctx p = {.size = 8, .stop_at = first};
     evo_population *pop = make_pop(&c, &fit);
@@ -756,10 +769,7 @@ START_TEST(test_stop_resume) {
     pt_assert_same_end(ref, pop, ref_t.file, t.file, true, 5);
     evo_population_free(pop);
   }
-  evo_population_free(ref);
-  fit_done(&fit);
-  pt_tmp_remove(&ref_t);
-  pt_tmp_remove(&t);
+  end_ref(ref, &fit, &ref_t, &t);
 }
 END_TEST
 
@@ -796,13 +806,9 @@ START_TEST(test_budget) {
    * the 7th result (10.5), after which nothing more is handed out. */
   cfg c = {
       .size = 6, .generations = 4, .tournament = 2, .window = 2, .seed = 9};
-  fit_ctx fit;
-  fit_init(&fit);
-  fit.cost = 1.5;
   pt_tmp ref_t, t;
-  pt_tmp_make_shm(&ref_t);
-  pt_tmp_make_shm(&t);
-  evo_population *ref = run_to_end(&c, &fit, ref_t.file);
+  fit_ctx fit;
+  evo_population *ref = start_ref(&c, &fit, &ref_t, &t, 0, 1.5, 0);
   ck_assert(pt_same_bits(evo_population_compute(ref), 24 * 1.5));
   c.budget = 10;
   fit.n_log = 0;
@@ -832,10 +838,7 @@ START_TEST(test_budget) {
   ck_assert_int_eq(evo_population_run(pop), EVO_OK);
   pt_assert_same_end(ref, pop, ref_t.file, t.file, true, 5);
   evo_population_free(pop);
-  evo_population_free(ref);
-  fit_done(&fit);
-  pt_tmp_remove(&ref_t);
-  pt_tmp_remove(&t);
+  end_ref(ref, &fit, &ref_t, &t);
 }
 END_TEST
 
@@ -1114,10 +1117,7 @@ START_TEST(test_read_v3) {
   ck_assert_ptr_null(pop);
   free(v3);
   free(v4);
-  evo_population_free(ref);
-  fit_done(&fit);
-  pt_tmp_remove(&ref_t);
-  pt_tmp_remove(&t);
+  end_ref(ref, &fit, &ref_t, &t);
 }
 END_TEST
 
