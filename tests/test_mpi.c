@@ -12,7 +12,9 @@
  *   rungs   `-np 2` or 3: the workers serve a pure fitness that takes the
  *           rung and reports a cost; a multi-fidelity population
  *           (EVO_POP_RUNGS = 3) on MPI ends as on threads, and its compute
- *           is the sum of the costs the callback reported.
+ *           is the sum of the costs the callback reported; steady-state
+ *           evolution with multi-fidelity evaluation on and off ends on
+ *           MPI as on threads, checkpoint byte for byte.
  *   parts   `-np 2` or 3: the workers serve an evaluator (the bundled
  *           digits, twice, few steps); evaluations split into (task,
  *           seed) parts give the bits of whole evaluations, on MPI and on
@@ -445,6 +447,60 @@ START_TEST(test_rungs_as_threads) {
 }
 END_TEST
 
+/* Steady-state evolution (doc/algorithm.md §9.4) with multi-fidelity
+ * evaluation off (1 rung) and on (3 rungs): on the MPI back end (1 or 2
+ * worker ranks, 2 threads each) the run of one process on 2 threads, its
+ * history, hall of fame, last population, rungs, accounting and final
+ * checkpoint byte for byte (costs included; the workers setting aside). */
+START_TEST(test_steady_as_threads) {
+  evo_backend *b = NULL;
+  ck_assert_int_eq(evo_backend_mpi_new(&b, 60.0, TAG_RUNGS), EVO_OK);
+  const int64_t rungs[] = {1, 3};
+  for (size_t r = 0; r < 2; r++)
+    for (uint64_t seed = 1; seed <= 2; seed++) {
+      pt_tmp ta, tb;
+      pt_tmp_make_shm(&ta);
+      pt_tmp_make_shm(&tb);
+      cost_sum sum = {0, 0};
+      evo_population *on_mpi = rung_population(seed, NULL);
+      evo_population *on_threads = rung_population(seed, &sum);
+      evo_population *both[] = {on_mpi, on_threads};
+      for (size_t k = 0; k < 2; k++) {
+        pt_set_ok(both[k], EVO_POP_ALGORITHM, EVO_ALGO_STEADY);
+        pt_set_ok(both[k], EVO_POP_RUNGS, rungs[r]);
+        pt_set_ok(both[k], EVO_POP_WINDOW, 5);
+        pt_set_ok(both[k], EVO_POP_FRESH_SEEDS, (int64_t)(seed % 2));
+        ck_assert_int_eq(evo_population_set_checkpoint(
+                             both[k], k == 0 ? ta.file : tb.file, TAG_RUNGS),
+                         EVO_OK);
+      }
+      pt_set_ok(on_threads, EVO_POP_WORKERS, 2);
+      ck_assert_int_eq(evo_population_set_backend(on_mpi, b), EVO_OK);
+      ck_assert_int_eq(evo_population_run(on_mpi), EVO_OK);
+      ck_assert_int_eq(evo_population_run(on_threads), EVO_OK);
+      pt_assert_same_end(on_threads, on_mpi, tb.file, ta.file, true, 5);
+      assert_same_rungs(on_mpi, on_threads);
+      ck_assert_int_eq(llround(evo_population_compute(on_mpi) * 1e6),
+                       (long long)sum.us);
+      ck_assert_uint_eq(evo_population_generation(on_mpi), 4);
+      /* with rungs, promoted results are in the last population */
+      uint32_t top = 0;
+      for (size_t i = 0; i < evo_population_size(on_mpi); i++) {
+        uint32_t ir = 0;
+        ck_assert_int_eq(evo_population_individual_rung(on_mpi, i, &ir),
+                         EVO_OK);
+        top = ir > top ? ir : top;
+      }
+      ck_assert_uint_eq(top > 0, rungs[r] > 1);
+      evo_population_free(on_mpi);
+      evo_population_free(on_threads);
+      pt_tmp_remove(&ta);
+      pt_tmp_remove(&tb);
+    }
+  evo_backend_free(b);
+}
+END_TEST
+
 START_TEST(test_rung_workers_refuse_parts) {
   evo_task *task = NULL;
   evo_evaluator *e = NULL;
@@ -706,6 +762,7 @@ static Suite *rungs_suite(void) {
   TCase *tc = tcase_create("rungs and costs");
   tcase_set_timeout(tc, 120);
   tcase_add_test(tc, test_rungs_as_threads);
+  tcase_add_test(tc, test_steady_as_threads);
   tcase_add_test(tc, test_rung_workers_refuse_parts);
   suite_add_tcase(s, tc);
   return s;

@@ -2,7 +2,8 @@
 """End-to-end tests of `evoopt evolve` under Open MPI's mpirun (issue 7).
 
 Usage: test_mpi.py EVOOPT MPI PART, MPI "yes" when libevoopt was built
-with MPI, PART one of same, kill, requeue, slow, rungs. Standard library only.
+with MPI, PART one of same, kill, requeue, slow, rungs, steady. Standard
+library only.
 Exit 0 pass, 1 fail, 77 skip (built without MPI, or no mpirun).
 
 Every part compares an MPI run with the same run on threads, file by file
@@ -200,8 +201,32 @@ def part_rungs(tmp):
             same_files(ref, d, f"--rungs, threads vs mpirun -np {np}")
 
 
+def part_steady(tmp):
+    """Steady-state evolution (--algorithm steady, issue 11) with
+    multi-fidelity evaluation off and on, under mpirun with 1 and 2 worker
+    ranks: the files of the run on threads (one process), byte for byte.
+    (The checkpoints hold measured CPU times, so they are compared in
+    test_mpi.c with a fitness whose costs are fixed.)"""
+    for name, extra in (("plain", []), ("rungs", ["--rungs", "20x1@100,40x1"])):
+        args = ["evolve", "--preset", "smoke", "--algorithm", "steady",
+                "--window", "5", *extra, "-q"]
+        ref = os.path.join(tmp, f"{name}-threads")
+        evoopt(*args, "--out", ref)
+        for np in (2, 3):
+            d = os.path.join(tmp, f"{name}-np{np}")
+            p = subprocess.run(mpirun_cmd([*args, "--out", d], np=np),
+                               capture_output=True, text=True, timeout=150)
+            missing = [f for f in RUN_FILES
+                       if not os.path.exists(os.path.join(d, f))]
+            if check(p.returncode == 0 and not missing, f"mpirun -np {np} "
+                     f"steady {name}: exit {p.returncode}, missing "
+                     f"{missing}: {p.stderr}"):
+                same_files(ref, d, f"steady {name}, threads vs mpirun "
+                           f"-np {np}")
+
+
 PARTS = {"same": part_same, "kill": part_kill, "requeue": part_requeue,
-         "slow": part_slow, "rungs": part_rungs}
+         "slow": part_slow, "rungs": part_rungs, "steady": part_steady}
 
 
 def main():
