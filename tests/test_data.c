@@ -513,7 +513,9 @@ START_TEST(t_missing_folder) {
   char nowhere[4096], a[4096];
   snprintf(nowhere, sizeof nowhere, "%s/nowhere", g_tmp);
   EXPECT_FAIL(EVO_ENOTFOUND, "mnist", nowhere, "not found", nowhere,
-              "nowhere/mnist'", "yann.lecun.com/exdb/mnist");
+              "nowhere/mnist'. Run 'evoopt data fetch mnist' to download it. "
+              "Get MNIST's",
+              "yann.lecun.com/exdb/mnist");
   snprintf(a, sizeof a, "%s/a", g_tmp);
   setenv("EVOOPT_DATA_PATH", a, 1);
   evo_dataset *d = NULL;
@@ -524,12 +526,18 @@ START_TEST(t_missing_folder) {
   } else {
     EXPECT_FAIL(EVO_ENOTFOUND, "cifar10", NULL, "a/cifar10'",
                 "a/cifar-10-batches-bin'", "'/usr/share/datasets/cifar10'",
-                "www.cs.toronto.edu/~kriz/cifar.html", "binary");
+                "www.cs.toronto.edu/~kriz/cifar.html", "binary",
+                "Run 'evoopt data fetch cifar10' to download it.",
+                "where evoopt data fetch puts it");
   }
   unsetenv("EVOOPT_DATA_PATH");
   /* Fashion-MNIST's message names the Debian package. */
   EXPECT_FAIL(EVO_ENOTFOUND, "fashion_mnist", nowhere, "dataset-fashion-mnist",
-              "nowhere/fashion-mnist'");
+              "nowhere/fashion-mnist'",
+              "Run 'evoopt data fetch fashion_mnist' to download it.");
+  /* The bundled set is not one to download. */
+  EXPECT_FAIL(EVO_ENOTFOUND, "digits", nowhere,
+              "nowhere/digits'. The library has its own copy");
 }
 END_TEST
 

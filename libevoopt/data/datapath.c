@@ -120,14 +120,21 @@ int evo_data_locate_kind(char out[EVO_DATA_PATH_CAP], const evo_dataset_kind *k,
   } else if (search_roots(out, k, &seen)) {
     return EVO_OK;
   }
+  /* The evoopt program ships with the library: its download command is
+   * the first way to get a set it knows (all but the bundled one). */
+  char fetch[96] = "";
+  if (!k->bundled)
+    snprintf(fetch, sizeof fetch, " Run 'evoopt data fetch %s' to download it.",
+             k->name);
   return evo_set_error(
-      EVO_ENOTFOUND, "data set '%s' not found; looked in %s%s. %s%s", k->name,
-      seen.list, seen.used >= sizeof seen.list - 1 ? "..." : "", k->how_to_get,
+      EVO_ENOTFOUND, "data set '%s' not found; looked in %s%s.%s %s%s", k->name,
+      seen.list, seen.used >= sizeof seen.list - 1 ? "..." : "", fetch,
+      k->how_to_get,
       folder ? ""
              : " Roots searched: the folders of EVOOPT_DATA_PATH "
                "(colon-separated), then $XDG_DATA_HOME/evoopt (else "
-               "~/.local/share/evoopt; 'evoopt data fetch NAME' downloads "
-               "there), then " EVO_DATA_SYSTEM_ROOT ".");
+               "~/.local/share/evoopt, where evoopt data fetch puts it), "
+               "then " EVO_DATA_SYSTEM_ROOT ".");
 }
 
 int evo_data_need_file(char out[EVO_DATA_PATH_CAP], const char *dir,
