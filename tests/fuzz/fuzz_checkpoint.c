@@ -126,16 +126,12 @@ static void step_once(evo_population *pop) {
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
-  if (size < 1)
-    return 0;
-  unsigned mode = data[0] % 3u;
-  size_t n = size - 1;
-  unsigned char *buf = malloc(n ? n : 1);
+  unsigned mode = 0;
+  size_t n = 0;
+  unsigned char *buf =
+      fuzz_framed_input(data, size, 3, 2, ckpt_magic, &mode, &n);
   if (buf == NULL)
     return 0;
-  memcpy(buf, data + 1, n);
-  if (mode != 2)
-    fuzz_fix_frame(buf, n, ckpt_magic);
   char path[4352];
   fuzz_clear();
   fuzz_write("checkpoint.evo", buf, n, mode == 1, path, sizeof path);

@@ -115,6 +115,25 @@ void fuzz_fix_frame(unsigned char *buf, size_t size, const char magic[8]) {
   put_le(buf + size - 4, evo_crc32(buf, size - 4), 4);
 }
 
+unsigned char *fuzz_framed_input(const uint8_t *data, size_t size,
+                                 unsigned modes, unsigned raw_mode,
+                                 const char magic[8], unsigned *mode_out,
+                                 size_t *size_out) {
+  if (size < 1)
+    return NULL;
+  unsigned mode = data[0] % modes;
+  size_t n = size - 1;
+  unsigned char *buf = malloc(n ? n : 1);
+  if (buf == NULL)
+    return NULL;
+  memcpy(buf, data + 1, n);
+  if (mode != raw_mode)
+    fuzz_fix_frame(buf, n, magic);
+  *mode_out = mode;
+  *size_out = n;
+  return buf;
+}
+
 void fuzz_reset_error(void) { evo_set_error(EVO_OK, "%s", ""); }
 
 void fuzz_check_error(int rc, const char *call) {

@@ -40,6 +40,17 @@ void fuzz_clear(void);
  * fields instead of stopping at the checksum. */
 void fuzz_fix_frame(unsigned char *buf, size_t size, const char magic[8]);
 
+/* The input of a target that reads one framed file: a mode byte, then the
+ * file. Returns a copy of the file (free() it; its length through
+ * @p size_out) with its frame fixed (fuzz_fix_frame) unless the mode,
+ * data[0] % @p modes, through @p mode_out, is @p raw_mode (the bytes
+ * exactly as given, for the frame checks themselves). NULL for an empty
+ * input or when memory runs out: the target skips it. */
+unsigned char *fuzz_framed_input(const uint8_t *data, size_t size,
+                                 unsigned modes, unsigned raw_mode,
+                                 const char magic[8], unsigned *mode_out,
+                                 size_t *size_out);
+
 /* Clears the thread's last error message before a call whose failure
  * must leave one (fuzz_check_error). */
 void fuzz_reset_error(void);

@@ -182,16 +182,12 @@ static void check_options(const layout *l, const evo_optimizer *opt) {
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
-  if (size < 1)
-    return 0;
-  unsigned mode = data[0] % 4u;
-  size_t n = size - 1;
-  unsigned char *buf = malloc(n ? n : 1);
+  unsigned mode = 0;
+  size_t n = 0;
+  unsigned char *buf =
+      fuzz_framed_input(data, size, 4, 3, state_magic, &mode, &n);
   if (buf == NULL)
     return 0;
-  memcpy(buf, data + 1, n);
-  if (mode != 3)
-    fuzz_fix_frame(buf, n, state_magic);
   layout l;
   read_layout(&l, buf, n);
   tensors t;
