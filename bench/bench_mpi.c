@@ -20,10 +20,32 @@
  * thread CPU time, over the wall time). bench_mpi.sh compares 1 to 4
  * worker ranks.
  *
+ * With "sched" it measures the scheduling of a whole search (issue 11):
+ * rank 0 runs a population on the back end that sends each (task, seed)
+ * run as a job of its own (evo_backend_mpi_new_parts; the workers serve
+ * with evo_mpi_worker_run_evaluator), first the generational GA (a
+ * barrier after each generation), then steady-state evolution (no
+ * barrier, window 2 x the back end's slots). The training run of a part
+ * is replaced by a sleep of fixed length: this program defines its own
+ * evo_evaluator_run_part(), which the library's worker loop calls through
+ * the dynamic linker (the program is linked with --export-dynamic); part
+ * k of the 3 tasks x 2 seeds sleeps MS x (18.4, 86.5, 18.5)[k / 2] /
+ * 41.13 milliseconds, the paper's per-task times (doc/scaling.md) scaled
+ * to a mean part of MS, and reports that time as its cost. A sleeping
+ * part uses no CPU, so any number of worker ranks can sleep at once on
+ * this 2-core machine: the rates measure the coordination (rank 0, the
+ * messages, the barrier), not the compute. Rank 0 checks that the
+ * run's compute is the sum of the sleeps (else the library's training
+ * ran and the figures would mean nothing). It prints evaluations/s, per
+ * worker rank, and the fraction of the worker slots' time spent in parts.
+ *
  * Usage: mpirun -np N bench_mpi [no-op jobs (default 5000)]
- *        mpirun -np N bench_mpi stream [evaluations (48) [steps (100)]] */
+ *        mpirun -np N bench_mpi stream [evaluations (48) [steps (100)]]
+ *        mpirun -np N bench_mpi sched [population (16) [generations (3)
+ *                                      [MS (100)]]] */
 #define _POSIX_C_SOURCE 200809L
 #include <evoopt/evoopt.h>
+#include <math.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -267,7 +289,161 @@ static int stream_main(int rank, int size, size_t n, uint64_t steps) {
   return failed;
 }
 
+/* ---- sched: a search whose (task, seed) runs sleep ---------------------- */
+
+#define SCHED_TAG "bench_mpi sched: 3 tasks x 2 seeds, sleeping parts"
+#define SCHED_SEEDS 2
+
+/* The paper's one-core times per task (doc/scaling.md), s. */
+static const double TASK_SECONDS[STREAM_TASKS] = {18.4, 86.5, 18.5};
+static double part_ms = 100.0; /* the mean part, set from argv on every rank */
+
+/* Part k's sleep in seconds (k / SCHED_SEEDS is its task). */
+static double part_seconds(size_t part) {
+  double mean = (TASK_SECONDS[0] + TASK_SECONDS[1] + TASK_SECONDS[2]) / 3.0;
+  return 1e-3 * part_ms * TASK_SECONDS[(part / SCHED_SEEDS) % STREAM_TASKS] /
+         mean;
+}
+
+/* Replaces the library's evo_evaluator_run_part() in this process (see the
+ * file's notes): sleeps the part's time, reports a fitness of the genome
+ * and the sleep as the cost. Only the worker ranks call it. */
+int evo_evaluator_run_part(const evo_evaluator *e, const evo_genome *g,
+                           uint64_t seed_base, uint32_t rung, size_t part,
+                           evo_report *report) {
+  (void)e;
+  (void)rung;
+  double lr = 0.0, sec = part_seconds(part);
+  evo_genome_get(g, EVO_GENE_LR_LOG10, &lr);
+  struct timespec nap = {(time_t)sec, (long)((sec - floor(sec)) * 1e9)};
+  while (nanosleep(&nap, &nap) != 0)
+    ;
+  double f = 0.5 + 0.1 * sin(lr) + 1e-3 * (double)part +
+             1e-6 * (double)(seed_base % 1000);
+  int rc = evo_report_add_task(report, "digits", f);
+  if (rc == EVO_OK)
+    rc = evo_report_set_cost(report, sec);
+  return rc == EVO_OK ? evo_report_set_fitness(report, f) : rc;
+}
+
+typedef struct sched_result {
+  double seconds, evaluations, compute;
+  size_t slots;
+  int64_t window;
+} sched_result;
+
+/* One search of @p size x @p generations with @p algorithm over a fresh
+ * parts back end. */
+static int sched_run(const evo_evaluator *e, int64_t algorithm, int64_t size,
+                     int64_t generations, sched_result *out) {
+  evo_backend *b = NULL;
+  evo_population *pop = NULL;
+  int rc = evo_backend_mpi_new_parts(&b, e, 0.0, SCHED_TAG);
+  if (rc == EVO_OK)
+    rc = evo_population_new(&pop);
+  size_t slots = rc == EVO_OK ? evo_backend_slots(b) : 0;
+  int64_t window = 2 * (int64_t)slots;
+  const struct {
+    evo_pop_setting key;
+    int64_t value;
+  } set[] = {{EVO_POP_SIZE, size},           {EVO_POP_GENERATIONS, generations},
+             {EVO_POP_ALGORITHM, algorithm}, {EVO_POP_WINDOW, window},
+             {EVO_POP_RUN_SEED, 11},         {EVO_POP_CACHE, 0}};
+  for (size_t i = 0; i < sizeof set / sizeof set[0] && rc == EVO_OK; i++)
+    rc = evo_population_set(pop, set[i].key, set[i].value);
+  if (rc == EVO_OK)
+    rc = evo_population_set_backend(pop, b);
+  double t0 = now();
+  if (rc == EVO_OK)
+    rc = evo_population_run(pop);
+  double t = now() - t0, evals = 0.0;
+  size_t n = evo_population_history_count(pop);
+  if (rc == EVO_OK && n > 0)
+    rc = evo_population_history(pop, n - 1, EVO_HIST_EVALUATIONS, &evals);
+  *out = (sched_result){t, evals, evo_population_compute(pop), slots, window};
+  evo_population_free(pop);
+  evo_backend_free(b);
+  return rc;
+}
+
+static int sched_rank0(const evo_evaluator *e, int size, int64_t pop_size,
+                       int64_t generations) {
+  int workers = size - 1;
+  double eval_seconds = 0.0;
+  for (size_t k = 0; k < STREAM_TASKS * SCHED_SEEDS; k++)
+    eval_seconds += part_seconds(k);
+  printf("%d worker ranks (1 slot each), population %lld x %lld "
+         "generations, 3 tasks x 2 seeds, parts sleeping %.0f ms on average "
+         "(an evaluation %.0f ms):\n",
+         workers, (long long)pop_size, (long long)generations, part_ms,
+         1e3 * eval_seconds);
+  printf("  %-22s %5s %6s %8s %7s %9s %9s %10s\n", "", "slots", "window",
+         "wall (s)", "evals", "evals/s", "per rank", "ranks busy");
+  const int64_t algos[] = {EVO_ALGO_GA, EVO_ALGO_STEADY};
+  const char *names[] = {"ga (barrier)", "steady (no barrier)"};
+  for (int i = 0; i < 2; i++) {
+    sched_result r;
+    if (sched_run(e, algos[i], pop_size, generations, &r) != EVO_OK) {
+      fprintf(stderr, "bench_mpi sched: %s\n", evo_last_error());
+      return 1;
+    }
+    /* every evaluation slept its parts: anything else means the library's
+     * own training ran (the replacement did not take) */
+    if (fabs(r.compute - r.evaluations * eval_seconds) > 1e-3 * r.compute) {
+      fprintf(stderr,
+              "bench_mpi sched: compute %.3f core-s, the sleeps %.3f s: the "
+              "parts did not sleep (was bench_mpi linked with "
+              "--export-dynamic?)\n",
+              r.compute, r.evaluations * eval_seconds);
+      return 1;
+    }
+    double rate = r.evaluations / r.seconds;
+    printf("  %-22s %5zu %6lld %8.2f %7.0f %9.3f %9.3f %9.1f%%\n", names[i],
+           r.slots, algos[i] == EVO_ALGO_STEADY ? (long long)r.window : 0LL,
+           r.seconds, r.evaluations, rate, rate / workers,
+           100.0 * r.compute / (r.seconds * workers));
+    printf("SCHED %s workers=%d evaluations/s=%.6f ideal=%.6f\n",
+           algos[i] == EVO_ALGO_GA ? "ga" : "steady", workers, rate,
+           workers / eval_seconds);
+  }
+  return 0;
+}
+
+static int sched_main(int rank, int size, int64_t pop_size,
+                      int64_t generations) {
+  stream_setup s = {{NULL}, NULL};
+  int rc = stream_open(&s, 100), failed = 1;
+  if (rc != EVO_OK)
+    fprintf(stderr, "bench_mpi sched, rank %d: %s\n", rank, evo_last_error());
+  else if (rank == 0)
+    failed = sched_rank0(s.e, size, pop_size, generations);
+  else
+    failed = evo_mpi_worker_run_evaluator(s.e, 1, SCHED_TAG) != EVO_OK;
+  stream_free(&s);
+  return failed;
+}
+
 int main(int argc, char **argv) {
+  if (argc > 1 && strcmp(argv[1], "sched") == 0) {
+    int64_t pop_size = argc > 2 ? strtoll(argv[2], NULL, 10) : 16;
+    int64_t generations = argc > 3 ? strtoll(argv[3], NULL, 10) : 3;
+    part_ms = argc > 4 ? strtod(argv[4], NULL) : 100.0;
+    int rank = 0, size = 0, rc = 1;
+    if (evo_mpi_init(&argc, &argv) != EVO_OK ||
+        evo_mpi_rank(&rank, &size) != EVO_OK) {
+      fprintf(stderr, "bench_mpi: %s\n", evo_last_error());
+      return 1;
+    }
+    if (size < 2 || pop_size < 4 || generations < 1 ||
+        !(part_ms > 0.0 && part_ms < 1e5))
+      fprintf(stderr, "usage: mpirun -np N (>= 2) bench_mpi sched "
+                      "[population >= 4 [generations >= 1 [MS > 0]]]\n");
+    else
+      rc = sched_main(rank, size, pop_size, generations);
+    if (evo_mpi_finalize() != EVO_OK)
+      evo_mpi_abort(rc);
+    return rc;
+  }
   bool stream = argc > 1 && strcmp(argv[1], "stream") == 0;
   int first = stream ? 2 : 1;
   size_t jobs = argc > first ? (size_t)strtoul(argv[first], NULL, 10)

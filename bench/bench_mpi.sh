@@ -16,10 +16,19 @@
 # whole evaluations, each rank's rate against one rank's. On this 2-core
 # machine 3 and 4 worker ranks (and rank 0) share 2 cores.
 #
+# "sched" (issue 11) runs only a third part: a whole search over the
+# (task, seed) job path, generational GA (barrier) and steady-state (no
+# barrier), with each part's training replaced by a sleep (bench_mpi
+# sched: it measures the coordination, not the compute), for 1, 2, 3, 4
+# and 8 worker ranks (mpirun -np 2 to 9; sleeping ranks need no core),
+# and prints evaluations/s per worker rank against 1 rank's.
+#
 # Usage: bench/bench_mpi.sh BUILD_DIR [stream [EVALUATIONS [STEPS]]]
-#   (e.g. build; "stream" runs only the second part, 48 x 100 by default)
+#        bench/bench_mpi.sh BUILD_DIR sched [POPULATION [GENERATIONS [MS]]]
+#   (e.g. build; "stream" runs only the second part, 48 x 100 by default;
+#   "sched" only the third, 16 x 3 with parts of 100 ms on average)
 set -eu
-build=${1:?usage: bench_mpi.sh BUILD_DIR [stream [EVALUATIONS [STEPS]]]}
+build=${1:?usage: bench_mpi.sh BUILD_DIR [stream [EVALUATIONS [STEPS]] | sched [POPULATION [GENERATIONS [MS]]]]}
 only_stream=${2:-}
 evoopt=$build/tools/evoopt
 bench=$build/bench/bench_mpi
@@ -61,8 +70,41 @@ stream() {
                (k > cores ? "  (more busy ranks than cores)" : "")
     }'
 }
+# A search's evaluations/s per worker rank, parts sleeping (bench_mpi
+# sched), GA and steady-state, 1 to 4 and 8 worker ranks.
+sched() {
+  pop=${1:-16}; gens=${2:-3}; ms=${3:-100}
+  echo "A search over (task, seed) jobs whose training sleeps (coordination,"
+  echo "not compute), $(nproc) cores, load $(cut -d" " -f1-3 /proc/loadavg):"
+  for np in 2 3 4 5 9; do
+    $mpi -np $np "$bench" sched "$pop" "$gens" "$ms" | tee "$tmp/sched$np" |
+      grep -v '^SCHED'
+  done
+  echo
+  echo "evaluations/s per worker rank, against 1 worker rank's (target >= 0.9"
+  echo "for 2 to 4), and against the sleeps' own rate (ideal):"
+  cat "$tmp"/sched[2-9] | awk '
+    $1 == "SCHED" {
+      split($3, w, "="); split($4, r, "="); split($5, i, "=")
+      rate[$2, w[2]] = r[2]; ideal[w[2]] = i[2]; seen[w[2]] = 1
+    }
+    END {
+      printf "%-13s %9s %7s %7s %9s %7s %7s\n", "worker ranks", "ga", "vs 1",
+             "ideal", "steady", "vs 1", "ideal"
+      for (k = 1; k <= 8; k++) if (seen[k])
+        printf "%-13s %9.3f %7.2f %7.2f %9.3f %7.2f %7.2f\n", k,
+               rate["ga", k] / k, rate["ga", k] / k / rate["ga", 1],
+               rate["ga", k] / ideal[k], rate["steady", k] / k,
+               rate["steady", k] / k / rate["steady", 1],
+               rate["steady", k] / ideal[k]
+    }'
+}
 if [ "$only_stream" = stream ]; then
   stream "${3:-48}" "${4:-100}"
+  exit 0
+fi
+if [ "$only_stream" = sched ]; then
+  sched "${3:-16}" "${4:-3}" "${5:-100}"
   exit 0
 fi
 
