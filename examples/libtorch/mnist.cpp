@@ -25,8 +25,9 @@
  *      fifth of an epoch) brings the mean loss of its last 50 steps below
  *      a third of the first step's loss (ln 10 ≈ 2.30 for an untrained
  *      net);
- *   3. a parameter without a gradient is left exactly as it is, and
- *      zero_grad(true) then backward() trains on.
+ *   3. a parameter without a gradient is left exactly as it is,
+ *      zero_grad(true) then backward() trains on, and an optimizer
+ *      restored with save()/load() steps bit for bit as the original.
  * It exits 77 when the MNIST files cannot be found.
  *
  * Data: --data DIR, else $EVOOPT_DATA_PATH/mnist. The four IDX files, plain
@@ -48,6 +49,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <memory>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -301,8 +303,39 @@ int check_adapter(const Dataset &data) {
                 static_cast<unsigned long long>(opt.step_count()));
     failures++;
   }
+  /* save() then load() into a new optimizer over a copy of the network:
+   * one more step on the same gradients gives the same parameters. */
+  std::stringstream saved;
+  torch::serialize::OutputArchive out;
+  opt.save(out);
+  out.save_to(saved);
+  Net twin = copy_of(net);
+  std::vector<torch::optim::OptimizerParamGroup> twin_groups;
+  twin_groups.emplace_back(twin->parameters());
+  twin_groups.emplace_back(std::vector<torch::Tensor>{spare.clone()});
+  evoopt_torch::EvoOptimizer restored(std::move(twin_groups),
+                                      evoopt::genome::preset("torch-adam"));
+  torch::serialize::InputArchive in;
+  in.load_from(saved);
+  restored.load(in);
+  auto batch = *loader->begin();
+  opt.zero_grad();
+  torch::nll_loss(net->forward(batch.data), batch.target).backward();
+  auto p = net->parameters(), q = twin->parameters();
+  for (std::size_t i = 0; i < p.size(); i++)
+    q[i].mutable_grad() = p[i].grad().clone();
+  opt.step();
+  restored.step();
+  bool same = restored.step_count() == 4;
+  for (std::size_t i = 0; i < p.size(); i++)
+    same = same && torch::equal(p[i], q[i]);
+  if (!same) {
+    std::printf("FAIL: an optimizer restored with load() steps differently\n");
+    failures++;
+  }
   std::printf("adapter: a tensor without grad left as it was, zero_grad(true) "
-              "then backward trains (fc2 moved %.2e in 3 steps)%s\n",
+              "then backward trains (fc2 moved %.2e in 3 steps), save/load "
+              "continues bit for bit%s\n",
               moved, failures == 0 ? "" : " -- FAILED");
   return failures;
 }
