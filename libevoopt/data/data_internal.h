@@ -20,7 +20,8 @@
 #define EVO_DATA_BUNDLED "(bundled)"
 
 typedef struct evo_dataset {
-  char name[32]; /* "mnist", "fashion_mnist", "cifar10", "digits" */
+  char name[32]; /* "mnist", "fashion_mnist", "cifar10", "digits",
+                    "shakespeare_char" */
   int channels, height, width;
   size_t n_train, n_test;
   uint8_t *train_x, *train_y; /* n_train*C*H*W pixels (CHW per image), labels
@@ -36,6 +37,11 @@ typedef struct evo_dataset {
   char source[EVO_DATA_PATH_CAP]; /* folder it was loaded from, or
                                      EVO_DATA_BUNDLED */
   char detail[256]; /* what was found, e.g. which CIFAR-10 training batches */
+  /* Text sets (shakespeare_char): train_x and test_x hold n_train and
+   * n_test tokens (no labels), a token the index of its byte in
+   * symbols[0 .. vocab), the distinct bytes sorted. 0 for image sets. */
+  size_t vocab;
+  uint8_t symbols[256];
 } evo_dataset;
 
 /* Loads the data set @p name ("mnist", "fashion_mnist", "cifar10",
@@ -45,8 +51,9 @@ typedef struct evo_dataset {
  * ($XDG_DATA_HOME/evoopt, else ~/.local/share/evoopt), then
  * EVO_DATA_SYSTEM_ROOT. In a
  * root the subfolders are: mnist/; fashion-mnist/ or fashion_mnist/;
- * cifar10/ or cifar-10-batches-bin/; digits/. "digits" with a NULL folder
- * is the copy built into the library and needs no file.
+ * cifar10/ or cifar-10-batches-bin/; digits/; tinyshakespeare/ or
+ * shakespeare_char/ (input.txt, for "shakespeare_char"). "digits" with a
+ * NULL folder is the copy built into the library and needs no file.
  * Errors: EVO_ENOTFOUND (unknown name, listing the known ones; data set or
  * one of its files missing, listing where it looked), EVO_EFORMAT (a file
  * is truncated, damaged or inconsistent; the message names it), EVO_EIO,
@@ -123,5 +130,8 @@ int evo_data_locate_kind(char out[EVO_DATA_PATH_CAP], const evo_dataset_kind *k,
 int evo_idx_read(evo_dataset *d, const evo_dataset_kind *k, const char *dir);
 int evo_cifar_read(evo_dataset *d, const evo_dataset_kind *k, const char *dir);
 int evo_digits_read(evo_dataset *d, const evo_dataset_kind *k, const char *dir);
+/* Text (doc/algorithm.md §7): files = the text; sets vocab, symbols, the
+ * 90 % / 10 % split. EVO_EFORMAT for an empty file. */
+int evo_text_read(evo_dataset *d, const evo_dataset_kind *k, const char *dir);
 
 #endif

@@ -56,6 +56,16 @@ static const evo_dataset_kind kinds[] = {
      .bundled = true,
      .read = evo_digits_read,
      .channels = 1, .height = 8, .width = 8, .pixel_max = 16},
+    /* doc/algorithm.md §7: text, no images (shape 1x1x1, never drawn). */
+    {.name = "shakespeare_char",
+     .subdirs = {"tinyshakespeare", "shakespeare_char", NULL},
+     .files = {"input.txt", NULL},
+     .how_to_get = "Get tiny Shakespeare (input.txt, 1,115,394 bytes, of "
+                   "char-rnn and nanoGPT) into a folder 'tinyshakespeare' "
+                   "under a searched root, or pass its folder.",
+     .read = evo_text_read,
+     .channels = 1, .height = 1, .width = 1, .pixel_max = 255,
+     .mean = {0.0f}, .std = {1.0f}},
 };
 /* clang-format on */
 #define N_KINDS (sizeof kinds / sizeof kinds[0])
@@ -64,7 +74,7 @@ static const evo_dataset_kind *find_kind(const char *name) {
   for (size_t i = 0; i < N_KINDS; i++)
     if (strcmp(kinds[i].name, name) == 0)
       return &kinds[i];
-  char known[128] = "";
+  char known[160] = "";
   for (size_t i = 0; i < N_KINDS; i++) {
     strcat(known, i ? ", " : "");
     strcat(known, kinds[i].name);

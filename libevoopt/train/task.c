@@ -9,12 +9,10 @@
 #include "data/data_internal.h"
 #include "evoopt/optimizer.h"
 #include "nn/nn_internal.h"
+#include "train/fitness_internal.h"
+#include "train/lm_task_internal.h"
 #include "train/task_internal.h"
 
-/* Divergence threshold on the batch loss (doc/algorithm.md §3, step 2). */
-#define EVO_LOSS_LIMIT 50.0
-/* Losses averaged into L (doc/algorithm.md §3, step 3). */
-#define EVO_LOSS_TAIL 50
 /* Independent streams derived from the run's seed. */
 enum { STREAM_INIT = 1, STREAM_ORDER = 2, STREAM_DROPOUT = 3, STREAM_AUGMENT = 4 };
 
@@ -41,11 +39,16 @@ static const struct task_kind {
     {"fashion_mnist", EVO_ARCH_SMALL_CNN, 0},
     {"cifar10", EVO_ARCH_CIFAR10_CNN, 1},
     {"digits", EVO_ARCH_DIGITS_CNN, 0},
+    /* doc/algorithm.md §7: a text set, the GPT of nn/gpt_internal.h (no
+     * CNN: arch unused); lm_task.c trains it. */
+    {"shakespeare_char", EVO_ARCH_SMALL_CNN, 0},
 };
 
 /* ---- opening and options ---- */
 
 static int draw_subset(evo_task *t) {
+  if (evo_task_is_lm(t)) /* every window of the training part is used */
+    return EVO_OK;
   size_t n = t->data->n_train;
   size_t want = t->opt[EVO_TASK_TRAIN_SUBSET] == 0
                     ? n
@@ -74,6 +77,15 @@ static int draw_subset(evo_task *t) {
 }
 
 static void task_update_description(evo_task *t) {
+  if (evo_task_is_lm(t)) {
+    snprintf(t->description, sizeof t->description,
+             "%s: %zu training characters, %zu held-out (%zu windows of "
+             "%zu), %zu symbols, from %s",
+             t->name, t->data->n_train, t->data->n_test,
+             evo_lm_eval_windows(t->data), evo_lm_context(), t->data->vocab,
+             t->data->source);
+    return;
+  }
   snprintf(t->description, sizeof t->description,
            "%s: %zu training images (%zu used per run), %zu test images, "
            "from %s%s%s",
@@ -93,7 +105,7 @@ EVO_API int evo_task_open(evo_task **out, const char *name,
   if (kind == NULL)
     return evo_set_error(EVO_ENOTFOUND,
                          "unknown task '%s' (known: mnist, fashion_mnist, "
-                         "cifar10, digits)",
+                         "cifar10, digits, shakespeare_char)",
                          name);
   evo_task *t = evo_calloc(1, sizeof *t);
   if (t == NULL)
@@ -111,6 +123,11 @@ EVO_API int evo_task_open(evo_task **out, const char *name,
   t->opt[EVO_TASK_THREADS] = 1;
   t->opt[EVO_TASK_EVAL_EVERY] = 0;
   int rc = evo_dataset_load(&t->data, name, data_folder);
+  if (rc == EVO_OK && evo_task_is_lm(t)) { /* doc/algorithm.md §7 */
+    rc = evo_lm_check_data(t->data);
+    t->opt[EVO_TASK_BATCH_SIZE] = 32;
+    t->opt[EVO_TASK_DECAY_ALL] = 0;
+  }
   if (rc == EVO_OK)
     rc = draw_subset(t);
   if (rc != EVO_OK) {
@@ -260,6 +277,7 @@ typedef struct run_buffers {
   float *x;       /* batch × image floats */
   uint8_t *y;     /* batch labels */
   size_t *order;  /* a permutation of the training subset */
+  evo_lm_run *lm; /* shakespeare_char's run, instead of the above */
   double losses[EVO_LOSS_TAIL]; /* the last losses, a ring: step s at s % 50 */
   float *curve; /* every loss (the result's), only when recorded */
   /* The held-out curve (the result's arrays), every eval_every steps on
@@ -276,6 +294,7 @@ static void run_buffers_free(run_buffers *b) {
   free(b->x);
   free(b->y);
   free(b->order);
+  evo_lm_run_free(b->lm);
 }
 
 static int register_params(const evo_task *t, run_buffers *b,
@@ -504,9 +523,26 @@ static int reserve_eval_curve(const evo_task *t, evo_train_result *r,
   return EVO_OK;
 }
 
-/* @p losses: the ring of the last EVO_LOSS_TAIL of @p n losses. */
+/* shakespeare_char's loop (lm_task.c) on the run's buffers. */
+static int lm_train_loop(uint64_t steps, run_buffers *b, uint64_t *recorded,
+                         int64_t *diverged_at) {
+  evo_lm_loop loop = {.losses = b->losses,
+                      .curve = b->curve,
+                      .eval_every = b->eval_every,
+                      .test_limit = b->test_limit,
+                      .eval_steps = b->eval_steps,
+                      .eval_acc = b->eval_acc};
+  int rc = evo_lm_run_train(b->lm, steps, &loop);
+  b->eval_len = loop.eval_len;
+  *recorded = loop.recorded;
+  *diverged_at = loop.diverged_at;
+  return rc;
+}
+
+/* @p losses: the ring of the last EVO_LOSS_TAIL of @p n losses; @p scale:
+ * the loss that earns no bonus (evo_task_fitness). */
 static void score(evo_train_result *r, const double *losses, uint64_t n,
-                  double acc) {
+                  double acc, double scale) {
   size_t tail = n < EVO_LOSS_TAIL ? (size_t)n : EVO_LOSS_TAIL;
   size_t oldest = (size_t)((n - tail) % EVO_LOSS_TAIL);
   double sum = 0.0; /* oldest first, as the losses came */
@@ -514,8 +550,7 @@ static void score(evo_train_result *r, const double *losses, uint64_t n,
     sum += losses[(oldest + i) % EVO_LOSS_TAIL];
   r->accuracy = acc;
   r->mean_loss = tail ? sum / (double)tail : 0.0;
-  /* doc/algorithm.md §3, step 4. */
-  r->fitness = acc + 0.05 * fmax(0.0, 1.0 - r->mean_loss);
+  r->fitness = evo_task_fitness(acc, r->mean_loss, scale);
 }
 
 EVO_API int evo_task_train(const evo_task *task, const evo_genome *g,
@@ -550,10 +585,13 @@ int evo_task_train_limit(const evo_task *task, const evo_genome *g,
   }
   if (rc == EVO_OK && task->opt[EVO_TASK_EVAL_EVERY] > 0)
     rc = reserve_eval_curve(task, result, steps, test_limit, &b);
+  const int lm = evo_task_is_lm(task);
   if (rc == EVO_OK)
-    rc = run_setup(task, g, steps, seed, &b);
+    rc = lm ? evo_lm_run_new(&b.lm, task, g, steps, seed)
+            : run_setup(task, g, steps, seed, &b);
   if (rc == EVO_OK)
-    rc = train_loop(task, steps, seed, &b, &recorded, &diverged_at);
+    rc = lm ? lm_train_loop(steps, &b, &recorded, &diverged_at)
+            : train_loop(task, steps, seed, &b, &recorded, &diverged_at);
   result->steps = recorded;
   result->diverged = diverged_at >= 0;
   result->diverged_step = diverged_at;
@@ -563,9 +601,11 @@ int evo_task_train_limit(const evo_task *task, const evo_genome *g,
     result->eval_len = b.eval_len;
   if (rc == EVO_OK && !result->diverged) {
     double acc = 0.0;
-    rc = test_accuracy(task, &b, test_limit, &acc);
+    rc = lm ? evo_lm_run_accuracy(b.lm, test_limit, &acc)
+            : test_accuracy(task, &b, test_limit, &acc);
     if (rc == EVO_OK)
-      score(result, b.losses, recorded, acc);
+      score(result, b.losses, recorded, acc,
+            lm ? evo_lm_loss_scale() : 1.0);
   } else if (rc == EVO_OK) {
     result->fitness = -1.0; /* doc/algorithm.md §3: diverged ⇒ exactly -1 */
     result->accuracy = 0.0;
