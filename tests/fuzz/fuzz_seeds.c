@@ -1,9 +1,12 @@
 /* Writes seed inputs for the fuzz targets with the library's own writers
  * (make_corpus.py runs it; doc/fuzzing.md): genome JSON of every preset,
- * optimizer states after a few steps, checkpoints of a small run (cache,
- * rungs, failures, hall of fame) and the settings.json of a few command
- * lines. Each file gets the mode byte its target reads first.
+ * optimizer states after a few steps (version 2: a gradient scale, frozen
+ * tensors, an open round), checkpoints of small runs (cache, rungs,
+ * failures, hall of fame; generational and steady-state) and the
+ * settings.json of a few command lines. Each file gets the mode byte its
+ * target reads first.
  * Usage: fuzz_seeds OUTDIR (OUTDIR/<target>/ must exist). */
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -65,45 +68,80 @@ static void genomes(void) {
   }
 }
 
-/* A state after 3 steps on tensors of 5 and 2 floats. */
-static void state(const char *preset, int modes) {
+/* The optimizer states written: a preset after 3 steps on tensors of 5
+ * and 2 floats, in the modes of @p modes (bit m: mode m), and, with
+ * @p raw_gz, gzip-compressed for the raw mode 3. The version-2 fields
+ * (optimizer.c): a gradient scale other than 1, a frozen tensor, a round
+ * left open by one evo_optimizer_step_tensor after the steps. */
+typedef struct state_seed {
+  const char *label, *preset;
+  unsigned modes;
+  bool raw_gz;
+  double grad_scale;
+  int frozen; /* the tensor frozen before the steps, or -1 */
+  int open;   /* the tensor stepped alone after them, or -1 */
+} state_seed;
+
+static const state_seed state_seeds[] = {
+    {"paper-evolved", "paper-evolved", 0xf, true, 1.0, -1, -1}, /* m, v */
+    {"sgd", "sgd", 0x3, true, 1.0, -1, -1},                     /* m only */
+    {"rmsprop", "rmsprop", 0x1, true, 1.0, -1, -1},             /* v only */
+    {"plain-sgd", "plain-sgd", 0x1, true, 1.0, -1, -1},         /* none */
+    {"v2-paper-evolved-frozen", "paper-evolved", 0x1, false, 0.5, 1, -1},
+    {"v2-torch-adam-frozen-open", "torch-adam", 0x1, false, 1.0, 0, 1},
+    {"v2-torch-rmsprop", "torch-rmsprop", 0x1, false, 1024.0, -1, -1},
+    {"v2-torch-sgd-nesterov-open", "torch-sgd-nesterov", 0x2, false, 1.0, -1,
+     0},
+};
+
+static void state(const state_seed *sd) {
   evo_genome *g;
   evo_optimizer *opt;
   float p1[5] = {1, -2, 3, -4, 5}, g1[5] = {0.5f, -0.25f, 1, 2, -1};
   float p2[2] = {0.1f, 0.2f}, g2[2] = {-3, 4};
-  if (evo_genome_preset(&g, preset) != EVO_OK ||
+  if (evo_genome_preset(&g, sd->preset) != EVO_OK ||
       evo_optimizer_new(&opt, g) != EVO_OK ||
       evo_optimizer_add_params(opt, p1, g1, 5) != EVO_OK ||
       evo_optimizer_add_params(opt, p2, g2, 2) != EVO_OK ||
-      evo_optimizer_set_total_steps(opt, 10) != EVO_OK)
-    die(preset);
+      evo_optimizer_set_total_steps(opt, 10) != EVO_OK ||
+      evo_optimizer_set_option(opt, EVO_OPT_GRAD_SCALE, sd->grad_scale) !=
+          EVO_OK ||
+      (sd->frozen >= 0 &&
+       evo_optimizer_set_param_option(opt, (size_t)sd->frozen,
+                                      EVO_PARAM_FROZEN, 1.0) != EVO_OK))
+    die(sd->label);
   for (int s = 0; s < 3; s++)
     if (evo_optimizer_step(opt) != EVO_OK)
       die("step");
+  if (sd->open >= 0 &&
+      evo_optimizer_step_tensor(opt, (size_t)sd->open, NULL) != EVO_OK)
+    die("step_tensor");
   void *buf;
   size_t size;
   if (evo_optimizer_save_mem(opt, &buf, &size) != EVO_OK)
     die("save");
   char name[128];
-  for (int mode = 0; mode < modes; mode++) {
-    snprintf(name, sizeof name, "%s-mode%d", preset, mode);
+  for (int mode = 0; mode < 4; mode++) {
+    if (!(sd->modes >> mode & 1u))
+      continue;
+    snprintf(name, sizeof name, "%s-mode%d", sd->label, mode);
     put("optimizer_state", name, mode, buf, size);
   }
-  size_t zsize;
-  void *z = gzipped(buf, size, &zsize);
-  snprintf(name, sizeof name, "%s-raw-gz", preset);
-  put("optimizer_state", name, 3, z, zsize);
-  free(z);
+  if (sd->raw_gz) {
+    size_t zsize;
+    void *z = gzipped(buf, size, &zsize);
+    snprintf(name, sizeof name, "%s-raw-gz", sd->label);
+    put("optimizer_state", name, 3, z, zsize);
+    free(z);
+  }
   evo_free(buf);
   evo_optimizer_free(opt);
   evo_genome_free(g);
 }
 
 static void states(void) {
-  state("paper-evolved", 4); /* m and v, several terms */
-  state("sgd", 2);           /* m only */
-  state("rmsprop", 1);       /* v only */
-  state("plain-sgd", 1);     /* no moments */
+  for (size_t i = 0; i < sizeof state_seeds / sizeof state_seeds[0]; i++)
+    state(&state_seeds[i]);
 }
 
 /* Cheap, deterministic; the genomes with three terms fail. */
@@ -128,10 +166,11 @@ static int progress(void *user, evo_event event, const evo_population *pop,
   return event == EVO_EVENT_GENERATION && (int)generation == stop_at;
 }
 
-/* A run of 4 genomes: stopped after generation @p stop (or run to the
- * end when -1); its checkpoint in every mode. */
-static void checkpoint(const char *label, int64_t rungs, int64_t cache,
-                       int stop) {
+/* A run of 4 genomes by @p algorithm (steady-state: a window of 3 jobs):
+ * stopped after generation @p stop (or run to the end when -1); its
+ * checkpoint in every mode. */
+static void checkpoint(const char *label, int64_t algorithm, int64_t rungs,
+                       int64_t cache, int stop) {
   char path[4096];
   snprintf(path, sizeof path, "%s/checkpoint/.tmp.evo", out_dir);
   remove(path);
@@ -146,6 +185,9 @@ static void checkpoint(const char *label, int64_t rungs, int64_t cache,
       evo_population_set(pop, EVO_POP_CACHE, cache) != EVO_OK ||
       evo_population_set(pop, EVO_POP_RUNGS, rungs) != EVO_OK ||
       evo_population_set(pop, EVO_POP_PROMOTE, 2) != EVO_OK ||
+      evo_population_set(pop, EVO_POP_ALGORITHM, algorithm) != EVO_OK ||
+      (algorithm == EVO_ALGO_STEADY &&
+       evo_population_set(pop, EVO_POP_WINDOW, 3) != EVO_OK) ||
       evo_population_set_fitness_rung(pop, fitness, NULL) != EVO_OK ||
       evo_population_set_progress(pop, progress, NULL) != EVO_OK ||
       evo_population_set_checkpoint(pop, path, "fuzz seed") != EVO_OK)
@@ -169,8 +211,11 @@ static void checkpoint(const char *label, int64_t rungs, int64_t cache,
 }
 
 static void checkpoints(void) {
-  checkpoint("stopped-gen0-cache", 1, 1, 0);
-  checkpoint("finished-rungs2-cache2", 2, 2, -1);
+  checkpoint("stopped-gen0-cache", EVO_ALGO_GA, 1, 1, 0);
+  checkpoint("finished-rungs2-cache2", EVO_ALGO_GA, 2, 2, -1);
+  /* the steady section: jobs created and queued promotions, the rungs'
+   * records (doc/algorithm.md §9.4) */
+  checkpoint("steady-stopped-gen1-rungs2-cache", EVO_ALGO_STEADY, 2, 1, 1);
 }
 
 /* settings.json as `evoopt evolve ARGS` writes it. */

@@ -4,14 +4,17 @@
 
 - genome_json, optimizer_state, checkpoint, settings: written by the
   library's and the program's own writers (the fuzz_seeds program of a fuzz
-  build), plus the genome fixture of tests/fixtures;
+  build), plus the fixtures of tests/fixtures (the paper's genome; the
+  format-4 checkpoints, one of them steady-state);
 - idx, cifar, digits: tiny slices of the real data sets (an IDX header with
   its count set to 2, then 2 images; one CIFAR-10 record per batch; two
   rows of the digits CSV, which the digits target repeats to a whole file).
 
 Every file starts with the mode or flags byte its target reads first (see
-the target's source). Files named regress-* (inputs of fixed findings) are
-left alone; the others are rewritten.
+the target's source). Files named regress-* (inputs of fixed findings) and
+old-* (older formats the writers no longer make, still read by the
+library: old-v1-* optimizer states, old-v3-* checkpoints) are left alone;
+the others are rewritten.
 
 Usage: make_corpus.py BUILDDIR [--data DIR] [--out DIR]
   BUILDDIR  a build configured with -Dfuzz=enabled (fuzz_seeds built)
@@ -93,7 +96,7 @@ def main():
         d = os.path.join(args.out, t)
         os.makedirs(d, exist_ok=True)
         for name in os.listdir(d):
-            if not name.startswith("regress-"):
+            if not name.startswith(("regress-", "old-")):
                 os.remove(os.path.join(d, name))
     # fuzz_seeds writes into OUT/<target>/; a scratch copy keeps the run's
     # temporary files out of the corpus.
@@ -105,8 +108,16 @@ def main():
         for t in TARGETS:
             for name in sorted(os.listdir(os.path.join(tmp, t))):
                 shutil.copy(os.path.join(tmp, t, name), os.path.join(args.out, t, name))
-    shutil.copy(os.path.join(SOURCE, "tests", "fixtures", "genome", "paper-evolved.json"),
+    fixtures = os.path.join(SOURCE, "tests", "fixtures")
+    shutil.copy(os.path.join(fixtures, "genome", "paper-evolved.json"),
                 os.path.join(args.out, "genome_json", "fixture-paper-evolved.json"))
+    v4 = os.path.join(fixtures, "checkpoint-v4")
+    for name in sorted(os.listdir(v4)):
+        with open(os.path.join(v4, name), "rb") as f:
+            ckpt = f.read()
+        stem = "fixture-v4-" + os.path.splitext(name)[0]
+        put(args.out, "checkpoint", stem + "-mode0", 0, ckpt)  # frame fixed
+        put(args.out, "checkpoint", stem + "-mode2", 2, ckpt)  # as it is
     data_seeds(args.out, os.path.realpath(args.data))
     total = 0
     for t in TARGETS:
