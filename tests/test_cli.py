@@ -2,7 +2,7 @@
 """End-to-end tests of the evoopt command-line program (issue 4).
 
 Usage: test_cli.py EVOOPT PART, PART one of basic, errors, folders,
-settings, resume, workers, cache, mnist. Standard library only. Exit 0 pass, 1 fail, 77 skip (meson's code).
+settings, resume, workers, cache, mnist, ablate. Standard library only. Exit 0 pass, 1 fail, 77 skip (meson's code).
 Expected values come from doc/algorithm.md (preset settings, §5's
 description, §6's table layout) and from the files' own invariants, never from a
 previous run of the program.
@@ -575,9 +575,250 @@ def part_mnist(tmp):
     check(m is not None and float(m.group(1)) > 0.5, f"mnist: {out}")
 
 
+# --- ablate and learning curves (issue 12, items 2 and 3) -------------------
+
+# doc/algorithm.md §5's genome, written out by hand.
+PAPER_EVOLVED_JSON = {
+    "term_types": [4, 4, 3, 3],
+    "alphas": [0.41205802174892475, 0.32238621456272765,
+               2.0030004279455267, 1.6322011630060542],
+    "lr_log10": -2.9198932483267144, "beta1": 0.8553020861538518,
+    "beta2": 0.9357561078635277, "eps_log10": -8.26423960220415,
+    "wd_log10": -3.0112238437153316, "use_m": True, "use_v": True,
+    "use_bias_correction": False, "use_gradient_clipping": False,
+    "clip_value": 1.0, "use_warmup": True, "warmup_steps": 100,
+    "use_cosine_decay": True}
+
+
+def with_changes(base, **changes):
+    g = dict(base)
+    g.update(changes)
+    return g
+
+
+def paper_evolved_variants():
+    """The variants `ablate` must make of paper-evolved, by hand: both
+    SIGN_GRAD terms gone, both ADAM_TERM terms gone, each of the six flags
+    flipped, Adam's betas."""
+    b = PAPER_EVOLVED_JSON
+    return [
+        ("-sign", with_changes(b, term_types=[3, 3],
+                               alphas=b["alphas"][2:])),
+        ("-adam", with_changes(b, term_types=[4, 4],
+                               alphas=b["alphas"][:2])),
+        ("use_m off", with_changes(b, use_m=False)),
+        ("use_v off", with_changes(b, use_v=False)),
+        ("bias_correction on", with_changes(b, use_bias_correction=True)),
+        ("gradient_clipping on", with_changes(b, use_gradient_clipping=True)),
+        ("warmup off", with_changes(b, use_warmup=False)),
+        ("cosine_decay off", with_changes(b, use_cosine_decay=False)),
+        ("adam betas", with_changes(b, beta1=0.9, beta2=0.999)),
+    ]
+
+
+def listed(*args):
+    out, _ = run_ok("ablate", *args, "--list")
+    return [(x["variant"], x["genome"]) for x in map(json.loads,
+                                                     out.splitlines())]
+
+
+def check_variants(tmp):
+    got = listed("paper-evolved")
+    want = paper_evolved_variants()
+    check(len(got) == 9, f"paper-evolved: {len(got)} variants, want 9")
+    check([n for n, _ in got] == [n for n, _ in want],
+          f"variant names {[n for n, _ in got]}")
+    for (n, g), (_, w) in zip(got, want):
+        check(g == w, f"variant {n}: {g} != {w}")
+    # adam: one term kind (nothing to remove), Adam's betas already; the
+    # six flags flipped from use_m, use_v and bias correction on, the rest
+    # off.
+    got = listed("adam")
+    check([n for n, _ in got] == ["use_m off", "use_v off",
+                                  "bias_correction off",
+                                  "gradient_clipping on", "warmup on",
+                                  "cosine_decay on"], f"adam variants {got}")
+    # A term with α = 0 is not active: only the ADAM_TERM is removed.
+    path = os.path.join(tmp, "zero.json")
+    with open(path, "w", encoding="utf-8") as f:
+        json.dump(with_changes(PAPER_EVOLVED_JSON, term_types=[0, 3],
+                               alphas=[0.0, 1.0]), f)
+    got = listed(path)
+    check([n for n, _ in got][:2] == ["-adam", "use_m off"] and
+          len(got) == 8, f"zero-alpha variants {[n for n, _ in got]}")
+    check(got[0][1]["term_types"] == [0] and got[0][1]["alphas"] == [0.0],
+          f"-adam of zero.json {got[0][1]}")
+
+
+def near(a, b, tol):
+    return abs(a - b) <= tol
+
+
+def check_ablation_csv(path, tasks, seeds):
+    header, rows = read_csv(path)
+    seed_cols = [f"seed_{s}" for s in range(seeds)]
+    task_cols = [c for t in tasks for c in (t, t + "_change")]
+    check(header == ["variant", "fitness", "change_mean", "change_min",
+                     "change_max", *seed_cols, *task_cols, "diverged_runs"],
+          f"ablation CSV header {header}")
+    want = ["paper-evolved"] + [n for n, _ in paper_evolved_variants()]
+    check([r[0] for r in rows] == want, f"ablation rows {[r[0] for r in rows]}")
+    col = {h: i for i, h in enumerate(header)}
+    val = [{h: float(r[i]) for h, i in col.items() if h != "variant"}
+           for r in rows]
+    base = val[0]
+    for name, v in zip(want, val):
+        # Every number from the CSV's own per-seed columns (printed with 6
+        # decimals: a difference of two is within 1e-6 + rounding).
+        d = [v[c] - base[c] for c in seed_cols]
+        check(near(v["change_mean"], sum(d) / seeds, 3e-6) and
+              near(v["change_min"], min(d), 3e-6) and
+              near(v["change_max"], max(d), 3e-6),
+              f"{name}: change {v['change_mean']} {v['change_min']} "
+              f"{v['change_max']}, from the seeds {d}")
+        check(near(v["fitness"], sum(v[c] for c in seed_cols) / seeds, 3e-6),
+              f"{name}: fitness is not the mean of its seeds")
+        for t in tasks:
+            check(near(v[t + "_change"], v[t] - base[t], 3e-6),
+                  f"{name}: {t}_change")
+    return want, val
+
+
+def check_ablation_table(out, want, val):
+    rows = {}
+    for line in out.splitlines():
+        cells = [c.strip() for c in line.strip("|").split("|")]
+        if len(cells) >= 4 and cells[0].replace(" (genome)", "") in want:
+            rows[cells[0].replace(" (genome)", "")] = cells
+    check(sorted(rows) == sorted(want), f"table rows {sorted(rows)}")
+    for name, v in zip(want, val):
+        cells = rows.get(name)
+        if cells is None:
+            continue
+        check(near(float(cells[1]), v["fitness"], 6e-5),
+              f"table {name}: fitness {cells[1]}")
+        if name == want[0]:
+            continue
+        lo, hi = cells[3].split("..")
+        check(near(float(cells[2]), v["change_mean"], 6e-5) and
+              near(float(lo), v["change_min"], 6e-5) and
+              near(float(hi), v["change_max"], 6e-5),
+              f"table {name}: {cells[1:4]}")
+
+
+def check_ablation_run(tmp):
+    csv_path = os.path.join(tmp, "ablate.csv")
+    svg_path = os.path.join(tmp, "ablate.svg")
+    out, _ = run_ok("ablate", "paper-evolved", "--tasks", "digits", "--steps",
+                    "20", "--seeds", "2", "--workers", "2", "--csv", csv_path,
+                    "--svg", svg_path, "-q")
+    want, val = check_ablation_csv(csv_path, ["digits"], 2)
+    check_ablation_table(out, want, val)
+    root = check_svg(svg_path, want[1:])
+    bars = [r for r in root.iter("{http://www.w3.org/2000/svg}rect")
+            if r.get("fill", "").startswith("#") and
+            r.get("fill") != "#ffffff" and float(r.get("height", 0)) > 0
+            and r.get("width") != "22"]
+    check(len(bars) >= 1, f"no bars in {svg_path}")
+    # The genome's row is `eval`'s number for it (the same grid and seeds).
+    out, _ = run_ok("eval", "paper-evolved", "--steps", "20", "--seeds", "2",
+                    "--json")
+    check(near(json.loads(out)["fitness"], val[0]["fitness"], 1e-6),
+          f"ablate's genome row {val[0]['fitness']} != eval {out}")
+    # Files are never replaced; the refusal comes before any training.
+    with open(csv_path, "rb") as f:
+        before = f.read()
+    other_svg = os.path.join(tmp, "other.svg")
+    expect_fail(1, ["exists", csv_path], "ablate", "paper-evolved", "--csv",
+                csv_path, "--svg", other_svg)
+    with open(csv_path, "rb") as f:
+        check(f.read() == before, "ablate replaced an existing CSV")
+    check(not os.path.exists(other_svg), "--svg written after a refusal")
+    expect_fail(1, ["exists"], "ablate", "adam", "--svg", svg_path)
+    rc, _, err = run("ablate", "--steps", "5")
+    check(rc == 2 and "no GENOME" in err, f"ablate without GENOME: {err}")
+    rc, _, err = run("ablate", "adam", "sgd")
+    check(rc == 2 and "one GENOME" in err, f"ablate two genomes: {err}")
+    rc, _, err = run("ablate", "adam", "--csv", "x", "--svg", "x")
+    check(rc == 2 and "same file" in err, f"--csv = --svg: {err}")
+
+
+def check_curves(tmp):
+    c1 = os.path.join(tmp, "curve.csv")
+    s1 = os.path.join(tmp, "curve.svg")
+    out, _ = run_ok("eval", "adam", "--steps", "30", "--seeds", "2",
+                    "--curve-every", "7", "--curve-csv", c1, "--curve-svg", s1,
+                    "--json", "-q")
+    plain, _ = run_ok("eval", "adam", "--steps", "30", "--seeds", "2",
+                      "--json", "-q")
+    # Scoring on the way changes nothing of the runs.
+    check(json.loads(out) == json.loads(plain),
+          f"--curve-every changed eval: {out} vs {plain}")
+    header, rows = read_csv(c1)
+    check(header == ["genome", "task", "step", "seed_0", "seed_1", "mean"],
+          f"curve header {header}")
+    check([r[2] for r in rows] == ["7", "14", "21", "28"],  # floor(30 / 7)
+          f"curve steps {[r[2] for r in rows]}")
+    for r in rows:
+        a, b, m = float(r[3]), float(r[4]), float(r[5])
+        check(r[:2] == ["adam", "digits"] and near(m, (a + b) / 2, 2e-6) and
+              0 <= a <= 1 and 0 <= b <= 1, f"curve row {r}")
+        # each a whole number of digits' 360 test images
+        check(near(a * 360, round(a * 360), 1e-3), f"curve accuracy {a}")
+    check_svg(s1, ["training step", "test accuracy", "adam"])
+    # K = steps: the one point is the run's final accuracy.
+    c2 = os.path.join(tmp, "curve2.csv")
+    out, _ = run_ok("eval", "adam", "sgd", "--steps", "30", "--seeds", "2",
+                    "--curve-every", "30", "--curve-csv", c2, "--json", "-q")
+    acc = {x["genome"]: x["tasks"]["digits"]["accuracy"]
+           for x in map(json.loads, out.splitlines())}
+    _, rows = read_csv(c2)
+    check([r[0] for r in rows] == ["adam", "sgd"] and
+          all(r[2] == "30" and near(float(r[5]), acc[r[0]], 1e-6)
+              for r in rows), f"last points {rows} vs accuracies {acc}")
+    # compare: a curve per genome, baselines included.
+    c3 = os.path.join(tmp, "curve3.csv")
+    run_ok("compare", "paper-evolved", "--steps", "20", "--seeds", "1",
+           "--curve-every", "10", "--curve-csv", c3, "-q")
+    _, rows = read_csv(c3)
+    check(sorted({r[0] for r in rows}) ==
+          sorted({"paper-evolved", *BASELINES}) and len(rows) == 10,
+          f"compare curve rows {[r[:3] for r in rows]}")
+    # Refusals: options that need each other, no point, existing files.
+    for args, words in (
+            (["--curve-every", "10"], ["--curve-csv"]),
+            (["--curve-csv", os.path.join(tmp, "n.csv")], ["--curve-every"]),
+            (["--steps", "5", "--curve-every", "10", "--curve-csv",
+              os.path.join(tmp, "n.csv")], ["no point"]),
+            (["--curve-every", "0", "--curve-csv", "n.csv"], ["curve-every"])):
+        rc, _, err = run("eval", "adam", *args)
+        check(rc == 2 and all(w in err for w in words),
+              f"eval {args}: exit {rc}, {err!r}")
+    with open(c1, "rb") as f:
+        before = f.read()
+    expect_fail(1, ["exists"], "eval", "adam", "--steps", "10",
+                "--curve-every", "5", "--curve-csv", c1)
+    with open(c1, "rb") as f:
+        check(f.read() == before, "eval replaced an existing curve CSV")
+    check(not os.path.exists(os.path.join(tmp, "n.csv")),
+          "a refused run wrote a file")
+
+
+def part_ablate(tmp):
+    check_variants(tmp)
+    check_ablation_run(tmp)
+    check_curves(tmp)
+    out, _ = run_ok("help", "ablate")
+    check("usage: evoopt ablate" in out and "min..max" in out, out[:80])
+    out, _ = run_ok("help")
+    check(re.search(r"^  ablate ", out, re.M) is not None,
+          "ablate not in the overview")
+
+
 PARTS = {"basic": part_basic, "errors": part_errors, "folders": part_folders,
          "settings": part_settings, "resume": part_resume,
-         "workers": part_workers, "cache": part_cache, "mnist": part_mnist}
+         "workers": part_workers, "cache": part_cache, "mnist": part_mnist,
+         "ablate": part_ablate}
 
 
 def main():

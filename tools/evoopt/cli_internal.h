@@ -208,6 +208,16 @@ double cli_grid_overall(const cli_grid *g, size_t genome);
 /* Mean test accuracy over the seeds, and the number of diverged runs. */
 double cli_grid_task_accuracy(const cli_grid *g, size_t genome, size_t task,
                               unsigned *diverged);
+/* The fitness of one run (-1 when it diverged). */
+double cli_grid_run_fitness(const cli_grid *g, size_t genome, size_t task,
+                            size_t seed);
+/* The held-out points per run: floor(steps / K) when the tasks score a
+ * curve every K steps (EVO_TASK_EVAL_EVERY), else 0. Point p is after
+ * step (p + 1)·K. */
+size_t cli_grid_curve_points(const cli_grid *g);
+/* A run's test accuracy at point @p point; NaN once the run diverged. */
+double cli_grid_curve_accuracy(const cli_grid *g, size_t genome, size_t task,
+                               size_t seed, size_t point);
 
 /* --- comparison tables (table.c) ---------------------------------------- */
 
@@ -279,6 +289,14 @@ int cli_buf_close(cli_buf *b);
 int cli_buf_save(cli_buf *b, const char *path);
 /* Frees the stream and the text (also of a failed or unused buffer). */
 void cli_buf_free(cli_buf *b);
+/* As cli_buf_save, but never over an existing file, even one made
+ * meanwhile: the text is saved atomically beside @p path, then linked to
+ * it (link() refuses an existing name). Returns an exit code. */
+int cli_buf_save_new(cli_buf *b, const char *path);
+/* Refuses a file the command would write (--csv and the like) when
+ * something already has that name: this program never replaces a user's
+ * file. Returns an exit code (the error printed). */
+int cli_refuse_existing(const char *option, const char *path);
 
 /* --- CSV reading (csv.c) ------------------------------------------------ */
 
@@ -303,6 +321,25 @@ const char *cli_csv_cell(const cli_csv *csv, size_t row, size_t col);
 int cli_plot_history(const char *csv_path, const char *svg_path);
 /* Writes a bar chart of a comparison CSV (final.csv). */
 int cli_plot_comparison(const char *csv_path, const char *svg_path);
+
+/* A line of points (x[i], y[i]); NaN y values are left out. */
+typedef struct cli_line {
+  const char *label;
+  size_t n;
+  const double *x, *y;
+} cli_line;
+/* The SVG of @p n_lines lines, into @p b (then saved by the caller). */
+void cli_plot_lines(cli_buf *b, const char *title, const char *xlabel,
+                    const char *ylabel, const cli_line *lines, size_t n_lines);
+
+/* A bar of height value with a whisker from lo to hi (NaN: none). */
+typedef struct cli_bar {
+  const char *label;
+  double value, lo, hi;
+} cli_bar;
+/* The SVG of @p n bars around a zero line, into @p b. */
+void cli_plot_bars(cli_buf *b, const char *title, const char *ylabel,
+                   const cli_bar *bars, size_t n);
 
 /* --- progress, signals, JSON events (progress.c) ------------------------ */
 
@@ -343,6 +380,58 @@ void cli_progress_restart(cli_progress *p, size_t restored);
 void cli_json_emit(json_t *obj);
 /* Formats seconds as "1:05" or "1:02:03". */
 void cli_format_duration(double seconds, char *buf, size_t size);
+
+/* --- eval, compare, ablate (grid.c) ----------------------------------- */
+
+/* What eval, compare and ablate share: the options --tasks, --steps,
+ * --seeds, --data, --workers and --quiet, and the grid run with its
+ * progress bar. Option ids of a command's table (cli_opt) that
+ * cli_run_option() takes. */
+enum {
+  CLI_RUN_TASKS = 1000,
+  CLI_RUN_STEPS,
+  CLI_RUN_SEEDS,
+  CLI_RUN_DATA,
+  CLI_RUN_WORKERS,
+  CLI_RUN_QUIET
+};
+/* clang-format off */
+#define CLI_RUN_OPTS                                                           \
+  {"tasks", 0, 1, CLI_RUN_TASKS}, {"steps", 0, 1, CLI_RUN_STEPS},              \
+      {"seeds", 0, 1, CLI_RUN_SEEDS}, {"data", 0, 1, CLI_RUN_DATA},            \
+      {"workers", 'j', 1, CLI_RUN_WORKERS}, {"quiet", 'q', 0, CLI_RUN_QUIET}
+/* clang-format on */
+
+typedef struct cli_run {
+  const char *cmd; /* the command's name, for messages */
+  cli_tasks tasks;
+  uint64_t steps, seeds, workers; /* workers 0: online CPUs */
+  uint64_t curve_every;           /* held-out curve every K steps; 0: none */
+  const char *data;               /* NULL: searched */
+  int quiet;
+  cli_progress progress;
+} cli_run;
+
+/* Takes option @p id with value @p v when it is one of CLI_RUN_OPTS:
+ * returns an exit code (a usage error printed), or -1 for another id. */
+int cli_run_option(cli_run *r, int id, const char *v);
+/* Opens the tasks (each scoring the held-out set every r->curve_every
+ * steps), then runs every (genome, task, seed) with a progress bar.
+ * Returns an exit code, the error printed. */
+int cli_run_grid(cli_run *r, const evo_genome *const *genomes, size_t n,
+                 cli_grid **out);
+
+/* The held-out curve of eval and compare (curve.c): --curve-every K with
+ * --curve-csv and/or --curve-svg. Checks them once every option is read
+ * (a usage error, or a runtime error for a file that exists); returns an
+ * exit code. */
+int cli_curve_check(const char *cmd, const cli_run *r, const char *csv,
+                    const char *svg);
+/* Writes the curve's CSV (one row per genome, task and point: the step,
+ * each seed's accuracy, their mean) and SVG (the mean per genome and
+ * task) when asked for. Returns an exit code. */
+int cli_curve_save(const cli_grid *g, const cli_run *r, char names[][64],
+                   size_t n_genomes, const char *csv, const char *svg);
 
 /* --- evolve (evolve.c, evolve_settings.c, runfolder.c) ----------------- */
 
@@ -419,5 +508,6 @@ int cli_cmd_eval(int argc, char **argv);
 int cli_cmd_compare(int argc, char **argv);
 int cli_cmd_show(int argc, char **argv);
 int cli_cmd_plot(int argc, char **argv);
+int cli_cmd_ablate(int argc, char **argv);
 
 #endif /* EVOOPT_CLI_INTERNAL_H */

@@ -9,45 +9,43 @@
 
 typedef struct eval_cmd {
   const char *name; /* "eval" or "compare" */
-  cli_tasks tasks;
-  uint64_t steps, seeds, workers;
-  const char *data, *csv, *md, *out;
-  int json, quiet, baselines;
+  cli_run run;      /* tasks, steps, seeds, workers, data, quiet */
+  const char *csv, *md, *out;
+  const char *curve_csv, *curve_svg; /* the held-out curve's files */
+  int json, baselines;
   size_t n;
   evo_genome *genomes[CLI_MAX_GENOMES];
   char names[CLI_MAX_GENOMES][64];
-  cli_progress progress;
 } eval_cmd;
 
 enum {
-  OPT_TASKS = 1,
-  OPT_STEPS,
-  OPT_SEEDS,
-  OPT_DATA,
-  OPT_WORKERS,
-  OPT_JSON,
-  OPT_QUIET,
+  OPT_JSON = 1,
   OPT_CSV,
   OPT_MD,
   OPT_OUT,
-  OPT_NO_BASELINES
+  OPT_NO_BASELINES,
+  OPT_CURVE_EVERY,
+  OPT_CURVE_CSV,
+  OPT_CURVE_SVG
 };
 
+/* clang-format off */
+#define CURVE_OPTS                                                             \
+  {"curve-every", 0, 1, OPT_CURVE_EVERY}, {"curve-csv", 0, 1, OPT_CURVE_CSV},  \
+      {"curve-svg", 0, 1, OPT_CURVE_SVG}
+/* clang-format on */
+
 static const cli_opt eval_opts[] = {
-    {"tasks", 0, 1, OPT_TASKS},       {"steps", 0, 1, OPT_STEPS},
-    {"seeds", 0, 1, OPT_SEEDS},       {"data", 0, 1, OPT_DATA},
-    {"workers", 'j', 1, OPT_WORKERS}, {"json", 0, 0, OPT_JSON},
-    {"quiet", 'q', 0, OPT_QUIET},     {NULL, 0, 0, 0},
+    CLI_RUN_OPTS,
+    CURVE_OPTS,
+    {"json", 0, 0, OPT_JSON},
+    {NULL, 0, 0, 0},
 };
 
 static const cli_opt compare_opts[] = {
-    {"tasks", 0, 1, OPT_TASKS},
-    {"steps", 0, 1, OPT_STEPS},
-    {"seeds", 0, 1, OPT_SEEDS},
-    {"data", 0, 1, OPT_DATA},
-    {"workers", 'j', 1, OPT_WORKERS},
+    CLI_RUN_OPTS,
+    CURVE_OPTS,
     {"json", 0, 0, OPT_JSON},
-    {"quiet", 'q', 0, OPT_QUIET},
     {"csv", 0, 1, OPT_CSV},
     {"md", 0, 1, OPT_MD},
     {"out", 'o', 1, OPT_OUT},
@@ -66,25 +64,18 @@ static int add_genome(eval_cmd *c, const char *arg) {
 }
 
 static int parse_option(eval_cmd *c, int id, const char *v) {
+  int rc = cli_run_option(&c->run, id, v);
+  if (rc >= 0)
+    return rc;
   switch (id) {
-  case OPT_TASKS:
-    return cli_tasks_parse(&c->tasks, c->name, v) == 0 ? CLI_EXIT_OK
-                                                       : CLI_EXIT_USAGE;
-  case OPT_STEPS:
-    return cli_parse_u64(c->name, "steps", v, 1, EVO_MAX_STEPS, &c->steps) == 0
+  case OPT_CURVE_EVERY:
+    return cli_parse_u64(c->name, "curve-every", v, 1, EVO_MAX_STEPS,
+                         &c->run.curve_every) == 0
                ? CLI_EXIT_OK
                : CLI_EXIT_USAGE;
-  case OPT_SEEDS:
-    return cli_parse_u64(c->name, "seeds", v, 1, 1000, &c->seeds) == 0
-               ? CLI_EXIT_OK
-               : CLI_EXIT_USAGE;
-  case OPT_WORKERS:
-    return cli_parse_u64(c->name, "workers", v, 1, 256, &c->workers) == 0
-               ? CLI_EXIT_OK
-               : CLI_EXIT_USAGE;
-  case OPT_DATA: c->data = v; break;
+  case OPT_CURVE_CSV: c->curve_csv = v; break;
+  case OPT_CURVE_SVG: c->curve_svg = v; break;
   case OPT_JSON: c->json = 1; break;
-  case OPT_QUIET: c->quiet = 1; break;
   case OPT_CSV: c->csv = v; break;
   case OPT_MD: c->md = v; break;
   case OPT_OUT: c->out = v; break;
@@ -120,6 +111,8 @@ static int parse(eval_cmd *c, const cli_opt *opts, int argc, char **argv) {
   }
   if (rc == CLI_EXIT_OK && n_args == 0 && !c->baselines)
     return cli_usage_error(c->name, "no GENOME given");
+  if (rc == CLI_EXIT_OK)
+    rc = cli_curve_check(c->name, &c->run, c->curve_csv, c->curve_svg);
   for (size_t i = 0; i < n_args && rc == CLI_EXIT_OK; i++)
     rc = add_genome(c, args[i]);
   return rc;
@@ -140,49 +133,33 @@ static int add_baselines(eval_cmd *c) {
   return CLI_EXIT_OK;
 }
 
-static void on_run(void *user, size_t done, size_t total) {
-  eval_cmd *c = user;
-  cli_progress_bar(&c->progress, c->name, done, total, NAN);
+static int run_grid(eval_cmd *c, cli_grid **grid) {
+  return cli_run_grid(&c->run, (const evo_genome *const *)c->genomes, c->n,
+                      grid);
 }
 
-static int run_grid(eval_cmd *c, cli_grid **grid) {
-  int rc = cli_tasks_open(&c->tasks, c->data);
-  if (rc != CLI_EXIT_OK)
-    return rc;
-  unsigned workers = c->workers > 0 ? (unsigned)c->workers : cli_cpu_count();
-  if (workers > 1)
-    evo_blas_set_threads(1);
-  cli_grid_spec spec = {(const evo_genome *const *)c->genomes,
-                        c->n,
-                        &c->tasks,
-                        c->steps,
-                        (uint32_t)c->seeds,
-                        workers,
-                        on_run,
-                        c};
-  cli_signals_install();
-  cli_progress_init(&c->progress, c->quiet, 0);
-  rc = cli_grid_run(grid, &spec);
-  cli_progress_clear(&c->progress);
-  return rc;
+/* The held-out curve's CSV and SVG, when asked for. */
+static int save_curve(eval_cmd *c, const cli_grid *g) {
+  return cli_curve_save(g, &c->run, c->names, c->n, c->curve_csv, c->curve_svg);
 }
 
 static json_t *eval_json(const eval_cmd *c, const cli_grid *g, size_t i) {
   char *desc = NULL;
   json_t *tasks = json_object();
-  for (size_t t = 0; t < c->tasks.n; t++) {
+  for (size_t t = 0; t < c->run.tasks.n; t++) {
     unsigned diverged = 0;
     double acc = cli_grid_task_accuracy(g, i, t, &diverged);
-    json_object_set_new(tasks, c->tasks.names[t],
+    json_object_set_new(tasks, c->run.tasks.names[t],
                         json_pack("{s:f, s:f, s:I}", "fitness",
                                   cli_grid_task_fitness(g, i, t), "accuracy",
                                   acc, "diverged", (json_int_t)diverged));
   }
   evo_genome_describe(c->genomes[i], &desc);
-  json_t *j = json_pack("{s:s, s:s, s:f, s:I, s:I, s:o}", "genome", c->names[i],
-                        "description", desc != NULL ? desc : "", "fitness",
-                        cli_grid_overall(g, i), "steps", (json_int_t)c->steps,
-                        "seeds", (json_int_t)c->seeds, "tasks", tasks);
+  json_t *j =
+      json_pack("{s:s, s:s, s:f, s:I, s:I, s:o}", "genome", c->names[i],
+                "description", desc != NULL ? desc : "", "fitness",
+                cli_grid_overall(g, i), "steps", (json_int_t)c->run.steps,
+                "seeds", (json_int_t)c->run.seeds, "tasks", tasks);
   evo_free(desc);
   return j;
 }
@@ -190,25 +167,25 @@ static json_t *eval_json(const eval_cmd *c, const cli_grid *g, size_t i) {
 static void eval_print(const eval_cmd *c, const cli_grid *g, size_t i) {
   char *desc = NULL;
   size_t w = strlen("overall");
-  for (size_t t = 0; t < c->tasks.n; t++)
-    if (strlen(c->tasks.names[t]) > w)
-      w = strlen(c->tasks.names[t]);
+  for (size_t t = 0; t < c->run.tasks.n; t++)
+    if (strlen(c->run.tasks.names[t]) > w)
+      w = strlen(c->run.tasks.names[t]);
   evo_genome_describe(c->genomes[i], &desc);
   printf("%s: %s\n", c->names[i], desc != NULL ? desc : "");
   evo_free(desc);
-  for (size_t t = 0; t < c->tasks.n; t++) {
+  for (size_t t = 0; t < c->run.tasks.n; t++) {
     unsigned diverged = 0;
     double acc = cli_grid_task_accuracy(g, i, t, &diverged);
-    printf("  %-*s  fitness %.4f  accuracy %.4f", (int)w, c->tasks.names[t],
+    printf("  %-*s  fitness %.4f  accuracy %.4f", (int)w, c->run.tasks.names[t],
            cli_grid_task_fitness(g, i, t), acc);
     if (diverged > 0)
       printf("  (%u of %llu runs diverged)", diverged,
-             (unsigned long long)c->seeds);
+             (unsigned long long)c->run.seeds);
     printf("\n");
   }
   printf("  %-*s  fitness %.4f  (%llu steps x %llu seeds)\n", (int)w, "overall",
-         cli_grid_overall(g, i), (unsigned long long)c->steps,
-         (unsigned long long)c->seeds);
+         cli_grid_overall(g, i), (unsigned long long)c->run.steps,
+         (unsigned long long)c->run.seeds);
 }
 
 static int eval_body(eval_cmd *c) {
@@ -220,6 +197,8 @@ static int eval_body(eval_cmd *c) {
     else
       eval_print(c, g, i);
   }
+  if (rc == CLI_EXIT_OK)
+    rc = save_curve(c, g);
   cli_grid_free(g);
   return rc;
 }
@@ -256,15 +235,16 @@ static int compare_body(eval_cmd *c) {
     rc = run_grid(c, &g);
   if (rc != CLI_EXIT_OK)
     return rc;
-  cli_table_from_grid(&table, g, &c->tasks, c->names, c->n);
-  cli_grid_free(g);
+  cli_table_from_grid(&table, g, &c->run.tasks, c->names, c->n);
   if (c->json)
-    cli_json_emit(json_pack("{s:I, s:I, s:o}", "steps", (json_int_t)c->steps,
-                            "seeds", (json_int_t)c->seeds, "rows",
-                            cli_table_json(&table)));
+    cli_json_emit(
+        json_pack("{s:I, s:I, s:o}", "steps", (json_int_t)c->run.steps, "seeds",
+                  (json_int_t)c->run.seeds, "rows", cli_table_json(&table)));
   else
     cli_table_print(&table, stdout);
-  return compare_save(c, &table);
+  rc = save_curve(c, g);
+  cli_grid_free(g);
+  return rc == CLI_EXIT_OK ? compare_save(c, &table) : rc;
 }
 
 static int run_cmd(const char *name, const cli_opt *opts, uint64_t steps,
@@ -273,16 +253,17 @@ static int run_cmd(const char *name, const cli_opt *opts, uint64_t steps,
   if (c == NULL)
     return cli_error("out of memory");
   c->name = name;
-  c->steps = steps;
-  c->seeds = seeds;
+  c->run.cmd = name;
+  c->run.steps = steps;
+  c->run.seeds = seeds;
   c->baselines = opts == compare_opts;
-  cli_tasks_parse(&c->tasks, name, "digits");
+  cli_tasks_parse(&c->run.tasks, name, "digits");
   int rc = parse(c, opts, argc, argv);
   if (rc == CLI_EXIT_OK)
     rc = opts == compare_opts ? compare_body(c) : eval_body(c);
   for (size_t i = 0; i < c->n; i++)
     evo_genome_free(c->genomes[i]);
-  cli_tasks_close(&c->tasks);
+  cli_tasks_close(&c->run.tasks);
   free(c);
   return rc == CLI_DONE ? CLI_EXIT_OK : rc;
 }

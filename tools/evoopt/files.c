@@ -193,3 +193,36 @@ void cli_buf_free(cli_buf *b) {
   free(b->data);
   memset(b, 0, sizeof *b);
 }
+
+int cli_refuse_existing(const char *option, const char *path) {
+  struct stat st;
+  if (lstat(path, &st) != 0 && errno == ENOENT)
+    return CLI_EXIT_OK;
+  return cli_error("%s '%s' exists: evoopt never replaces a file (choose "
+                   "another name, or remove it first)",
+                   option, path);
+}
+
+int cli_buf_save_new(cli_buf *b, const char *path) {
+  /* "<path>.tmp.<pid>": a name evo_atomic_is_temp() knows as ours. */
+  char tmp[CLI_PATH_MAX];
+  int n = snprintf(tmp, sizeof tmp, "%s.tmp.%ld", path, (long)getpid());
+  if (n < 0 || (size_t)n >= sizeof tmp) {
+    cli_buf_free(b);
+    return cli_error("path too long: '%s'", path);
+  }
+  int rc = cli_buf_save(b, tmp);
+  if (rc != CLI_EXIT_OK)
+    return rc;
+  if (link(tmp, path) != 0) {
+    int saved = errno;
+    unlink(tmp);
+    if (saved == EEXIST)
+      return cli_error("'%s' exists (made meanwhile): evoopt never replaces "
+                       "a file",
+                       path);
+    return cli_error("cannot write '%s': %s", path, strerror(saved));
+  }
+  unlink(tmp);
+  return CLI_EXIT_OK;
+}

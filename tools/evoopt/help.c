@@ -18,6 +18,8 @@ static const char overview[] =
     "            comparison table\n"
     "  eval      fitness of genomes on tasks\n"
     "  compare   the final table: genomes against the four baselines\n"
+    "  ablate    each term removed, each flag flipped, Adam's betas: the\n"
+    "            fitness change of each variant of a genome\n"
     "  show      describe a genome\n"
     "  plot      SVG of a run's history or of a comparison table\n"
     "  data      list the data sets and where they are found; fetch them\n"
@@ -31,9 +33,12 @@ static const char overview[] =
 
 static const char overview_tail[] =
     "\n"
-    "Tasks: digits (bundled), mnist, fashion_mnist, cifar10 (looked for in\n"
-    "--data DIR, else in $EVOOPT_DATA_PATH, then in $XDG_DATA_HOME/evoopt\n"
-    "where 'evoopt data fetch' puts them, then in /usr/share/datasets).\n"
+    "Tasks: digits (bundled), mnist, fashion_mnist, cifar10 (the paper's\n"
+    "CNNs) and shakespeare_char (a character-level GPT of 818,241\n"
+    "parameters on tiny Shakespeare's input.txt, folder tinyshakespeare),\n"
+    "looked for in --data DIR, else in $EVOOPT_DATA_PATH, then in\n"
+    "$XDG_DATA_HOME/evoopt where 'evoopt data fetch' puts them, then in\n"
+    "/usr/share/datasets. Any mix: --tasks shakespeare_char,digits.\n"
     "\n"
     "Exit status: 0 success, 1 runtime error, 2 usage error, 130 stopped by\n"
     "Ctrl-C (a run can then be resumed). evoopt --version prints the\n"
@@ -110,13 +115,22 @@ static const char evolve_help[] =
 static const char eval_help[] =
     "usage: evoopt eval GENOME... [--tasks A,B] [--steps N] [--seeds N]\n"
     "                   [--data DIR] [--workers N] [--json] [--quiet]\n"
+    "                   [--curve-every K (--curve-csv FILE|--curve-svg FILE)]\n"
     "\n"
     "Trains each genome on each task with seeds 0..N-1 and prints its\n"
     "fitness and test accuracy per task, and the overall fitness (the mean\n"
     "over the tasks of the means over the seeds). One run's fitness is its\n"
     "test accuracy + 0.05 * max(0, 1 - L), L the mean of its last 50\n"
-    "training losses; a run that diverges scores -1 (see evoopt(1)).\n"
-    "Defaults: --tasks digits --steps 500 --seeds 2.\n";
+    "training losses (shakespeare_char: held-out next-character accuracy\n"
+    "+ 0.05 * max(0, 1 - L / ln 65)); a run that diverges scores -1 (see\n"
+    "evoopt(1)).\n"
+    "Defaults: --tasks digits --steps 500 --seeds 2.\n"
+    "\n"
+    "Learning curves: --curve-every K scores the test set after steps K,\n"
+    "2K, ... of every run (the training itself is unchanged);\n"
+    "--curve-csv FILE writes genome, task, step, each seed's accuracy and\n"
+    "their mean; --curve-svg FILE draws the means. Existing files are\n"
+    "never replaced.\n";
 
 static const char compare_help[] =
     "usage: evoopt compare [GENOME...] [--tasks A,B] [--steps N] [--seeds N]\n"
@@ -128,7 +142,29 @@ static const char compare_help[] =
     "with sgd, adam, adamw and rmsprop unless --no-baselines. Defaults:\n"
     "--tasks digits --steps 1000 --seeds 3. --csv and --md save the table;\n"
     "-o DIR writes compare.csv, compare.md and compare.svg into the folder\n"
-    "DIR.\n";
+    "DIR. --curve-every K, --curve-csv FILE, --curve-svg FILE: learning\n"
+    "curves, as for eval (evoopt help eval).\n";
+
+static const char ablate_help[] =
+    "usage: evoopt ablate GENOME [--tasks A,B] [--steps N] [--seeds N]\n"
+    "                     [--data DIR] [--workers N] [--csv FILE]\n"
+    "                     [--svg FILE] [--list] [--quiet]\n"
+    "\n"
+    "Which parts of a genome matter: its variants, each one change away\n"
+    "from it, are trained with the genome as eval trains (seeds 0..N-1 on\n"
+    "every task), and each variant's fitness change against the genome is\n"
+    "shown. The variants: '-KIND' removes every term of a kind the update\n"
+    "uses (while another kind is left); 'FLAG on' or 'FLAG off' flips each\n"
+    "of use_m, use_v, bias_correction, gradient_clipping, warmup and\n"
+    "cosine_decay; 'adam betas' sets beta1 0.9 and beta2 0.999 (unless the\n"
+    "genome has them). The change is taken per seed (the same seed on both\n"
+    "sides) and reported as its mean and its min..max over the seeds.\n"
+    "Defaults: --tasks digits --steps 500 --seeds 2.\n"
+    "  --csv FILE   per variant: fitness, change mean/min/max, fitness per\n"
+    "               seed, per task fitness and change, diverged runs\n"
+    "  --svg FILE   bar chart of the changes, whiskers min..max\n"
+    "  --list       print the variants (JSON lines) without training\n"
+    "Existing files are never replaced.\n";
 
 static const char show_help[] =
     "usage: evoopt show GENOME [--json]\n"
@@ -180,9 +216,9 @@ static const struct {
   const char *cmd;
   const char *text;
 } texts[] = {
-    {"evolve", evolve_help}, {"eval", eval_help}, {"compare", compare_help},
-    {"show", show_help},     {"plot", plot_help}, {"help", help_help},
-    {"data", data_help},
+    {"evolve", evolve_help}, {"eval", eval_help},     {"compare", compare_help},
+    {"show", show_help},     {"plot", plot_help},     {"help", help_help},
+    {"data", data_help},     {"ablate", ablate_help},
 };
 
 /* The preset names evo_genome_preset() accepts, as the library lists them

@@ -16,7 +16,7 @@ static const command commands[] = {
     {"evolve", cli_cmd_evolve},   {"eval", cli_cmd_eval},
     {"compare", cli_cmd_compare}, {"show", cli_cmd_show},
     {"plot", cli_cmd_plot},       {"help", cli_cmd_help},
-    {"data", cli_cmd_data},
+    {"data", cli_cmd_data},       {"ablate", cli_cmd_ablate},
 };
 
 /* Only evolve shares its work between MPI processes; any other command

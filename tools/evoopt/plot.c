@@ -298,6 +298,105 @@ static int plot_comparison(const cli_csv *csv, const char *svg_path) {
   return save_svg(&b, svg_path);
 }
 
+/* --- lines and bars from memory (held-out curves, ablations) ---------- */
+
+/* x ticks at nice steps over [xmin, xmax]. */
+static void x_ticks(cli_buf *b, const frame *f) {
+  double step = nice_step(f->xmax - f->xmin > 0 ? f->xmax - f->xmin : 1.0, 8);
+  char label[32];
+  for (double x = ceil(f->xmin / step) * step; x <= f->xmax + step * 1e-6;
+       x += step) {
+    snprintf(label, sizeof label, "%g", x);
+    text(b, px(f, x), HEIGHT - BOTTOM + 16, "middle", "", label);
+  }
+}
+
+void cli_plot_lines(cli_buf *b, const char *title, const char *xlabel,
+                    const char *ylabel, const cli_line *lines, size_t n_lines) {
+  frame f = {INFINITY, -INFINITY, INFINITY, -INFINITY};
+  for (size_t l = 0; l < n_lines; l++)
+    for (size_t i = 0; i < lines[l].n; i++) {
+      f.xmin = fmin(f.xmin, lines[l].x[i]),
+      f.xmax = fmax(f.xmax, lines[l].x[i]);
+      if (lines[l].y[i] == lines[l].y[i])
+        f.ymin = fmin(f.ymin, lines[l].y[i]),
+        f.ymax = fmax(f.ymax, lines[l].y[i]);
+    }
+  if (!(f.ymax >= f.ymin)) /* no point at all */
+    f.xmin = 0, f.xmax = 1, f.ymin = 0, f.ymax = 1;
+  if (f.xmin > 0) /* from the start of training */
+    f.xmin = 0;
+  nice_range(&f.ymin, &f.ymax);
+  open_svg(b, title);
+  axes(b, &f, xlabel, ylabel);
+  x_ticks(b, &f);
+  for (size_t l = 0; l < n_lines; l++) {
+    const char *color = palette[l % N_COLORS];
+    const char *dash = l / N_COLORS % 2 ? " stroke-dasharray=\"6 4\"" : "";
+    cli_buf_printf(b,
+                   "<polyline fill=\"none\" stroke=\"%s\" stroke-width=\"2\"%s "
+                   "points=\"",
+                   color, dash);
+    for (size_t i = 0; i < lines[l].n; i++)
+      if (lines[l].y[i] == lines[l].y[i])
+        cli_buf_printf(b, "%.1f,%.1f ", px(&f, lines[l].x[i]),
+                       py(&f, lines[l].y[i]));
+    cli_buf_printf(b, "\"/>\n");
+    for (size_t i = 0; i < lines[l].n && lines[l].n <= 60; i++)
+      if (lines[l].y[i] == lines[l].y[i])
+        cli_buf_printf(b,
+                       "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"2.5\" "
+                       "fill=\"%s\"/>\n",
+                       px(&f, lines[l].x[i]), py(&f, lines[l].y[i]), color);
+    legend(b, l, color, dash, lines[l].label);
+  }
+  cli_buf_printf(b, "</svg>\n");
+}
+
+void cli_plot_bars(cli_buf *b, const char *title, const char *ylabel,
+                   const cli_bar *bars, size_t n) {
+  frame f = {0.0, (double)n, 0.0, 0.0};
+  for (size_t i = 0; i < n; i++) {
+    double v[3] = {bars[i].value, bars[i].lo, bars[i].hi};
+    for (size_t k = 0; k < 3; k++)
+      if (v[k] == v[k])
+        f.ymin = fmin(f.ymin, v[k]), f.ymax = fmax(f.ymax, v[k]);
+  }
+  nice_range(&f.ymin, &f.ymax);
+  open_svg(b, title);
+  axes(b, &f, "variant", ylabel);
+  double slot = (WIDTH - LEFT - RIGHT) / (double)(n > 0 ? n : 1);
+  char label[32];
+  cli_buf_printf(b,
+                 "<line x1=\"%d\" y1=\"%.1f\" x2=\"%d\" y2=\"%.1f\" "
+                 "stroke=\"black\"/>\n",
+                 LEFT, py(&f, 0.0), WIDTH - RIGHT, py(&f, 0.0));
+  for (size_t i = 0; i < n; i++) {
+    const char *color = palette[i % N_COLORS];
+    double x = LEFT + slot * ((double)i + 0.15), w = slot * 0.7;
+    double v = bars[i].value == bars[i].value ? bars[i].value : 0.0;
+    double top = py(&f, fmax(v, 0.0)), bottom = py(&f, fmin(v, 0.0));
+    cli_buf_printf(b,
+                   "<rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" "
+                   "height=\"%.1f\" fill=\"%s\"/>\n",
+                   x, top, w, bottom - top, color);
+    if (bars[i].lo == bars[i].lo && bars[i].hi == bars[i].hi) {
+      double cx = x + w / 2;
+      cli_buf_printf(
+          b,
+          "<path d=\"M%.1f %.1fV%.1fM%.1f %.1fH%.1fM%.1f %.1fH%.1f\" "
+          "stroke=\"black\" fill=\"none\"/>\n",
+          cx, py(&f, bars[i].lo), py(&f, bars[i].hi), cx - 5,
+          py(&f, bars[i].lo), cx + 5, cx - 5, py(&f, bars[i].hi), cx + 5);
+    }
+    snprintf(label, sizeof label, "%+.4f", v);
+    text(b, x + w / 2, HEIGHT - BOTTOM + 16, "middle", " font-size=\"10\"",
+         label);
+    legend(b, i, color, NULL, bars[i].label);
+  }
+  cli_buf_printf(b, "</svg>\n");
+}
+
 int cli_plot_history(const char *csv_path, const char *svg_path) {
   cli_csv csv;
   int rc = cli_csv_load(&csv, csv_path);
