@@ -720,6 +720,13 @@ def check_ablation_run(tmp):
             r.get("fill") != "#ffffff" and float(r.get("height", 0)) > 0
             and r.get("width") != "22"]
     check(len(bars) >= 1, f"no bars in {svg_path}")
+    # `evoopt plot` draws the CSV as ablate drew it (the same labels; the
+    # CSV's 6 decimals may move a bar by a rounding).
+    replot = os.path.join(tmp, "replot.svg")
+    run_ok("plot", csv_path, "-o", replot)
+    labels = [[t.text for t in ET.parse(p).getroot().iter(
+        "{http://www.w3.org/2000/svg}text")] for p in (svg_path, replot)]
+    check(labels[0] == labels[1], f"plot of the ablation CSV: {labels}")
     # The genome's row is `eval`'s number for it (the same grid and seeds).
     out, _ = run_ok("eval", "paper-evolved", "--steps", "20", "--seeds", "2",
                     "--json")

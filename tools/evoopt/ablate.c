@@ -320,14 +320,8 @@ static int save_svg(const cli_grid *g, const ablate_cmd *c) {
     change d = seed_change(g, c, i);
     bars[i - 1] = (cli_bar){c->names[i], d.mean, d.min, d.max};
   }
-  char title[160];
-  snprintf(title, sizeof title,
-           "Fitness change against %s (mean; whiskers: min..max over %llu "
-           "seed%s)",
-           c->base_name, (unsigned long long)c->run.seeds,
-           c->run.seeds == 1 ? "" : "s");
   cli_buf b = {0};
-  cli_plot_bars(&b, title, "fitness change (variant - genome)", bars, c->n - 1);
+  cli_plot_ablation(&b, c->base_name, (size_t)c->run.seeds, bars, c->n - 1);
   return cli_buf_save_new(&b, c->svg);
 }
 

@@ -340,6 +340,10 @@ typedef struct cli_bar {
 /* The SVG of @p n bars around a zero line, into @p b. */
 void cli_plot_bars(cli_buf *b, const char *title, const char *ylabel,
                    const cli_bar *bars, size_t n);
+/* The bar chart of an ablation (evoopt ablate): each variant's mean change
+ * against @p genome, whiskers min..max over @p seeds seeds. */
+void cli_plot_ablation(cli_buf *b, const char *genome, size_t seeds,
+                       const cli_bar *bars, size_t n);
 
 /* --- progress, signals, JSON events (progress.c) ------------------------ */
 

@@ -176,8 +176,9 @@ static const char plot_help[] =
     "usage: evoopt plot RUNDIR|FILE.csv [-o OUT.svg]\n"
     "\n"
     "Draws a run's history.csv (best and mean fitness per generation and\n"
-    "the best genome's fitness per task) or a comparison table (final.csv,\n"
-    "compare.csv) as bars. Default output: RUNDIR/plot.svg, or the CSV's\n"
+    "the best genome's fitness per task), a comparison table (final.csv,\n"
+    "compare.csv) as bars, or an ablation table (evoopt ablate --csv) as\n"
+    "the variants' changes. Default output: RUNDIR/plot.svg, or the CSV's\n"
     "name with .svg. Prints the SVG's path.\n";
 
 static const char data_help[] =

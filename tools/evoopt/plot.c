@@ -397,6 +397,40 @@ void cli_plot_bars(cli_buf *b, const char *title, const char *ylabel,
   cli_buf_printf(b, "</svg>\n");
 }
 
+void cli_plot_ablation(cli_buf *b, const char *genome, size_t seeds,
+                       const cli_bar *bars, size_t n) {
+  char title[160];
+  snprintf(title, sizeof title,
+           "Fitness change against %s (mean; whiskers: min..max over %zu "
+           "seed%s)",
+           genome, seeds, seeds == 1 ? "" : "s");
+  cli_plot_bars(b, title, "fitness change (variant - genome)", bars, n);
+}
+
+/* An ablation table (evoopt ablate --csv): row 0 the genome, then one row
+ * per variant with its change_mean, change_min and change_max. */
+static int plot_ablation_csv(const cli_csv *csv, const char *csv_path,
+                             const char *svg_path) {
+  long mean = cli_csv_column(csv, "change_mean"),
+       lo = cli_csv_column(csv, "change_min"),
+       hi = cli_csv_column(csv, "change_max");
+  cli_bar bars[CLI_MAX_GENOMES];
+  size_t n = csv->n_rows > 0 ? csv->n_rows - 1 : 0, seeds = 0;
+  if (mean < 0 || lo < 0 || hi < 0 || n == 0 || n > CLI_MAX_GENOMES)
+    return cli_error("'%s' is not an ablation table (variant, fitness, "
+                     "change_mean, change_min, change_max, ...; the genome "
+                     "and 1 to %d variants)",
+                     csv_path, CLI_MAX_GENOMES);
+  for (size_t c = 0; c < csv->n_cols; c++)
+    seeds += strncmp(csv->header[c], "seed_", 5) == 0;
+  for (size_t r = 1; r <= n; r++)
+    bars[r - 1] = (cli_bar){cli_csv_cell(csv, r, 0), cell(csv, r, mean),
+                            cell(csv, r, lo), cell(csv, r, hi)};
+  cli_buf b = {0};
+  cli_plot_ablation(&b, cli_csv_cell(csv, 0, 0), seeds, bars, n);
+  return cli_buf_save(&b, svg_path);
+}
+
 int cli_plot_history(const char *csv_path, const char *svg_path) {
   cli_csv csv;
   int rc = cli_csv_load(&csv, csv_path);
@@ -472,9 +506,12 @@ int cli_cmd_plot(int argc, char **argv) {
   if (rc != CLI_EXIT_OK)
     return rc;
   int history = strcmp(csv.header[0], "generation") == 0;
+  if (strcmp(csv.header[0], "variant") == 0)
+    rc = plot_ablation_csv(&csv, csv_path, svg_path);
+  else
+    rc = history ? cli_plot_history(csv_path, svg_path)
+                 : cli_plot_comparison(csv_path, svg_path);
   cli_csv_free(&csv);
-  rc = history ? cli_plot_history(csv_path, svg_path)
-               : cli_plot_comparison(csv_path, svg_path);
   if (rc == CLI_EXIT_OK)
     printf("%s\n", svg_path);
   return rc;
