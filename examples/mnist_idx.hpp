@@ -17,7 +17,8 @@
  * Returns the folder to hand to the framework's loader, or "" when no
  * folder had the files (looked then lists where it looked). Throws
  * std::runtime_error, with a message naming the file, for a file that
- * cannot be read or written or is not MNIST.
+ * cannot be read or written or is not MNIST. locate_or_explain() wraps it
+ * for a program's main(), with the messages and exit statuses.
  *
  * Header-only; needs C++17 (std::filesystem) and zlib (-lz). */
 #ifndef EXAMPLES_MNIST_IDX_HPP
@@ -196,6 +197,41 @@ inline std::string locate(const std::string &data_dir,
   if (looked != nullptr && looked->empty())
     *looked = "(no --data folder given and EVOOPT_DATA_PATH is not set)";
   return "";
+}
+
+/* The default cache folder: $XDG_CACHE_HOME/evoopt/mnist-idx, else
+ * ~/.cache/evoopt/mnist-idx. */
+inline std::string default_cache() {
+  const char *xdg = std::getenv("XDG_CACHE_HOME");
+  const char *home = std::getenv("HOME");
+  std::string base = xdg != nullptr && xdg[0] == '/' ? xdg
+                     : home != nullptr ? std::string(home) + "/.cache"
+                                       : "/tmp";
+  return base + "/evoopt/mnist-idx";
+}
+
+/* locate() for a program: cache_dir "" means default_cache(). Returns 0
+ * with *dir set, or, after saying why on stderr, the exit status: 77
+ * (skipped) for a test (is_test) when the files are missing, 1 otherwise. */
+inline int locate_or_explain(const char *program, const std::string &data_dir,
+                             const std::string &cache_dir, bool is_test,
+                             std::string *dir) {
+  std::string looked;
+  try {
+    *dir = locate(data_dir, cache_dir.empty() ? default_cache() : cache_dir,
+                  &looked);
+  } catch (const std::exception &e) {
+    std::fprintf(stderr, "%s: %s\n", program, e.what());
+    return 1;
+  }
+  if (!dir->empty())
+    return 0;
+  std::fprintf(stderr,
+               "%s: the MNIST files (train-images-idx3-ubyte[.gz] and the "
+               "three others) are not in %s: give --data DIR or set "
+               "EVOOPT_DATA_PATH%s\n",
+               program, looked.c_str(), is_test ? "; skipped" : "");
+  return is_test ? 77 : 1;
 }
 
 } // namespace mnist_idx

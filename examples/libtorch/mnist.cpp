@@ -154,15 +154,6 @@ int parse(int argc, char **argv, Options *o) {
   return 0;
 }
 
-std::string default_cache() {
-  const char *xdg = std::getenv("XDG_CACHE_HOME");
-  const char *home = std::getenv("HOME");
-  std::string base = xdg != nullptr && xdg[0] == '/' ? xdg
-                     : home != nullptr ? std::string(home) + "/.cache"
-                                       : "/tmp";
-  return base + "/evoopt/mnist-idx";
-}
-
 /* ---- data -------------------------------------------------------------- */
 
 using Dataset = decltype(torch::data::datasets::MNIST("")
@@ -430,22 +421,10 @@ int main(int argc, char **argv) {
     evo_genome_free(g);
   }
   torch::set_num_threads(o.threads);
-  std::string looked, dir;
-  try {
-    dir = mnist_idx::locate(o.data, o.cache.empty() ? default_cache() : o.cache,
-                            &looked);
-  } catch (const std::exception &e) {
-    std::fprintf(stderr, "mnist: %s\n", e.what());
-    return 1;
-  }
-  if (dir.empty()) {
-    std::fprintf(stderr,
-                 "mnist: the MNIST files (train-images-idx3-ubyte[.gz] and "
-                 "the three others) are not in %s: give --data DIR or set "
-                 "EVOOPT_DATA_PATH%s\n",
-                 looked.c_str(), o.check ? "; skipped" : "");
-    return o.check ? 77 : 1;
-  }
+  std::string dir;
+  if (int rc = mnist_idx::locate_or_explain("mnist", o.data, o.cache, o.check,
+                                            &dir))
+    return rc;
   try {
     Dataset train_set = load(dir, true);
     if (o.check)

@@ -132,15 +132,6 @@ int parse(int argc, char **argv, Options *o) {
   return 0;
 }
 
-std::string default_cache() {
-  const char *xdg = std::getenv("XDG_CACHE_HOME");
-  const char *home = std::getenv("HOME");
-  std::string base = xdg != nullptr && xdg[0] == '/' ? xdg
-                     : home != nullptr ? std::string(home) + "/.cache"
-                                       : "/tmp";
-  return base + "/evoopt/mnist-idx";
-}
-
 /* ---- data -------------------------------------------------------------- */
 
 struct Mnist {
@@ -332,22 +323,10 @@ int main(int argc, char **argv) {
                    " (a libevoopt preset or tiny-dnn-adam)");
     evo_genome_free(g);
   }
-  std::string looked, dir;
-  try {
-    dir = mnist_idx::locate(o.data, o.cache.empty() ? default_cache() : o.cache,
-                            &looked);
-  } catch (const std::exception &e) {
-    std::fprintf(stderr, "mnist: %s\n", e.what());
-    return 1;
-  }
-  if (dir.empty()) {
-    std::fprintf(stderr,
-                 "mnist: the MNIST files (train-images-idx3-ubyte[.gz] and "
-                 "the three others) are not in %s: give --data DIR or set "
-                 "EVOOPT_DATA_PATH%s\n",
-                 looked.c_str(), o.check ? "; skipped" : "");
-    return o.check ? 77 : 1;
-  }
+  std::string dir;
+  if (int rc = mnist_idx::locate_or_explain("mnist", o.data, o.cache, o.check,
+                                            &dir))
+    return rc;
   try {
     Mnist m = load(dir);
     return o.check ? run_check(m) : run_training(o, m);
