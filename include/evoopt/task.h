@@ -2,7 +2,9 @@
  * @file task.h
  * @brief Training tasks (a data set with its network) and the paper's
  * fitness protocol (doc/algorithm.md §3): train a genome, score it, and
- * evaluate it over several tasks and seeds.
+ * evaluate it over several tasks and seeds. Besides the paper's image
+ * tasks, `shakespeare_char` trains a small GPT on tiny Shakespeare
+ * (doc/algorithm.md §7).
  *
  * Data flows one way: a task owns a read-only data set loaded once; every
  * training run allocates its own network, optimizer and buffers. So one task
@@ -44,26 +46,34 @@ typedef struct evo_evaluator evo_evaluator;
 typedef enum evo_task_option {
   /** Training images drawn (once, from the data seed) from the training
    *  split; default 15000 (doc/algorithm.md §3); any value ≥ 0, capped at
-   *  the split's size; 0 means the whole split. */
+   *  the split's size; 0 means the whole split. Unused by
+   *  `shakespeare_char`, whose windows come from its whole training part. */
   EVO_TASK_TRAIN_SUBSET = 0,
-  /** Seed of the training-subset draw; default 0; any value. */
+  /** Seed of the training-subset draw; default 0; any value.
+   *  `shakespeare_char`: mixed with the run's seed into the stream of its
+   *  training windows. */
   EVO_TASK_DATA_SEED = 1,
-  /** Mini-batch size; default 128; 1..4096. */
+  /** Mini-batch size; default 128; 1..4096. `shakespeare_char`: windows
+   *  of 64 characters per batch, default 32, at most 256 (a run with more
+   *  fails with ::EVO_ERANGE). */
   EVO_TASK_BATCH_SIZE = 2,
   /** Test images used for accuracy; default 0 = the whole test set; any
-   *  value ≥ 0, capped at the test set's size. */
+   *  value ≥ 0, capped at the test set's size. `shakespeare_char`: the
+   *  first held-out windows of 64 characters scored (1,742 in all). */
   EVO_TASK_TEST_LIMIT = 3,
   /** 1: keep every step's training loss in the result (see
    *  evo_train_result_curve()), 4 bytes a step allocated before the run;
    *  default 0. */
   EVO_TASK_RECORD_CURVE = 4,
   /** 1: apply the genome to every tensor, as the paper does (default);
-   *  0: biases and batch-norm parameters get no weight decay. */
+   *  0: biases and batch-norm parameters get no weight decay.
+   *  `shakespeare_char` defaults to 0: only the linear layers' weight
+   *  matrices decay, not biases, layer norms or embeddings. */
   EVO_TASK_DECAY_ALL = 5,
   /** 1 (default): refuse optimizer steps on non-finite gradients, which
    *  counts as divergence (doc/algorithm.md §3, step 2). */
   EVO_TASK_REFUSE_NONFINITE = 6,
-  /** Threads the CNN engine uses inside each training run (default 1;
+  /** Threads the engine (CNNs and GPT) uses inside each training run (default 1;
    *  1..8, the engine's most: it cuts its loops into 8 fixed slices).
    *  Results are bit-identical for any value. Use 1 when many runs go on
    *  at once (population workers), more to speed up a single run. */
@@ -85,7 +95,9 @@ typedef enum evo_task_option {
 /** Values kept in an ::evo_train_result, read with
  *  evo_train_result_get(). */
 typedef enum evo_result_key {
-  EVO_RESULT_FITNESS = 0,       /**< acc + 0.05·max(0, 1 - L), or -1 */
+  EVO_RESULT_FITNESS = 0,       /**< acc + 0.05·max(0, 1 - L), or -1;
+                                     `shakespeare_char`: L / ln 65
+                                     for L (doc/algorithm.md §7) */
   EVO_RESULT_ACCURACY = 1,      /**< test accuracy in [0, 1] (0 if diverged) */
   EVO_RESULT_MEAN_LOSS = 2,     /**< L: mean of the last min(50, n) losses */
   EVO_RESULT_DIVERGED = 3,      /**< 1 if training diverged, else 0 */
@@ -101,8 +113,12 @@ typedef enum evo_result_key {
 /**
  * @brief Opens a named task and loads its data set.
  *
- * Names: `mnist`, `fashion_mnist` (SmallCNN), `cifar10` (Cifar10CNN), and
- * `digits`, the UCI 8×8 digits bundled inside the library (needs no files).
+ * Names: `mnist`, `fashion_mnist` (SmallCNN), `cifar10` (Cifar10CNN),
+ * `digits`, the UCI 8×8 digits bundled inside the library (needs no files),
+ * and `shakespeare_char`: tiny Shakespeare's `input.txt` (in a folder
+ * `tinyshakespeare`) for a character-level GPT of 818,241 parameters, the
+ * first 90 % of the text to train, the last 10 % held out, next-character
+ * accuracy (doc/algorithm.md §7).
  * The data set is looked for in @p data_folder when given, else in each
  * folder of the `EVOOPT_DATA_PATH` environment variable (colon-separated),
  * then in the per-user folder where `evoopt data fetch` downloads
@@ -114,7 +130,9 @@ typedef enum evo_result_key {
  * @param data_folder A folder, or NULL to search.
  * @return ::EVO_OK, ::EVO_EINVAL, ::EVO_ENOTFOUND (unknown task, or data set
  * missing: the message lists where it looked and how to get it),
- * ::EVO_EFORMAT (a damaged or truncated file, named in the message),
+ * ::EVO_EFORMAT (a damaged or truncated file, named in the message; for
+ * `shakespeare_char` an empty text, one without tiny Shakespeare's 65
+ * distinct characters, or too short for a window of 64 + 1 in each part),
  * ::EVO_EIO or ::EVO_ENOMEM.
  */
 EVO_API int evo_task_open(evo_task **out, const char *name,
@@ -201,9 +219,10 @@ EVO_API int evo_train_result_eval_curve(const evo_train_result *r,
 
 /**
  * @brief Trains a genome on a task for @p steps steps and scores it
- * (doc/algorithm.md §3, "one evaluation"). The seed fixes the initial weights,
- * the data order, the dropout masks and the augmentation: the same arguments
- * give bit-identical results. Divergence is not an error: the result says
+ * (doc/algorithm.md §3, "one evaluation"; §7 for `shakespeare_char`). The
+ * seed fixes the initial weights, the data order (the training windows),
+ * the dropout masks and the augmentation: the same arguments give
+ * bit-identical results. Divergence is not an error: the result says
  * so and its fitness is -1.
  *
  * Thread-safe: many threads may train on the same task at once.
