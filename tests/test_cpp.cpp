@@ -703,6 +703,50 @@ void test_population() {
   rmdir(dir.c_str());
 }
 
+// The typed option calls (issue 10 item 4): the same members on the
+// optimizer, the task and the population, agreeing with the old ones.
+void test_typed_options() {
+  float p[2] = {1, 1}, g[2] = {0, 0};
+  evoopt::optimizer opt(evoopt::genome::preset("adamw"));
+  opt.add_params(p, g, 2);
+  opt.set_option_i64(EVO_OPT_THREADS, 2);
+  EXPECT(opt.option(EVO_OPT_THREADS) == 2.0);
+  EXPECT(opt.option_i64(EVO_OPT_THREADS) == 2);
+  opt.set_option_f64(EVO_OPT_BASE_LR, 0.125);
+  EXPECT(opt.option(EVO_OPT_BASE_LR) == 0.125);
+  EXPECT_ERROR(opt.set_option_f64(EVO_OPT_THREADS, 2.0), EVO_EINVAL);
+  EXPECT_ERROR(opt.set_option_i64(EVO_OPT_THREADS, 257), EVO_ERANGE);
+  EXPECT_ERROR((void)opt.option_i64(EVO_OPT_BASE_LR), EVO_EINVAL);
+  opt.set_param_option_i64(0, EVO_PARAM_FROZEN, 1);
+  EXPECT(opt.frozen(0) && opt.param_option_i64(0, EVO_PARAM_FROZEN) == 1);
+  EXPECT_ERROR(opt.set_param_option_i64(1, EVO_PARAM_FROZEN, 1), EVO_ERANGE);
+  opt.set_param_option_f64(0, EVO_PARAM_LR_SCALE, 0.5);
+  EXPECT(opt.param_option(0, EVO_PARAM_LR_SCALE) == 0.5);
+  evo_option_bounds b = evoopt::optimizer::option_bounds(EVO_OPT_THREADS);
+  EXPECT(b.is_real == 0 && b.min_i64 == 1 && b.max_i64 == 256);
+  b = evoopt::optimizer::param_option_bounds(EVO_PARAM_LR_SCALE);
+  EXPECT(b.is_real == 1 && b.min_f64 == 0.0);
+
+  evoopt::task t("digits");
+  t.set_option_i64(EVO_TASK_BATCH_SIZE, 4096);
+  EXPECT(t.option(EVO_TASK_BATCH_SIZE) == 4096);
+  EXPECT(t.option_i64(EVO_TASK_BATCH_SIZE) == 4096);
+  EXPECT_ERROR(t.set_option_f64(EVO_TASK_BATCH_SIZE, 32.0), EVO_EINVAL);
+  b = evoopt::task::option_bounds(EVO_TASK_BATCH_SIZE);
+  EXPECT(b.is_real == 0 && b.min_i64 == 1 && b.max_i64 == 4096);
+
+  evoopt::population pop;
+  pop.set_option_i64(EVO_POP_SIZE, 7);
+  EXPECT(pop.get(EVO_POP_SIZE) == 7 && pop.option_i64(EVO_POP_SIZE) == 7);
+  EXPECT_ERROR(pop.set_option_i64(EVO_POP_SIZE, 1), EVO_ERANGE);
+  EXPECT_ERROR((void)pop.option_f64(EVO_POP_SIZE), EVO_EINVAL);
+  b = evoopt::population::option_bounds(EVO_POP_PROMOTE);
+  EXPECT(b.min_i64 == 2 && b.max_i64 == 1000);
+  EXPECT_ERROR((void)evoopt::population::option_bounds(
+                   static_cast<evo_pop_setting>(15)),
+               EVO_EINVAL);
+}
+
 } // namespace
 
 int main() {
@@ -714,6 +758,7 @@ int main() {
     test_optimizer_framework();
     test_task_evaluator();
     test_population();
+    test_typed_options();
   } catch (const evoopt::error &e) {
     std::printf("FAIL: unexpected evoopt::error %d: %s\n", e.status(),
                 e.what());

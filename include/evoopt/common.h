@@ -117,6 +117,36 @@ EVO_API const char *evo_last_error(void);
  */
 EVO_API void evo_free(void *p);
 
+/**
+ * @brief What an enum-keyed option accepts, as the `_option_bounds` calls
+ * report it: evo_optimizer_option_bounds(),
+ * evo_optimizer_param_option_bounds(), evo_task_option_bounds(),
+ * evo_population_option_bounds() (doc/api-conventions.md). @since 0.2
+ *
+ * Every option has one value type, the same whatever the object: an
+ * integer option (a count, a seed, a switch) is written and read with the
+ * `_i64` calls (`evo_<noun>_set_option_i64`, `_get_option_i64`), a real
+ * option (a learning rate, a scale) with the `_f64` calls. Ranges are
+ * inclusive; NaN is never accepted. Settings that depend on each other
+ * (a population's elites against its size) are checked where the header
+ * says, not by these bounds.
+ */
+typedef struct evo_option_bounds {
+  int is_real;      /**< 0: an integer option (the `_i64` calls); 1: a real
+                         option (the `_f64` calls) */
+  int64_t min_i64;  /**< an integer option's least value; 0 for a real one */
+  int64_t max_i64;  /**< an integer option's greatest value; 0 for a real
+                         one */
+  double min_f64;   /**< a real option's least value (an integer option's
+                         min_i64 as the nearest double) */
+  double max_f64;   /**< a real option's greatest value (an integer
+                         option's max_i64 as the nearest double) */
+  double min_magnitude; /**< a real option's least accepted |value|: values
+                             with |value| below it, 0 included, are
+                             refused; 0 when every value from min_f64 to
+                             max_f64 is accepted */
+} evo_option_bounds;
+
 #ifdef __cplusplus
 }
 #endif

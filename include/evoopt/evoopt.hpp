@@ -575,6 +575,103 @@ public:
     return v;
   }
 
+  /** @brief Sets an integer option under the typed spelling every option
+   *  family shares (evo_optimizer_set_option_i64()). @param option Which
+   *  option. @param value Its value (option_bounds()). @throws error
+   *  ::EVO_EINVAL (a real option), ::EVO_ERANGE, ::EVO_ETHREAD or
+   *  ::EVO_ENOMEM. @since 0.2 */
+  void set_option_i64(evo_optimizer_option option, std::int64_t value) {
+    detail::check(evo_optimizer_set_option_i64(get(), option, value));
+  }
+
+  /** @brief Sets a real option (evo_optimizer_set_option_f64()).
+   *  @param option Which option. @param value Its value
+   *  (option_bounds()). @throws error ::EVO_EINVAL (an integer option) or
+   *  ::EVO_ERANGE. @since 0.2 */
+  void set_option_f64(evo_optimizer_option option, double value) {
+    detail::check(evo_optimizer_set_option_f64(get(), option, value));
+  }
+
+  /** @brief Reads an integer option (evo_optimizer_get_option_i64()).
+   *  @param option Which option. @return Its value. @throws error
+   *  ::EVO_EINVAL (a real option). @since 0.2 */
+  std::int64_t option_i64(evo_optimizer_option option) const {
+    std::int64_t v = 0;
+    detail::check(evo_optimizer_get_option_i64(get(), option, &v));
+    return v;
+  }
+
+  /** @brief Reads a real option (evo_optimizer_get_option_f64()).
+   *  @param option Which option. @return Its value. @throws error
+   *  ::EVO_EINVAL (an integer option). @since 0.2 */
+  double option_f64(evo_optimizer_option option) const {
+    double v = 0;
+    detail::check(evo_optimizer_get_option_f64(get(), option, &v));
+    return v;
+  }
+
+  /** @brief What an option accepts: its value type and range
+   *  (evo_optimizer_option_bounds()). @param option Which option.
+   *  @return The bounds. @throws error ::EVO_EINVAL (unknown option).
+   *  @since 0.2 */
+  static evo_option_bounds option_bounds(evo_optimizer_option option) {
+    evo_option_bounds b{};
+    detail::check(evo_optimizer_option_bounds(option, &b));
+    return b;
+  }
+
+  /** @brief Sets an integer per-tensor option
+   *  (evo_optimizer_set_param_option_i64()). @param index The tensor's
+   *  number. @param option Which option. @param value Its value
+   *  (param_option_bounds()). @throws error ::EVO_EINVAL (a real option)
+   *  or ::EVO_ERANGE. @since 0.2 */
+  void set_param_option_i64(std::size_t index, evo_param_option option,
+                            std::int64_t value) {
+    detail::check(
+        evo_optimizer_set_param_option_i64(get(), index, option, value));
+  }
+
+  /** @brief Sets a real per-tensor option
+   *  (evo_optimizer_set_param_option_f64()). @param index The tensor's
+   *  number. @param option Which option. @param value Its value
+   *  (param_option_bounds()). @throws error ::EVO_EINVAL (an integer
+   *  option) or ::EVO_ERANGE. @since 0.2 */
+  void set_param_option_f64(std::size_t index, evo_param_option option,
+                            double value) {
+    detail::check(
+        evo_optimizer_set_param_option_f64(get(), index, option, value));
+  }
+
+  /** @brief Reads an integer per-tensor option
+   *  (evo_optimizer_get_param_option_i64()). @param index The tensor's
+   *  number. @param option Which option. @return Its value. @throws error
+   *  ::EVO_EINVAL (a real option) or ::EVO_ERANGE. @since 0.2 */
+  std::int64_t param_option_i64(std::size_t index,
+                                evo_param_option option) const {
+    std::int64_t v = 0;
+    detail::check(evo_optimizer_get_param_option_i64(get(), index, option, &v));
+    return v;
+  }
+
+  /** @brief Reads a real per-tensor option
+   *  (evo_optimizer_get_param_option_f64()). @param index The tensor's
+   *  number. @param option Which option. @return Its value. @throws error
+   *  ::EVO_EINVAL (an integer option) or ::EVO_ERANGE. @since 0.2 */
+  double param_option_f64(std::size_t index, evo_param_option option) const {
+    double v = 0;
+    detail::check(evo_optimizer_get_param_option_f64(get(), index, option, &v));
+    return v;
+  }
+
+  /** @brief What a per-tensor option accepts
+   *  (evo_optimizer_param_option_bounds()). @param option Which option.
+   *  @return The bounds. @throws error ::EVO_EINVAL. @since 0.2 */
+  static evo_option_bounds param_option_bounds(evo_param_option option) {
+    evo_option_bounds b{};
+    detail::check(evo_optimizer_param_option_bounds(option, &b));
+    return b;
+  }
+
   /** @brief Sets the factor applied to every gradient element as it is
    *  read (::EVO_OPT_GRAD_SCALE; e.g. -1/batch for darknet's arrays).
    *  @param scale A finite value with 1.2e-38 ≤ |scale| ≤ 3.4e38.
@@ -832,6 +929,50 @@ public:
     return v;
   }
 
+  /** @brief Sets an integer option under the typed spelling every option
+   *  family shares (evo_task_set_option_i64()). @param option Which
+   *  option. @param value Its value (option_bounds()). @throws error
+   *  ::EVO_EINVAL (a real option) or ::EVO_ERANGE. @since 0.2 */
+  void set_option_i64(evo_task_option option, std::int64_t value) {
+    detail::check(evo_task_set_option_i64(get(), option, value));
+  }
+
+  /** @brief Sets a real option (evo_task_set_option_f64()).
+   *  @param option Which option. @param value Its value
+   *  (option_bounds()). @throws error ::EVO_EINVAL (an integer option) or
+   *  ::EVO_ERANGE. @since 0.2 */
+  void set_option_f64(evo_task_option option, double value) {
+    detail::check(evo_task_set_option_f64(get(), option, value));
+  }
+
+  /** @brief Reads an integer option (evo_task_get_option_i64()).
+   *  @param option Which option. @return Its value. @throws error
+   *  ::EVO_EINVAL (a real option). @since 0.2 */
+  std::int64_t option_i64(evo_task_option option) const {
+    std::int64_t v = 0;
+    detail::check(evo_task_get_option_i64(get(), option, &v));
+    return v;
+  }
+
+  /** @brief Reads a real option (evo_task_get_option_f64()).
+   *  @param option Which option. @return Its value. @throws error
+   *  ::EVO_EINVAL (an integer option). @since 0.2 */
+  double option_f64(evo_task_option option) const {
+    double v = 0;
+    detail::check(evo_task_get_option_f64(get(), option, &v));
+    return v;
+  }
+
+  /** @brief What an option accepts: its value type and range
+   *  (evo_task_option_bounds()). @param option Which option.
+   *  @return The bounds. @throws error ::EVO_EINVAL (unknown option).
+   *  @since 0.2 */
+  static evo_option_bounds option_bounds(evo_task_option option) {
+    evo_option_bounds b{};
+    detail::check(evo_task_option_bounds(option, &b));
+    return b;
+  }
+
   /** @brief Trains and scores a genome (evo_task_train()); thread-safe.
    *  @param g The genome. @param steps Training steps, at least 1.
    *  @param seed The run's seed. @param out Receives the outcome.
@@ -1051,6 +1192,51 @@ public:
     std::int64_t v = 0;
     detail::check(evo_population_get(get(), setting, &v));
     return v;
+  }
+
+  /** @brief Sets an integer option under the typed spelling every option
+   *  family shares (evo_population_set_option_i64()). @param option Which
+   *  option. @param value Its value (option_bounds()). @throws error
+   *  ::EVO_EINVAL (a real option), ::EVO_ERANGE or ::EVO_ESTATE.
+   *  @since 0.2 */
+  void set_option_i64(evo_pop_setting option, std::int64_t value) {
+    detail::check(evo_population_set_option_i64(get(), option, value));
+  }
+
+  /** @brief Sets a real option (evo_population_set_option_f64()).
+   *  @param option Which option. @param value Its value
+   *  (option_bounds()). @throws error ::EVO_EINVAL (an integer option) or
+   *  ::EVO_ERANGE. @since 0.2 */
+  void set_option_f64(evo_pop_setting option, double value) {
+    detail::check(evo_population_set_option_f64(get(), option, value));
+  }
+
+  /** @brief Reads an integer option (evo_population_get_option_i64()).
+   *  @param option Which option. @return Its value. @throws error
+   *  ::EVO_EINVAL (a real option). @since 0.2 */
+  std::int64_t option_i64(evo_pop_setting option) const {
+    std::int64_t v = 0;
+    detail::check(evo_population_get_option_i64(get(), option, &v));
+    return v;
+  }
+
+  /** @brief Reads a real option (evo_population_get_option_f64()).
+   *  @param option Which option. @return Its value. @throws error
+   *  ::EVO_EINVAL (an integer option). @since 0.2 */
+  double option_f64(evo_pop_setting option) const {
+    double v = 0;
+    detail::check(evo_population_get_option_f64(get(), option, &v));
+    return v;
+  }
+
+  /** @brief What an option accepts: its value type and range
+   *  (evo_population_option_bounds()). @param option Which option.
+   *  @return The bounds. @throws error ::EVO_EINVAL (unknown option).
+   *  @since 0.2 */
+  static evo_option_bounds option_bounds(evo_pop_setting option) {
+    evo_option_bounds b{};
+    detail::check(evo_population_option_bounds(option, &b));
+    return b;
   }
 
   /** @brief Replaces the initial genomes, copied

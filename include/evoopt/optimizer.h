@@ -266,6 +266,79 @@ EVO_API int evo_optimizer_get_param_option(const evo_optimizer *opt,
                                            double *out);
 
 /**
+ * @brief Sets an integer per-tensor option (::EVO_PARAM_WEIGHT_DECAY,
+ * ::EVO_PARAM_FROZEN): the same as evo_optimizer_set_param_option() with
+ * the value as a double, under the typed spelling every option family
+ * shares (doc/api-conventions.md). @since 0.2
+ * @param opt The optimizer.
+ * @param index The tensor's number.
+ * @param option Which option.
+ * @param value Its value (evo_optimizer_param_option_bounds()).
+ * @return ::EVO_OK, ::EVO_EINVAL (NULL, unknown option, or a real option:
+ * use evo_optimizer_set_param_option_f64()) or ::EVO_ERANGE (no such
+ * tensor, value not accepted); on error nothing changes.
+ */
+EVO_API int evo_optimizer_set_param_option_i64(evo_optimizer *opt,
+                                               size_t index,
+                                               evo_param_option option,
+                                               int64_t value);
+
+/**
+ * @brief Sets a real per-tensor option (::EVO_PARAM_LR_SCALE), as
+ * evo_optimizer_set_param_option() does. @since 0.2
+ * @param opt The optimizer.
+ * @param index The tensor's number.
+ * @param option Which option.
+ * @param value Its value (evo_optimizer_param_option_bounds()).
+ * @return ::EVO_OK, ::EVO_EINVAL (NULL, unknown option, or an integer
+ * option: use evo_optimizer_set_param_option_i64()) or ::EVO_ERANGE (no
+ * such tensor, value not accepted); on error nothing changes.
+ */
+EVO_API int evo_optimizer_set_param_option_f64(evo_optimizer *opt,
+                                               size_t index,
+                                               evo_param_option option,
+                                               double value);
+
+/**
+ * @brief Reads an integer per-tensor option. @since 0.2
+ * @param opt The optimizer.
+ * @param index The tensor's number.
+ * @param option Which option.
+ * @param out Receives its value.
+ * @return ::EVO_OK, ::EVO_EINVAL (NULL, unknown option, a real option) or
+ * ::EVO_ERANGE (no such tensor).
+ */
+EVO_API int evo_optimizer_get_param_option_i64(const evo_optimizer *opt,
+                                               size_t index,
+                                               evo_param_option option,
+                                               int64_t *out);
+
+/**
+ * @brief Reads a real per-tensor option. @since 0.2
+ * @param opt The optimizer.
+ * @param index The tensor's number.
+ * @param option Which option.
+ * @param out Receives its value.
+ * @return ::EVO_OK, ::EVO_EINVAL (NULL, unknown option, an integer option)
+ * or ::EVO_ERANGE (no such tensor).
+ */
+EVO_API int evo_optimizer_get_param_option_f64(const evo_optimizer *opt,
+                                               size_t index,
+                                               evo_param_option option,
+                                               double *out);
+
+/**
+ * @brief What a per-tensor option accepts: its value type and range (as
+ * zstd's `ZSTD_cParam_getBounds`). Thread-safe; needs no optimizer.
+ * @since 0.2
+ * @param option Which option.
+ * @param out Receives the bounds.
+ * @return ::EVO_OK or ::EVO_EINVAL (NULL, unknown option).
+ */
+EVO_API int evo_optimizer_param_option_bounds(evo_param_option option,
+                                              evo_option_bounds *out);
+
+/**
  * @brief Sets an optimizer-wide option.
  * @param opt The optimizer.
  * @param option Which option.
@@ -287,6 +360,71 @@ EVO_API int evo_optimizer_set_option(evo_optimizer *opt,
  */
 EVO_API int evo_optimizer_get_option(const evo_optimizer *opt,
                                      evo_optimizer_option option, double *out);
+
+/**
+ * @brief Sets an integer optimizer-wide option (::EVO_OPT_REFUSE_NONFINITE,
+ * ::EVO_OPT_THREADS): the same as evo_optimizer_set_option() with the value
+ * as a double, under the typed spelling every option family shares
+ * (doc/api-conventions.md). @since 0.2
+ * @param opt The optimizer.
+ * @param option Which option.
+ * @param value Its value (evo_optimizer_option_bounds()).
+ * @return ::EVO_OK, ::EVO_EINVAL (NULL, unknown option, or a real option:
+ * use evo_optimizer_set_option_f64()), ::EVO_ERANGE (value not accepted),
+ * or for ::EVO_OPT_THREADS ::EVO_ETHREAD or ::EVO_ENOMEM; on error
+ * nothing changes.
+ */
+EVO_API int evo_optimizer_set_option_i64(evo_optimizer *opt,
+                                         evo_optimizer_option option,
+                                         int64_t value);
+
+/**
+ * @brief Sets a real optimizer-wide option (::EVO_OPT_BASE_LR,
+ * ::EVO_OPT_GRAD_SCALE), as evo_optimizer_set_option() does. @since 0.2
+ * @param opt The optimizer.
+ * @param option Which option.
+ * @param value Its value (evo_optimizer_option_bounds()).
+ * @return ::EVO_OK, ::EVO_EINVAL (NULL, unknown option, or an integer
+ * option: use evo_optimizer_set_option_i64()) or ::EVO_ERANGE (value not
+ * accepted); on error nothing changes.
+ */
+EVO_API int evo_optimizer_set_option_f64(evo_optimizer *opt,
+                                         evo_optimizer_option option,
+                                         double value);
+
+/**
+ * @brief Reads an integer optimizer-wide option. @since 0.2
+ * @param opt The optimizer.
+ * @param option Which option.
+ * @param out Receives its value.
+ * @return ::EVO_OK or ::EVO_EINVAL (NULL, unknown option, a real option).
+ */
+EVO_API int evo_optimizer_get_option_i64(const evo_optimizer *opt,
+                                         evo_optimizer_option option,
+                                         int64_t *out);
+
+/**
+ * @brief Reads a real optimizer-wide option. @since 0.2
+ * @param opt The optimizer.
+ * @param option Which option.
+ * @param out Receives its value.
+ * @return ::EVO_OK or ::EVO_EINVAL (NULL, unknown option, an integer
+ * option).
+ */
+EVO_API int evo_optimizer_get_option_f64(const evo_optimizer *opt,
+                                         evo_optimizer_option option,
+                                         double *out);
+
+/**
+ * @brief What an optimizer-wide option accepts: its value type and range
+ * (as zstd's `ZSTD_cParam_getBounds`). Thread-safe; needs no optimizer.
+ * @since 0.2
+ * @param option Which option.
+ * @param out Receives the bounds.
+ * @return ::EVO_OK or ::EVO_EINVAL (NULL, unknown option).
+ */
+EVO_API int evo_optimizer_option_bounds(evo_optimizer_option option,
+                                        evo_option_bounds *out);
 
 /**
  * @brief Sets the planned number of steps S used by cosine decay

@@ -282,6 +282,68 @@ EVO_API int evo_population_get_option(const evo_population *pop,
                                       evo_pop_setting setting, int64_t *out);
 
 /**
+ * @brief Sets a population setting under the typed spelling every option
+ * family shares (doc/api-conventions.md): the same as evo_population_set(),
+ * every population setting being an integer. @since 0.2
+ * @param pop The population.
+ * @param setting Which setting.
+ * @param value Its new value (evo_population_option_bounds()).
+ * @return As evo_population_set(); on error nothing changes.
+ */
+EVO_API int evo_population_set_option_i64(evo_population *pop,
+                                          evo_pop_setting setting,
+                                          int64_t value);
+
+/**
+ * @brief Sets a real population setting. No population setting is real in
+ * this version: every known setting gives ::EVO_EINVAL naming
+ * evo_population_set_option_i64() (the call is there so that every family
+ * has the same calls). @since 0.2
+ * @param pop The population.
+ * @param setting Which setting.
+ * @param value Its new value.
+ * @return ::EVO_EINVAL (NULL, unknown setting, an integer setting).
+ */
+EVO_API int evo_population_set_option_f64(evo_population *pop,
+                                          evo_pop_setting setting,
+                                          double value);
+
+/**
+ * @brief Reads a population setting, as evo_population_get(). @since 0.2
+ * @param pop The population.
+ * @param setting Which setting.
+ * @param out Receives its value.
+ * @return ::EVO_OK or ::EVO_EINVAL (NULL, unknown setting).
+ */
+EVO_API int evo_population_get_option_i64(const evo_population *pop,
+                                          evo_pop_setting setting,
+                                          int64_t *out);
+
+/**
+ * @brief Reads a real population setting (none in this version).
+ * @since 0.2
+ * @param pop The population.
+ * @param setting Which setting.
+ * @param out Receives its value.
+ * @return ::EVO_EINVAL (NULL, unknown setting, an integer setting).
+ */
+EVO_API int evo_population_get_option_f64(const evo_population *pop,
+                                          evo_pop_setting setting,
+                                          double *out);
+
+/**
+ * @brief What a population setting accepts on its own: its value type and
+ * range (as zstd's `ZSTD_cParam_getBounds`); ::EVO_POP_ELITES and
+ * ::EVO_POP_TOURNAMENT are further checked against ::EVO_POP_SIZE by the
+ * first step. Thread-safe; needs no population. @since 0.2
+ * @param setting Which setting.
+ * @param out Receives the bounds.
+ * @return ::EVO_OK or ::EVO_EINVAL (NULL, unknown setting).
+ */
+EVO_API int evo_population_option_bounds(evo_pop_setting setting,
+                                         evo_option_bounds *out);
+
+/**
  * @brief Replaces the initial seed genomes (copied) that open generation 0
  * before the random genomes; pass n = 0 for a fully random start. Only
  * before the first generation.

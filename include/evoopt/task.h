@@ -171,6 +171,62 @@ EVO_API int evo_task_set_option(evo_task *task, evo_task_option option,
 EVO_API int evo_task_get_option(const evo_task *task, evo_task_option option,
                                 int64_t *out);
 
+/**
+ * @brief Sets a task option under the typed spelling every option family
+ * shares (doc/api-conventions.md): the same as evo_task_set_option(),
+ * every task option being an integer. Not thread-safe: call before
+ * sharing the task. @since 0.2
+ * @param task The task.
+ * @param option Which option.
+ * @param value Its value (evo_task_option_bounds()).
+ * @return ::EVO_OK, ::EVO_EINVAL (NULL, unknown option) or ::EVO_ERANGE;
+ * on error nothing changes.
+ */
+EVO_API int evo_task_set_option_i64(evo_task *task, evo_task_option option,
+                                    int64_t value);
+
+/**
+ * @brief Sets a real task option. No task option is real in this version:
+ * every known option gives ::EVO_EINVAL naming evo_task_set_option_i64()
+ * (the call is there so that every family has the same calls). @since 0.2
+ * @param task The task.
+ * @param option Which option.
+ * @param value Its value.
+ * @return ::EVO_EINVAL (NULL, unknown option, an integer option).
+ */
+EVO_API int evo_task_set_option_f64(evo_task *task, evo_task_option option,
+                                    double value);
+
+/**
+ * @brief Reads a task option, as evo_task_get_option(). @since 0.2
+ * @param task The task.
+ * @param option Which option.
+ * @param out Receives its value.
+ * @return ::EVO_OK or ::EVO_EINVAL (NULL, unknown option).
+ */
+EVO_API int evo_task_get_option_i64(const evo_task *task,
+                                    evo_task_option option, int64_t *out);
+
+/**
+ * @brief Reads a real task option (none in this version). @since 0.2
+ * @param task The task.
+ * @param option Which option.
+ * @param out Receives its value.
+ * @return ::EVO_EINVAL (NULL, unknown option, an integer option).
+ */
+EVO_API int evo_task_get_option_f64(const evo_task *task,
+                                    evo_task_option option, double *out);
+
+/**
+ * @brief What a task option accepts: its value type and range (as zstd's
+ * `ZSTD_cParam_getBounds`). Thread-safe; needs no task. @since 0.2
+ * @param option Which option.
+ * @param out Receives the bounds.
+ * @return ::EVO_OK or ::EVO_EINVAL (NULL, unknown option).
+ */
+EVO_API int evo_task_option_bounds(evo_task_option option,
+                                   evo_option_bounds *out);
+
 /** @brief Creates an empty training result. @return ::EVO_OK, ::EVO_EINVAL
  *  or ::EVO_ENOMEM. */
 EVO_API int evo_train_result_new(evo_train_result **out);

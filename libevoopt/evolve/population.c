@@ -136,6 +136,62 @@ EVO_API int evo_population_get_option(const evo_population *pop,
   return evo_population_get(pop, setting, out);
 }
 
+/* The typed calls (doc/api-conventions.md): every setting is an integer. */
+
+/* The spec of @p setting, or false with EVO_EINVAL set. */
+static bool setting_spec(evo_pop_setting setting, const char *fn,
+                         evo_option_spec *out) {
+  if (evo_population_setting_spec(setting, out))
+    return true;
+  evo_set_error(EVO_EINVAL, "%s: unknown population setting %d", fn,
+                (int)setting);
+  return false;
+}
+
+EVO_API int evo_population_option_bounds(evo_pop_setting setting,
+                                         evo_option_bounds *out) {
+  EVO_CHECK_ARG(out);
+  evo_option_spec s;
+  if (!setting_spec(setting, __func__, &s))
+    return EVO_EINVAL;
+  evo_option_spec_bounds(&s, out);
+  return EVO_OK;
+}
+
+EVO_API int evo_population_set_option_i64(evo_population *pop,
+                                          evo_pop_setting setting,
+                                          int64_t value) {
+  return evo_population_set(pop, setting, value);
+}
+
+EVO_API int evo_population_get_option_i64(const evo_population *pop,
+                                          evo_pop_setting setting,
+                                          int64_t *out) {
+  return evo_population_get(pop, setting, out);
+}
+
+EVO_API int evo_population_set_option_f64(evo_population *pop,
+                                          evo_pop_setting setting,
+                                          double value) {
+  (void)value;
+  EVO_CHECK_ARG(pop);
+  evo_option_spec s;
+  if (!setting_spec(setting, __func__, &s))
+    return EVO_EINVAL;
+  return evo_option_check_type(__func__, &s, true);
+}
+
+EVO_API int evo_population_get_option_f64(const evo_population *pop,
+                                          evo_pop_setting setting,
+                                          double *out) {
+  EVO_CHECK_ARG(pop);
+  EVO_CHECK_ARG(out);
+  evo_option_spec s;
+  if (!setting_spec(setting, __func__, &s))
+    return EVO_EINVAL;
+  return evo_option_check_type(__func__, &s, true);
+}
+
 EVO_API int evo_population_set_initial(evo_population *pop,
                                        const evo_genome *const *genomes,
                                        size_t n) {

@@ -8,6 +8,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "core/option_internal.h"
 #include "dist/backend_internal.h"
 #include "genome/breed_internal.h"
 #include "evolve/cache_internal.h"
@@ -159,6 +160,11 @@ void evo_population_free_run(evo_population *pop);
 
 /* Appends an empty history entry and returns it through @p out. */
 int evo_population_add_record(evo_population *pop, evo_gen_record **out);
+
+/* One setting's name and range as population.h documents them (every
+ * setting is an integer); false for an unknown setting (nothing set). */
+bool evo_population_setting_spec(evo_pop_setting setting,
+                                 evo_option_spec *out);
 
 /* Checks one setting's value against the ranges of evo_pop_setting. */
 int evo_population_check_setting(evo_pop_setting setting, int64_t value);

@@ -20,7 +20,16 @@ static const char *const setting_names[EVO_POP_SETTING_COUNT] = {
     "run seed", "workers", "fresh seeds", "hall of fame", "cache",
     "algorithm", "rungs", "promote", "budget", "window"};
 
-int evo_population_check_setting(evo_pop_setting setting, int64_t value) {
+/* The header's names of the settings, for the typed calls' messages. */
+static const char *const setting_keys[EVO_POP_SETTING_COUNT] = {
+    "EVO_POP_SIZE",        "EVO_POP_GENERATIONS", "EVO_POP_ELITES",
+    "EVO_POP_TOURNAMENT",  "EVO_POP_RUN_SEED",    "EVO_POP_WORKERS",
+    "EVO_POP_FRESH_SEEDS", "EVO_POP_HALL_OF_FAME", "EVO_POP_CACHE",
+    "EVO_POP_ALGORITHM",   "EVO_POP_RUNGS",       "EVO_POP_PROMOTE",
+    "EVO_POP_BUDGET",      "EVO_POP_WINDOW"};
+
+bool evo_population_setting_spec(evo_pop_setting setting,
+                                 evo_option_spec *out) {
   int64_t lo = INT64_MIN, hi = INT64_MAX;
   switch (setting) {
   case EVO_POP_SIZE: lo = 2; hi = MAX_SIZE; break;
@@ -37,14 +46,22 @@ int evo_population_check_setting(evo_pop_setting setting, int64_t value) {
   case EVO_POP_PROMOTE: lo = 2; hi = 1000; break;
   case EVO_POP_BUDGET: lo = 0; hi = INT64_C(1) << 40; break;
   case EVO_POP_WINDOW: lo = 1; hi = INT64_C(1) << 20; break;
-  default: return evo_set_error(EVO_EINVAL, "unknown population setting %d",
-                                (int)setting);
+  default: return false;
   }
-  if (value < lo || value > hi)
+  *out = (evo_option_spec){setting_keys[setting], false, lo, hi, 0, 0, 0};
+  return true;
+}
+
+int evo_population_check_setting(evo_pop_setting setting, int64_t value) {
+  evo_option_spec s;
+  if (!evo_population_setting_spec(setting, &s))
+    return evo_set_error(EVO_EINVAL, "unknown population setting %d",
+                         (int)setting);
+  if (value < s.lo || value > s.hi)
     return evo_set_error(EVO_ERANGE,
-                         "population %s = %lld is outside %lld..%lld",
-                         setting_names[setting], (long long)value,
-                         (long long)lo, (long long)hi);
+                         "population %s (%s) = %lld is outside %lld..%lld",
+                         setting_names[setting], s.name, (long long)value,
+                         (long long)s.lo, (long long)s.hi);
   return EVO_OK;
 }
 

@@ -14,6 +14,7 @@
 
 #include "core/common_internal.h"
 #include "core/io_internal.h"
+#include "core/option_internal.h"
 #include "optimizer/optimizer_internal.h"
 
 /* No FMA, also in the AVX-512 clones below: GCC contracts nothing in ISO
@@ -829,13 +830,15 @@ EVO_API int evo_optimizer_set_param_option(evo_optimizer *opt, size_t index,
   case EVO_PARAM_LR_SCALE:
     if (!finite_nonneg(value))
       return evo_set_error(EVO_ERANGE,
-                           "%s: tensor %zu: learning-rate scale %g is not a "
-                           "finite value >= 0",
+                           "%s: tensor %zu: learning-rate scale "
+                           "(EVO_PARAM_LR_SCALE) %g is not a finite value "
+                           ">= 0",
                            __func__, index, value);
     pt->lr_scale = value;
     return EVO_OK;
   case EVO_PARAM_WEIGHT_DECAY:
-    return set_switch(&pt->weight_decay, value, index, "weight decay switch");
+    return set_switch(&pt->weight_decay, value, index,
+                      "weight decay switch (EVO_PARAM_WEIGHT_DECAY)");
   case EVO_PARAM_FROZEN:
     return set_switch(&pt->frozen, value, index, "EVO_PARAM_FROZEN");
   }
@@ -946,6 +949,188 @@ EVO_API int evo_optimizer_get_option(const evo_optimizer *opt,
   }
   return evo_set_error(EVO_EINVAL, "%s: unknown optimizer option %d", __func__,
                        (int)option);
+}
+
+/* ---- typed options (0.2; doc/api-conventions.md) ------------------------- */
+
+/* Each key's value type and range, as optimizer.h documents them; the
+ * checks themselves stay in the setters above. */
+static const evo_option_spec opt_specs[] = {
+    [EVO_OPT_REFUSE_NONFINITE] = {"EVO_OPT_REFUSE_NONFINITE", false, 0, 1, 0,
+                                  0, 0},
+    [EVO_OPT_BASE_LR] = {"EVO_OPT_BASE_LR", true, 0, 0, 0.0, DBL_MAX, 0.0},
+    [EVO_OPT_THREADS] = {"EVO_OPT_THREADS", false, 1, EVO_OPT_MAX_THREADS, 0,
+                         0, 0},
+    [EVO_OPT_GRAD_SCALE] = {"EVO_OPT_GRAD_SCALE", true, 0, 0, -FLT_MAX,
+                            FLT_MAX, FLT_MIN},
+};
+#define N_OPT_SPECS (sizeof opt_specs / sizeof opt_specs[0])
+
+static const evo_option_spec param_specs[] = {
+    [EVO_PARAM_LR_SCALE] = {"EVO_PARAM_LR_SCALE", true, 0, 0, 0.0, DBL_MAX,
+                            0.0},
+    [EVO_PARAM_WEIGHT_DECAY] = {"EVO_PARAM_WEIGHT_DECAY", false, 0, 1, 0, 0,
+                                0},
+    [EVO_PARAM_FROZEN] = {"EVO_PARAM_FROZEN", false, 0, 1, 0, 0, 0},
+};
+#define N_PARAM_SPECS (sizeof param_specs / sizeof param_specs[0])
+
+/* The spec of an optimizer-wide key, or NULL with EVO_EINVAL set. */
+static const evo_option_spec *opt_spec(evo_optimizer_option option,
+                                       const char *fn) {
+  if ((unsigned)option >= N_OPT_SPECS) {
+    evo_set_error(EVO_EINVAL, "%s: unknown optimizer option %d", fn,
+                  (int)option);
+    return NULL;
+  }
+  return &opt_specs[option];
+}
+
+static const evo_option_spec *param_spec(evo_param_option option,
+                                         const char *fn) {
+  if ((unsigned)option >= N_PARAM_SPECS) {
+    evo_set_error(EVO_EINVAL, "%s: unknown per-tensor option %d", fn,
+                  (int)option);
+    return NULL;
+  }
+  return &param_specs[option];
+}
+
+EVO_API int evo_optimizer_option_bounds(evo_optimizer_option option,
+                                        evo_option_bounds *out) {
+  EVO_CHECK_ARG(out);
+  const evo_option_spec *s = opt_spec(option, __func__);
+  if (s == NULL)
+    return EVO_EINVAL;
+  evo_option_spec_bounds(s, out);
+  return EVO_OK;
+}
+
+EVO_API int evo_optimizer_set_option_i64(evo_optimizer *opt,
+                                         evo_optimizer_option option,
+                                         int64_t value) {
+  EVO_CHECK_ARG(opt);
+  const evo_option_spec *s = opt_spec(option, __func__);
+  if (s == NULL)
+    return EVO_EINVAL;
+  int rc = evo_option_check_type(__func__, s, false);
+  if (rc == EVO_OK)
+    rc = evo_option_check_i64(__func__, s, value);
+  /* in range, so exact as a double */
+  return rc != EVO_OK ? rc : evo_optimizer_set_option(opt, option,
+                                                      (double)value);
+}
+
+EVO_API int evo_optimizer_set_option_f64(evo_optimizer *opt,
+                                         evo_optimizer_option option,
+                                         double value) {
+  EVO_CHECK_ARG(opt);
+  const evo_option_spec *s = opt_spec(option, __func__);
+  if (s == NULL)
+    return EVO_EINVAL;
+  int rc = evo_option_check_type(__func__, s, true);
+  return rc != EVO_OK ? rc : evo_optimizer_set_option(opt, option, value);
+}
+
+EVO_API int evo_optimizer_get_option_i64(const evo_optimizer *opt,
+                                         evo_optimizer_option option,
+                                         int64_t *out) {
+  EVO_CHECK_ARG(opt);
+  EVO_CHECK_ARG(out);
+  const evo_option_spec *s = opt_spec(option, __func__);
+  if (s == NULL)
+    return EVO_EINVAL;
+  int rc = evo_option_check_type(__func__, s, false);
+  double v = 0.0;
+  if (rc == EVO_OK)
+    rc = evo_optimizer_get_option(opt, option, &v);
+  if (rc == EVO_OK)
+    *out = (int64_t)v; /* an integer in the key's range */
+  return rc;
+}
+
+EVO_API int evo_optimizer_get_option_f64(const evo_optimizer *opt,
+                                         evo_optimizer_option option,
+                                         double *out) {
+  EVO_CHECK_ARG(opt);
+  EVO_CHECK_ARG(out);
+  const evo_option_spec *s = opt_spec(option, __func__);
+  if (s == NULL)
+    return EVO_EINVAL;
+  int rc = evo_option_check_type(__func__, s, true);
+  return rc != EVO_OK ? rc : evo_optimizer_get_option(opt, option, out);
+}
+
+EVO_API int evo_optimizer_param_option_bounds(evo_param_option option,
+                                              evo_option_bounds *out) {
+  EVO_CHECK_ARG(out);
+  const evo_option_spec *s = param_spec(option, __func__);
+  if (s == NULL)
+    return EVO_EINVAL;
+  evo_option_spec_bounds(s, out);
+  return EVO_OK;
+}
+
+EVO_API int evo_optimizer_set_param_option_i64(evo_optimizer *opt,
+                                               size_t index,
+                                               evo_param_option option,
+                                               int64_t value) {
+  EVO_CHECK_ARG(opt);
+  const evo_option_spec *s = param_spec(option, __func__);
+  if (s == NULL)
+    return EVO_EINVAL;
+  int rc = evo_option_check_type(__func__, s, false);
+  if (rc == EVO_OK)
+    rc = tensor_at(opt, index, __func__);
+  if (rc == EVO_OK)
+    rc = evo_option_check_i64(__func__, s, value);
+  return rc != EVO_OK ? rc : evo_optimizer_set_param_option(opt, index, option,
+                                                            (double)value);
+}
+
+EVO_API int evo_optimizer_set_param_option_f64(evo_optimizer *opt,
+                                               size_t index,
+                                               evo_param_option option,
+                                               double value) {
+  EVO_CHECK_ARG(opt);
+  const evo_option_spec *s = param_spec(option, __func__);
+  if (s == NULL)
+    return EVO_EINVAL;
+  int rc = evo_option_check_type(__func__, s, true);
+  return rc != EVO_OK ? rc : evo_optimizer_set_param_option(opt, index, option,
+                                                            value);
+}
+
+EVO_API int evo_optimizer_get_param_option_i64(const evo_optimizer *opt,
+                                               size_t index,
+                                               evo_param_option option,
+                                               int64_t *out) {
+  EVO_CHECK_ARG(opt);
+  EVO_CHECK_ARG(out);
+  const evo_option_spec *s = param_spec(option, __func__);
+  if (s == NULL)
+    return EVO_EINVAL;
+  int rc = evo_option_check_type(__func__, s, false);
+  double v = 0.0;
+  if (rc == EVO_OK)
+    rc = evo_optimizer_get_param_option(opt, index, option, &v);
+  if (rc == EVO_OK)
+    *out = (int64_t)v; /* a 0/1 switch */
+  return rc;
+}
+
+EVO_API int evo_optimizer_get_param_option_f64(const evo_optimizer *opt,
+                                               size_t index,
+                                               evo_param_option option,
+                                               double *out) {
+  EVO_CHECK_ARG(opt);
+  EVO_CHECK_ARG(out);
+  const evo_option_spec *s = param_spec(option, __func__);
+  if (s == NULL)
+    return EVO_EINVAL;
+  int rc = evo_option_check_type(__func__, s, true);
+  return rc != EVO_OK ? rc : evo_optimizer_get_param_option(opt, index, option,
+                                                            out);
 }
 
 EVO_API int evo_optimizer_set_total_steps(evo_optimizer *opt,

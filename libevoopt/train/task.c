@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "core/common_internal.h"
+#include "core/option_internal.h"
 #include "data/data_internal.h"
 #include "evoopt/optimizer.h"
 #include "nn/nn_internal.h"
@@ -205,6 +206,61 @@ EVO_API int evo_task_get_option(const evo_task *task, evo_task_option option,
     return evo_set_error(EVO_EINVAL, "unknown task option %d", (int)option);
   *out = task->opt[option];
   return EVO_OK;
+}
+
+/* ---- typed options (0.2; doc/api-conventions.md): every task option is
+ * an integer, its range the one evo_task_set_option() checks ---- */
+
+/* The spec of @p option, or false with EVO_EINVAL set. */
+static bool task_spec(evo_task_option option, const char *fn,
+                      evo_option_spec *out) {
+  if ((unsigned)option >= EVO_TASK_OPTION_COUNT) {
+    evo_set_error(EVO_EINVAL, "%s: unknown task option %d", fn, (int)option);
+    return false;
+  }
+  const struct option_range *r = &option_ranges[option];
+  *out = (evo_option_spec){r->name, false, r->lo, r->hi, 0.0, 0.0, 0.0};
+  return true;
+}
+
+EVO_API int evo_task_option_bounds(evo_task_option option,
+                                   evo_option_bounds *out) {
+  EVO_CHECK_ARG(out);
+  evo_option_spec s;
+  if (!task_spec(option, __func__, &s))
+    return EVO_EINVAL;
+  evo_option_spec_bounds(&s, out);
+  return EVO_OK;
+}
+
+EVO_API int evo_task_set_option_i64(evo_task *task, evo_task_option option,
+                                    int64_t value) {
+  return evo_task_set_option(task, option, value);
+}
+
+EVO_API int evo_task_get_option_i64(const evo_task *task,
+                                    evo_task_option option, int64_t *out) {
+  return evo_task_get_option(task, option, out);
+}
+
+EVO_API int evo_task_set_option_f64(evo_task *task, evo_task_option option,
+                                    double value) {
+  (void)value;
+  EVO_CHECK_ARG(task);
+  evo_option_spec s;
+  if (!task_spec(option, __func__, &s))
+    return EVO_EINVAL;
+  return evo_option_check_type(__func__, &s, true);
+}
+
+EVO_API int evo_task_get_option_f64(const evo_task *task,
+                                    evo_task_option option, double *out) {
+  EVO_CHECK_ARG(task);
+  EVO_CHECK_ARG(out);
+  evo_option_spec s;
+  if (!task_spec(option, __func__, &s))
+    return EVO_EINVAL;
+  return evo_option_check_type(__func__, &s, true);
 }
 
 /* ---- results ---- */
