@@ -8,7 +8,9 @@ declares (bindings/python/evoopt/_lib.py), and with the CFUNCTYPE a library
 function is cast to. Scalars must agree in kind, size and signedness (an
 enum is an int; size_t and uint64_t are both 8-byte unsigned here), a
 pointer is c_void_p or POINTER of the pointee, a string c_char_p, a callback
-typedef a CFUNCTYPE of the same signature.
+typedef a CFUNCTYPE of the same signature, a pointer to a struct declared
+with its body (evo_option_bounds) POINTER of a ctypes.Structure with the
+same fields in the same order and of the same types.
 
 usage: check_ctypes.py INCLUDE_DIR PYTHON_PACKAGE_ROOT
 (EVOOPT_LIBRARY names the library to load, as for the bindings' tests).
@@ -66,6 +68,17 @@ class Headers:
         self.enums |= {"enum " + n for n in re.findall(r"enum\s+(\w+)\s*\{", text)}
         self.handles = {alias for _, alias in re.findall(
             r"typedef\s+struct\s+(\w+)\s+(\w+)\s*;", text)}
+        # structs with a body: name -> [(field name, (base, depth))]
+        self.structs = {}
+        for tag, body, alias in re.findall(
+                r"typedef\s+struct\s+(\w*)\s*\{([^}]*)\}\s*(\w+)\s*;", text):
+            fields = []
+            for decl in body.split(";"):
+                decl = " ".join(decl.split())
+                if decl:
+                    fields.append((decl.replace("*", " ").split()[-1],
+                                   self.ctype(decl, named=True)))
+            self.structs[alias] = fields
         self.callbacks = {}
         for ret, name, params in re.findall(
                 r"typedef\s+([^;(){}]+?)\(\s*\*\s*(\w+)\s*\)\s*\(([^;]*?)\)\s*;",
@@ -134,6 +147,8 @@ class Checker:
         # a pointer
         if py is ctypes.c_void_p:
             return None
+        if depth == 1 and base in self.h.structs:
+            return self.struct(base, getattr(py, "_type_", None))
         if py is ctypes.c_char_p:
             return None if (base, depth) == ("char", 1) else \
                 "C has %s, Python c_char_p" % self.spell(c)
@@ -143,6 +158,22 @@ class Checker:
         why = self.same((base, depth - 1), pointee)
         return None if why is None else "C has %s, Python %s (%s)" % (
             self.spell(c), describe(py), why)
+
+    def struct(self, name, py):
+        """None if the ctypes.Structure py has the fields of the header's
+        struct name, in order, of the same types; else the reason."""
+        if not (isinstance(py, type) and issubclass(py, ctypes.Structure)):
+            return "C has %s *, Python %s" % (name, describe(py))
+        c_fields = self.h.structs[name]
+        py_fields = list(py._fields_)
+        if [f for f, _ in c_fields] != [f for f, _ in py_fields]:
+            return "struct %s: fields %s in C, %s in Python" % (
+                name, [f for f, _ in c_fields], [f for f, _ in py_fields])
+        for (field, c), (_, t) in zip(c_fields, py_fields):
+            why = self.same(c, t)
+            if why:
+                return "struct %s, field %s: %s" % (name, field, why)
+        return None
 
     def signature(self, ret, args, restype, argtypes, name):
         problems = []

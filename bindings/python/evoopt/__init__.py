@@ -24,7 +24,8 @@ from .genome import Genome, Term, presets, term_names
 from .optimizer import Optimizer
 from .population import (ALGORITHMS, Event, HallOfFameEntry, Individual,
                          Population)
-from .task import Evaluator, Task, TrainResult, parse_rung, set_blas_threads
+from .task import (Evaluator, Task, TrainResult, blas_threads, parse_rung,
+                   set_blas_threads)
 
 #: The version of the loaded library, e.g. "0.1.0", read from it at run
 #: time: the package is versioned with the library it drives.
@@ -35,7 +36,8 @@ library_path = _clib.path
 
 __all__ = [
     "Genome", "Term", "presets", "term_names", "Optimizer", "Task",
-    "TrainResult", "Evaluator", "set_blas_threads", "parse_rung",
+    "TrainResult", "Evaluator", "set_blas_threads", "blas_threads",
+    "parse_rung",
     "Population", "ALGORITHMS", "Event",
     "Individual", "HallOfFameEntry", "EvoError", "InvalidArgumentError",
     "OutOfMemoryError", "OutOfRangeError", "ParseError", "FileIOError",

@@ -57,6 +57,13 @@ FITNESS_RUNG_FN = ctypes.CFUNCTYPE(c_int, c_void_p, c_void_p, c_uint64,
 PROGRESS_FN = ctypes.CFUNCTYPE(c_int, c_void_p, c_int, c_void_p, c_size_t,
                                c_size_t)
 
+
+class OptionBounds(ctypes.Structure):
+    """evo_option_bounds (common.h): what an enum-keyed option accepts."""
+    _fields_ = [("is_real", c_int), ("min_i64", c_int64),
+                ("max_i64", c_int64), ("min_f64", c_double),
+                ("max_f64", c_double), ("min_magnitude", c_double)]
+
 _P = c_void_p            # an opaque handle
 _PP = POINTER(c_void_p)  # out-parameter receiving a handle
 _S = c_char_p            # a NUL-terminated string
@@ -151,6 +158,38 @@ _STATUS_FUNCTIONS = [
     ("evo_population_hof", [_P, _Z, _PP, _PD, _PZ]),
     ("evo_genome_random", [_PP, c_uint64]),
     ("evo_genome_breed", [_PP, _P, _P, c_uint32, c_uint32, c_uint64]),
+    # 0.2: the getters of the setters above (issue 10 item 4)
+    ("evo_optimizer_get_total_steps", [_P, POINTER(c_uint64)]),
+    ("evo_evaluator_get_steps", [_P, POINTER(c_uint64)]),
+    ("evo_evaluator_get_seeds", [_P, POINTER(c_uint32)]),
+    ("evo_evaluator_get_rung", [_P, c_uint32, POINTER(c_uint64),
+                                POINTER(c_uint32), POINTER(c_uint64)]),
+    ("evo_blas_get_threads", [_PI]),
+    ("evo_population_get_checkpoint", [_P, POINTER(c_char_p),
+                                       POINTER(c_char_p)]),
+    ("evo_population_history_terms_n", [_P, _Z, POINTER(c_uint32), _Z,
+                                        _PZ]),
+    # 0.2: typed options and their bounds, the same calls in every family
+    ("evo_optimizer_set_option_i64", [_P, _I, c_int64]),
+    ("evo_optimizer_set_option_f64", [_P, _I, _D]),
+    ("evo_optimizer_get_option_i64", [_P, _I, POINTER(c_int64)]),
+    ("evo_optimizer_get_option_f64", [_P, _I, _PD]),
+    ("evo_optimizer_option_bounds", [_I, POINTER(OptionBounds)]),
+    ("evo_optimizer_set_param_option_i64", [_P, _Z, _I, c_int64]),
+    ("evo_optimizer_set_param_option_f64", [_P, _Z, _I, _D]),
+    ("evo_optimizer_get_param_option_i64", [_P, _Z, _I, POINTER(c_int64)]),
+    ("evo_optimizer_get_param_option_f64", [_P, _Z, _I, _PD]),
+    ("evo_optimizer_param_option_bounds", [_I, POINTER(OptionBounds)]),
+    ("evo_task_set_option_i64", [_P, _I, c_int64]),
+    ("evo_task_set_option_f64", [_P, _I, _D]),
+    ("evo_task_get_option_i64", [_P, _I, POINTER(c_int64)]),
+    ("evo_task_get_option_f64", [_P, _I, _PD]),
+    ("evo_task_option_bounds", [_I, POINTER(OptionBounds)]),
+    ("evo_population_set_option_i64", [_P, _I, c_int64]),
+    ("evo_population_set_option_f64", [_P, _I, _D]),
+    ("evo_population_get_option_i64", [_P, _I, POINTER(c_int64)]),
+    ("evo_population_get_option_f64", [_P, _I, _PD]),
+    ("evo_population_option_bounds", [_I, POINTER(OptionBounds)]),
 ]
 
 # (name, restype, argtypes) of calls that return something else.
@@ -405,24 +444,43 @@ def keyed_property(get_fn, set_fn, key, ctype, doc, to_python=None,
     return property(get, set_, doc=doc)
 
 
-def stored_property(set_fn, name, convert, doc):
-    """A property over a C setter that has no getter: the value last set
-    is kept on the Python side (None until set)."""
-    attr = "_" + name
+def option_property(family, key, doc, to_python=None, to_c=None):
+    """A property over one enum-keyed option, through the typed calls every
+    family shares: ``evo_<family>_option_bounds`` tells the option's type,
+    then ``evo_<family>_get_option_i64``/``_f64`` reads it from the library
+    and ``evo_<family>_set_option_i64``/``_f64`` writes it (nothing is kept
+    on the Python side), with optional conversions each way."""
+    bounds = OptionBounds()
+    getattr(lib, "evo_%s_option_bounds" % family)(key, ctypes.byref(bounds))
+    suffix, ctype = ("f64", c_double) if bounds.is_real else ("i64", c_int64)
+    get_fn = getattr(lib, "evo_%s_get_option_%s" % (family, suffix))
+    set_fn = getattr(lib, "evo_%s_set_option_%s" % (family, suffix))
+    return keyed_property(get_fn, set_fn, key, ctype, doc, to_python, to_c)
 
-    def get(self):
-        return getattr(self, attr, None)
 
-    def set_(self, value):
-        value = convert(value)
-        set_fn(self.handle, value)
-        setattr(self, attr, value)
-    return property(get, set_, doc=doc)
+def option_bounds(family, key):
+    """``(is_real, low, high)`` of an enum-keyed option
+    (``evo_<family>_option_bounds``): ints for an integer option, floats
+    for a real one."""
+    b = OptionBounds()
+    getattr(lib, "evo_%s_option_bounds" % family)(key, ctypes.byref(b))
+    if b.is_real:
+        return True, b.min_f64, b.max_f64
+    return False, b.min_i64, b.max_i64
 
 
 def as_flag(value):
     """A Python truth value as the C API's 0/1."""
     return 1 if value else 0
+
+
+def as_int(value):
+    """A whole number as int, for an integer option or count; a float with
+    a fraction (which int() would cut), NaN or an infinity raises
+    ValueError naming the value."""
+    if isinstance(value, float) and not value.is_integer():
+        raise ValueError("%r is not a whole number" % value)
+    return int(value)
 
 
 def new_handle(fn, *args):

@@ -3,7 +3,7 @@ updates float32 arrays in place from their gradient arrays."""
 
 import copy
 import ctypes
-from ctypes import byref, c_double, c_size_t, c_uint64, c_void_p
+from ctypes import byref, c_double, c_int64, c_size_t, c_uint64, c_void_p
 
 from . import _lib
 from ._lib import lib
@@ -207,29 +207,28 @@ class Optimizer(_lib.Handle):
         moments and step count exactly as they are, and do not read its
         gradient; after unfreezing its step count goes on."""
         if lr_scale is not None:
-            lib.evo_optimizer_set_param_option(self.handle, index, _LR_SCALE,
-                                               float(lr_scale))
+            lib.evo_optimizer_set_param_option_f64(self.handle, index,
+                                                   _LR_SCALE, float(lr_scale))
         if weight_decay is not None:
-            lib.evo_optimizer_set_param_option(self.handle, index,
-                                               _WEIGHT_DECAY,
-                                               1.0 if weight_decay else 0.0)
+            lib.evo_optimizer_set_param_option_i64(
+                self.handle, index, _WEIGHT_DECAY, _lib.as_flag(weight_decay))
         if frozen is not None:
-            lib.evo_optimizer_set_param_option(self.handle, index, _FROZEN,
-                                               float(_lib.as_flag(frozen)))
+            lib.evo_optimizer_set_param_option_i64(self.handle, index,
+                                                   _FROZEN,
+                                                   _lib.as_flag(frozen))
 
     def param_options(self, index):
         """The options of tensor ``index`` as a dict (lr_scale,
         weight_decay, frozen)."""
-        out = {}
-        for key, option in (("lr_scale", _LR_SCALE),
-                            ("weight_decay", _WEIGHT_DECAY),
+        scale, flag = c_double(), c_int64()
+        lib.evo_optimizer_get_param_option_f64(self.handle, index, _LR_SCALE,
+                                               byref(scale))
+        out = {"lr_scale": scale.value}
+        for key, option in (("weight_decay", _WEIGHT_DECAY),
                             ("frozen", _FROZEN)):
-            value = c_double()
-            lib.evo_optimizer_get_param_option(self.handle, index, option,
-                                               byref(value))
-            out[key] = value.value
-        out["weight_decay"] = bool(out["weight_decay"])
-        out["frozen"] = bool(out["frozen"])
+            lib.evo_optimizer_get_param_option_i64(self.handle, index, option,
+                                                   byref(flag))
+            out[key] = bool(flag.value)
         return out
 
     def frozen(self, index):
@@ -241,27 +240,36 @@ class Optimizer(_lib.Handle):
         self.set_param_options(index, frozen=frozen)
 
     # --- options ------------------------------------------------------------
-    base_lr = _lib.keyed_property(
-        lib.evo_optimizer_get_option, lib.evo_optimizer_set_option, _BASE_LR,
-        c_double, "The base learning rate η before warmup and cosine decay; "
-        "assign to drive it from an external schedule.", None, float)
-    refuse_nonfinite = _lib.keyed_property(
-        lib.evo_optimizer_get_option, lib.evo_optimizer_set_option,
-        _REFUSE_NONFINITE, c_double, "When true, a step on a NaN or "
+    # Each reads and writes the library's value (the typed calls of its
+    # type, evo_optimizer_option_bounds); nothing is kept here.
+    base_lr = _lib.option_property(
+        "optimizer", _BASE_LR, "The base learning rate η before warmup and "
+        "cosine decay; assign to drive it from an external schedule.", None,
+        float)
+    refuse_nonfinite = _lib.option_property(
+        "optimizer", _REFUSE_NONFINITE, "When true, a step on a NaN or "
         "infinite gradient raises NonFiniteError and changes nothing.",
-        bool, lambda v: float(_lib.as_flag(v)))
-    threads = _lib.keyed_property(
-        lib.evo_optimizer_get_option, lib.evo_optimizer_set_option, _THREADS,
-        c_double, "Threads a step uses (1 to 256); results are "
-        "bit-identical for any count.", int, float)
-    grad_scale = _lib.keyed_property(
-        lib.evo_optimizer_get_option, lib.evo_optimizer_set_option,
-        _GRAD_SCALE, c_double, "A factor applied to every gradient element "
-        "as it is read (default 1; e.g. 1/B for gradients summed over B "
-        "examples); the arrays themselves are not changed.", None, float)
-    total_steps = _lib.stored_property(
-        lib.evo_optimizer_set_total_steps, "total_steps", int,
-        "The planned number of steps S for cosine decay (None if unset).")
+        bool, _lib.as_flag)
+    threads = _lib.option_property(
+        "optimizer", _THREADS, "Threads a step uses (1 to 256); results are "
+        "bit-identical for any count.", None, _lib.as_int)
+    grad_scale = _lib.option_property(
+        "optimizer", _GRAD_SCALE, "A factor applied to every gradient "
+        "element as it is read (default 1; e.g. 1/B for gradients summed "
+        "over B examples); the arrays themselves are not changed.", None,
+        float)
+
+    @property
+    def total_steps(self):
+        """The planned number of steps S for cosine decay (None if unset),
+        as the library holds it (evo_optimizer_get_total_steps)."""
+        value = c_uint64()
+        lib.evo_optimizer_get_total_steps(self.handle, byref(value))
+        return value.value or None
+
+    @total_steps.setter
+    def total_steps(self, value):
+        lib.evo_optimizer_set_total_steps(self.handle, _lib.as_int(value))
 
     @property
     def lr(self):
@@ -341,8 +349,6 @@ class Optimizer(_lib.Handle):
         other._arrays = []
         other._given = {}
         other._adopt(_lib.new_handle(lib.evo_optimizer_clone, self.handle))
-        if hasattr(self, "_total_steps"):
-            other._total_steps = self._total_steps
         for index, (p, g) in enumerate(copies):
             other._arrays.append(None)
             other._rebind_raw(index, _address(p),

@@ -7,6 +7,7 @@ import ctypes
 import enum
 import inspect
 import math
+import os
 import signal
 import threading
 from ctypes import byref, c_char_p, c_double, c_int, c_int64, c_size_t
@@ -348,6 +349,22 @@ class Population(_lib.Handle):
             self.handle, None if path is None else _lib.encode_path(path),
             None if tag is None else tag.encode())
 
+    @property
+    def checkpoint(self):
+        """The checkpoint file set with :meth:`set_checkpoint` (or restored
+        by :meth:`resume`), or None when checkpoints are off, as the
+        library holds it (evo_population_get_checkpoint)."""
+        path = c_char_p()
+        lib.evo_population_get_checkpoint(self.handle, byref(path), None)
+        return None if path.value is None else os.fsdecode(path.value)
+
+    @property
+    def checkpoint_tag(self):
+        """The checkpoint's tag, or None (evo_population_get_checkpoint)."""
+        tag = c_char_p()
+        lib.evo_population_get_checkpoint(self.handle, None, byref(tag))
+        return None if tag.value is None else _lib.text(tag.value)
+
     # --- running ------------------------------------------------------------
     def _drive(self, fn):
         """Runs step/run, then re-raises a callback's exception. Returns
@@ -466,9 +483,12 @@ class Population(_lib.Handle):
                                         byref(report))
         entry["best_genome"] = Genome._copy_of(g)
         entry["best_report"] = report_to_dict(report)
-        counts = (ctypes.c_uint32 * len(term_names()))()
-        lib.evo_population_history_terms(self.handle, generation, counts)
-        entry["terms"] = dict(zip(term_names(), map(int, counts)))
+        names = term_names()
+        counts = (ctypes.c_uint32 * len(names))()
+        written = c_size_t()
+        lib.evo_population_history_terms_n(self.handle, generation, counts,
+                                           len(names), byref(written))
+        entry["terms"] = dict(zip(names[:written.value], map(int, counts)))
         return entry
 
     @property
@@ -530,7 +550,7 @@ def _conversions(key):
 
 
 for _key, _code in _SETTINGS.items():
-    setattr(Population, _key, _lib.keyed_property(
-        lib.evo_population_get, lib.evo_population_set, _code, c_int64,
-        "The population setting %s (population.h)." % _key,
+    setattr(Population, _key, _lib.option_property(
+        "population", _code, "The population setting %s (population.h), "
+        "read from and written to the library." % _key,
         *_conversions(_key)))

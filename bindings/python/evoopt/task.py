@@ -3,14 +3,15 @@
 
 import ctypes
 import weakref
-from ctypes import byref, c_char_p, c_double, c_int64, c_size_t
+from ctypes import byref, c_char_p, c_double, c_int, c_size_t, c_uint32, \
+    c_uint64
 
 from . import _lib
 from ._lib import lib
 from .genome import Genome
 
 __all__ = ["Task", "TrainResult", "Evaluator", "set_blas_threads",
-           "parse_rung"]
+           "blas_threads", "parse_rung"]
 
 _TASK_OPTIONS = {"train_subset": 0, "data_seed": 1, "batch_size": 2,
                  "test_limit": 3, "record_curve": 4, "decay_all": 5,
@@ -23,7 +24,15 @@ _RESULT_KEYS = {"fitness": 0, "accuracy": 1, "mean_loss": 2, "diverged": 3,
 def set_blas_threads(n):
     """Threads OpenBLAS uses inside each training run (process-wide); 1 when
     several evaluations run at once."""
-    lib.evo_blas_set_threads(int(n))
+    lib.evo_blas_set_threads(_lib.as_int(n))
+
+
+def blas_threads():
+    """The threads OpenBLAS uses inside each training run, as the library
+    reports it (evo_blas_get_threads; 1 with another BLAS)."""
+    n = c_int()
+    lib.evo_blas_get_threads(byref(n))
+    return n.value
 
 
 def report_to_dict(report_ptr):
@@ -161,10 +170,10 @@ class Task(_lib.Handle):
 
 _BOOL_OPTIONS = {"record_curve", "decay_all", "refuse_nonfinite"}
 for _key, _code in _TASK_OPTIONS.items():
-    setattr(Task, _key, _lib.keyed_property(
-        lib.evo_task_get_option, lib.evo_task_set_option, _code, c_int64,
-        "The task option %s (task.h)." % _key,
-        bool if _key in _BOOL_OPTIONS else None, int))
+    setattr(Task, _key, _lib.option_property(
+        "task", _code, "The task option %s (task.h), read from and written "
+        "to the library." % _key,
+        bool if _key in _BOOL_OPTIONS else None, _lib.as_int))
 
 
 def parse_rung(spec):
@@ -220,7 +229,6 @@ class Evaluator(_lib.Handle):
         self._adopt(_lib.new_handle(lib.evo_evaluator_new))
         self._tasks = []
         self._owned = []  # opened here by name: closed with the evaluator
-        self._rungs = []
         self.steps = steps
         self.seeds = seeds
         for task in tasks:
@@ -242,10 +250,27 @@ class Evaluator(_lib.Handle):
         """The tasks, in the order added."""
         return list(self._tasks)
 
-    steps = _lib.stored_property(lib.evo_evaluator_set_steps, "steps", int,
-                                 "Training steps per run.")
-    seeds = _lib.stored_property(lib.evo_evaluator_set_seeds, "seeds", int,
-                                 "Seeds per task.")
+    @property
+    def steps(self):
+        """Training steps per run (evo_evaluator_get_steps)."""
+        value = c_uint64()
+        lib.evo_evaluator_get_steps(self.handle, byref(value))
+        return value.value
+
+    @steps.setter
+    def steps(self, value):
+        lib.evo_evaluator_set_steps(self.handle, _lib.as_int(value))
+
+    @property
+    def seeds(self):
+        """Seeds per task (evo_evaluator_get_seeds)."""
+        value = c_uint32()
+        lib.evo_evaluator_get_seeds(self.handle, byref(value))
+        return value.value
+
+    @seeds.setter
+    def seeds(self, value):
+        lib.evo_evaluator_set_seeds(self.handle, _lib.as_int(value))
 
     def set_rung(self, rung, spec):
         """Defines (``rung`` = the number defined so far) or redefines
@@ -255,16 +280,19 @@ class Evaluator(_lib.Handle):
         steps, seeds, test_limit = parse_rung(spec)
         lib.evo_evaluator_set_rung(self.handle, int(rung), steps, seeds,
                                    test_limit)
-        if rung == len(self._rungs):
-            self._rungs.append((steps, seeds, test_limit))
-        else:
-            self._rungs[rung] = (steps, seeds, test_limit)
 
     @property
     def rungs(self):
         """The cheap rungs defined, cheapest first, as ``(steps, seeds,
-        test_limit)`` tuples (the full evaluation is not listed)."""
-        return list(self._rungs)
+        test_limit)`` tuples (the full evaluation is not listed), read from
+        the library (evo_evaluator_get_rung)."""
+        steps, seeds, limit = c_uint64(), c_uint32(), c_uint64()
+        out = []
+        for rung in range(self.rung_count - 1):
+            lib.evo_evaluator_get_rung(self.handle, rung, byref(steps),
+                                       byref(seeds), byref(limit))
+            out.append((steps.value, seeds.value, limit.value))
+        return out
 
     @property
     def rung_count(self):
