@@ -7,7 +7,7 @@
 
 #include "genome/breed_internal.h"
 #include "core/common_internal.h"
-#include "evoopt/population.h"
+#include "evoopt/genome.h"
 
 /* ---- schedule --------------------------------------------------------- */
 
