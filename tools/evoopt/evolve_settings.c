@@ -69,25 +69,44 @@ enum {
 typedef struct num_setting {
   const char *name; /* option "--name" and settings.json key (- as _) */
   size_t offset;    /* in evolve_cfg */
-  uint64_t min, max;
+  int pop_key;      /* the population setting whose range the library
+                       gives (evo_population_option_bounds), or -1 */
+  uint64_t min, max; /* the range when pop_key is -1 */
   const char *absent; /* its value in runs from before it existed, or NULL */
 } num_setting;
 
 #define FIELD(f) offsetof(evolve_cfg, f)
 static const num_setting num_settings[] = {
-    {"population", FIELD(population), 2, 1000000, NULL},
-    {"generations", FIELD(generations), 1, 4294967295u, NULL},
-    {"elites", FIELD(elites), 0, 999999, NULL},
-    {"tournament", FIELD(tournament), 1, 1000000, NULL},
-    {"steps", FIELD(steps), 1, EVO_MAX_STEPS, NULL},
-    {"seeds", FIELD(seeds), 1, 1000, NULL},
-    {"seed", FIELD(seed), 0, INT64_MAX, NULL},
-    {"final-steps", FIELD(final_steps), 1, EVO_MAX_STEPS, NULL},
-    {"final-seeds", FIELD(final_seeds), 0, 1000, NULL},
-    {"promote", FIELD(promote), 2, 1000, "3"},
-    {"window", FIELD(window), 1, 1048576, "4"}, /* EVO_POP_WINDOW */
+    {"population", FIELD(population), EVO_POP_SIZE, 0, 0, NULL},
+    {"generations", FIELD(generations), EVO_POP_GENERATIONS, 0, 0, NULL},
+    {"elites", FIELD(elites), EVO_POP_ELITES, 0, 0, NULL},
+    {"tournament", FIELD(tournament), EVO_POP_TOURNAMENT, 0, 0, NULL},
+    {"steps", FIELD(steps), -1, 1, EVO_MAX_STEPS, NULL},
+    {"seeds", FIELD(seeds), -1, 1, 1000, NULL},
+    {"seed", FIELD(seed), -1, 0, INT64_MAX, NULL},
+    {"final-steps", FIELD(final_steps), -1, 1, EVO_MAX_STEPS, NULL},
+    {"final-seeds", FIELD(final_seeds), -1, 0, 1000, NULL},
+    {"promote", FIELD(promote), EVO_POP_PROMOTE, 0, 0, "3"},
+    {"window", FIELD(window), EVO_POP_WINDOW, 0, 0, "4"},
 };
 #define N_NUM (sizeof num_settings / sizeof num_settings[0])
+
+/* The accepted range of numeric setting @p i: the library's for the
+ * population's settings (issue 10 item 3: one source), else the table's. */
+static void num_range(size_t i, uint64_t *min, uint64_t *max) {
+  const num_setting *s = &num_settings[i];
+  evo_option_bounds b;
+  if (s->pop_key >= 0 &&
+      evo_population_option_bounds((evo_pop_setting)s->pop_key, &b) ==
+          EVO_OK &&
+      b.min_i64 >= 0) {
+    *min = (uint64_t)b.min_i64;
+    *max = (uint64_t)b.max_i64;
+    return;
+  }
+  *min = s->min;
+  *max = s->max;
+}
 
 static uint64_t *num_field(evolve_cfg *cfg, size_t i) {
   return (uint64_t *)(void *)((char *)cfg + num_settings[i].offset);
@@ -300,12 +319,14 @@ static int apply_new(const given *gv, evolve_cfg *cfg) {
     return CLI_EXIT_USAGE;
   if (gv->tasks != NULL && cli_tasks_parse(&cfg->tasks, "evolve", gv->tasks))
     return CLI_EXIT_USAGE;
-  for (size_t k = 0; k < N_NUM; k++)
+  for (size_t k = 0; k < N_NUM; k++) {
+    uint64_t min, max;
+    num_range(k, &min, &max);
     if (gv->num[k] != NULL &&
-        cli_parse_u64("evolve", num_settings[k].name, gv->num[k],
-                      num_settings[k].min, num_settings[k].max,
+        cli_parse_u64("evolve", num_settings[k].name, gv->num[k], min, max,
                       num_field(cfg, k)) != 0)
       return CLI_EXIT_USAGE;
+  }
   if (gv->data != NULL)
     snprintf(cfg->data, sizeof cfg->data, "%s", gv->data);
   cfg->cache = !gv->no_cache;
@@ -462,10 +483,12 @@ static const settings_key settings_keys[] = {
 /* The row of numeric setting @p i: its option's name with '_' for '-'. */
 static settings_key num_key(size_t i, char *name, size_t size) {
   json_key(num_settings[i].name, name, size);
+  uint64_t min, max;
+  num_range(i, &min, &max);
   settings_key k = {.name = name,
                     .kind = KEY_INT,
-                    .min = num_settings[i].min,
-                    .max = num_settings[i].max,
+                    .min = min,
+                    .max = max,
                     .absent = num_settings[i].absent};
   k.offset = num_settings[i].offset;
   k.size = sizeof(uint64_t);
