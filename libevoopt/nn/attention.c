@@ -16,16 +16,28 @@ typedef struct attn_job {
   size_t n, t, d, nh;
 } attn_job;
 
-static float dotf(const float *a, const float *b, size_t n) {
+/* A dot product in 8 interleaved partial sums added in a fixed order: the
+ * compiler vectorises it (a single running sum it may not reorder), and
+ * the bits depend only on the inputs. */
+#define DOT_LANES 8
+EVO_INLINE float dotf(const float *a, const float *b, size_t n) {
+  float acc[DOT_LANES] = {0.0f};
+  size_t i = 0;
+  for (; i + DOT_LANES <= n; i += DOT_LANES)
+    for (size_t l = 0; l < DOT_LANES; l++)
+      acc[l] += a[i + l] * b[i + l];
+  for (; i < n; i++)
+    acc[i % DOT_LANES] += a[i] * b[i];
   float s = 0.0f;
-  for (size_t i = 0; i < n; i++)
-    s += a[i] * b[i];
+  for (size_t l = 0; l < DOT_LANES; l++)
+    s += acc[l];
   return s;
 }
 
 /* Pair (b, h): rows i of q, k, v start at qkv + (b·t + i)·3d + {0, d, 2d}
  * + h·hd. */
-static void attn_fwd_pair(const attn_job *j, size_t b, size_t h) {
+EVO_VECTOR_CLONES static void attn_fwd_pair(const attn_job *j, size_t b,
+                                            size_t h) {
   const size_t t = j->t, d = j->d, hd = d / j->nh, d3 = 3 * d;
   const float scale = (float)(1.0 / sqrt((double)hd));
   const float *base = j->qkv + b * t * d3 + h * hd;
@@ -63,7 +75,8 @@ static void attn_fwd_pair(const attn_job *j, size_t b, size_t h) {
  *   dS[i][k] = P[i][k]·(dP[i][k] - Σ_k' P[i][k']·dP[i][k']),
  *   dq_i += scale·Σ_k dS[i][k]·k_k,   dk_k += scale·dS[i][k]·q_i.
  * dp: t floats of scratch (this slice's). */
-static void attn_bwd_pair(const attn_job *j, size_t b, size_t h, float *dp) {
+EVO_VECTOR_CLONES static void attn_bwd_pair(const attn_job *j, size_t b,
+                                            size_t h, float *dp) {
   const size_t t = j->t, d = j->d, hd = d / j->nh, d3 = 3 * d;
   const float scale = (float)(1.0 / sqrt((double)hd));
   const float *base = j->qkv + b * t * d3 + h * hd;
