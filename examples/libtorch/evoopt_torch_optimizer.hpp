@@ -61,7 +61,8 @@
 
 namespace evoopt_torch {
 
-/* A parameter group's options. lr < 0 (the default) means the genome's. */
+/* A parameter group's options. lr < 0 (the default) means the genome's
+ * rate, 10^lr_log10: the optimizer replaces it by that value. */
 struct EvoOptimizerOptions
     : public torch::optim::OptimizerCloneableOptions<EvoOptimizerOptions> {
   TORCH_ARG(double, lr) = -1.0;
@@ -206,7 +207,17 @@ private:
             std::move(groups),
             std::make_unique<EvoOptimizerOptions>(std::move(defaults))),
         opt_(std::move(opt)),
-        genome_lr_(opt_.option(EVO_OPT_BASE_LR)) {}
+        genome_lr_(opt_.option(EVO_OPT_BASE_LR)) {
+    /* An lr left at -1 becomes the genome's now, so that a scheduler
+     * reading it (get_lr()) sees the real rate. */
+    auto &d = static_cast<EvoOptimizerOptions &>(this->defaults());
+    if (d.lr() < 0)
+      d.lr(genome_lr_);
+    for (auto &group : param_groups())
+      if (auto *o = dynamic_cast<EvoOptimizerOptions *>(&group.options()))
+        if (o->lr() < 0)
+          o->lr(genome_lr_);
+  }
 
   /* Registers new parameters, rebinds moved ones, and passes each group's
    * lr and decay switch on as per-tensor options. */
@@ -218,9 +229,10 @@ private:
         throw std::invalid_argument(
             "EvoOptimizer: a parameter group has options of another "
             "optimizer; give EvoOptimizerOptions or none");
-      double lr = o->lr() < 0 ? genome_lr_ : o->lr();
+      if (o->lr() < 0) /* a group added later with the default */
+        o->lr(genome_lr_);
       for (auto &p : group.params())
-        sync_one(p, number++, lr / genome_lr_, o->weight_decay() ? 1 : 0);
+        sync_one(p, number++, o->lr() / genome_lr_, o->weight_decay() ? 1 : 0);
     }
   }
 

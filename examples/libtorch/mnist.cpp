@@ -27,7 +27,8 @@
  *      net);
  *   3. a parameter without a gradient is left exactly as it is,
  *      zero_grad(true) then backward() trains on, and an optimizer
- *      restored with save()/load() steps bit for bit as the original.
+ *      restored with save()/load() steps bit for bit as the original;
+ *   4. torch::optim::StepLR changes the rate the adapter uses.
  * It exits 77 when the MNIST files cannot be found.
  *
  * Data: --data DIR, else $EVOOPT_DATA_PATH/mnist. The four IDX files, plain
@@ -331,8 +332,31 @@ int check_adapter(const Dataset &data) {
   return failures;
 }
 
+/* Check 4: torch::optim::StepLR drives the rate. With torch-sgd (p -= lr g,
+ * no moments) and g = 1, the parameter after three steps is minus the sum
+ * of the three rates the group had, the last one half the genome's 1e-3. */
+int check_scheduler() {
+  torch::Tensor p = torch::zeros({4});
+  evoopt_torch::EvoOptimizer opt(std::vector<torch::Tensor>{p}, "torch-sgd");
+  torch::optim::StepLR sched(opt, 1, 0.5);
+  double sum = 0, lr = 0;
+  for (int k = 0; k < 3; k++) {
+    p.mutable_grad() = torch::ones({4});
+    lr = opt.param_groups()[0].options().get_lr();
+    sum += lr;
+    opt.step();
+    sched.step();
+  }
+  double err = (p + sum).abs().max().item<double>();
+  bool ok = err < 1e-9 && std::fabs(lr - 5e-4) < 1e-12;
+  std::printf("StepLR(1, 0.5) with torch-sgd: rates %.4g ... %.4g, parameter "
+              "%.6g, off by %.2g%s\n",
+              1e-3, lr, p[0].item<double>(), err, ok ? "" : " -- FAILED");
+  return ok ? 0 : 1;
+}
+
 int run_check(const Dataset &train_set) {
-  int failures = 0;
+  int failures = check_scheduler();
   torch::manual_seed(1);
   Net a;
   double diff = same_gradients(a, train_set, 200, 2);
