@@ -173,12 +173,3 @@ void evo_dataset_to_float(const evo_dataset *d, const uint8_t *pixels, size_t n,
   }
 }
 
-int evo_data_check_labels(const char *path, const uint8_t *labels, size_t n,
-                          size_t stride) {
-  for (size_t i = 0; i < n; i++)
-    if (labels[i * stride] >= EVO_DATA_CLASSES)
-      return evo_set_error(EVO_EFORMAT,
-                           "'%s': label %u of item %zu is not a class 0..9",
-                           path, (unsigned)labels[i * stride], i);
-  return EVO_OK;
-}
