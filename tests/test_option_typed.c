@@ -50,6 +50,7 @@ static const row task_rows[] = {
     I(EVO_TASK_DECAY_ALL, 0, 1),
     I(EVO_TASK_REFUSE_NONFINITE, 0, 1),
     I(EVO_TASK_THREADS, 1, 8),
+    I(EVO_TASK_EVAL_EVERY, 0, 10000000),
 };
 static const row pop_rows[] = {
     I(EVO_POP_SIZE, 2, 1000000),
