@@ -727,6 +727,11 @@ def check_ablation_run(tmp):
     labels = [[t.text for t in ET.parse(p).getroot().iter(
         "{http://www.w3.org/2000/svg}text")] for p in (svg_path, replot)]
     check(labels[0] == labels[1], f"plot of the ablation CSV: {labels}")
+    # A variant with diverged runs (-1 each) is drawn off scale, so that
+    # its bar does not flatten the others.
+    off = sum(v["diverged_runs"] > 0 for v in val)
+    check(labels[0].count("off scale") == off,
+          f"{off} variants diverged, {labels[0].count('off scale')} off scale")
     # The genome's row is `eval`'s number for it (the same grid and seeds).
     out, _ = run_ok("eval", "paper-evolved", "--steps", "20", "--seeds", "2",
                     "--json")

@@ -318,7 +318,8 @@ static int save_svg(const cli_grid *g, const ablate_cmd *c) {
   cli_bar bars[MAX_VARIANTS];
   for (size_t i = 1; i < c->n; i++) {
     change d = seed_change(g, c, i);
-    bars[i - 1] = (cli_bar){c->names[i], d.mean, d.min, d.max};
+    bars[i - 1] = (cli_bar){c->names[i], d.mean, d.min, d.max,
+                            diverged_runs(g, c, i) > 0};
   }
   cli_buf b = {0};
   cli_plot_ablation(&b, c->base_name, (size_t)c->run.seeds, bars, c->n - 1);

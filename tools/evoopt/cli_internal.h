@@ -332,10 +332,14 @@ typedef struct cli_line {
 void cli_plot_lines(cli_buf *b, const char *title, const char *xlabel,
                     const char *ylabel, const cli_line *lines, size_t n_lines);
 
-/* A bar of height value with a whisker from lo to hi (NaN: none). */
+/* A bar of height value with a whisker from lo to hi (NaN: none). An
+ * off-scale bar (e.g. a variant whose runs diverged, at -1 each) does not
+ * set the axis: it is cut at the axis's end, hatched, with its value
+ * written, so that it does not flatten the others. */
 typedef struct cli_bar {
   const char *label;
   double value, lo, hi;
+  int off_scale;
 } cli_bar;
 /* The SVG of @p n bars around a zero line, into @p b. */
 void cli_plot_bars(cli_buf *b, const char *title, const char *ylabel,

@@ -358,12 +358,15 @@ void cli_plot_bars(cli_buf *b, const char *title, const char *ylabel,
   frame f = {0.0, (double)n, 0.0, 0.0};
   for (size_t i = 0; i < n; i++) {
     double v[3] = {bars[i].value, bars[i].lo, bars[i].hi};
-    for (size_t k = 0; k < 3; k++)
+    for (size_t k = 0; k < 3 && !bars[i].off_scale; k++)
       if (v[k] == v[k])
         f.ymin = fmin(f.ymin, v[k]), f.ymax = fmax(f.ymax, v[k]);
   }
   nice_range(&f.ymin, &f.ymax);
   open_svg(b, title);
+  cli_buf_printf(b, "<defs><pattern id=\"off\" width=\"6\" height=\"6\" "
+                    "patternUnits=\"userSpaceOnUse\"><path d=\"M0 6L6 0\" "
+                    "stroke=\"black\"/></pattern></defs>\n");
   axes(b, &f, "variant", ylabel);
   double slot = (WIDTH - LEFT - RIGHT) / (double)(n > 0 ? n : 1);
   char label[32];
@@ -375,12 +378,20 @@ void cli_plot_bars(cli_buf *b, const char *title, const char *ylabel,
     const char *color = palette[i % N_COLORS];
     double x = LEFT + slot * ((double)i + 0.15), w = slot * 0.7;
     double v = bars[i].value == bars[i].value ? bars[i].value : 0.0;
-    double top = py(&f, fmax(v, 0.0)), bottom = py(&f, fmin(v, 0.0));
+    double shown = fmin(fmax(v, f.ymin), f.ymax); /* off-scale: cut */
+    double top = py(&f, fmax(shown, 0.0)), bottom = py(&f, fmin(shown, 0.0));
     cli_buf_printf(b,
                    "<rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" "
                    "height=\"%.1f\" fill=\"%s\"/>\n",
                    x, top, w, bottom - top, color);
-    if (bars[i].lo == bars[i].lo && bars[i].hi == bars[i].hi) {
+    if (bars[i].off_scale) {
+      cli_buf_printf(b,
+                     "<rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" "
+                     "height=\"%.1f\" fill=\"url(#off)\"/>\n",
+                     x, top, w, bottom - top);
+      text(b, x + w / 2, (top + bottom) / 2, "middle",
+           " font-size=\"10\" font-weight=\"bold\"", "off scale");
+    } else if (bars[i].lo == bars[i].lo && bars[i].hi == bars[i].hi) {
       double cx = x + w / 2;
       cli_buf_printf(
           b,
@@ -413,7 +424,8 @@ static int plot_ablation_csv(const cli_csv *csv, const char *csv_path,
                              const char *svg_path) {
   long mean = cli_csv_column(csv, "change_mean"),
        lo = cli_csv_column(csv, "change_min"),
-       hi = cli_csv_column(csv, "change_max");
+       hi = cli_csv_column(csv, "change_max"),
+       div = cli_csv_column(csv, "diverged_runs");
   cli_bar bars[CLI_MAX_GENOMES];
   size_t n = csv->n_rows > 0 ? csv->n_rows - 1 : 0, seeds = 0;
   if (mean < 0 || lo < 0 || hi < 0 || n == 0 || n > CLI_MAX_GENOMES)
@@ -424,8 +436,9 @@ static int plot_ablation_csv(const cli_csv *csv, const char *csv_path,
   for (size_t c = 0; c < csv->n_cols; c++)
     seeds += strncmp(csv->header[c], "seed_", 5) == 0;
   for (size_t r = 1; r <= n; r++)
-    bars[r - 1] = (cli_bar){cli_csv_cell(csv, r, 0), cell(csv, r, mean),
-                            cell(csv, r, lo), cell(csv, r, hi)};
+    bars[r - 1] =
+        (cli_bar){cli_csv_cell(csv, r, 0), cell(csv, r, mean), cell(csv, r, lo),
+                  cell(csv, r, hi), div >= 0 && cell(csv, r, div) > 0};
   cli_buf b = {0};
   cli_plot_ablation(&b, cli_csv_cell(csv, 0, 0), seeds, bars, n);
   return cli_buf_save(&b, svg_path);
