@@ -241,6 +241,9 @@ START_TEST(gelu_formula_gradient_threads) {
   evo_workers *team = team_of(3);
   evo_gelu_forward(y3, c.x, N, team);
   ck_assert_mem_eq(y3, c.y, N * sizeof *y3);
+  memcpy(y3, c.x, N * sizeof *y3); /* in place, the tail (x < -3.5) too */
+  evo_gelu_forward(y3, y3, N, team);
+  ck_assert_mem_eq(y3, c.y, N * sizeof *y3);
   evo_gelu_backward(dx3, c.r, c.x, N, team);
   ck_assert_mem_eq(dx3, dx, N * sizeof *dx);
   memcpy(dx3, c.r, N * sizeof *dx3); /* in place */

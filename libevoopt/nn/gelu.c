@@ -1,10 +1,13 @@
 /* GELU, exact form x·Φ(x) (PyTorch's nn.GELU() default, nanoGPT's MLP;
  * doc/algorithm.md §7), in float: erf by a vectorised rational function
- * (the C library's erff in the far negative tail), expf for the density.
+ * (the C library's erff in the far negative tail), and the density's
+ * exponential by a vectorised polynomial.
  * Element-wise: slices of the elements on the team's threads, every
  * element computed the same way on any thread, so the bits never depend on
  * the thread count. */
 #include <math.h>
+#include <stdint.h>
+#include <string.h>
 
 #include "nn/layers_internal.h"
 
@@ -30,34 +33,52 @@ EVO_INLINE float erf_rational(float z) {
   return x * p / q;
 }
 
-/* Below z = -2.5 the rational erf's absolute error would be large next to
- * Φ(x) = (1 + erf(z))/2 itself: those (rare) elements take the C
- * library's erff in a second, scalar pass. */
+/* Below z = -2.5 the rational erf's absolute error (4e-7) would be large
+ * next to GELU(x) = x·(1 + erf(z))/2 itself: those (rare) elements take
+ * the C library's erff in a second, scalar pass. The first pass leaves x
+ * there, so that the second reads only y (y may alias x); every other
+ * output is above -0.2, never taken for such an x. */
 #define ERF_TAIL -2.5f
 
-EVO_INLINE float cdf_of(float v) {
-  const float z = v * SQRT1_2;
-  return 0.5f * (1.0f + (z < ERF_TAIL ? erff(z) : erf_rational(z)));
-}
-
-EVO_VECTOR_CLONES static void gelu_fwd(float *restrict y,
-                                       const float *restrict x, size_t n) {
+EVO_VECTOR_CLONES static void gelu_fwd(float *y, const float *x, size_t n) {
   for (size_t i = 0; i < n; i++) {
-    float v = x[i];
-    y[i] = 0.5f * v * (1.0f + erf_rational(v * SQRT1_2));
+    const float v = x[i], z = v * SQRT1_2;
+    y[i] = z < ERF_TAIL ? v : 0.5f * v * (1.0f + erf_rational(z));
   }
   for (size_t i = 0; i < n; i++)
-    if (x[i] * SQRT1_2 < ERF_TAIL)
-      y[i] = 0.5f * x[i] * (1.0f + erff(x[i] * SQRT1_2));
+    if (y[i] * SQRT1_2 < ERF_TAIL)
+      y[i] = 0.5f * y[i] * (1.0f + erff(y[i] * SQRT1_2));
 }
 
-/* d/dx x·Φ(x) = Φ(x) + x·φ(x) */
+/* e^t for t <= 0 in plain IEEE operations the compiler vectorises:
+ * t = k·ln 2 + r with |r| <= ln 2 (ln 2 split in two parts), e^r by its
+ * Taylor polynomial of degree 7, 2^k built in the exponent bits. Below
+ * t = -87 (e^t under float's normal range) it gives e^-87. */
+EVO_INLINE float exp_nonpositive(float t) {
+  const float u = t < -87.0f ? -87.0f : t;
+  const float kf = (float)(int32_t)(u * 1.44269504088896341f - 0.5f);
+  const float r = (u - kf * 0.693145751953125f) - kf * 1.42860682030941723e-6f;
+  float p = r * (1.0f / 5040.0f) + 1.0f / 720.0f;
+  p = r * p + 1.0f / 120.0f;
+  p = r * p + 1.0f / 24.0f;
+  p = r * p + 1.0f / 6.0f;
+  p = r * p + 0.5f;
+  p = r * p + 1.0f;
+  p = r * p + 1.0f;
+  const uint32_t bits = (uint32_t)((int32_t)kf + 127) << 23;
+  float two_k;
+  memcpy(&two_k, &bits, sizeof two_k);
+  return p * two_k;
+}
+
+/* d/dx x·Φ(x) = Φ(x) + x·φ(x), one vectorised pass (dx may alias dy): the
+ * rational erf's 4e-7 is small next to a derivative of order 1. */
 EVO_VECTOR_CLONES static void gelu_bwd(float *dx, const float *dy,
                                        const float *x, size_t n) {
   for (size_t i = 0; i < n; i++) {
-    float v = x[i];
-    float pdf = INV_SQRT_2PI * expf(-0.5f * v * v);
-    dx[i] = dy[i] * (cdf_of(v) + v * pdf);
+    const float v = x[i];
+    const float pdf = INV_SQRT_2PI * exp_nonpositive(-0.5f * v * v);
+    dx[i] = dy[i] * (0.5f * (1.0f + erf_rational(v * SQRT1_2)) + v * pdf);
   }
 }
 
