@@ -814,6 +814,18 @@ def check_curves(tmp):
         check(f.read() == before, "eval replaced an existing curve CSV")
     check(not os.path.exists(os.path.join(tmp, "n.csv")),
           "a refused run wrote a file")
+    # A file that cannot be made is refused before training, by the
+    # user's name (not the temporary one) and the reason.
+    missing = os.path.join(tmp, "no-such-folder", "c.csv")
+    for path, words in ((missing, ["--curve-csv", missing, "folder",
+                                   "No such file"]),
+                        (os.path.join(c1, "c.csv"), ["Not a directory"]),
+                        ("", ["empty file name"])):
+        rc, out, err = run("eval", "adam", "--steps", "10", "--curve-every",
+                           "5", "--curve-csv", path)
+        check(rc == 1 and all(w in err for w in words) and
+              ".tmp." not in err and "fitness" not in out,
+              f"--curve-csv {path!r}: exit {rc}, {out!r}, {err!r}")
 
 
 def part_ablate(tmp):

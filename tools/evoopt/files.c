@@ -175,16 +175,22 @@ int cli_buf_close(cli_buf *b) {
   return b->failed || b->data == NULL ? -1 : 0;
 }
 
-int cli_buf_save(cli_buf *b, const char *path) {
+/* Saves @p b as @p path; messages name @p shown (the user's name for a
+ * file written under a temporary name first). */
+static int buf_save_as(cli_buf *b, const char *path, const char *shown) {
   int rc = CLI_EXIT_OK;
   if (cli_buf_close(b) != 0 && b->fault == NULL)
-    rc = cli_error("out of memory writing '%s'", path);
+    rc = cli_error("out of memory writing '%s'", shown);
   else if (b->failed)
-    rc = cli_error("cannot write '%s': %s", path, b->fault);
+    rc = cli_error("cannot write '%s': %s", shown, b->fault);
   else if (evo_atomic_write(path, b->data, b->len) != 0)
-    rc = cli_error("cannot write '%s': %s", path, strerror(errno));
+    rc = cli_error("cannot write '%s': %s", shown, strerror(errno));
   cli_buf_free(b);
   return rc;
+}
+
+int cli_buf_save(cli_buf *b, const char *path) {
+  return buf_save_as(b, path, path);
 }
 
 void cli_buf_free(cli_buf *b) {
@@ -194,13 +200,33 @@ void cli_buf_free(cli_buf *b) {
   memset(b, 0, sizeof *b);
 }
 
+/* Also refuses, before any training, an empty name and a folder that
+ * does not exist or cannot take a new file. */
 int cli_refuse_existing(const char *option, const char *path) {
   struct stat st;
-  if (lstat(path, &st) != 0 && errno == ENOENT)
-    return CLI_EXIT_OK;
-  return cli_error("%s '%s' exists: evoopt never replaces a file (choose "
-                   "another name, or remove it first)",
-                   option, path);
+  if (path[0] == '\0')
+    return cli_error("%s: empty file name", option);
+  if (lstat(path, &st) == 0)
+    return cli_error("%s '%s' exists: evoopt never replaces a file (choose "
+                     "another name, or remove it first)",
+                     option, path);
+  if (errno != ENOENT)
+    return cli_error("%s '%s': %s", option, path, strerror(errno));
+  /* The folder must take a new file: known now, not after the training. */
+  char dir[CLI_PATH_MAX];
+  size_t len = strlen(path);
+  if (len >= sizeof dir)
+    return cli_error("%s: path too long: '%s'", option, path);
+  memcpy(dir, path, len + 1);
+  char *slash = strrchr(dir, '/');
+  if (slash == NULL)
+    snprintf(dir, sizeof dir, ".");
+  else
+    slash[slash == dir] = '\0'; /* "/name" is in "/" */
+  if (access(dir, W_OK | X_OK) != 0)
+    return cli_error("%s '%s': cannot write in the folder '%s': %s", option,
+                     path, dir, strerror(errno));
+  return CLI_EXIT_OK;
 }
 
 int cli_buf_save_new(cli_buf *b, const char *path) {
@@ -211,7 +237,7 @@ int cli_buf_save_new(cli_buf *b, const char *path) {
     cli_buf_free(b);
     return cli_error("path too long: '%s'", path);
   }
-  int rc = cli_buf_save(b, tmp);
+  int rc = buf_save_as(b, tmp, path);
   if (rc != CLI_EXIT_OK)
     return rc;
   if (link(tmp, path) != 0) {
