@@ -474,13 +474,24 @@ def as_flag(value):
     return 1 if value else 0
 
 
-def as_int(value):
-    """A whole number as int, for an integer option or count; a float with
-    a fraction (which int() would cut), NaN or an infinity raises
-    ValueError naming the value."""
+def as_int(value, ctype=c_int64):
+    """A whole number as int, for an integer option or count passed as
+    ``ctype`` (the C parameter's type); a float with a fraction (which
+    int() would cut), NaN or an infinity raises ValueError naming the
+    value, and a number ``ctype`` cannot hold raises OutOfRangeError
+    (ctypes would pass it reduced modulo 2**bits: 2**64 + 5 as 5)."""
     if isinstance(value, float) and not value.is_integer():
         raise ValueError("%r is not a whole number" % value)
-    return int(value)
+    v = int(value)
+    if ctype(v).value != v:
+        bits = 8 * ctypes.sizeof(ctype)
+        signed = ctype(-1).value < 0
+        lo, hi = (-2 ** (bits - 1), 2 ** (bits - 1) - 1) if signed \
+            else (0, 2 ** bits - 1)
+        raise errors.OutOfRangeError(
+            "%d does not fit the library's %d-bit %s integer (%d..%d)"
+            % (v, bits, "signed" if signed else "unsigned", lo, hi))
+    return v
 
 
 def new_handle(fn, *args):

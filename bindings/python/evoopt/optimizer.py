@@ -269,7 +269,8 @@ class Optimizer(_lib.Handle):
 
     @total_steps.setter
     def total_steps(self, value):
-        lib.evo_optimizer_set_total_steps(self.handle, _lib.as_int(value))
+        lib.evo_optimizer_set_total_steps(self.handle,
+                                          _lib.as_int(value, c_uint64))
 
     @property
     def lr(self):

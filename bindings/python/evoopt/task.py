@@ -24,7 +24,7 @@ _RESULT_KEYS = {"fitness": 0, "accuracy": 1, "mean_loss": 2, "diverged": 3,
 def set_blas_threads(n):
     """Threads OpenBLAS uses inside each training run (process-wide); 1 when
     several evaluations run at once."""
-    lib.evo_blas_set_threads(_lib.as_int(n))
+    lib.evo_blas_set_threads(_lib.as_int(n, c_int))
 
 
 def blas_threads():
@@ -259,7 +259,8 @@ class Evaluator(_lib.Handle):
 
     @steps.setter
     def steps(self, value):
-        lib.evo_evaluator_set_steps(self.handle, _lib.as_int(value))
+        lib.evo_evaluator_set_steps(self.handle,
+                                    _lib.as_int(value, c_uint64))
 
     @property
     def seeds(self):
@@ -270,7 +271,8 @@ class Evaluator(_lib.Handle):
 
     @seeds.setter
     def seeds(self, value):
-        lib.evo_evaluator_set_seeds(self.handle, _lib.as_int(value))
+        lib.evo_evaluator_set_seeds(self.handle,
+                                    _lib.as_int(value, c_uint32))
 
     def set_rung(self, rung, spec):
         """Defines (``rung`` = the number defined so far) or redefines

@@ -131,6 +131,35 @@ def test_blas_threads_read_from_the_library():
     evoopt.set_blas_threads(before)
 
 
+def test_numbers_the_c_type_cannot_hold_are_refused(no_leaks):
+    # ctypes passes 2**64 + 32 to an int64_t as 32 and -1 to a uint32_t as
+    # 2**32 - 1: each must be refused, the setting left as it was.
+    with Task("digits") as task, Optimizer("adam") as opt, \
+            Evaluator(["digits"], steps=30, seeds=2) as ev:
+        task.batch_size = 17
+        for bad in (2 ** 64 + 32, -2 ** 64 + 32, 2 ** 63):
+            with pytest.raises(evoopt.OutOfRangeError, match="64-bit"):
+                task.batch_size = bad
+        assert task.batch_size == 17
+        with pytest.raises(evoopt.OutOfRangeError, match="64-bit"):
+            opt.threads = 2 ** 64 + 1
+        with pytest.raises(evoopt.OutOfRangeError, match="unsigned"):
+            opt.total_steps = -1
+        with pytest.raises(evoopt.OutOfRangeError, match="64-bit unsigned"):
+            ev.steps = 2 ** 64 + 41
+        with pytest.raises(evoopt.OutOfRangeError, match="32-bit unsigned"):
+            ev.seeds = 2 ** 32 + 3
+        with pytest.raises(evoopt.OutOfRangeError, match="32-bit unsigned"):
+            ev.seeds = -1
+        assert (ev.steps, ev.seeds) == (30, 2)
+        before = evoopt.blas_threads()
+        with pytest.raises(evoopt.OutOfRangeError, match="32-bit signed"):
+            evoopt.set_blas_threads(2 ** 32 + 1)
+        assert evoopt.blas_threads() == before
+        task.batch_size = 2 ** 5 + 0.0   # a whole float still passes
+        assert task.batch_size == 32
+
+
 def test_option_bounds_as_the_headers_state():
     # optimizer.h, task.h, population.h (stated by hand)
     assert option_bounds("optimizer", EVO_OPT_THREADS) == (False, 1, 256)
