@@ -1,7 +1,7 @@
 /* SHA-256 and MD5 for `evoopt data`: the checksums built into the program
  * and those of a manifest are checked with these before a download is
  * kept. OpenSSL's EVP digests (libcrypto, libssl-dev): the program links
- * it whether or not it was built with libcurl, since `evoopt data verify`
+ * it whether or not it was built with libcurl, since `evoopt data list`
  * checks files already present; the library itself does not. Checked
  * against the standards' test vectors by tests/test_data_hash.c and against
  * Python's hashlib on every file tests/test_data_fetch.py serves. */
