@@ -727,6 +727,18 @@ def check_ablation_run(tmp):
     labels = [[t.text for t in ET.parse(p).getroot().iter(
         "{http://www.w3.org/2000/svg}text")] for p in (svg_path, replot)]
     check(labels[0] == labels[1], f"plot of the ablation CSV: {labels}")
+    # A change no fitness can make (1e308 overflowed the axis into NaN
+    # coordinates, inf too) is refused, naming the line and column.
+    for value in ("1e308", "inf", "-2.1"):
+        bad = os.path.join(tmp, "bad-ablation.csv")
+        with open(bad, "w") as f:
+            f.write("variant,fitness,change_mean,change_min,change_max\n"
+                    "g,0.5,0,0,0\nv,0.6,0.1,%s,0.2\n" % value)
+        bad_svg = os.path.join(tmp, "bad-ablation.svg")
+        expect_fail(1, ["line 3 (v)", "change_min '%s'" % value,
+                        "-2.05..2.05"], "plot", bad, "-o", bad_svg)
+        check(not os.path.exists(bad_svg), "SVG written for a bad table")
+        os.remove(bad)
     # A variant with diverged runs (-1 each) is drawn off scale, so that
     # its bar does not flatten the others.
     off = sum(v["diverged_runs"] > 0 for v in val)

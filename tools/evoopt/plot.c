@@ -435,6 +435,21 @@ static int plot_ablation_csv(const cli_csv *csv, const char *csv_path,
                      csv_path, CLI_MAX_GENOMES);
   for (size_t c = 0; c < csv->n_cols; c++)
     seeds += strncmp(csv->header[c], "seed_", 5) == 0;
+  /* A fitness lies in -1..1.05 (doc/algorithm.md §3), so a change in
+   * -2.05..2.05; anything else (1e308, inf) would put NaN coordinates in
+   * the SVG. An empty cell (NaN) is drawn as no change. */
+  const long cols[3] = {mean, lo, hi};
+  for (size_t r = 1; r <= n; r++)
+    for (size_t k = 0; k < 3; k++) {
+      double v = cell(csv, r, cols[k]);
+      if (v == v && !(fabs(v) <= 2.05 + 1e-9))
+        return cli_error("'%s' line %zu (%s): %s '%s' is not a fitness "
+                         "change (fitness lies in -1..1.05, a change in "
+                         "-2.05..2.05)",
+                         csv_path, r + 2, cli_csv_cell(csv, r, 0),
+                         csv->header[cols[k]],
+                         cli_csv_cell(csv, r, (size_t)cols[k]));
+    }
   for (size_t r = 1; r <= n; r++)
     bars[r - 1] =
         (cli_bar){cli_csv_cell(csv, r, 0), cell(csv, r, mean), cell(csv, r, lo),
