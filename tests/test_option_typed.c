@@ -471,7 +471,15 @@ START_TEST(population_started) {
   ck_assert_int_eq(evo_population_step(p), EVO_OK);
   ck_assert_int_eq(evo_population_set_option_i64(p, EVO_POP_SIZE, 5),
                    EVO_ESTATE);
+  /* the refusal names the call made, not the one it shares code with */
+  ck_assert_str_eq(evo_last_error(),
+                   "evo_population_set_option_i64: the run has started");
+  ck_assert_int_eq(evo_population_set_option(p, EVO_POP_SIZE, 5), EVO_ESTATE);
+  ck_assert_str_eq(evo_last_error(),
+                   "evo_population_set_option: the run has started");
   ck_assert_int_eq(evo_population_set(p, EVO_POP_SIZE, 5), EVO_ESTATE);
+  ck_assert_str_eq(evo_last_error(),
+                   "evo_population_set: the run has started");
   int64_t v = 0;
   ck_assert_int_eq(evo_population_get_option_i64(p, EVO_POP_SIZE, &v), EVO_OK);
   ck_assert_int_eq(v, 4);

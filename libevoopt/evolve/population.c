@@ -98,8 +98,10 @@ EVO_API void evo_population_free(evo_population *pop) {
 
 /* ---- configuration ------------------------------------------------------ */
 
-EVO_API int evo_population_set(evo_population *pop, evo_pop_setting setting,
-                               int64_t value) {
+/* evo_population_set() and its aliases; a refusal names @p fn, the call
+ * the user made. */
+static int population_set(evo_population *pop, evo_pop_setting setting,
+                          int64_t value, const char *fn) {
   EVO_CHECK_ARG(pop);
   int rc = evo_population_check_setting(setting, value);
   if (rc != EVO_OK)
@@ -107,12 +109,17 @@ EVO_API int evo_population_set(evo_population *pop, evo_pop_setting setting,
   /* Workers never change results, and the budget only where the run
    * stops, so they may change between steps. */
   rc = setting == EVO_POP_WORKERS || setting == EVO_POP_BUDGET
-           ? check_idle(pop, "evo_population_set")
-           : check_not_started(pop, "evo_population_set");
+           ? check_idle(pop, fn)
+           : check_not_started(pop, fn);
   if (rc != EVO_OK)
     return rc;
   pop->settings[setting] = value;
   return EVO_OK;
+}
+
+EVO_API int evo_population_set(evo_population *pop, evo_pop_setting setting,
+                               int64_t value) {
+  return population_set(pop, setting, value, __func__);
 }
 
 EVO_API int evo_population_get(const evo_population *pop,
@@ -128,7 +135,7 @@ EVO_API int evo_population_get(const evo_population *pop,
 
 EVO_API int evo_population_set_option(evo_population *pop,
                                       evo_pop_setting setting, int64_t value) {
-  return evo_population_set(pop, setting, value);
+  return population_set(pop, setting, value, __func__);
 }
 
 EVO_API int evo_population_get_option(const evo_population *pop,
@@ -161,7 +168,7 @@ EVO_API int evo_population_option_bounds(evo_pop_setting setting,
 EVO_API int evo_population_set_option_i64(evo_population *pop,
                                           evo_pop_setting setting,
                                           int64_t value) {
-  return evo_population_set(pop, setting, value);
+  return population_set(pop, setting, value, __func__);
 }
 
 EVO_API int evo_population_get_option_i64(const evo_population *pop,
