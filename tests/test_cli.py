@@ -849,6 +849,8 @@ def part_ablate(tmp):
     out, _ = run_ok("help")
     check(re.search(r"^  ablate ", out, re.M) is not None,
           "ablate not in the overview")
+    check(re.search(r"^  plot .*ablation", out, re.M) is not None,
+          "the overview's plot line does not say it draws ablation tables")
 
 
 PARTS = {"basic": part_basic, "errors": part_errors, "folders": part_folders,

@@ -21,7 +21,7 @@ static const char overview[] =
     "  ablate    each term removed, each flag flipped, Adam's betas: the\n"
     "            fitness change of each variant of a genome\n"
     "  show      describe a genome\n"
-    "  plot      SVG of a run's history or of a comparison table\n"
+    "  plot      SVG of a run's history, a comparison or an ablation table\n"
     "  data      list the data sets and where they are found; fetch them\n"
     "  help      this text, or a command's: evoopt help evolve\n"
     "\n"
