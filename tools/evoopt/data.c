@@ -5,45 +5,12 @@
  * EVOOPT_DATA_PATH and before /usr/share/datasets. doc/evoopt.1, DATA. */
 #include <errno.h>
 #include <limits.h>
-#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include "data_internal.h"
-
-/* --- Ctrl-C -------------------------------------------------------------- */
-
-static volatile sig_atomic_t data_stop = 0;
-
-static void on_data_signal(int sig) {
-  if (data_stop) { /* the second one: quit at once */
-    signal(sig, SIG_DFL);
-    raise(sig);
-    return;
-  }
-  data_stop = 1;
-  static const char msg[] =
-      "\nevoopt: stopping; nothing of the unfinished download is kept "
-      "(Ctrl-C again to quit at once)\n";
-  ssize_t ignored = write(STDERR_FILENO, msg, sizeof msg - 1);
-  (void)ignored;
-}
-
-static void install_signals(void) {
-  struct sigaction sa;
-  memset(&sa, 0, sizeof sa);
-  sa.sa_handler = on_data_signal;
-  sa.sa_flags = SA_RESTART;
-  sigemptyset(&sa.sa_mask);
-  sigaction(SIGINT, &sa, NULL);
-  sigaction(SIGTERM, &sa, NULL);
-}
-
-int data_stop_requested(void) {
-  return data_stop != 0;
-}
 
 /* --- list ---------------------------------------------------------------- */
 
@@ -331,7 +298,7 @@ static int cmd_fetch(const data_catalog *c, char **names, size_t n_names,
     return cli_error("this evoopt was built without download support "
                      "(libcurl): install libcurl4-openssl-dev and rebuild, "
                      "or download the files yourself (evoopt(1), DATA)");
-  install_signals();
+  data_signals_install();
   if (data_net_start() != 0)
     return cli_error("cannot start libcurl");
   int rc = CLI_EXIT_OK, any_ok = 0;

@@ -157,7 +157,9 @@ void data_net_stop(void);
  * (messages printed). */
 int data_fetch_set(const data_set *s, const data_fetch_opts *o);
 
-/* The first Ctrl-C or SIGTERM of `evoopt data` (see data.c). */
+/* Ctrl-C of `evoopt data` (data_stop.c): installs the SIGINT/SIGTERM
+ * handlers; data_stop_requested() is 1 once the first has come. */
+void data_signals_install(void);
 int data_stop_requested(void);
 
 #endif
