@@ -15,7 +15,7 @@ __all__ = ["Task", "TrainResult", "Evaluator", "set_blas_threads",
 
 _TASK_OPTIONS = {"train_subset": 0, "data_seed": 1, "batch_size": 2,
                  "test_limit": 3, "record_curve": 4, "decay_all": 5,
-                 "refuse_nonfinite": 6, "threads": 7}
+                 "refuse_nonfinite": 6, "threads": 7, "eval_every": 8}
 _RESULT_KEYS = {"fitness": 0, "accuracy": 1, "mean_loss": 2, "diverged": 3,
                 "diverged_step": 4, "steps": 5, "seconds": 6,
                 "cpu_seconds": 7}
@@ -63,11 +63,17 @@ class TrainResult:
     accuracy, mean_loss, diverged (bool), diverged_step (the 0-based step,
     or None), steps, seconds (wall time), cpu_seconds (CPU time of the
     thread that ran it), curve (the per-step training losses as a float32
-    NumPy array when the task records them, else None).
+    NumPy array when the task records them, else None), eval_curve (the
+    held-out learning curve of :attr:`Task.eval_every` = K > 0: a list of
+    ``(step, accuracy)`` pairs, one after steps K, 2K, ..., floor(steps / K)
+    of them, or fewer when the run diverged; ``[]`` when K is 0;
+    evo_train_result_eval_curve). With K equal to the run's steps its one
+    point's accuracy is :attr:`accuracy`, exactly.
     """
 
     __slots__ = ("fitness", "accuracy", "mean_loss", "diverged",
-                 "diverged_step", "steps", "seconds", "cpu_seconds", "curve")
+                 "diverged_step", "steps", "seconds", "cpu_seconds", "curve",
+                 "eval_curve")
 
     def __init__(self, result_ptr):
         values = {}
@@ -85,6 +91,7 @@ class TrainResult:
         self.seconds = values["seconds"]
         self.cpu_seconds = values["cpu_seconds"]
         self.curve = self._read_curve(result_ptr)
+        self.eval_curve = self._read_eval_curve(result_ptr)
 
     @staticmethod
     def _read_curve(result_ptr):
@@ -95,11 +102,24 @@ class TrainResult:
         import numpy as np
         return np.ctypeslib.as_array(losses, shape=(n.value,)).copy()
 
+    @staticmethod
+    def _read_eval_curve(result_ptr):
+        steps = ctypes.POINTER(c_uint64)()
+        acc = ctypes.POINTER(c_double)()
+        n = c_size_t()
+        lib.evo_train_result_eval_curve(result_ptr, byref(steps), byref(acc),
+                                        byref(n))
+        if not steps or not acc:
+            return []
+        return [(int(steps[i]), float(acc[i])) for i in range(n.value)]
+
     def as_dict(self):
-        """The result as a dict (curve as a list)."""
+        """The result as a dict (curve as a list, eval_curve as a list of
+        ``[step, accuracy]`` lists, as JSON would give them back)."""
         out = {k: getattr(self, k) for k in self.__slots__}
         if out["curve"] is not None:
             out["curve"] = out["curve"].tolist()
+        out["eval_curve"] = [list(p) for p in out["eval_curve"]]
         return out
 
     def __getitem__(self, key):
@@ -117,7 +137,18 @@ class Task(_lib.Handle):
     Names: 'mnist', 'fashion_mnist', 'cifar10', and 'digits' (bundled in the
     library). Options may be given as keyword arguments or set as
     attributes before the task is shared: train_subset, data_seed,
-    batch_size, test_limit, record_curve, decay_all, refuse_nonfinite.
+    batch_size, test_limit, record_curve, decay_all, refuse_nonfinite,
+    threads, eval_every. Each is read from and written to the library
+    (task.h's evo_task_option), which checks its bounds: a value outside
+    them raises :class:`~evoopt.OutOfRangeError` with the library's
+    message, and the option keeps its value.
+
+    ``eval_every`` (EVO_TASK_EVAL_EVERY, default 0 = off, 0 to
+    EVO_MAX_STEPS): K > 0 scores the held-out (test) set after training
+    steps K, 2K, ... of each run, on the same test images as the final
+    accuracy; the points are the result's :attr:`TrainResult.eval_curve`.
+    Scoring changes nothing in the training run (same final accuracy and
+    fitness bits); only the run's time grows.
     """
 
     _free_name = "evo_task_free"
