@@ -2,7 +2,7 @@
 """End-to-end tests of the evoopt command-line program (issue 4).
 
 Usage: test_cli.py EVOOPT PART, PART one of basic, errors, folders,
-settings, resume, workers, cache, mnist, ablate. Standard library only. Exit 0 pass, 1 fail, 77 skip (meson's code).
+settings, resume, workers, cache, mnist, ablate, noreplace. Standard library only. Exit 0 pass, 1 fail, 77 skip (meson's code).
 Expected values come from doc/algorithm.md (preset settings, §5's
 description, §6's table layout) and from the files' own invariants, never from a
 previous run of the program.
@@ -853,10 +853,99 @@ def part_ablate(tmp):
           "the overview's plot line does not say it draws ablation tables")
 
 
+def write_text(path, text):
+    with open(path, "w", encoding="utf-8") as f:
+        f.write(text)
+
+
+def read_bytes(path):
+    with open(path, "rb") as f:
+        return f.read()
+
+
+def refused(words, path, *args):
+    """evoopt ARGS exits 1 naming WORDS, before any training (nothing on
+    stdout), and leaves PATH's bytes as they were."""
+    before = read_bytes(path)
+    rc, out, err = run(*args)
+    check(rc == 1, f"evoopt {' '.join(args)}: exit {rc}, want 1 ({err!r})")
+    for w in [*words, "exists", "never replaces"]:
+        check(w in err, f"{args}: '{w}' not in {err!r}")
+    check(out == "", f"{args}: trained or wrote before refusing: {out!r}")
+    check(read_bytes(path) == before, f"{args}: replaced {path}")
+
+
+def part_noreplace(tmp):
+    """A user's files are never replaced (doc/evoopt.1: "evoopt never
+    replaces a file"): compare's --csv, --md, --out and plot's output."""
+    quick = ["adam", "--no-baselines", "--steps", "20", "--seeds", "1"]
+    mine = os.path.join(tmp, "t.csv")
+    write_text(mine, "mine\n")
+    refused(["--csv", mine], mine, "compare", *quick, "--csv", mine)
+    md = os.path.join(tmp, "t.md")
+    write_text(md, "mine\n")
+    refused(["--md", md], md, "compare", *quick, "--md", md)
+    refused(["--csv", mine], mine, "compare", *quick, "--md",
+            os.path.join(tmp, "new.md"), "--csv", mine)
+    check(not os.path.exists(os.path.join(tmp, "new.md")),
+          "--md written although --csv was refused")
+    out_dir = os.path.join(tmp, "out")
+    os.mkdir(out_dir)
+    kept = os.path.join(out_dir, "compare.svg")
+    write_text(kept, "mine\n")
+    refused(["--out", kept], kept, "compare", *quick, "-o", out_dir)
+    check(sorted(os.listdir(out_dir)) == ["compare.svg"],
+          f"--out wrote {os.listdir(out_dir)} before refusing")
+    expect_fail(2, ["--csv", "--md", "same file"], "compare", *quick,
+                "--csv", os.path.join(tmp, "x"), "--md",
+                os.path.join(tmp, "x"))
+
+    # A new file is written; plot's default output and -o then exist.
+    table = os.path.join(tmp, "c.csv")
+    run_ok("compare", *quick, "--csv", table, "-q")
+    header, rows = read_csv(table)
+    check(header == ["optimizer", "digits", "overall"] and
+          [r[0] for r in rows] == ["adam"], f"compare --csv {header} {rows}")
+    out, _ = run_ok("plot", table)
+    svg = os.path.join(tmp, "c.svg")
+    check(out.strip() == svg, f"plot prints {out!r}")
+    refused(["-o", svg], svg, "plot", table)
+    keep = os.path.join(tmp, "keep.svg")
+    write_text(keep, "mine\n")
+    refused(["-o", keep], keep, "plot", table, "-o", keep)
+
+    # An ablation table (the layout ablate --csv writes, by hand).
+    abl = os.path.join(tmp, "abl.csv")
+    write_text(abl, "variant,fitness,change_mean,change_min,change_max,"
+               "seed_0,digits,digits_change,diverged_runs\n"
+               "adam,0.5,0,0,0,0.5,0.5,0,0\n"
+               "-adam,0.25,-0.25,-0.25,-0.25,0.25,0.25,-0.25,0\n")
+    abl_svg = os.path.join(tmp, "abl.svg")
+    write_text(abl_svg, "mine\n")
+    refused(["-o", abl_svg], abl_svg, "plot", abl)
+    os.remove(abl_svg)
+    run_ok("plot", abl)
+    check_svg(abl_svg, ["-adam"])
+
+    # A run folder's own plot.svg is the run's, rewritten every generation:
+    # `plot RUNDIR` draws it again (a history.csv by hand, one task).
+    rundir = os.path.join(tmp, "run")
+    os.mkdir(rundir)
+    write_text(os.path.join(rundir, "history.csv"),
+               "generation,best,mean,median,worst,failed,cache_hits,"
+               "best_digits,best_genome\n"
+               "0,0.5,0.25,0.25,0,0,0,0.5,x\n1,0.75,0.5,0.5,0.25,0,0,0.75,y\n")
+    own = os.path.join(rundir, "plot.svg")
+    write_text(own, "old\n")
+    out, _ = run_ok("plot", rundir)
+    check(out.strip() == own, f"plot RUNDIR prints {out!r}")
+    check_svg(own, ["best", "mean"])
+
+
 PARTS = {"basic": part_basic, "errors": part_errors, "folders": part_folders,
          "settings": part_settings, "resume": part_resume,
          "workers": part_workers, "cache": part_cache, "mnist": part_mnist,
-         "ablate": part_ablate}
+         "ablate": part_ablate, "noreplace": part_noreplace}
 
 
 def main():

@@ -238,9 +238,13 @@ void cli_table_from_grid(cli_table *t, const cli_grid *g,
 void cli_table_print(const cli_table *t, FILE *f);
 /* The table as a JSON array, one object per row (NULL: out of memory). */
 json_t *cli_table_json(const cli_table *t);
-/* Writes text to @p path atomically; returns an exit code. */
-int cli_table_save_csv(const cli_table *t, const char *path);
-int cli_table_save_md(const cli_table *t, const char *path, const char *title);
+/* Writes text to @p path atomically; returns an exit code. @p replace: 1
+ * only for a run folder's own files (final.csv, final.md), written again
+ * on resume; 0 refuses an existing file (a user's files are never
+ * replaced: cli_buf_save_new). */
+int cli_table_save_csv(const cli_table *t, const char *path, int replace);
+int cli_table_save_md(const cli_table *t, const char *path, const char *title,
+                      int replace);
 
 /* --- files (files.c) ---------------------------------------------------- */
 
@@ -317,9 +321,11 @@ const char *cli_csv_cell(const cli_csv *csv, size_t row, size_t col);
 /* --- SVG plots (plot.c) ------------------------------------------------- */
 
 /* Writes the fitness-per-generation plot of a history.csv. Returns an exit
- * code. */
-int cli_plot_history(const char *csv_path, const char *svg_path);
-/* Writes a bar chart of a comparison CSV (final.csv). */
+ * code. @p replace as for cli_table_save_csv: 1 only for a run folder's own
+ * plot.svg. */
+int cli_plot_history(const char *csv_path, const char *svg_path, int replace);
+/* Writes a bar chart of a comparison CSV (final.csv); never replaces a
+ * file. */
 int cli_plot_comparison(const char *csv_path, const char *svg_path);
 
 /* A line of points (x[i], y[i]); NaN y values are left out. */

@@ -203,23 +203,49 @@ static int eval_body(eval_cmd *c) {
   return rc;
 }
 
+/* compare's files must not exist yet: refused before any training (evoopt
+ * never replaces a file; doc/evoopt.1). */
+static int compare_refuse_existing(const eval_cmd *c) {
+  static const char *const out_files[] = {"compare.md", "compare.csv",
+                                          "compare.svg"};
+  char path[CLI_PATH_MAX], option[64];
+  int rc = CLI_EXIT_OK;
+  if (c->csv != NULL && c->md != NULL && strcmp(c->csv, c->md) == 0)
+    return cli_usage_error(c->name, "--csv and --md name the same file");
+  if (c->csv != NULL)
+    rc = cli_refuse_existing("--csv", c->csv);
+  if (rc == CLI_EXIT_OK && c->md != NULL)
+    rc = cli_refuse_existing("--md", c->md);
+  if (rc != CLI_EXIT_OK || c->out == NULL)
+    return rc;
+  if (!cli_is_dir(c->out))
+    return cli_error("--out '%s' is not a folder", c->out);
+  for (size_t i = 0; i < 3 && rc == CLI_EXIT_OK; i++) {
+    if (cli_path_join(path, sizeof path, c->out, out_files[i]) != 0)
+      return cli_error("path too long: '%s'", c->out);
+    snprintf(option, sizeof option, "--out's %s", out_files[i]);
+    rc = cli_refuse_existing(option, path);
+  }
+  return rc;
+}
+
 static int compare_save(const eval_cmd *c, const cli_table *t) {
   char path[CLI_PATH_MAX];
   int rc = CLI_EXIT_OK;
   if (c->csv != NULL)
-    rc = cli_table_save_csv(t, c->csv);
+    rc = cli_table_save_csv(t, c->csv, 0);
   if (rc == CLI_EXIT_OK && c->md != NULL)
-    rc = cli_table_save_md(t, c->md, NULL);
+    rc = cli_table_save_md(t, c->md, NULL, 0);
   if (rc != CLI_EXIT_OK || c->out == NULL)
     return rc;
   if (!cli_is_dir(c->out))
     return cli_error("--out '%s' is not a folder", c->out);
   if (cli_path_join(path, sizeof path, c->out, "compare.md") != 0)
     return cli_error("path too long: '%s'", c->out);
-  rc = cli_table_save_md(t, path, NULL);
+  rc = cli_table_save_md(t, path, NULL, 0);
   cli_path_join(path, sizeof path, c->out, "compare.csv");
   if (rc == CLI_EXIT_OK)
-    rc = cli_table_save_csv(t, path);
+    rc = cli_table_save_csv(t, path, 0);
   char svg[CLI_PATH_MAX];
   if (rc == CLI_EXIT_OK &&
       cli_path_join(svg, sizeof svg, c->out, "compare.svg") == 0)
@@ -230,7 +256,9 @@ static int compare_save(const eval_cmd *c, const cli_table *t) {
 static int compare_body(eval_cmd *c) {
   cli_grid *g = NULL;
   cli_table table;
-  int rc = add_baselines(c);
+  int rc = compare_refuse_existing(c);
+  if (rc == CLI_EXIT_OK)
+    rc = add_baselines(c);
   if (rc == CLI_EXIT_OK)
     rc = run_grid(c, &g);
   if (rc != CLI_EXIT_OK)

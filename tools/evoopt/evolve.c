@@ -527,9 +527,10 @@ static int final_table(evolve_run *r) {
   if (cli_path_join(csv, sizeof csv, r->opts.out, "final.csv") != 0 ||
       cli_path_join(md, sizeof md, r->opts.out, "final.md") != 0)
     return cli_error("run folder path too long: '%s'", r->opts.out);
-  rc = cli_table_save_md(&table, md, title);
+  /* The run folder's own files (1: written again on resume). */
+  rc = cli_table_save_md(&table, md, title, 1);
   if (rc == CLI_EXIT_OK) /* final.csv last: it marks the run complete */
-    rc = cli_table_save_csv(&table, csv);
+    rc = cli_table_save_csv(&table, csv, 1);
   if (rc == CLI_EXIT_OK && r->opts.json)
     cli_json_emit(json_pack("{s:s, s:I, s:I, s:o, s:s}", "event", "final",
                             "steps", (json_int_t)r->cfg.final_steps, "seeds",

@@ -134,9 +134,11 @@ static void legend(cli_buf *b, size_t i, const char *color, const char *dash,
   text(b, x + 28, y + 4, "start", "", label);
 }
 
-static int save_svg(cli_buf *b, const char *path) {
+/* @p replace: 1 only for a run folder's own plot.svg (written again every
+ * generation); else an existing file is refused (cli_buf_save_new). */
+static int save_svg(cli_buf *b, const char *path, int replace) {
   cli_buf_printf(b, "</svg>\n");
-  return cli_buf_save(b, path);
+  return replace ? cli_buf_save(b, path) : cli_buf_save_new(b, path);
 }
 
 /* Reads a numeric cell; NaN when empty or not a number. */
@@ -224,7 +226,7 @@ static void history_line(cli_buf *b, const cli_csv *csv, const frame *f,
 }
 
 static int plot_history(const cli_csv *csv, const char *csv_path,
-                        const char *svg_path) {
+                        const char *svg_path, int replace) {
   long gen_col = cli_csv_column(csv, "generation");
   series s[12];
   size_t n = history_series(csv, s, 12);
@@ -242,7 +244,7 @@ static int plot_history(const cli_csv *csv, const char *csv_path,
     history_line(&b, csv, &f, gen_col, &s[i], palette[i % N_COLORS]);
     legend(&b, i, palette[i % N_COLORS], s[i].dash, s[i].label);
   }
-  return save_svg(&b, svg_path);
+  return save_svg(&b, svg_path, replace);
 }
 
 /* --- comparison: grouped bars ------------------------------------------- */
@@ -295,7 +297,7 @@ static int plot_comparison(const cli_csv *csv, const char *svg_path) {
   bars(&b, csv, &f);
   for (size_t r = 0; r < csv->n_rows; r++)
     legend(&b, r, palette[r % N_COLORS], NULL, cli_csv_cell(csv, r, 0));
-  return save_svg(&b, svg_path);
+  return save_svg(&b, svg_path, 0);
 }
 
 /* --- lines and bars from memory (held-out curves, ablations) ---------- */
@@ -456,14 +458,14 @@ static int plot_ablation_csv(const cli_csv *csv, const char *csv_path,
                   cell(csv, r, hi), div >= 0 && cell(csv, r, div) > 0};
   cli_buf b = {0};
   cli_plot_ablation(&b, cli_csv_cell(csv, 0, 0), seeds, bars, n);
-  return cli_buf_save(&b, svg_path);
+  return cli_buf_save_new(&b, svg_path);
 }
 
-int cli_plot_history(const char *csv_path, const char *svg_path) {
+int cli_plot_history(const char *csv_path, const char *svg_path, int replace) {
   cli_csv csv;
   int rc = cli_csv_load(&csv, csv_path);
   if (rc == CLI_EXIT_OK)
-    rc = plot_history(&csv, csv_path, svg_path);
+    rc = plot_history(&csv, csv_path, svg_path, replace);
   cli_csv_free(&csv);
   return rc;
 }
@@ -485,9 +487,13 @@ int cli_plot_comparison(const char *csv_path, const char *svg_path) {
 /* --- the command -------------------------------------------------------- */
 
 /* The input: a run folder (its history.csv) or a CSV file. The default
- * output: plot.svg in the run folder, else the CSV's name with .svg. */
-static int plot_paths(const char *arg, const char *out, char *csv, char *svg) {
+ * output: plot.svg in the run folder, else the CSV's name with .svg.
+ * @p own: set when the output is the run folder's own plot.svg (written
+ * again every generation, so replaced); any other file must not exist. */
+static int plot_paths(const char *arg, const char *out, char *csv, char *svg,
+                      int *own) {
   int folder = cli_is_dir(arg);
+  *own = folder && out == NULL;
   if (folder && cli_path_join(csv, CLI_PATH_MAX, arg, "history.csv") != 0)
     return cli_error("path too long: '%s'", arg);
   if (!folder)
@@ -527,7 +533,10 @@ int cli_cmd_plot(int argc, char **argv) {
   if (arg == NULL)
     return cli_usage_error("plot", "no RUNDIR or CSV file given");
   char csv_path[CLI_PATH_MAX], svg_path[CLI_PATH_MAX];
-  int rc = plot_paths(arg, out, csv_path, svg_path);
+  int own = 0;
+  int rc = plot_paths(arg, out, csv_path, svg_path, &own);
+  if (rc == CLI_EXIT_OK && !own)
+    rc = cli_refuse_existing(out != NULL ? "-o" : "the output (-o)", svg_path);
   cli_csv csv;
   if (rc == CLI_EXIT_OK)
     rc = cli_csv_load(&csv, csv_path);
@@ -537,7 +546,7 @@ int cli_cmd_plot(int argc, char **argv) {
   if (strcmp(csv.header[0], "variant") == 0)
     rc = plot_ablation_csv(&csv, csv_path, svg_path);
   else
-    rc = history ? cli_plot_history(csv_path, svg_path)
+    rc = history ? cli_plot_history(csv_path, svg_path, own)
                  : cli_plot_comparison(csv_path, svg_path);
   cli_csv_free(&csv);
   if (rc == CLI_EXIT_OK)

@@ -185,7 +185,7 @@ int runfolder_write(const char *dir, const evolve_cfg *cfg,
   if (rc == CLI_EXIT_OK && evo_population_history_count(pop) > 0 &&
       cli_path_join(csv, sizeof csv, dir, "history.csv") == 0 &&
       cli_path_join(svg, sizeof svg, dir, "plot.svg") == 0)
-    rc = cli_plot_history(csv, svg);
+    rc = cli_plot_history(csv, svg, 1); /* the run's own plot.svg */
   return rc;
 }
 

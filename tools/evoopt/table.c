@@ -110,16 +110,17 @@ json_t *cli_table_json(const cli_table *t) {
   return rows;
 }
 
-int cli_table_save_csv(const cli_table *t, const char *path) {
+int cli_table_save_csv(const cli_table *t, const char *path, int replace) {
   cli_buf b = {0};
   table_csv(t, &b);
-  return cli_buf_save(&b, path);
+  return replace ? cli_buf_save(&b, path) : cli_buf_save_new(&b, path);
 }
 
-int cli_table_save_md(const cli_table *t, const char *path, const char *title) {
+int cli_table_save_md(const cli_table *t, const char *path, const char *title,
+                      int replace) {
   cli_buf b = {0};
   if (title != NULL)
     cli_buf_printf(&b, "%s\n\n", title);
   table_markdown(t, &b);
-  return cli_buf_save(&b, path);
+  return replace ? cli_buf_save(&b, path) : cli_buf_save_new(&b, path);
 }
