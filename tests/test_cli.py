@@ -840,7 +840,32 @@ def check_curves(tmp):
               f"--curve-csv {path!r}: exit {rc}, {out!r}, {err!r}")
 
 
+def check_ablate_words(tmp):
+    """--list with --csv/--svg is a usage error naming both (--list trains
+    nothing, so the file would silently not be made); the table's header
+    says "seed 0 ... the 1 seed" for one seed, "seeds 0..1 ... the 2
+    seeds" for two."""
+    for opt in ("--csv", "--svg"):
+        path = os.path.join(tmp, "list-" + opt[2:])
+        expect_fail(2, ["--list", opt], "ablate", "paper-evolved", "--list",
+                    opt, path)
+        check(not os.path.exists(path), f"--list {opt} made {path}")
+    for seeds, words, wrong in (
+            (1, ["20 steps, seed 0.", "over the 1 seed;",
+                 "its mean over the seed ("], ["seeds"]),
+            (2, ["20 steps, seeds 0..1.", "over the 2 seeds;",
+                 "its mean over the seeds ("], ["1 seed", "seed 0."])):
+        out, _ = run_ok("ablate", "adam", "--steps", "20", "--seeds",
+                        str(seeds), "-q")
+        first = out.splitlines()[0]
+        for w in words:
+            check(w in first, f"--seeds {seeds}: '{w}' not in {first!r}")
+        for w in wrong:
+            check(w not in first, f"--seeds {seeds}: '{w}' in {first!r}")
+
+
 def part_ablate(tmp):
+    check_ablate_words(tmp)
     check_variants(tmp)
     check_ablation_run(tmp)
     check_curves(tmp)

@@ -251,13 +251,20 @@ static void print_header(const ablate_cmd *c, int w) {
 static void print_table(const cli_grid *g, const ablate_cmd *c) {
   char tasks[1024];
   cli_tasks_join(&c->run.tasks, tasks, sizeof tasks);
-  printf("Ablation of %s on %s, %llu steps, seeds 0..%llu. change = "
+  /* "seed 0 ... the 1 seed" for one seed, "seeds 0..n-1 ... the n seeds". */
+  char seeds[64];
+  const char *s = c->run.seeds == 1 ? "" : "s";
+  if (c->run.seeds == 1)
+    snprintf(seeds, sizeof seeds, "seed 0");
+  else
+    snprintf(seeds, sizeof seeds, "seeds 0..%llu",
+             (unsigned long long)c->run.seeds - 1);
+  printf("Ablation of %s on %s, %llu steps, %s. change = "
          "variant - genome with the same seed: mean and min..max over the "
-         "%llu seeds; per task: the change of its mean over the seeds (the "
+         "%llu seed%s; per task: the change of its mean over the seed%s (the "
          "genome's row: its fitness).\n\n",
-         c->base_name, tasks, (unsigned long long)c->run.steps,
-         (unsigned long long)c->run.seeds - 1,
-         (unsigned long long)c->run.seeds);
+         c->base_name, tasks, (unsigned long long)c->run.steps, seeds,
+         (unsigned long long)c->run.seeds, s, s);
   int w = name_width(c);
   print_header(c, w);
   for (size_t i = 0; i < c->n; i++) {
@@ -358,6 +365,13 @@ static int parse(ablate_cmd *c, int argc, char **argv) {
     return rc;
   if (genome == NULL)
     return cli_usage_error("ablate", "no GENOME given");
+  /* --list trains nothing: a file asked for would silently not be made. */
+  if (c->list && (c->csv != NULL || c->svg != NULL))
+    return cli_usage_error("ablate",
+                           "--list trains nothing and writes no %s: use "
+                           "--list or %s FILE, not both",
+                           c->csv != NULL ? "--csv" : "--svg",
+                           c->csv != NULL ? "--csv" : "--svg");
   if (c->csv != NULL && c->svg != NULL && strcmp(c->csv, c->svg) == 0)
     return cli_usage_error("ablate", "--csv and --svg name the same file");
   /* Before hours of training, not after. */
