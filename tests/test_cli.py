@@ -864,7 +864,44 @@ def check_ablate_words(tmp):
             check(w not in first, f"--seeds {seeds}: '{w}' in {first!r}")
 
 
+def check_readme(tmp):
+    """README's `evoopt` section documents ablate and the learning curves,
+    and its example commands run: the ablate one as given (but --steps 100
+    --seeds 1, the files in TMP), the curve one likewise, checked by the
+    files they make."""
+    readme = os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                          os.pardir, "README.md")
+    with open(readme, encoding="utf-8") as f:
+        text = f.read()
+    m = re.search(r"^## The `evoopt` program\n(.*?)^## ", text, re.S | re.M)
+    check(m is not None, "README has no `evoopt` program section")
+    section = m.group(1) if m else ""
+    for w in ("evoopt ablate", "--list", "--curve-every K", "--curve-csv",
+              "--curve-svg"):
+        check(w in section, f"README's evoopt section does not name {w}")
+    examples = [line.split()[1:] for line in section.splitlines()
+                if line.startswith("build/tools/evoopt ") and
+                ("ablate" in line or "--curve-every" in line)]
+    check(len(examples) >= 2, f"README examples {examples}")
+    short = {"--steps": "100", "--seeds": "1"}
+    for args in examples:
+        if "#" in args:
+            args = args[:args.index("#")]
+        args = [os.path.join(tmp, a) if a.endswith((".csv", ".svg")) else a
+                for a in args]
+        args = [short.get(p, a) if p in short else a
+                for p, a in zip([""] + args, args)]
+        out, _ = run_ok(*args)
+        made = [a for a in args if a.startswith(tmp)]
+        for path in made:
+            check(os.path.getsize(path) > 0, f"README {args}: no {path}")
+        if "--list" in args:
+            check(len(out.splitlines()) == len(paper_evolved_variants()),
+                  f"README {args}: {out[:80]}")
+
+
 def part_ablate(tmp):
+    check_readme(tmp)
     check_ablate_words(tmp)
     check_variants(tmp)
     check_ablation_run(tmp)
