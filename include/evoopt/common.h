@@ -33,7 +33,7 @@ extern "C" {
  *  numbers differ from it); the number and the string are made from them.
  *  @{ */
 #define EVO_VERSION_MAJOR 0 /**< Major version: changes break the ABI. */
-#define EVO_VERSION_MINOR 1 /**< Minor version: new features, same ABI. */
+#define EVO_VERSION_MINOR 2 /**< Minor version: new features, same ABI. */
 #define EVO_VERSION_PATCH 0 /**< Patch version: fixes only. */
 /** The version as one number, `major * 10000 + minor * 100 + patch`. */
 #define EVO_VERSION_NUMBER \

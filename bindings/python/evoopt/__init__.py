@@ -27,7 +27,7 @@ from .population import (ALGORITHMS, Event, HallOfFameEntry, Individual,
 from .task import (Evaluator, Task, TrainResult, blas_threads, parse_rung,
                    set_blas_threads)
 
-#: The version of the loaded library, e.g. "0.1.0", read from it at run
+#: The version of the loaded library, e.g. "0.2.0", read from it at run
 #: time: the package is versioned with the library it drives.
 library_version = _clib.evo_version_string().decode()
 __version__ = library_version
