@@ -44,8 +44,8 @@ static void draw(evo_rng *rng, uint8_t *tok, uint8_t *tgt, float *ft,
                  float *fg, size_t m, size_t vocab) {
   for (size_t i = 0; i < m; i++) {
     tok[i] = (uint8_t)evo_rng_below(rng, vocab);
-    tgt[i] = i % 2 ? (uint8_t)((tok[i] + 1) % vocab)
-                   : (uint8_t)evo_rng_below(rng, vocab);
+    size_t t = i % 2 ? (tok[i] + 1u) % vocab : evo_rng_below(rng, vocab);
+    tgt[i] = (uint8_t)t;
     ft[i] = (float)tok[i];
     fg[i] = (float)tgt[i];
   }

@@ -1091,7 +1091,7 @@ START_TEST(test_read_v3) {
   }
   ck_assert_uint_ge(costs, 1); /* generation 0's history */
   n -= 4 + 8 * costs;
-  ck_assert_uint_eq(v4[n] | v4[n + 1] << 8, costs); /* the count */
+  ck_assert_uint_eq((unsigned)(v4[n] | v4[n + 1] << 8), costs); /* the count */
   unsigned char *v3 = malloc(n - 8);
   ck_assert_ptr_nonnull(v3);
   memcpy(v3, v4, 13 * 8); /* settings 0..12, then what follows the 14th */
